@@ -1,0 +1,191 @@
+# moshman: see README.md.  `make run` opens the dashboard, `make check` runs every test.
+#
+# Layout: db/ (SQLite only) <- src/ (core, no curses) <- ui/ (entry point, ncurses).
+# Every src/*.c and db/*.c goes into build/libmoshman.a; ui/*.c plus that library make
+# the binary; each tests/unit/test_*.c is a unit program linked against the library;
+# each tests/fuzz/fuzz_*.c is a libFuzzer target.  New files need no Makefile edits.
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+
+# Packages, by Debian name.  `make deps` installs BUILD_DEBS, `make check` also TEST_DEBS.
+BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev
+TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
+             tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
+             psmisc socat
+BENCH_DEBS = gnuplot-nox hyperfine
+
+PKGS      = ncursesw libssh sqlite3
+# Recursively expanded on purpose: evaluated after `deps` has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+             $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wpointer-arith -Wcast-qual -Wvla -Wundef -Wno-unused-parameter
+ifneq ($(CI),)
+WERROR   = -Werror
+endif
+OPT     ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DMOSHMAN_VERSION='"$(VERSION)"' -I. -I$(BUILD)/gen
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(WERROR) -MMD -MP
+LDLIBS   += $(PKG_LIBS)
+
+LIB_SRC  = $(sort $(wildcard src/*.c db/*.c))
+UI_SRC   = $(sort $(wildcard ui/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+GEN_SRC  = $(sort $(wildcard src/*.pl src/*.sh))
+GEN_HDR  = $(patsubst src/%,$(BUILD)/gen/%.h,$(GEN_SRC))
+
+LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+UI_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(UI_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+LIB      = $(BUILD)/libmoshman.a
+BIN      = $(BUILD)/moshman
+
+.PHONY: all run check test asan fuzz fuzz-smoke bench install uninstall clean deps \
+        deps-test deps-bench layers format-check config
+.DEFAULT_GOAL := all
+
+all: config layers $(BIN) $(UNIT_BIN)
+
+# ---- dependencies --------------------------------------------------------------------
+# Installs the missing Debian packages as root (one apt-get update first); otherwise
+# prints the exact command and stops.
+define need_debs
+	@command -v dpkg-query >/dev/null 2>&1 || { echo "moshman: not a Debian system; install: $(1)" >&2; exit 0; }; \
+	missing=; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "moshman: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || exit 1; \
+	  else \
+	    echo "moshman: missing packages. As root, run:" >&2; \
+	    echo "  apt-get update && apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+endef
+
+deps:
+	$(call need_debs,$(BUILD_DEBS))
+deps-test:
+	$(call need_debs,$(BUILD_DEBS) $(TEST_DEBS))
+deps-bench:
+	$(call need_debs,$(BUILD_DEBS) $(TEST_DEBS) $(BENCH_DEBS))
+
+config:
+	@pkg-config --exists $(PKGS) || { echo "moshman: missing libraries ($(PKGS)); run 'make deps'" >&2; exit 1; }
+	@pkg-config --atleast-version=0.10.6 libssh || { echo "moshman: libssh >= 0.10.6 required, found $$(pkg-config --modversion libssh)" >&2; exit 1; }
+	@test -f /usr/include/ev.h || test -f /usr/local/include/ev.h || { echo "moshman: libev headers missing; run 'make deps'" >&2; exit 1; }
+
+# ---- layering: ui -> src -> db, never back ---------------------------------------------
+layers:
+	@fail=0; \
+	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|ev\.h|libssh/|(\.\./)?(src|ui)/)' db/*.[ch] 2>/dev/null; then \
+	  echo "layers: db/ may include only SQLite and libc headers" >&2; fail=1; fi; \
+	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|(\.\./)?ui/)' src/*.[ch] 2>/dev/null; then \
+	  echo "layers: src/ must not include curses or ui/ headers" >&2; fail=1; fi; \
+	if grep -nE '(\<(sqlite3|ssh)_[a-z0-9_]+[[:space:]]*\(|#[[:space:]]*include[[:space:]]*[<"](sqlite3\.h|libssh/))' ui/*.[ch] 2>/dev/null; then \
+	  echo "layers: ui/ must not call sqlite3_* or ssh_* (go through src/)" >&2; fail=1; fi; \
+	if grep -nE '\<(malloc|calloc|realloc|strdup|strcpy|strcat|sprintf|vsprintf)[[:space:]]*\(' src/*.c ui/*.c db/*.c 2>/dev/null | grep -v 'src/xmalloc.c'; then \
+	  echo "layers: use xmalloc/xstrdup/xasprintf and snprintf (db/: sqlite3_malloc)" >&2; fail=1; fi; \
+	exit $$fail
+
+# ---- build ---------------------------------------------------------------------------
+$(BUILD)/%.o: %.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# src/foo.pl -> $(BUILD)/gen/foo.pl.h holding `static const char foo_pl[]`.
+$(BUILD)/gen/%.h: src/%
+	@mkdir -p $(dir $@)
+	@n=$$(echo $* | tr '.-' '__'); { \
+	  echo "/* generated from src/$* by the Makefile; do not edit */"; \
+	  echo "static const char $${n}[] = {"; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo "0x00 };"; } > $@.tmp && mv $@.tmp $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(UI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(UI_OBJ:.o=.d)
+
+# ---- run and test ----------------------------------------------------------------------
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(BIN) $(ARGS)
+
+check:
+	@$(MAKE) --no-print-directory deps-test
+	@$(MAKE) --no-print-directory all fuzz-build
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# The suite without installing anything (for a quick loop while editing).
+test: all
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+asan:
+	@$(MAKE) --no-print-directory deps-test
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	  LDFLAGS='-fsanitize=address,undefined' all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  MOSHMAN_NO_FUZZ=1 sh tests/run.sh build-asan $(TESTS)
+
+# ---- fuzzing (clang, libFuzzer) --------------------------------------------------------
+FUZZ_BUILD = $(BUILD)/fuzz
+FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB_OBJ = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  echo "fuzz: $$n (60 s; corpus $(FUZZ_BUILD)/corpus/$$n)"; \
+	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; done
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
+
+# ---- benchmarks ------------------------------------------------------------------------
+bench:
+	@$(MAKE) --no-print-directory deps-bench
+	@$(MAKE) --no-print-directory all
+	@if [ -x bench/run.sh ]; then bench/run.sh $(BUILD); \
+	 else echo "bench: no benchmarks yet (bench/run.sh)"; fi
+
+# ---- install ---------------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/moshman
+	install -m 0644 docs/moshman.1 $(DESTDIR)$(PREFIX)/share/man/man1/moshman.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/moshman $(DESTDIR)$(PREFIX)/share/man/man1/moshman.1
+
+format-check:
+	@clang-format --dry-run --Werror src/*.[ch] ui/*.[ch] db/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,140 @@
+/*
+ * moshman's store: one SQLite file shared by the dashboard and every session supervisor.
+ *
+ * This layer knows SQLite and libc, nothing else.  Strings it hands out are allocated with
+ * SQLite's allocator; release a record with its *_clear() function, a plain string with
+ * db_free().  Every function that can fail returns -1 and leaves a message in db_error().
+ */
+#ifndef MOSHMAN_DB_H
+#define MOSHMAN_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_SCHEMA_VERSION 1
+
+#define DB_OK 0
+#define DB_ERR (-1)
+#define DB_NOTFOUND 1 /* lookups: no such row */
+#define DB_EXISTS 2   /* inserts: the name is taken */
+
+struct db;
+
+/* Opens or creates the database file.  The file must already be 0600 (or is created so);
+ * a file that group or others can read is refused.  A file that is not a moshman database,
+ * is corrupt, or has a newer schema is refused and left untouched. */
+int db_open(const char *path, struct db **out, char *err, size_t errlen);
+void db_close(struct db *);
+const char *db_error(const struct db *);
+const char *db_path(const struct db *);
+int db_user_version(struct db *);
+void db_free(void *);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK, for several changes that must land together. */
+int db_begin(struct db *);
+int db_commit(struct db *);
+void db_rollback(struct db *);
+
+/* Milliseconds since the Unix epoch, as the store records times. */
+int64_t db_now_ms(void);
+
+/* ---- host profiles ------------------------------------------------------------------ */
+
+struct db_host {
+	int64_t id;
+	char *name;
+	char *hostname;
+	int port;
+	char *user;
+	char *identity;       /* NULL: agent and ssh defaults */
+	char *proxy_type;     /* "none", "socks5", "socks5h", "http" */
+	char *proxy_host;     /* NULL when proxy_type is "none" */
+	int proxy_port;
+	char *proxy_user;     /* NULL: no proxy auth */
+	char *proxy_pass;     /* secret: never printed */
+	char *jump;           /* [user@]host[:port], NULL for none */
+	char *proxy_command;  /* verbatim ProxyCommand, NULL for none */
+	char *transport;      /* "auto", "udp", "tcp", "command" */
+	char *tunnel_command; /* template for transport "command" */
+	char *server_command; /* default "mosh-server" */
+	char *predict;        /* "adaptive", "always", "never", "experimental" */
+	char *known_hosts;    /* NULL: ~/.ssh/known_hosts */
+	char *hostkey_policy; /* "ask", "accept-new", "strict" */
+	int64_t idle_timeout; /* seconds, MOSH_SERVER_NETWORK_TMOUT */
+	int auto_clean;
+	int pinned;
+	int64_t created_at;
+	int64_t last_used_at; /* 0: never */
+	char **locales;       /* NAME=VALUE */
+	size_t nlocales;
+	char **tags;
+	size_t ntags;
+};
+
+void db_host_clear(struct db_host *);
+/* Inserts h (tags and locales too); sets h->id.  DB_EXISTS when the name is taken. */
+int db_host_insert(struct db *, struct db_host *h);
+/* Replaces every field of the row h->id (the name may change).  DB_EXISTS on a clash. */
+int db_host_update(struct db *, const struct db_host *h);
+int db_host_get(struct db *, const char *name, struct db_host *out);
+int db_host_delete(struct db *, const char *name);
+/* All hosts: pinned first, then most recently used, then by name. */
+int db_host_list(struct db *, struct db_host **out, size_t *n);
+void db_host_list_free(struct db_host *, size_t n);
+int db_host_touch(struct db *, int64_t id, int64_t when_ms);
+int db_host_set_pinned(struct db *, int64_t id, int pinned);
+/* JSON made by SQLite: one object for name, or an array of all hosts when name is NULL.
+ * Proxy passwords are masked.  Free with db_free(). */
+int db_host_json(struct db *, const char *name, char **out);
+
+/* ---- sessions and their events ------------------------------------------------------ */
+
+/* States: starting, up, degraded, reconnecting (live); orphaned, closed, killed,
+ * failed (ended).  Ending a session wipes its key. */
+struct db_session {
+	int64_t id;
+	int64_t host_id;         /* 0 when the profile was deleted later */
+	char *host_name;         /* kept even when the profile goes */
+	char *state;
+	char *path;              /* "udp", "tcp", "command", NULL before known */
+	char *transport;         /* what was asked: auto/udp/tcp/command */
+	char *remote_addr;       /* address mosh-server was reached at */
+	int mosh_port;
+	int local_port;          /* the supervisor's relay on 127.0.0.1 */
+	int64_t server_pid;
+	int64_t supervisor_pid;
+	uint64_t supervisor_start; /* process start time (clock ticks since boot) */
+	int64_t client_pid;
+	uint64_t client_start;
+	char *boot_id;           /* /proc/sys/kernel/random/boot_id of the supervisor's boot */
+	char *session_key;       /* secret; NULL once the session ended */
+	int64_t started_at;
+	int64_t updated_at;
+	int64_t ended_at;        /* 0 while live */
+	int64_t last_rx_at;      /* last datagram from the server, ms epoch, 0 never */
+	int64_t last_tx_at;      /* last datagram from mosh-client */
+	int64_t bytes_up, bytes_down, pkts_up, pkts_down;
+	int rtt_ms;              /* -1 unknown */
+	int reconnects;
+};
+
+void db_session_clear(struct db_session *);
+int db_session_insert(struct db *, struct db_session *s); /* sets s->id */
+/* Writes every mutable field of row s->id (state, pids, ports, counters...). */
+int db_session_update(struct db *, const struct db_session *s);
+/* Sets the state; an ended state also sets ended_at and wipes the key.  Records an
+ * event of kind "state" with the reason.  Returns DB_NOTFOUND for an unknown id. */
+int db_session_set_state(struct db *, int64_t id, const char *state, const char *reason);
+int db_session_get(struct db *, int64_t id, struct db_session *out);
+/* Live sessions (all sessions when all != 0), newest first. */
+int db_session_list(struct db *, int all, struct db_session **out, size_t *n);
+void db_session_list_free(struct db_session *, size_t n);
+/* JSON array made by SQLite, without keys.  Free with db_free(). */
+int db_session_json(struct db *, int all, char **out);
+int db_session_is_live_state(const char *state);
+
+int db_event_add(struct db *, int64_t session_id, const char *kind, const char *message);
+/* Events of one session as a JSON array, oldest first. */
+int db_event_json(struct db *, int64_t session_id, char **out);
+
+#endif

@@ -1,0 +1,72 @@
+/* A small unit-test harness.  Each test prints one line the runner counts:
+ *   ok - <program>: <test>      not ok - <program>: <test>      skip - ...
+ * A check that fails prints where and why, and the test goes on to its end. */
+#ifndef MOSHMAN_UNIT_H
+#define MOSHMAN_UNIT_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int unit_case_failed;
+static int unit_total_failed;
+static const char *unit_program = "unit";
+
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
+			unit_case_failed = 1;                                            \
+		}                                                                        \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                  \
+	do {                                                                             \
+		long long unit_a = (long long)(a), unit_b = (long long)(b);              \
+		if (unit_a != unit_b) {                                                  \
+			printf("    %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,     \
+			    __LINE__, #a, unit_a, #b, unit_b);                           \
+			unit_case_failed = 1;                                            \
+		}                                                                        \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                  \
+	do {                                                                             \
+		const char *unit_a = (a), *unit_b = (b);                                 \
+		if (unit_a == NULL || unit_b == NULL ? unit_a != unit_b                  \
+						     : strcmp(unit_a, unit_b) != 0) {    \
+			printf("    %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,       \
+			    __LINE__, #a, unit_a ? unit_a : "(null)",                    \
+			    unit_b ? unit_b : "(null)");                                 \
+			unit_case_failed = 1;                                            \
+		}                                                                        \
+	} while (0)
+
+/* Substring check, for error messages that must name what was wrong. */
+#define CHECK_HAS(hay, needle)                                                           \
+	do {                                                                             \
+		const char *unit_h = (hay), *unit_n = (needle);                          \
+		if (unit_h == NULL || strstr(unit_h, unit_n) == NULL) {                  \
+			printf("    %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,      \
+			    __LINE__, unit_h ? unit_h : "(null)", unit_n);               \
+			unit_case_failed = 1;                                            \
+		}                                                                        \
+	} while (0)
+
+static void __attribute__((unused))
+unit_run(const char *name, void (*fn)(void))
+{
+	unit_case_failed = 0;
+	fn();
+	printf("%s - %s: %s\n", unit_case_failed ? "not ok" : "ok", unit_program, name);
+	fflush(stdout);
+	if (unit_case_failed)
+		unit_total_failed++;
+}
+
+#define RUN(fn) unit_run(#fn, fn)
+#define UNIT_BEGIN(name) (unit_program = (name), setvbuf(stdout, NULL, _IOLBF, 0))
+#define UNIT_END() return unit_total_failed ? 1 : 0
+
+#endif
