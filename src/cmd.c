@@ -9,8 +9,11 @@
 #include "src/paths.h"
 #include "src/xmalloc.h"
 
+extern const struct cmd cmd_relay;
+
 /* Every command, in the order --help lists them.  Add one line per new command. */
 const struct cmd *const cmd_table[] = {
+	&cmd_relay,
 	NULL,
 };
 

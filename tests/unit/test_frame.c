@@ -1,9 +1,10 @@
-/* The tunnel's frame codec (src/frame.c). */
+/* The tunnel's frame codec (src/frame.c) and the relay command lines (src/rrelay.c). */
 #include "tests/unit/unit.h"
 
 #include <stdint.h>
 
 #include "src/frame.h"
+#include "src/rrelay.h"
 
 /* What a decoded frame said, copied out of the decoder's buffer. */
 struct rec {
@@ -649,6 +650,40 @@ test_excerpt(void)
 	CHECK_STR(out, "");
 }
 
+/* The Perl relay's command line survives any login shell: single-quoted, with nothing
+ * inside that sh, bash, zsh, fish or csh would touch; it names the script's length. */
+static void
+test_perl_command(void)
+{
+	char *cmd, *q1, *q2, want[64];
+
+	cmd = rrelay_perl_command(NULL, 60001, 0);
+	CHECK(strncmp(cmd, "exec perl -e '", 14) == 0);
+	q1 = strchr(cmd, '\'');
+	q2 = q1 != NULL ? strchr(q1 + 1, '\'') : NULL;
+	CHECK(q2 != NULL && strchr(q2 + 1, '\'') == NULL);
+	CHECK(strchr(cmd, '\\') == NULL);
+	CHECK(strchr(cmd, '!') == NULL);
+	CHECK(strchr(cmd, '\n') == NULL);
+	snprintf(want, sizeof want, "' %zu --port 60001", strlen(rrelay_perl_script()));
+	CHECK_HAS(cmd, want);
+	free(cmd);
+
+	cmd = rrelay_perl_command("::1", 5, 1);
+	CHECK_HAS(cmd, " --port 5 --proto 1 --host ::1");
+	free(cmd);
+	cmd = rrelay_native_command(NULL, 60001, 1);
+	CHECK_STR(cmd, "exec moshman relay --port 60001 --proto 1");
+	free(cmd);
+
+	CHECK(rrelay_valid_host("127.0.0.1"));
+	CHECK(rrelay_valid_host("::1"));
+	CHECK(!rrelay_valid_host("localhost"));
+	CHECK(!rrelay_valid_host("1.2.3.4;reboot"));
+	CHECK(!rrelay_valid_host(""));
+	CHECK_HAS(rrelay_perl_script(), "tunnel protocol version 1");
+}
+
 int
 main(void)
 {
@@ -671,5 +706,6 @@ main(void)
 	RUN(test_after_close);
 	RUN(test_text_sanitized);
 	RUN(test_excerpt);
+	RUN(test_perl_command);
 	UNIT_END();
 }
