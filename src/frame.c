@@ -31,6 +31,13 @@ frame_decoder_free(struct frame_decoder *d)
 	d->off = d->len = d->cap = 0;
 }
 
+/* The unconsumed input; never NULL, so that empty input is not pointer arithmetic on NULL. */
+static const uint8_t *
+frame_pending(const struct frame_decoder *d)
+{
+	return d->buf != NULL ? d->buf + d->off : (const uint8_t *)"";
+}
+
 const char *
 frame_decoder_error(const struct frame_decoder *d)
 {
@@ -216,7 +223,7 @@ frame_no_handshake(struct frame_decoder *d, int at_eof)
 static enum frame_result
 frame_find_magic(struct frame_decoder *d)
 {
-	const uint8_t *start = d->buf + d->off, *hit;
+	const uint8_t *start = frame_pending(d), *hit;
 	size_t avail = d->len - d->off, skip, n;
 	char ex[96];
 
@@ -326,7 +333,7 @@ frame_decoder_next(struct frame_decoder *d, struct frame *f)
 	avail = d->len - d->off;
 	if (avail < FRAME_HEADER_LEN)
 		return FRAME_NEED_MORE;
-	h = d->buf + d->off;
+	h = frame_pending(d);
 	type = h[0];
 	len = (size_t)h[1] << 8 | h[2];
 	if (frame_check_header(d, type, len) != FRAME_OK)
@@ -379,11 +386,11 @@ frame_decoder_eof(struct frame_decoder *d)
 		return 0;
 	case S_MAGIC:
 		if (d->peer == FRAME_PEER_RELAY) {
-			frame_note_noise(d, d->buf + d->off, avail);
+			frame_note_noise(d, frame_pending(d), avail);
 			frame_no_handshake(d, 1);
 			return -1;
 		}
-		frame_excerpt(d->buf + d->off, avail, ex, sizeof ex);
+		frame_excerpt(frame_pending(d), avail, ex, sizeof ex);
 		frame_fail(d, "the client closed before its handshake%s%s%s",
 		    avail ? " (got \"" : "", ex, avail ? "\")" : "");
 		return -1;
@@ -394,7 +401,7 @@ frame_decoder_eof(struct frame_decoder *d)
 	if (avail == 0)
 		return 0;
 	frame_fail(d, "the stream ended inside a %s frame (%zu bytes of it)",
-	    frame_type_name(d->buf[d->off]), avail);
+	    frame_type_name(*frame_pending(d)), avail);
 	return -1;
 }
 
