@@ -162,10 +162,9 @@ sub read_stdin {
 		finish(2, "cannot read stdin: $!", 1);
 	}
 	if ($n == 0) {
-		finish(1, 'stdin ended inside a ' . ($NAME{ord $in} || 'unknown') . ' frame', 1)
-		    if length $in && $state == 2;
-		finish(1, 'stdin ended inside the handshake', 1) if length $in;
-		finish(0, 'stdin closed', 0);
+		finish(0, 'stdin closed', 0) if $in eq '' && $state != 1;
+		finish(1, 'stdin ended inside the handshake', 1) if $state < 2;
+		finish(1, 'stdin ended inside a ' . ($NAME{ord $in} || 'unknown') . ' frame', 1);
 	}
 	my $pos = 0;
 	if ($state == 0) {
