@@ -4,7 +4,7 @@
 # with a UDP echo server on 127.0.0.1, mosh-server.  Cases: the handshake, 100,000
 # datagrams of 1..2048 bytes back intact (RELAY_COUNT to change), PING/PONG, CLOSE, stdin
 # EOF, garbage, oversized frames, version mismatch, foreign senders dropped, a refused
-# port, byte-at-a-time input, a blocked reader, and idle CPU.
+# port, an IPv6 peer, byte-at-a-time input, a blocked reader, and idle CPU.
 set -u
 bin=${MOSHMAN_BIN:?}
 top=${MOSHMAN_TOP:?}
@@ -59,7 +59,7 @@ usage_case "stray argument" "unexpected argument" --port 5 extra
 
 for relay in native perl; do
 	for c in hello ping close eof garbage-handshake garbage-frame garbage-random oversize \
-	    version foreign refused trickle backpressure idle; do
+	    version foreign refused ipv6 trickle backpressure idle; do
 		drive 120 "$relay" "$c"
 	done
 	drive 600 "$relay" integrity "$count"

@@ -16,7 +16,8 @@ use Errno qw(EAGAIN EINTR);
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use File::Temp qw(tempfile);
 use POSIX qw(WNOHANG);
-use Socket qw(PF_INET SOCK_DGRAM inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
+use Socket qw(AF_INET6 PF_INET SOCK_DGRAM inet_aton inet_ntoa inet_pton pack_sockaddr_in
+    pack_sockaddr_in6 unpack_sockaddr_in unpack_sockaddr_in6);
 use Time::HiRes qw(time sleep);
 
 my ($BIN, $KIND, $CASE, $COUNT) = @ARGV;
@@ -51,14 +52,14 @@ sub client_hello { $MAGIC . fr($HELLO, pack('CC', $_[0] // 1, $_[1] // 1) . 'dri
 
 # Starts the relay with its UDP peer at $port, the way the supervisor would.
 sub spawn {
-	my ($port) = @_;
+	my ($port, @extra) = @_;
 	my ($efh, $errfile) = tempfile('relay-stderr.XXXXXX', TMPDIR => 1, UNLINK => 1);
 	pipe(my $child_in, my $to_child) or die;
 	pipe(my $from_child, my $child_out) or die;
-	my @cmd = ($BIN, 'relay', '--port', $port);
+	my @cmd = ($BIN, 'relay', '--port', $port, @extra);
 	my $script = '';
 	if ($KIND eq 'perl') {
-		my $cmd = `"$BIN" relay --print-perl-command --port $port`;
+		my $cmd = `"$BIN" relay --print-perl-command --port $port @extra`;
 		$script = `"$BIN" relay --print-perl`;
 		die "cannot get the Perl relay from $BIN\n" if $? || $script eq '';
 		chomp $cmd;
@@ -515,6 +516,27 @@ $cases{backpressure} = sub {
 	pass();
 };
 
+# --host: the peer may be any numeric address, here ::1.
+$cases{ipv6} = sub {
+	my $e6;
+	if (!socket($e6, AF_INET6, SOCK_DGRAM, 0)
+	    || !bind($e6, pack_sockaddr_in6(0, inet_pton(AF_INET6, '::1')))) {
+		print "skip - $NAME: no IPv6 loopback here ($!)\n";
+		finish(0);
+	}
+	spawn((unpack_sockaddr_in6(getsockname($e6)))[0], '--host', '::1');
+	handshake();
+	send_frames(fr($DATA, 'over six'));
+	my $f;
+	pump(5, sub { my $rin = ''; vec($rin, fileno($e6), 1) = 1; select($rin, undef, undef, 0) > 0 });
+	my $from = recv($e6, my $buf, 4096, 0);
+	fail('no datagram reached [::1]') unless defined $from && $buf eq 'over six';
+	send($e6, 'and back', 0, $from);
+	$f = next_frame(5);
+	fail('the reply from [::1] did not come back') unless $f && $f->[1] eq 'and back';
+	pass();
+};
+
 # Nothing to do means no CPU: the relay sleeps in select/poll.
 $cases{idle} = sub {
 	handshake();
@@ -535,5 +557,5 @@ $cases{idle} = sub {
 };
 
 fail("unknown case $CASE") unless $cases{$CASE};
-spawn($echo_port) unless $CASE eq 'refused'; # that one picks its own port
+spawn($echo_port) unless $CASE eq 'refused' || $CASE eq 'ipv6'; # they pick their own
 eval { $cases{$CASE}->(); 1 } or fail($@);
