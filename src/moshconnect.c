@@ -193,6 +193,22 @@ excerpt_add(char *out, size_t outsz, size_t *n, const char *buf, size_t len,
 	out[*n] = '\0';
 }
 
+/* Keep only the last whole lines of a long buffer, so its end reaches the excerpt. */
+static void
+tail_of(const char **buf, size_t *len)
+{
+	const char *p, *nl;
+	size_t keep = 2 * EXCERPT_MAX;
+
+	if (*buf == NULL || *len <= keep)
+		return;
+	p = *buf + *len - keep;
+	if ((nl = memchr(p, '\n', keep)) != NULL && nl + 1 < *buf + *len)
+		p = nl + 1;
+	*len -= (size_t)(p - *buf);
+	*buf = p;
+}
+
 /*
  * Build the excerpt, cut to EXCERPT_MAX.  With a marker: from its line, in the stream
  * that has it (stderr preferred).  Without: stderr then stdout, keeping the end, where
@@ -211,6 +227,8 @@ excerpt(char *out, size_t outsz, const char *o, size_t olen, const char *e, size
 	else if (from != NULL && buf_has(o, olen, from))
 		excerpt_add(all, sizeof all, &n, o, olen, from);
 	else {
+		tail_of(&e, &elen);
+		tail_of(&o, &olen);
 		excerpt_add(all, sizeof all, &n, e, elen, NULL);
 		excerpt_add(all, sizeof all, &n, o, olen, NULL);
 	}
@@ -240,6 +258,16 @@ find_locale_marker(const char *o, size_t olen, const char *e, size_t elen)
 	return NULL;
 }
 
+/* ld.so says "No such file or directory" (and exits 127) for a missing library:
+ * mosh-server is there but broken, which the generic message describes better. */
+static int
+broken_binary(const char *o, size_t olen, const char *e, size_t elen)
+{
+	static const char marker[] = "error while loading shared libraries";
+
+	return buf_has(e, elen, marker) || buf_has(o, olen, marker);
+}
+
 /* What shells print when the command is missing (bash, dash/sh, zsh, busybox, csh). */
 static const char *
 find_notfound_marker(const char *o, size_t olen, const char *e, size_t elen)
@@ -252,10 +280,7 @@ find_notfound_marker(const char *o, size_t olen, const char *e, size_t elen)
 	};
 	size_t i;
 
-	/* ld.so says "No such file or directory" (and exits 127) for a missing library:
-	 * mosh-server is there but broken, which the generic message describes better. */
-	if (buf_has(e, elen, "error while loading shared libraries") ||
-	    buf_has(o, olen, "error while loading shared libraries"))
+	if (broken_binary(o, olen, e, elen))
 		return NULL;
 	for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
 		if (buf_has(e, elen, markers[i]) || buf_has(o, olen, markers[i]))
@@ -295,7 +320,8 @@ moshconnect_parse(const char *out, size_t outlen, const char *err, size_t errlen
 		what = "mosh-server rejected the locale (give the profile a UTF-8 locale, "
 		    "e.g. LANG=C.UTF-8)";
 	} else if ((marker = find_notfound_marker(out, outlen, err, errlen)) != NULL ||
-	    exit_status == 127 || exit_status == 126) {
+	    ((exit_status == 127 || exit_status == 126) && !broken_binary(out, outlen, err,
+	    errlen))) {
 		mc->why = MOSHCONNECT_NOT_FOUND;
 		what = exit_status == 126 ? "mosh-server cannot be executed on the host"
 					  : "mosh-server not found on the host";
