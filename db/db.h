@@ -29,6 +29,10 @@ const char *db_error(const struct db *);
 const char *db_path(const struct db *);
 int db_user_version(struct db *);
 void db_free(void *);
+/* Strings and string vectors in records are SQLite-allocated: build them with these. */
+char *db_strdup(const char *);
+void db_strv_add(char ***v, size_t *n, const char *s);
+void db_strv_clear(char ***v, size_t *n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK, for several changes that must land together. */
 int db_begin(struct db *);
