@@ -41,13 +41,15 @@ proxy_type_from_name(const char *name)
 		return PROXY_SOCKS5H;
 	if (strcasecmp(name, "http") == 0)
 		return PROXY_HTTP;
-	return (enum proxy_type)-1;
+	return PROXY_INVALID;
 }
 
 const char *
 proxy_type_name(enum proxy_type type)
 {
 	switch (type) {
+	case PROXY_INVALID:
+		break;
 	case PROXY_NONE:
 		return "none";
 	case PROXY_SOCKS5:
@@ -450,10 +452,11 @@ proxy_http_parse_response(const char *buf, size_t len, int sent_auth, int *statu
 			reason++;
 		rlen = (size_t)(nl - reason);
 		printable(why, sizeof why, reason, rlen, 80);
-		if (code == 407 && sent_auth)
-			seterr(err, errlen, "proxy rejected the credentials (407 %s)", why);
-		else if (code == 407)
-			seterr(err, errlen, "proxy wants authentication (407 %s)", why);
+		/* tinyproxy answers wrong credentials with 401, missing ones with 407. */
+		if ((code == 407 || code == 401) && sent_auth)
+			seterr(err, errlen, "proxy rejected the credentials (%d %s)", code, why);
+		else if (code == 407 || code == 401)
+			seterr(err, errlen, "proxy wants authentication (%d %s)", code, why);
 		else if (why[0] != '\0')
 			seterr(err, errlen, "proxy answered %d %s", code, why);
 		else
@@ -791,6 +794,7 @@ conn_start_handshake(struct proxy_conn *pc)
 		conn_send(pc, pc->outp, strlen(pc->outp), ST_HTTP_HEAD);
 		break;
 	case PROXY_NONE:
+	case PROXY_INVALID:
 		fatalx("%s: no proxy", __func__);
 	}
 }

@@ -11,7 +11,13 @@
 
 struct ev_loop;
 
-enum proxy_type { PROXY_NONE, PROXY_SOCKS5, PROXY_SOCKS5H, PROXY_HTTP };
+enum proxy_type {
+	PROXY_INVALID = -1,	/* only from proxy_type_from_name() */
+	PROXY_NONE,
+	PROXY_SOCKS5,
+	PROXY_SOCKS5H,
+	PROXY_HTTP
+};
 
 struct proxy_spec {	/* filled by the caller from a host profile */
 	enum proxy_type type;
@@ -21,7 +27,8 @@ struct proxy_spec {	/* filled by the caller from a host profile */
 	const char *pass;	/* secret: never logged, never in an error message */
 };
 
-/* "none", "socks5", "socks5h", "http"; (enum proxy_type)-1 if unknown. */
+/* "none", "socks5", "socks5h", "http" (any case; NULL means none); PROXY_INVALID (-1)
+ * if unknown. */
 enum proxy_type proxy_type_from_name(const char *);
 /* The reverse; "?" for a value out of range. */
 const char *proxy_type_name(enum proxy_type);
@@ -81,7 +88,8 @@ char *proxy_http_request(const char *host, int port, const char *user, const cha
 /* The response head: status line and headers up to the empty line (CRLF or bare LF),
  * at most PROXY_HTTP_HEAD_MAX bytes.  A complete head returns its length n only for a
  * 2xx status; bytes after n belong to the tunnel.  *status (may be NULL) gets the
- * status code once the status line is complete.  sent_auth chooses the 407 message. */
+ * status code once the status line is complete.  sent_auth chooses the 401/407 message:
+ * "proxy wants authentication" or "proxy rejected the credentials". */
 int proxy_http_parse_response(const char *, size_t, int sent_auth, int *status,
     char *err, size_t errlen);
 
