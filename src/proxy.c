@@ -208,6 +208,7 @@ proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *
 	struct in_addr a4;
 	struct in6_addr a6;
 	size_t n = 4, hlen;
+	char shown[80];
 
 	if (port < 1 || port > 65535) {
 		seterr(err, errlen, "bad port %d", port);
@@ -225,8 +226,9 @@ proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *
 		memcpy(out + n, &a6, 16);
 		n += 16;
 	} else if (!allow_name) {
+		printable(shown, sizeof shown, host, strlen(host), 64);
 		seterr(err, errlen, "%s is not an IP address (socks5 resolves names locally)",
-		    host);
+		    shown);
 		return -1;
 	} else {
 		hlen = strlen(host);
@@ -1042,6 +1044,11 @@ conn_begin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (pc->thost[0] == '\0') {
 		conn_fail(pc, "no host to connect to");
+		return;
+	}
+	/* Such names never resolve, and they must not reach an error line raw. */
+	if (!http_token_ok(pc->thost) || (pc->phost != NULL && !http_token_ok(pc->phost))) {
+		conn_fail(pc, "bad host name (spaces or control characters)");
 		return;
 	}
 	if (pc->tport < 1 || pc->tport > 65535) {

@@ -5,8 +5,12 @@
  *
  * With arguments it is a small client for tests/e2e/proxy_local.sh:
  *   test_proxy connect TYPE PROXYHOST PROXYPORT TARGET PORT [TIMEOUT_MS]
- * (user and password from MOSHMAN_TEST_PROXY_USER / _PASS), which prints "connected" and
- * the first line the target sent, or "error: ..." and exits 1.
+ * (user and password from MOSHMAN_TEST_PROXY_USER / _PASS; empty user: none), which prints "connected" and
+ * the first line the target sent, or "error: ..." and exits 1; and
+ *   test_proxy freeport
+ * prints a free TCP port on 127.0.0.1, and
+ *   test_proxy fake silent|close-mid|garbage|target PORT
+ * runs one of the fake servers on 127.0.0.1:PORT until SIGTERM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -381,6 +385,7 @@ on_signal(int sig)
 	_exit(128 + sig);
 }
 
+/* Listen on 127.0.0.1:*port (0: any free port, written back). */
 static int
 listen_local(int backlog, int *port)
 {
@@ -394,6 +399,7 @@ listen_local(int backlog, int *port)
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)*port);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 || listen(fd, backlog) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
 		close(fd);
@@ -1186,6 +1192,7 @@ client_main(int argc, char **argv)
 {
 	struct result r;
 	enum proxy_type type;
+	const char *user;
 	char buf[512];
 
 	if (argc < 7) {
@@ -1197,9 +1204,10 @@ client_main(int argc, char **argv)
 		fprintf(stderr, "unknown proxy type %s\n", argv[2]);
 		return 2;
 	}
-	run(type, argv[3], atoi(argv[4]), getenv("MOSHMAN_TEST_PROXY_USER"),
-	    getenv("MOSHMAN_TEST_PROXY_PASS"), argv[5], atoi(argv[6]),
-	    argc > 7 ? atoi(argv[7]) : 5000, &r);
+	if ((user = getenv("MOSHMAN_TEST_PROXY_USER")) != NULL && *user == '\0')
+		user = NULL;
+	run(type, argv[3], atoi(argv[4]), user, getenv("MOSHMAN_TEST_PROXY_PASS"), argv[5],
+	    atoi(argv[6]), argc > 7 ? atoi(argv[7]) : 5000, &r);
 	fputs(r.steps, stderr);
 	if (r.fd < 0) {
 		printf("error: %s\n", r.err);
@@ -1211,11 +1219,47 @@ client_main(int argc, char **argv)
 	return 0;
 }
 
+/* A fake proxy in the foreground until SIGTERM; it reaps its connections itself. */
+static int
+fake_main(const char *kind, int port)
+{
+	static const struct {
+		const char *name;
+		enum fake kind;
+	} kinds[] = {
+		{ "silent", FAKE_SILENT },
+		{ "close-mid", FAKE_SOCKS_CLOSE_MID },
+		{ "garbage", FAKE_GARBAGE },
+		{ "target", FAKE_TARGET },
+	};
+	size_t i;
+	int lfd;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(kind, kinds[i].name) != 0)
+			continue;
+		if ((lfd = listen_local(16, &port)) == -1) {
+			fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", port,
+			    strerror(errno));
+			return 1;
+		}
+		fake_loop(kinds[i].kind, lfd);
+	}
+	fprintf(stderr, "unknown fake %s\n", kind);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "connect") == 0)
 		return client_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "freeport") == 0) {
+		printf("%d\n", free_port());
+		return 0;
+	}
+	if (argc > 3 && strcmp(argv[1], "fake") == 0)
+		return fake_main(argv[2], atoi(argv[3]));
 
 	UNIT_BEGIN("test_proxy");
 	signal(SIGPIPE, SIG_IGN);
