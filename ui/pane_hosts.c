@@ -23,7 +23,7 @@ void
 pane_hosts_draw(struct ui *u, int y, int h, int focused)
 {
 	char title[128], line[512], target[300], tags[64], ago[24];
-	int rows = h - 1, wide = COLS >= 110, mid = COLS >= 84;
+	int rows = h - 1, wide = COLS >= 120, mid = COLS >= 90;
 
 	snprintf(title, sizeof title, "Hosts (%s%s%s)", model_sort_name(u->m.sort),
 	    u->filter[0] ? ", filter " : "", u->filter);
@@ -35,13 +35,13 @@ pane_hosts_draw(struct ui *u, int y, int h, int focused)
 	int nw = mid ? 16 : 14, tw = mid ? 26 : 23;
 
 	snprintf(line, sizeof line, "  %-*s %-*s %s%s%s%-9s %4s %4s", nw, "NAME", tw, "TARGET",
-	    mid ? "ROUTE                " : "", wide ? "TRANSPORT  " : "",
+	    mid ? "ROUTE                    " : "", wide ? "TRANSPORT  " : "",
 	    wide ? "TAGS            " : "", "LAST USED", "LIVE", "ORPH");
 	draw_row(y + 1, line, A_BOLD);
 	for (int r = 0; r < rows - 1; r++) {
 		size_t i = u->top[PANE_HOSTS] + (size_t)r;
 		const struct model_host *mh;
-		char route[24], transport[16], tagcol[20];
+		char route[32], transport[16], tagcol[20];
 		int attr = A_NORMAL;
 
 		if (i >= u->nvis) {
@@ -52,7 +52,7 @@ pane_hosts_draw(struct ui *u, int y, int h, int focused)
 		snprintf(target, sizeof target, "%s@%s:%d", mh->h.user, mh->h.hostname, mh->h.port);
 		tags_of(&mh->h, tags, sizeof tags);
 		draw_ago(mh->h.last_used_at, ago, sizeof ago);
-		snprintf(route, sizeof route, "%-20.20s ", mh->route);
+		snprintf(route, sizeof route, "%-24.24s ", mh->route);
 		snprintf(transport, sizeof transport, "%-10.10s ", mh->h.transport);
 		snprintf(tagcol, sizeof tagcol, "%-15.15s ", tags);
 		snprintf(line, sizeof line, "%s %-*.*s %-*.*s %s%s%s%-9.9s %4d %4d",
