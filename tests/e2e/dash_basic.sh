@@ -67,10 +67,12 @@ if "$M" host show delta --json | jq -e '.port == 2200 and .host == "delta.exampl
 
 tm send-keys -t d s
 check "s cycles the sort" "Hosts \(name\)"
-tm send-keys -t d Home p
-sleep 0.5
-if "$M" host list --json | jq -e '[.[] | select(.pinned)] | length == 1' >/dev/null; then
-	ok "p pins a host"; else nok "p pins a host"; fi
+tm send-keys -t d End
+sleep 0.3
+tm send-keys -t d p
+check "p pins the selected host and it moves first" "^(★|\*) gamma"
+if "$M" host list --json | jq -e '[.[] | select(.pinned) | .name] == ["gamma"]' >/dev/null; then
+	ok "the pin is stored"; else nok "the pin is stored"; fi
 
 tm send-keys -t d / d e l t a Enter d
 check "delete asks first" "Delete host\?"
