@@ -37,7 +37,7 @@ save_screen() {
 "$M" host add beta --host 10.0.0.2 --port 2222 --proxy socks5://127.0.0.1:1080 --tag db >/dev/null
 "$M" host add gamma --host gamma.example.org --jump ops@bastion.example.org >/dev/null
 
-tm new-session -d -s d -x 100 -y 30 "env LANG=C.UTF-8 TERM=xterm-256color '$M'; stty -a > '$T/stty'; echo RETURNED; sleep 60"
+tm new-session -d -s d -x 100 -y 30 "env LANG=C.UTF-8 '$M'; stty -a > '$T/stty'; echo RETURNED; sleep 60"
 check "first paint lists the hosts" "alpha +alice@alpha.example.org:22"
 check "routes shown" "socks5 127.0.0.1:1080"
 check "panes and status line" "Sessions \(0 live\)"
