@@ -13,6 +13,7 @@ extern const struct cmd cmd_relay;
 
 /* Every command, in the order --help lists them.  Add one line per new command. */
 const struct cmd *const cmd_table[] = {
+	&cmd_host,
 	&cmd_relay,
 	NULL,
 };
@@ -102,4 +103,6 @@ void
 cmd_print_help(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: moshman %s %s\n\n%s\n", c->name, c->args, c->summary);
+	if (c->help != NULL)
+		c->help(f);
 }
