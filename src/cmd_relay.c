@@ -97,10 +97,35 @@ cmd_relay_run(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static void
+cmd_relay_help(FILE *f)
+{
+	fputs("\nReads tunnel frames on stdin, sends each datagram to ADDR:PORT from a UDP\n"
+	      "socket of its own, and writes every datagram from exactly that address back as a\n"
+	      "frame on stdout.  moshman runs it at the far end of an ssh channel; you do not.\n"
+	      "\n"
+	      "  --port PORT        mosh-server's UDP port\n"
+	      "  --host ADDR        numeric IPv4 or IPv6 address (default 127.0.0.1)\n"
+	      "  --proto VERSION    speak only this protocol version (exit 2 if unknown)\n"
+	      "  --print-perl       print the embedded Perl relay, used where moshman is\n"
+	      "                     not installed\n"
+	      "  --print-perl-command\n"
+	      "                     print the shell command that starts it; it reads the\n"
+	      "                     script from stdin first.  To see a host's relay answer\n"
+	      "                     with its HELLO:\n"
+	      "                     moshman relay --print-perl | ssh HOST \"$(moshman relay\n"
+	      "                     --print-perl-command --port 60001)\"\n"
+	      "\n"
+	      "Exit status: 0 after CLOSE or the end of stdin, 1 protocol error or failure,\n"
+	      "2 bad arguments.  The protocol is described in docs/protocol.md.\n",
+	    f);
+}
+
 const struct cmd cmd_relay = {
 	"relay",
-	"--port PORT [--proto VERSION] [--host ADDR] | --print-perl | "
-	"--print-perl-command --port PORT [--proto VERSION] [--host ADDR]",
+	"--port PORT [--host ADDR] [--proto VERSION] | --print-perl |\n"
+	"       --print-perl-command --port PORT [--host ADDR] [--proto VERSION]",
 	"the remote end of the TCP tunnel (moshman starts it over ssh)",
 	cmd_relay_run,
+	cmd_relay_help,
 };

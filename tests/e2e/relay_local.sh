@@ -5,6 +5,7 @@
 # datagrams of 1..2048 bytes back intact (RELAY_COUNT to change), PING/PONG, CLOSE, stdin
 # EOF, garbage, oversized frames, version mismatch, foreign senders dropped, a refused
 # port, an IPv6 peer, byte-at-a-time input, a blocked reader, and idle CPU.
+# moshman-test: isolate-net
 set -u
 bin=${MOSHMAN_BIN:?}
 top=${MOSHMAN_TOP:?}
