@@ -77,7 +77,10 @@ while (1) {
 		next if $! == EINTR;
 		finish(2, "select: $!", 1);
 	}
-	write_out() if vec($w, fileno(STDOUT), 1);
+	if (vec($w, fileno(STDOUT), 1) && !write_out()) {
+		print STDERR "moshman relay: cannot write to stdout: $!\n";
+		exit 1;
+	}
 	read_udp() if vec($r, fileno($udp), 1);
 	read_stdin() if vec($r, fileno(STDIN), 1);
 }
@@ -103,14 +106,12 @@ sub text {
 	return $t;
 }
 
+# Returns false once stdout is gone.
 sub write_out {
 	my $n = syswrite(STDOUT, $out);
-	if (!defined $n) {
-		return if $! == EAGAIN || $! == EINTR;
-		print STDERR "moshman relay: cannot write to stdout: $!\n";
-		exit 1;
-	}
+	return $! == EAGAIN || $! == EINTR if !defined $n;
 	substr($out, 0, $n, '');
+	return 1;
 }
 
 # Sends CLOSE, gives the output two seconds to drain, and exits.
@@ -121,7 +122,7 @@ sub finish {
 	while (length $out && time < $deadline) {
 		my $w = '';
 		vec($w, fileno(STDOUT), 1) = 1;
-		write_out() if select(undef, $w, undef, 0.5) > 0;
+		last if select(undef, $w, undef, 0.5) > 0 && !write_out();
 	}
 	print STDERR "moshman relay: $reason\n" if $code;
 	exit $code;
