@@ -9,7 +9,6 @@
 #include "src/paths.h"
 #include "src/xmalloc.h"
 
-extern const struct cmd cmd_relay;
 
 /* Every command, in the order --help lists them.  Add one line per new command. */
 const struct cmd *const cmd_table[] = {
