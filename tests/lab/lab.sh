@@ -42,7 +42,7 @@ LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_
 LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
-LAB_NFT_TABLE LAB_SSH LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME"
+LAB_NFT_TABLE LAB_SSH LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
 
 # ---- test lines ----------------------------------------------------------------------
 t_ok() { echo "ok - $1"; }
@@ -139,13 +139,14 @@ _lab_alive() { # lab is up and matches its saved state
 # there the real ~/.ssh (or the whole home of the calling user, when nothing the test
 # needs lives in it) is covered by $LAB_HOME, so ssh, which finds ~ through the password
 # database and not $HOME, cannot read or write the real one either.
+_LAB_CLIENT_SH='h=$1 hide=$2 src=$3; shift 3
+if [ -n "$hide" ]; then mount --bind "$src" "$hide" || exit 125; fi
+HOME=$h; export HOME
+exec "$@"'
 lab_client() {
 	[ -n "${LAB_CLIENT_NS:-}" ] || { _lab_err "lab_client: lab not up"; return 125; }
-	ip netns exec "$LAB_CLIENT_NS" /bin/sh -c '
-		h=$1 hide=$2 src=$3; shift 3
-		if [ -n "$hide" ]; then mount --bind "$src" "$hide" || exit 125; fi
-		HOME=$h; export HOME
-		exec "$@"' sh "$LAB_HOME" "${LAB_HIDE_HOME:-}" "${_LAB_HIDE_SRC:-$LAB_HOME}" "$@"
+	ip netns exec "$LAB_CLIENT_NS" /bin/sh -c "$_LAB_CLIENT_SH" sh \
+		"$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" "$@"
 }
 
 # lab_server CMD...: run on the "server": its network, PID, mount and UTS namespaces,
@@ -167,20 +168,49 @@ _lab_spawn_server() {
 	echo "$pid" >"$LAB_DIR/run/$name.spid"
 }
 
-# _lab_spawn_client NAME CMD...: start a daemon in the client namespace; host PID in
-# run/NAME.cpid.
-_lab_spawn_client() {
-	local name=$1 i
-	shift
-	rm -f "$LAB_DIR/run/$name.cpid"
-	setsid /bin/sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1"; shift; exec "$@"' \
-		sh "$LAB_DIR/run/$name.cpid" ip netns exec "$LAB_CLIENT_NS" "$@" \
-		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 &
-	for i in $(seq 1 50); do
-		[ -s "$LAB_DIR/run/$name.cpid" ] && return 0
+# The keeper (tests/lab/keeper.pl) is the parent of the client side's daemons: this
+# machine's PID 1 does not reap orphans, the keeper does.
+_lab_keeper_start() {
+	local i
+	mkfifo -m 600 "$LAB_DIR/run/keeper.fifo" || return 1
+	setsid /bin/sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$LAB_DIR/run/keeper.hpid" \
+		ip netns exec "$LAB_CLIENT_NS" perl "$LAB_LIB/keeper.pl" "$LAB_DIR/run/keeper.fifo" \
+		</dev/null >>"$LAB_DIR/log/keeper.log" 2>&1 &
+	for i in $(seq 1 100); do
+		[ -s "$LAB_DIR/run/keeper.hpid" ] && [ "$(cat "/proc/$(cat "$LAB_DIR/run/keeper.hpid")/comm" 2>/dev/null)" = moshlab-keeper ] && return 0
 		sleep 0.05
 	done
-	_lab_err "could not start $name"
+	_lab_err "keeper did not start"
+}
+
+# _lab_keeper_run PIDFILE STATUSFILE LOG CMD...: have the keeper start CMD (with our
+# environment); waits until PIDFILE exists.
+_lab_keeper_run() {
+	local pidfile=$1 line= a i envf
+	envf=$(mktemp "$LAB_DIR/run/env.XXXXXX") || return 1
+	env -0 >"$envf"
+	rm -f "$pidfile" "$2"
+	set -- "$1" "$2" "$3" "$envf" "${@:4}"
+	for a in "$@"; do
+		line=$line$(printf '%s' "$a" | od -An -v -tx1 | tr -d ' \n')$'\t'
+	done
+	printf '%s\n' "${line%$'\t'}" >"$LAB_DIR/run/keeper.fifo" || return 1
+	for i in $(seq 1 100); do
+		[ -s "$pidfile" ] && { rm -f "$envf"; return 0; }
+		sleep 0.05
+	done
+	rm -f "$envf"
+	_lab_err "keeper did not start: ${*:5}"
+}
+
+# _lab_spawn_client NAME CMD...: start a daemon in the client namespace (HOME and home
+# covering as lab_client); host PID in run/NAME.cpid.
+_lab_spawn_client() {
+	local name=$1
+	shift
+	_lab_keeper_run "$LAB_DIR/run/$name.cpid" "" "$LAB_DIR/log/$name.log" \
+		unshare -m /bin/sh -c "$_LAB_CLIENT_SH" sh \
+		"$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" "$@"
 }
 
 _lab_pid_alive() { # _lab_pid_alive NAME: the recorded daemon runs
@@ -257,7 +287,8 @@ _lab_users() {
 }
 
 # An ssh_config for the lab (`ssh -F $LAB_SSH_CONFIG`): -F reaches the ProxyJump hop too,
-# where -o options do not.  Hosts "lab" (the sshd) and "labjump" (the second sshd, via lab).
+# where -o options do not.  Hosts "lab" (the sshd) and "labjump" (the second sshd, via
+# lab), both with $LAB_KEY; any other host gets the known_hosts and batch settings only.
 _lab_ssh_config() {
 	LAB_SSH_CONFIG=$LAB_DIR/ssh_config
 	cat >"$LAB_SSH_CONFIG" <<EOF
@@ -265,10 +296,12 @@ Host lab
 	HostName $LAB_SERVER_IP
 	Port $LAB_SSH_PORT
 	User $LAB_USER
+	IdentityFile $LAB_KEY
 Host labjump
 	HostName $LAB_JUMP_HOST
 	Port $LAB_JUMP_PORT
 	User $LAB_USER
+	IdentityFile $LAB_KEY
 	ProxyJump lab
 Host *
 	UserKnownHostsFile $LAB_KNOWN_HOSTS
@@ -276,13 +309,15 @@ Host *
 	StrictHostKeyChecking yes
 	BatchMode yes
 	IdentitiesOnly yes
-	IdentityFile $LAB_KEY
 	ConnectTimeout 10
 	ServerAliveInterval 5
 	ServerAliveCountMax 3
 EOF
-	LAB_SSH_OPTS="-F none -o UserKnownHostsFile=$LAB_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityFile=$LAB_KEY -o ConnectTimeout=10"
-	LAB_SSH="ssh -F $LAB_SSH_CONFIG -p $LAB_SSH_PORT"
+	# The same without a config file, for programs that build their own ssh command.
+	LAB_SSH_OPTS="-o UserKnownHostsFile=$LAB_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10"
+	# Keys add up in ssh (each -i/IdentityFile is one more), so the key is given here
+	# and not under "Host *": `ssh -F $LAB_SSH_CONFIG -i OTHER` offers only OTHER.
+	LAB_SSH="ssh -F $LAB_SSH_CONFIG -i $LAB_KEY -p $LAB_SSH_PORT"
 }
 
 _lab_keys() {
@@ -360,11 +395,10 @@ _lab_net() {
 # ever ran on the server, which is what makes lab_down complete.
 _lab_server_init() {
 	local upid i kids
-	setsid /bin/sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$LAB_DIR/run/server-unshare.hpid" \
+	_lab_keeper_run "$LAB_DIR/run/server-unshare.hpid" "" "$LAB_DIR/log/server-init.log" \
 		ip netns exec "$LAB_SERVER_NS" unshare --pid --fork --mount-proc --uts --kill-child \
 		perl -e '$0 = "moshlab-init"; $SIG{$_} = "IGNORE" for qw(HUP INT TERM USR1 USR2 PIPE);
-			while (1) { my $p = waitpid(-1, 0); sleep 1 if $p < 0 }' \
-		</dev/null >/dev/null 2>&1 &
+			while (1) { my $p = waitpid(-1, 0); sleep 1 if $p < 0 }' || return 1
 	for i in $(seq 1 100); do
 		upid=$(cat "$LAB_DIR/run/server-unshare.hpid" 2>/dev/null)
 		if [ -n "$upid" ]; then
@@ -535,6 +569,7 @@ _lab_up_steps() {
 	_lab_homes || return 1
 	_lab_save_state
 	_lab_net || return 1
+	_lab_keeper_start || return 1
 	_lab_server_init || return 1
 	_lab_save_state
 	_lab_configs || return 1
@@ -549,17 +584,17 @@ _lab_hide_home() {
 	local h p
 	h=$(getent passwd "$(id -u)" | cut -d: -f6)
 	LAB_HIDE_HOME=
-	_LAB_HIDE_SRC=
+	LAB_HIDE_SRC=
 	[ -n "$h" ] && [ -d "$h" ] && [ "$h" != / ] || return 0
 	for p in "$LAB_DIR" "$PWD" "$MOSHMAN_TOP" "${MOSHMAN_BUILD:-}" "${MOSHMAN_BIN:-}"; do
 		[ -n "$p" ] || continue
 		case "$p/" in "$h"/*)
 			# Something we need lives in the home: cover only ~/.ssh, if there is one.
-			if [ -d "$h/.ssh" ]; then LAB_HIDE_HOME=$h/.ssh; fi
+			if [ -d "$h/.ssh" ]; then LAB_HIDE_HOME=$h/.ssh LAB_HIDE_SRC=$LAB_HOME/.ssh; fi
 			return 0 ;;
 		esac
 	done
-	LAB_HIDE_HOME=$h
+	LAB_HIDE_HOME=$h LAB_HIDE_SRC=$LAB_HOME
 }
 
 _lab_netns_pids() { # _lab_netns_pids NSNAME: host PIDs of processes in that netns
@@ -572,37 +607,55 @@ _lab_netns_pids() { # _lab_netns_pids NSNAME: host PIDs of processes in that net
 	return 0
 }
 
+_lab_gone() { # _lab_gone PID...: wait (2 s) until none of them exists
+	local i p left
+	for i in $(seq 1 40); do
+		left=
+		for p in "$@"; do [ -n "$p" ] && [ -d "/proc/$p" ] && left=1; done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # lab_down: remove everything this lab made; safe to call twice and from traps.
 lab_down() {
-	local p i pids
+	local p i pids keeper= victims=
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
 	[ -f "$LAB_DIR/state.env" ] && . "$LAB_DIR/state.env"
+	[ -s "$LAB_DIR/run/keeper.hpid" ] && keeper=$(cat "$LAB_DIR/run/keeper.hpid")
 	# tmux first: its panes hang up and their programs exit cleanly.
-	if [ -S "$LAB_DIR/tmux.sock" ]; then
-		tmux -S "$LAB_DIR/tmux.sock" kill-server 2>/dev/null
-	fi
+	[ -S "$LAB_DIR/tmux.sock" ] && tmux -S "$LAB_DIR/tmux.sock" kill-server 2>/dev/null
 	for p in "$LAB_DIR"/run/*.cpid "$LAB_DIR"/run/tmux.hpid; do
-		[ -s "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
+		[ -s "$p" ] || continue
+		kill -TERM "$(cat "$p")" 2>/dev/null
+		victims="$victims $(cat "$p")"
 	done
 	# The server: killing its init ends every process in its PID namespace.
 	for p in server-init server-unshare; do
-		[ -s "$LAB_DIR/run/$p.hpid" ] && kill -KILL "$(cat "$LAB_DIR/run/$p.hpid")" 2>/dev/null
+		[ -s "$LAB_DIR/run/$p.hpid" ] || continue
+		kill -KILL "$(cat "$LAB_DIR/run/$p.hpid")" 2>/dev/null
+		victims="$victims $(cat "$LAB_DIR/run/$p.hpid")"
 	done
-	for i in $(seq 1 40); do
-		[ -s "$LAB_DIR/run/server-init.hpid" ] && [ -d "/proc/$(cat "$LAB_DIR/run/server-init.hpid")" ] || break
-		sleep 0.05
-	done
+	# shellcheck disable=SC2086
+	_lab_gone $victims || kill -KILL $victims 2>/dev/null
 	# Anything else still inside the namespaces was started there by a test.
-	for i in 1 2 3; do
-		pids="$(_lab_netns_pids "$LAB_CLIENT_NS") $(_lab_netns_pids "$LAB_SERVER_NS")"
-		[ -z "${pids// /}" ] && break
+	for i in 1 2 3 4 5; do
+		pids=
+		for p in $(_lab_netns_pids "$LAB_CLIENT_NS") $(_lab_netns_pids "$LAB_SERVER_NS"); do
+			[ "$p" = "$keeper" ] || pids="$pids $p"
+		done
+		[ -z "$pids" ] && break
 		# shellcheck disable=SC2086
 		kill -KILL $pids 2>/dev/null
-		sleep 0.1
+		# shellcheck disable=SC2086
+		_lab_gone $pids
 	done
-	for p in "$LAB_DIR"/run/*.cpid "$LAB_DIR"/run/tmux.hpid; do
-		[ -s "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-	done
+	# Last the keeper, once it has reaped the rest.
+	if [ -n "$keeper" ]; then
+		kill -TERM "$keeper" 2>/dev/null
+		_lab_gone "$keeper" || kill -KILL "$keeper" 2>/dev/null
+	fi
 	[ -n "${LAB_CLIENT_NS:-}" ] && ip netns del "$LAB_CLIENT_NS" 2>/dev/null
 	[ -n "${LAB_SERVER_NS:-}" ] && ip netns del "$LAB_SERVER_NS" 2>/dev/null
 	case "$LAB_DIR" in
@@ -848,8 +901,17 @@ EOF
 		printf ' %q' "$@"
 		echo
 	} >"$run"
-	lab_client tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" \
+	# Through the keeper: the tmux server forks away from the command that starts it.
+	_lab_keeper_run "$LAB_DIR/tmux/$name.pid" "$LAB_DIR/tmux/$name.status" "$LAB_DIR/log/tmux.log" \
+		unshare -m /bin/sh -c "$_LAB_CLIENT_SH" sh "$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" \
+		tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" \
 		new-session -d -s "$name" -x 100 -y 30 "exec bash $(printf %q "$run")" || return 1
+	local i st=
+	for i in $(seq 1 200); do
+		[ -s "$LAB_DIR/tmux/$name.status" ] && { st=$(cat "$LAB_DIR/tmux/$name.status"); break; }
+		sleep 0.05
+	done
+	[ "$st" = 0 ] || { _lab_err "tmux new-session $name failed (${st:-timeout}): $(tail -n 3 "$LAB_DIR/log/tmux.log")"; return 1; }
 	if [ ! -s "$LAB_DIR/run/tmux.hpid" ]; then
 		_lab_tmux display-message -p '#{pid}' >"$LAB_DIR/run/tmux.hpid" 2>/dev/null
 	fi
