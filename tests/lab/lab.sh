@@ -668,56 +668,56 @@ lab_down() {
 }
 
 # ---- switches ------------------------------------------------------------------------
-# All filtering sits in one nftables table in the client namespace, on the client's veth
-# (both directions), rebuilt atomically from the files in $LAB_DIR/sw at every switch.
-_lab_nft_apply() {
-	local f=$LAB_DIR/sw/ruleset.nft vc=$LAB_CLIENT_IF loss t port out= in=
-	loss=$(cat "$LAB_DIR/sw/loss" 2>/dev/null || echo 0)
-	if [ -s "$LAB_DIR/sw/udp" ]; then
-		out="$out		oifname \"$vc\" meta l4proto udp drop
-"
-		in="$in		iifname \"$vc\" meta l4proto udp drop
-"
+# Every switch drops packets where they arrive (prerouting, on the veth), never where they
+# leave: a drop in the sender's own output hook would fail its sendto()/connect() with
+# EPERM at once, which no firewall or dead link out there does.  So each namespace has
+# one table, "$LAB_NFT_TABLE", filtering what comes in from the other side; both are
+# rebuilt atomically from the files in $LAB_DIR/sw at every switch.
+_lab_nft_rules() { # _lab_nft_rules client|server: the ruleset for that side
+	local side=$1 vif loss t port r=
+	local peer_ip=$LAB_SERVER_IP proxy=$LAB_PROXY_IP addr=saddr portdir=sport
+	if [ "$side" = server ]; then
+		vif=$LAB_SERVER_IF addr=daddr portdir=dport
+	else
+		vif=$LAB_CLIENT_IF
 	fi
+	loss=$(cat "$LAB_DIR/sw/loss" 2>/dev/null || echo 0)
+	[ -s "$LAB_DIR/sw/udp" ] && r="$r		iifname \"$vif\" meta l4proto udp drop
+"
 	for t in $(cat "$LAB_DIR/sw/tcp" 2>/dev/null); do
 		case "$t" in
-		all)
-			out="$out		oifname \"$vc\" meta l4proto tcp drop
-"
-			in="$in		iifname \"$vc\" meta l4proto tcp drop
+		all) r="$r		iifname \"$vif\" meta l4proto tcp drop
 " ;;
-		server)
-			out="$out		oifname \"$vc\" ip daddr $LAB_SERVER_IP meta l4proto tcp drop
-"
-			in="$in		iifname \"$vc\" ip saddr $LAB_SERVER_IP meta l4proto tcp drop
+		server) r="$r		iifname \"$vif\" ip $addr $peer_ip meta l4proto tcp drop
 " ;;
 		*)
 			port=$(_lab_tcp_port "$t") || return 1
-			out="$out		oifname \"$vc\" ip daddr $LAB_PROXY_IP tcp dport $port drop
-"
-			in="$in		iifname \"$vc\" ip saddr $LAB_PROXY_IP tcp sport $port drop
+			r="$r		iifname \"$vif\" ip $addr $proxy tcp $portdir $port drop
 " ;;
 		esac
 	done
-	if [ "$loss" -gt 0 ]; then
-		out="$out		oifname \"$vc\" numgen random mod 100 < $loss drop
+	[ "$loss" -gt 0 ] && r="$r		iifname \"$vif\" numgen random mod 100 < $loss drop
 "
-		in="$in		iifname \"$vc\" numgen random mod 100 < $loss drop
-"
-	fi
-	cat >"$f" <<EOF
+	cat <<EOF
 table inet $LAB_NFT_TABLE
 delete table inet $LAB_NFT_TABLE
 table inet $LAB_NFT_TABLE {
-	chain out {
-		type filter hook output priority 0; policy accept;
-$out	}
-	chain in {
-		type filter hook input priority 0; policy accept;
-$in	}
+	chain arrive {
+		type filter hook prerouting priority -300; policy accept;
+$r	}
 }
 EOF
-	ip netns exec "$LAB_CLIENT_NS" nft -f "$f" || _lab_err "nft refused $f"
+}
+
+_lab_nft_apply() {
+	local side ns
+	for side in client server; do
+		ns=$LAB_CLIENT_NS
+		[ "$side" = server ] && ns=$LAB_SERVER_NS
+		_lab_nft_rules "$side" >"$LAB_DIR/sw/$side.nft" || return 1
+		ip netns exec "$ns" nft -f "$LAB_DIR/sw/$side.nft" ||
+			{ _lab_err "nft refused $LAB_DIR/sw/$side.nft"; return 1; }
+	done
 }
 
 _lab_tcp_port() {
