@@ -42,7 +42,7 @@ LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_
 LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
-LAB_NFT_TABLE LAB_SSH LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
+LAB_NFT_TABLE LAB_SSH LAB_SSH_BASE LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
 
 # ---- test lines ----------------------------------------------------------------------
 t_ok() { echo "ok - $1"; }
@@ -317,7 +317,9 @@ EOF
 	LAB_SSH_OPTS="-o UserKnownHostsFile=$LAB_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10"
 	# Keys add up in ssh (each -i/IdentityFile is one more), so the key is given here
 	# and not under "Host *": `ssh -F $LAB_SSH_CONFIG -i OTHER` offers only OTHER.
-	LAB_SSH="ssh -F $LAB_SSH_CONFIG -i $LAB_KEY -p $LAB_SSH_PORT"
+	# ssh takes the first -p it is given: for another port start from LAB_SSH_BASE.
+	LAB_SSH_BASE="ssh -F $LAB_SSH_CONFIG -i $LAB_KEY"
+	LAB_SSH="$LAB_SSH_BASE -p $LAB_SSH_PORT"
 }
 
 _lab_keys() {
@@ -840,6 +842,13 @@ lab_udp_echo_stop() { _lab_stop "udp_echo_$1"; }
 # the client namespace, print how many distinct ones came back.
 lab_udp_probe() {
 	lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" "${3:-20}" "${4:-1000}"
+}
+
+# lab_udp_rtt IP PORT: the shortest round trip of 5 datagrams, in ms (-1: none came back).
+lab_udp_rtt() {
+	local out
+	out=$(lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" 5 2000 rtt) || return 1
+	echo "${out#* }"
 }
 
 # lab_mosh_servers [USER]: "PID USER ARGS" of each mosh-server on the server (server PIDs).
