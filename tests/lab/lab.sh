@@ -531,6 +531,7 @@ lab_up() {
 		lab_down
 	fi
 	_lab_need_cmds || return 1
+	lab_gc
 	local net
 	net=$(_lab_pick_net) || return 1
 	LAB_ID=$(printf '%04x%s' $(($$ % 65536)) "$(_lab_rand 2)")
@@ -550,8 +551,10 @@ lab_up() {
 	LAB_NFT_TABLE=moshlab_$LAB_ID
 	LAB_SERVER_INIT=
 	_lab_hide_home
-	# Saved before anything exists, so lab_down can undo a half-made lab.
+	# Saved and registered before anything exists, so lab_down (or a later lab_gc, if
+	# this process dies without one) can undo a half-made lab.
 	_lab_save_state
+	_lab_register "${LAB_OWNER:-$$}"
 	export $_LAB_VARS
 	if ! _lab_up_steps; then
 		_lab_err "lab_up failed; logs were in $LAB_DIR/log:"
@@ -605,6 +608,41 @@ _lab_netns_pids() { # _lab_netns_pids NSNAME: host PIDs of processes in that net
 	want="net:[$ino]"
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$want" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# Every lab is registered in /run/moshlab/labs/ID with its directory and the process that
+# owns it (PID and start time, so a reused PID does not count): lab_gc removes the labs
+# whose owner died without lab_down (SIGKILL, a crash).  It touches nothing unregistered
+# (another checkout's older lab may be running).  Labs made by `lab.sh up` belong to
+# nobody and stay until `lab.sh down`.
+_LAB_REGISTRY=/run/moshlab/labs
+
+_lab_starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
+
+_lab_register() { # _lab_register OWNER_PID|cli
+	local start=
+	mkdir -p "$_LAB_REGISTRY" || return 1
+	[ "$1" = cli ] || start=$(_lab_starttime "$1")
+	printf 'dir=%q owner=%q start=%q\n' "$LAB_DIR" "$1" "$start" >"$_LAB_REGISTRY/$LAB_ID"
+}
+
+# lab_gc: remove labs whose owner is gone (see above).  Safe while other labs run.
+lab_gc() {
+	local f dir owner start
+	for f in "$_LAB_REGISTRY"/*; do
+		[ -f "$f" ] || continue
+		dir= owner= start=
+		. "$f"
+		[ "$owner" = cli ] && continue
+		[ -n "$owner" ] && [ "$(_lab_starttime "$owner")" = "$start" ] && continue
+		_lab_log "gc: lab ${f##*/} (owner $owner gone)"
+		(
+			LAB_DIR=$dir
+			if [ -f "$dir/state.env" ]; then lab_down; fi
+		)
+		rm -f "$f"
 	done
 	return 0
 }
@@ -663,6 +701,7 @@ lab_down() {
 	case "$LAB_DIR" in
 	*/moshlab.*) rm -rf "$LAB_DIR" ;;
 	esac
+	[ -n "${LAB_ID:-}" ] && rm -f "$_LAB_REGISTRY/$LAB_ID"
 	_lab_log "down: ${LAB_ID:-?}"
 	LAB_DIR=
 	LAB_SERVER_INIT=
@@ -982,7 +1021,7 @@ _lab_cli() {
 		else
 			lab_require_root lab
 			LAB_DIR=
-			lab_up || exit 1
+			LAB_OWNER=cli lab_up || exit 1
 			mkdir -p /run/moshlab
 			printf 'LAB_DIR=%q\n' "$LAB_DIR" >"$_lab_cli_state"
 			echo "lab up: $LAB_ID"
@@ -999,6 +1038,9 @@ _lab_cli() {
 	status)
 		if _lab_alive; then _lab_cli_status; else echo "lab: not up"; return 1; fi
 		;;
+	gc)
+		LAB_VERBOSE=1 lab_gc
+		;;
 	env)
 		_lab_alive || { echo "lab: not up" >&2; return 1; }
 		cat "$LAB_DIR/state.env"
@@ -1012,7 +1054,7 @@ _lab_cli() {
 		esac
 		;;
 	*)
-		echo "usage: $0 up|down|status|env|shell [client|server]" >&2
+		echo "usage: $0 up|down|status|env|gc|shell [client|server]" >&2
 		return 2
 		;;
 	esac
