@@ -8,14 +8,15 @@
 #	. "$MOSHMAN_TOP/tests/lab/lab.sh"
 #	lab_start                       # skip unless root, lab_up, trap lab_down
 #	lab_tmux_start m mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP"
-#	lab_tmux_wait m '\$ $' 20 && lab_tmux_type m 'echo $((6*7))'
-#	t_check "mosh shows 42" lab_tmux_wait m '^42' 10
+#	lab_tmux_wait m '\$ ?$' 30 && lab_tmux_type m 'echo $((6*7))'
+#	t_check "mosh shows 42" lab_tmux_wait m '^42$' 10
 #
-# As a program, for people: bash tests/lab/lab.sh up|down|status|env|shell [client|server]
+# As a program, for people: bash tests/lab/lab.sh up|down|status|env|gc|shell [client|server]
 #
-# Bash only.  Works under `set -u`; never changes the caller's shell options.  Every
-# process it starts is recorded by PID and stopped by PID; the server side runs in its own
-# PID namespace, so stopping its init stops everything that ever ran there.
+# Bash only.  Every public function runs with its own `set +eu` (`local -`), so a caller
+# under `set -eu` gets return codes, not a half-done lab_down.  Every process the lab
+# starts is recorded by PID and stopped by PID; the server side runs in its own PID
+# namespace, so stopping its init stops everything that ever ran there.
 
 LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${MOSHMAN_TOP:=$(cd "$LAB_LIB/../.." && pwd)}"
@@ -45,24 +46,24 @@ LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
 LAB_NFT_TABLE LAB_SSH LAB_SSH_BASE LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
 
 # ---- test lines ----------------------------------------------------------------------
-t_ok() { echo "ok - $1"; }
-t_fail() { echo "not ok - $1${2:+: $2}"; LAB_FAILED=$((${LAB_FAILED:-0} + 1)); }
-t_skip() { echo "skip - $1: ${2:-no reason given}"; }
+t_ok() { local -; set +eu; echo "ok - $1"; }
+t_fail() { local -; set +eu; echo "not ok - $1${2:+: $2}"; LAB_FAILED=$((${LAB_FAILED:-0} + 1)); }
+t_skip() { local -; set +eu; echo "skip - $1: ${2:-no reason given}"; }
 # t_check NAME CMD...: one test line from a command's status; its output goes to stderr.
-t_check() {
+t_check() { local -; set +eu;
 	local name=$1
 	shift
 	if "$@" >&2; then t_ok "$name"; else t_fail "$name" "failed: $*"; fi
 }
 # t_done: exit status for the end of a test script (1 if any t_fail ran).
-t_done() { [ "${LAB_FAILED:-0}" -eq 0 ]; }
+t_done() { local -; set +eu; [ "${LAB_FAILED:-0}" -eq 0 ]; }
 
 _lab_err() { echo "lab: $*" >&2; return 1; }
 _lab_log() { [ -n "${LAB_VERBOSE:-}" ] && echo "lab: $*" >&2; return 0; }
 
 # lab_require_root [NAME...]: prints a skip line (for each NAME, default the script's
 # name) and exits 0 when the lab cannot exist here: not root, or no network namespaces.
-lab_require_root() {
+lab_require_root() { local -; set +eu;
 	local why= n
 	if [ "$(id -u)" != 0 ]; then
 		why="not root (the lab needs network namespaces)"
@@ -78,7 +79,7 @@ lab_require_root() {
 }
 
 # lab_start [NAME...]: the usual prologue: require root, trap lab_down, lab_up.
-lab_start() {
+lab_start() { local -; set +eu;
 	lab_require_root "$@"
 	trap 'lab_down' EXIT
 	trap 'exit 130' INT
@@ -143,7 +144,7 @@ _LAB_CLIENT_SH='h=$1 hide=$2 src=$3; shift 3
 if [ -n "$hide" ]; then mount --bind "$src" "$hide" || exit 125; fi
 HOME=$h; export HOME
 exec "$@"'
-lab_client() {
+lab_client() { local -; set +eu;
 	[ -n "${LAB_CLIENT_NS:-}" ] || { _lab_err "lab_client: lab not up"; return 125; }
 	ip netns exec "$LAB_CLIENT_NS" /bin/sh -c "$_LAB_CLIENT_SH" sh \
 		"$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" "$@"
@@ -152,7 +153,7 @@ lab_client() {
 # lab_server CMD...: run on the "server": its network, PID, mount and UTS namespaces,
 # where /home/<lab user>, /etc/shadow and /run/utmp are the run's own (bind mounts).
 # PIDs seen there are the server's, as moshman sees them over ssh.
-lab_server() {
+lab_server() { local -; set +eu;
 	[ -n "${LAB_SERVER_INIT:-}" ] || { _lab_err "lab_server: lab not up"; return 125; }
 	nsenter -t "$LAB_SERVER_INIT" -n -p -m -u -- "$@"
 }
@@ -522,7 +523,7 @@ _lab_daemon_start() {
 
 # ---- up and down ---------------------------------------------------------------------
 # lab_up: bring the lab up (idempotent) and export the LAB_* variables.
-lab_up() {
+lab_up() { local -; set +eu;
 	if _lab_alive; then
 		return 0
 	fi
@@ -629,7 +630,7 @@ _lab_register() { # _lab_register OWNER_PID|cli
 }
 
 # lab_gc: remove labs whose owner is gone (see above).  Safe while other labs run.
-lab_gc() {
+lab_gc() { local -; set +eu;
 	local f dir owner start
 	for f in "$_LAB_REGISTRY"/*; do
 		[ -f "$f" ] || continue
@@ -659,7 +660,7 @@ _lab_gone() { # _lab_gone PID...: wait (2 s) until none of them exists
 }
 
 # lab_down: remove everything this lab made; safe to call twice and from traps.
-lab_down() {
+lab_down() { local -; set +eu;
 	local p i pids keeper= victims=
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
 	[ -f "$LAB_DIR/state.env" ] && . "$LAB_DIR/state.env"
@@ -772,14 +773,14 @@ _lab_tcp_port() {
 }
 
 # lab_block_udp / lab_unblock_udp: drop all UDP between the namespaces.
-lab_block_udp() { echo on >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
-lab_unblock_udp() { : >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
+lab_block_udp() { local -; set +eu; echo on >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
+lab_unblock_udp() { local -; set +eu; : >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
 
 # lab_blackhole_tcp [TARGET...]: silently drop TCP (no RST, both directions, also on
 # established connections).  server = every TCP port of $LAB_SERVER_IP (both sshds' way
 # in), socks/socks_auth/http/ss = that proxy's port on $LAB_PROXY_IP (ss is the ss-local to
 # ss-server hop), all = every TCP packet on the veth.  Default: server.
-lab_blackhole_tcp() {
+lab_blackhole_tcp() { local -; set +eu;
 	local t
 	[ $# -eq 0 ] && set -- server
 	for t in "$@"; do
@@ -790,7 +791,7 @@ lab_blackhole_tcp() {
 }
 
 # lab_restore_tcp [TARGET...]: undo blackholes (all of them when no TARGET).
-lab_restore_tcp() {
+lab_restore_tcp() { local -; set +eu;
 	local t
 	if [ $# -eq 0 ]; then
 		: >"$LAB_DIR/sw/tcp"
@@ -805,7 +806,7 @@ lab_restore_tcp() {
 
 # lab_loss PERCENT: drop PERCENT % of packets at random, in each direction separately
 # (so a round trip is lost with 1-(1-p)^2: 51 % at 30).  lab_loss 0 ends it.
-lab_loss() {
+lab_loss() { local -; set +eu;
 	case "${1:-}" in
 	'' | *[!0-9]*) _lab_err "lab_loss PERCENT (0..100)"; return 1 ;;
 	esac
@@ -823,17 +824,17 @@ _lab_proxy_daemon() {
 	*) _lab_err "unknown proxy '$1' (socks socks_auth http ss ss_local)" ;;
 	esac
 }
-lab_proxy_kill() {
+lab_proxy_kill() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_stop "$d"
 }
-lab_proxy_start() {
+lab_proxy_start() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_daemon_start "$d"
 }
-lab_proxy_alive() {
+lab_proxy_alive() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_pid_alive "$d"
@@ -841,14 +842,14 @@ lab_proxy_alive() {
 
 # lab_sshd_restart [jump]: stop the listening sshd and start a new one, like a service
 # restart: sessions already open (their own sshd processes) live on.
-lab_sshd_restart() {
+lab_sshd_restart() { local -; set +eu;
 	local d=sshd
 	[ "${1:-}" = jump ] && d=sshd_jump
 	_lab_stop "$d" && _lab_daemon_start "$d"
 }
 
 # lab_sshd_pid [jump]: the listening sshd's PID as the server sees it.
-lab_sshd_pid() {
+lab_sshd_pid() { local -; set +eu;
 	local d=sshd
 	[ "${1:-}" = jump ] && d=sshd_jump
 	cat "$LAB_DIR/run/$d.spid"
@@ -857,7 +858,7 @@ lab_sshd_pid() {
 # ---- probes --------------------------------------------------------------------------
 # lab_tcp_probe IP PORT [SECONDS]: connect from the client namespace; prints open,
 # refused or timeout; returns 0 only for open.
-lab_tcp_probe() {
+lab_tcp_probe() { local -; set +eu;
 	local rc
 	lab_client timeout "${3:-3}" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
 	rc=$?
@@ -871,39 +872,39 @@ lab_tcp_probe() {
 
 # lab_udp_echo_start PORT: a UDP echo server on the server (all addresses), PID recorded
 # as run/udp_echo_PORT.spid.
-lab_udp_echo_start() {
+lab_udp_echo_start() { local -; set +eu;
 	_lab_spawn_server "udp_echo_$1" perl "$LAB_LIB/udp_echo.pl" "$1" &&
 		_lab_wait_listen server 0.0.0.0 "$1" udp
 }
-lab_udp_echo_stop() { _lab_stop "udp_echo_$1"; }
+lab_udp_echo_stop() { local -; set +eu; _lab_stop "udp_echo_$1"; }
 
 # lab_udp_probe IP PORT [COUNT] [WAIT_MS]: send COUNT (default 20) numbered datagrams from
 # the client namespace, print how many distinct ones came back.
-lab_udp_probe() {
+lab_udp_probe() { local -; set +eu;
 	lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" "${3:-20}" "${4:-1000}"
 }
 
 # lab_udp_rtt IP PORT: the shortest round trip of 5 datagrams, in ms (-1: none came back).
-lab_udp_rtt() {
+lab_udp_rtt() { local -; set +eu;
 	local out
 	out=$(lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" 5 2000 rtt) || return 1
 	echo "${out#* }"
 }
 
 # lab_mosh_servers [USER]: "PID USER ARGS" of each mosh-server on the server (server PIDs).
-lab_mosh_servers() {
+lab_mosh_servers() { local -; set +eu;
 	lab_server ps -C mosh-server -o pid=,user=,args= 2>/dev/null |
 		awk -v u="${1:-}" 'u == "" || $2 == u { sub(/^ +/, ""); print }'
 }
 
 # lab_server_home USER: the host path of USER's home on the lab server (owned by USER).
-lab_server_home() { echo "$LAB_DIR/srv/home/$1"; }
+lab_server_home() { local -; set +eu; echo "$LAB_DIR/srv/home/$1"; }
 
 # ---- delay ---------------------------------------------------------------------------
 # lab_delay_start NAME client|server tcp|udp LISTEN_IP:PORT TARGET_IP:PORT MS
 # A forwarder of our own (tests/lab/delay.pl) that holds every chunk/datagram MS ms in
 # each direction, since this kernel has no netem.  Point the client at LISTEN.
-lab_delay_start() {
+lab_delay_start() { local -; set +eu;
 	local name=$1 side=$2
 	shift 2
 	if [ "$side" = server ]; then
@@ -913,7 +914,7 @@ lab_delay_start() {
 	fi
 	_lab_wait_listen "$side" "${2%:*}" "${2##*:}" "$1"
 }
-lab_delay_stop() { _lab_stop "delay_$1"; }
+lab_delay_stop() { local -; set +eu; _lab_stop "delay_$1"; }
 
 # ---- tmux ----------------------------------------------------------------------------
 # A private tmux server (socket in $LAB_DIR) living in the client namespace.
@@ -922,7 +923,7 @@ _lab_tmux() { tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" "$@"; }
 # lab_tmux_start NAME CMD...: CMD in a new 100x30 session in the client namespace, with
 # the caller's environment plus HOME=$LAB_HOME, TERM=tmux-256color, a UTF-8 locale.
 # The pane stays after CMD exits (remain-on-exit), so its last screen can be read.
-lab_tmux_start() {
+lab_tmux_start() { local -; set +eu;
 	local name=$1 run
 	shift
 	[ $# -gt 0 ] || { _lab_err "lab_tmux_start NAME CMD..."; return 1; }
@@ -965,19 +966,19 @@ EOF
 	fi
 }
 
-lab_tmux_send() { local n=$1; shift; _lab_tmux send-keys -t "=$n:" "$@"; }
-lab_tmux_type() { _lab_tmux send-keys -t "=$1:" -l -- "$2" && _lab_tmux send-keys -t "=$1:" Enter; }
-lab_tmux_capture() { _lab_tmux capture-pane -p -t "=$1:"; }
-lab_tmux_kill() { _lab_tmux kill-session -t "=$1" 2>/dev/null; }
-lab_tmux_pane_pid() { _lab_tmux display-message -p -t "=$1:" '#{pane_pid}'; }
+lab_tmux_send() { local -; set +eu; local n=$1; shift; _lab_tmux send-keys -t "=$n:" "$@"; }
+lab_tmux_type() { local -; set +eu; _lab_tmux send-keys -t "=$1:" -l -- "$2" && _lab_tmux send-keys -t "=$1:" Enter; }
+lab_tmux_capture() { local -; set +eu; _lab_tmux capture-pane -p -t "=$1:"; }
+lab_tmux_kill() { local -; set +eu; _lab_tmux kill-session -t "=$1" 2>/dev/null; }
+lab_tmux_pane_pid() { local -; set +eu; _lab_tmux display-message -p -t "=$1:" '#{pane_pid}'; }
 
 # lab_tmux_alive NAME: the session exists and its program still runs.
-lab_tmux_alive() {
+lab_tmux_alive() { local -; set +eu;
 	[ "$(_lab_tmux display-message -p -t "=$1:" '#{pane_dead}' 2>/dev/null)" = 0 ]
 }
 
 # lab_tmux_status NAME: exit status of the pane's program once it has ended.
-lab_tmux_status() {
+lab_tmux_status() { local -; set +eu;
 	local s
 	s=$(_lab_tmux display-message -p -t "=$1:" '#{pane_dead}:#{pane_dead_status}' 2>/dev/null) || return 1
 	[ "${s%%:*}" = 1 ] || return 1
@@ -986,7 +987,7 @@ lab_tmux_status() {
 
 # lab_tmux_wait NAME REGEX [SECONDS]: wait (default 10 s) until the screen matches the
 # extended REGEX; on timeout print the screen to stderr and return 1.
-lab_tmux_wait() {
+lab_tmux_wait() { local -; set +eu;
 	local name=$1 re=$2 secs=${3:-10} end screen
 	end=$(($(date +%s%N) / 1000000 + secs * 1000))
 	while :; do
