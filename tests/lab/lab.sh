@@ -649,11 +649,20 @@ lab_gc() { local -; set +eu;
 	return 0
 }
 
+# _lab_running PID: it exists and is not a zombie (a zombie whose parent is this machine's
+# PID 1 may never be reaped, but it runs no more).
+_lab_running() {
+	local st
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 _lab_gone() { # _lab_gone PID...: wait (2 s) until none of them exists
 	local i p left
 	for i in $(seq 1 40); do
 		left=
-		for p in "$@"; do [ -n "$p" ] && [ -d "/proc/$p" ] && left=1; done
+		for p in "$@"; do _lab_running "$p" && left=1; done
 		[ -z "$left" ] && return 0
 		sleep 0.05
 	done
