@@ -66,6 +66,7 @@ struct ui {
 	int help;                 /* the help screen is up */
 	int redraw;
 	int quit;
+	int exit_after_paint;     /* MOSHMAN_EXIT_AFTER_PAINT: benchmarks */
 	/* visible host indexes after the filter */
 	size_t *vis;
 	size_t nvis;
