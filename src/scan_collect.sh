@@ -151,13 +151,13 @@ if ! skipped proc && [ -r /proc/self/stat ] && [ -r /proc/uptime ]; then
 		done
 	fi
 elif ! skipped ps && ps -o pid= -p $$ >/dev/null 2>&1; then
-	mode=ps
+	mode="ps"
 	echo "clock $now -"
 	echo "mode ps"
 	# Only pids come from this listing: a command line with a newline in it can add a
 	# line here, but every value below is asked about that pid alone.
-	for p in $(ps -axo pid=,args= 2>/dev/null | while read -r p rest; do
-		case $rest in *mosh-server*) echo "$p" ;; esac
+	for p in $(ps -axo pid=,args= 2>/dev/null | while read -r q rest; do
+		case $rest in *mosh-server*) echo "$q" ;; esac
 	done | sort -un); do
 		case $p in *[!0-9]*) continue ;; esac
 		# shellcheck disable=SC2046

@@ -69,7 +69,7 @@ if [ -r /proc/self/stat ] && [ -r /proc/uptime ]; then
 fi
 
 probe() {
-	tok=- uid= comm= arg0=
+	tok=- uid='' comm='' arg0=''
 	if [ $useproc = 1 ]; then
 		s=
 		IFS= read -r s 2>/dev/null </proc/"$1"/stat || return 0

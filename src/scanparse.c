@@ -10,6 +10,10 @@
 #include "src/scanparse.h"
 #include "src/xmalloc.h"
 
+/* The scripts themselves, generated from src/scan_collect.sh and src/scan_kill.sh. */
+#include "scan_collect.sh.h"
+#include "scan_kill.sh.h"
+
 #define MAXLINE		65536
 #define MAXSERVERS	4096
 #define MAXRECORDS	65536
@@ -534,6 +538,18 @@ out:
 	}
 	free(copy);
 	return rc;
+}
+
+const char *
+scanparse_collect_script(void)
+{
+	return scan_collect_sh;
+}
+
+const char *
+scanparse_kill_script(void)
+{
+	return scan_kill_sh;
 }
 
 static struct scan_server *

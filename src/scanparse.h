@@ -65,6 +65,11 @@ struct scan_result {
 	size_t		 nwarnings;
 };
 
+/* The scripts to send to `sh -s` on the remote host (NUL-terminated text): the
+ * collector takes no arguments; the kill script takes what scanparse_kill_args builds. */
+const char *scanparse_collect_script(void);
+const char *scanparse_kill_script(void);
+
 /* Parse a collector's whole output.  Returns 0 and fills r (check r->complete), or -1
  * with *error set when the text is not collector output at all.  r is always safe to
  * pass to scanparse_free. */

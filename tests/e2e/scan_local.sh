@@ -51,6 +51,8 @@ if [ ! -e /run/utmp ]; then
 	touch /run/utmp && chgrp utmp /run/utmp 2>/dev/null && chmod 664 /run/utmp
 fi
 me=$(id -u)
+# Set by server() through eval.
+O_pid='' O_port='' A_pid='' A_port='' N_pid=''
 
 # server NAME [prefix...]: start a mosh-server; sets NAME_pid NAME_port NAME_key files.
 server() {

@@ -604,6 +604,27 @@ kill_output(void)
 	scanparse_kill_free(&r);
 }
 
+/* The binary carries the scripts exactly as they are in src/. */
+static void
+embedded(void)
+{
+	const char	*top = getenv("MOSHMAN_TOP");
+	char		 path[4096], *text;
+	size_t		 len;
+
+	snprintf(path, sizeof path, "%s/src/scan_collect.sh", top ? top : ".");
+	text = slurp(path, &len);
+	CHECK(text != NULL);
+	CHECK_STR(scanparse_collect_script(), text);
+	CHECK_HAS(scanparse_collect_script(), "\necho \"end\"\n");
+	free(text);
+	snprintf(path, sizeof path, "%s/src/scan_kill.sh", top ? top : ".");
+	text = slurp(path, &len);
+	CHECK(text != NULL);
+	CHECK_STR(scanparse_kill_script(), text);
+	free(text);
+}
+
 /* ---- helper modes for the e2e script ------------------------------------------------ */
 
 static int
@@ -736,5 +757,6 @@ main(int argc, char **argv)
 	RUN(etime);
 	RUN(kill_args);
 	RUN(kill_output);
+	RUN(embedded);
 	UNIT_END();
 }
