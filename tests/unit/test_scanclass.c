@@ -42,15 +42,15 @@ fixture(const char *name)
 static long
 role(const char *name)
 {
-	char	*buf = fixture("pids.txt"), key[32], *p;
+	char	*file = fixture("pids.txt"), *buf = NULL, key[32], *p;
 	long	 pid = -1;
 
 	snprintf(key, sizeof key, " %s=", name);
-	memmove(buf + 1, buf, strlen(buf) + 1);
-	buf[0] = ' ';
+	xasprintf(&buf, " %s", file);
 	if ((p = strstr(buf, key)) != NULL)
 		pid = strtol(p + strlen(key), NULL, 10);
 	free(buf);
+	free(file);
 	return pid;
 }
 
