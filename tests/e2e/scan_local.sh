@@ -1,4 +1,5 @@
 #!/bin/sh
+# moshman-test: isolate-net
 # The scan and kill scripts against real mosh-servers on this machine (about 80 s).
 #
 # Scene: O had a client that was SIGKILLed over a minute ago (a detached server, and a
