@@ -37,7 +37,7 @@ notok() {
 }
 skipall() {
 	for t in collect-sh classes fallbacks hostile-argv other-user kill-reuse \
-	    kill-refusals kill-orphan attached-survives collect-busybox; do
+	    kill-refusals kill-orphan attached-survives collect-busybox kill-busybox-usr1; do
 		echo "skip - scan_local: $t: $1"
 	done
 	exit 0
@@ -163,7 +163,7 @@ for skip in "" proc; do
 	"$helper" --parse "$tmp/h.txt" >"$tmp/ph.txt"
 	grep -q '^result complete=1 suspect=0' "$tmp/ph.txt" || fail=1
 	grep -Eq "^server (1|$hostile) " "$tmp/ph.txt" && fail=1
-	[ "$(grep -c '^server .*kill_detached=1' "$tmp/ph.txt")" = 1 ] || fail=1
+	[ "$(cls "$tmp/ph.txt" "$O_pid")" = "detached 0 1" ] || fail=1
 done
 if [ $fail = 0 ]; then ok hostile-argv; else notok hostile-argv "$tmp/h.txt" "$tmp/ph.txt"; fi
 
@@ -270,4 +270,5 @@ if command -v busybox >/dev/null 2>&1; then
 	fi
 else
 	echo "skip - scan_local: collect-busybox: busybox is not installed"
+	echo "skip - scan_local: kill-busybox-usr1: busybox is not installed"
 fi
