@@ -485,6 +485,27 @@ other_views(void)
 	free(buf);
 }
 
+/* macOS without lsof: no ports at all.  Foreign servers are still judged by utmp, but
+ * a moshman session matched on its pid alone is not enough to kill. */
+static void
+no_ports(void)
+{
+	struct run		 run;
+	struct scan_known	 k = { 7, 60001, 812, 0, 0 };
+	char			*buf;
+
+	buf = drop(fixture("macos-like.txt"), "lsof ");
+	buf = edit(buf, "ports lsof\n", "missing lsof\nports none\n");
+	classify(buf, strlen(buf), NULL, 0, &run);
+	CHECK_INT(run.r.nmissing, 3);
+	VERDICT(&run, 812, SCAN_DETACHED, 0, 1, "mosh [812]");
+	done(&run);
+	classify(buf, strlen(buf), &k, 1, &run);
+	VERDICT(&run, 812, SCAN_OURS_ORPHANED, 0, 0, "matched on pid only");
+	done(&run);
+	free(buf);
+}
+
 static void
 names(void)
 {
@@ -510,6 +531,7 @@ main(void)
 	RUN(process_doubts);
 	RUN(never_connected_old);
 	RUN(other_views);
+	RUN(no_ports);
 	RUN(names);
 	UNIT_END();
 }
