@@ -185,6 +185,10 @@ int db_scan_save(struct db *, const struct db_scan *, const struct db_scan_serve
 /* DB_NOTFOUND when the host was never scanned. */
 int db_scan_get(struct db *, int64_t host_id, struct db_scan *, struct db_scan_server **,
     size_t *n);
+/* The host's last scan as a JSON object made by SQLite: host, scanned_at, status, message,
+ * missing_tools and servers[] (pid, ppid, uid, port, start, age_s, utmp, tty, class, why,
+ * session_id, candidate, candidate_detached, cmdline).  DB_NOTFOUND when never scanned. */
+int db_scan_json(struct db *, int64_t host_id, char **out);
 /* PRAGMA data_version: changes whenever another connection commits. */
 int64_t db_data_version(struct db *);
 

@@ -19,6 +19,19 @@ static const char sql_servers_get[] =
     "candidate, candidate_detached, cmdline FROM scan_servers WHERE host_id = ?1 "
     "ORDER BY pid";
 static const char sql_data_version[] = "PRAGMA data_version";
+static const char sql_scan_json[] =
+    "SELECT json_object('host', h.name, 'scanned_at', c.scanned_at, 'status', c.status, "
+    "'message', c.message, 'missing_tools', c.missing_tools, 'servers', "
+    "json((SELECT json_group_array(json(obj)) FROM (SELECT json_object('pid', v.pid, "
+    "'ppid', v.ppid, 'uid', CASE WHEN v.uid >= 0 THEN v.uid END, "
+    "'port', CASE WHEN v.port > 0 THEN v.port END, 'start', v.start_token, "
+    "'age_s', CASE WHEN v.age_s >= 0 THEN v.age_s END, 'utmp', v.utmp, 'tty', v.tty, "
+    "'class', v.class, 'why', v.why, "
+    "'session_id', CASE WHEN v.session_id > 0 THEN v.session_id END, "
+    "'candidate', json(CASE WHEN v.candidate THEN 'true' ELSE 'false' END), "
+    "'candidate_detached', json(CASE WHEN v.candidate_detached THEN 'true' ELSE 'false' END), "
+    "'cmdline', v.cmdline) AS obj FROM scan_servers v WHERE v.host_id = c.host_id "
+    "ORDER BY v.pid)))) FROM scans c JOIN hosts h ON h.id = c.host_id WHERE c.host_id = ?1";
 
 void
 db_scan_clear(struct db_scan *s)
@@ -170,4 +183,25 @@ db_data_version(struct db *db)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return v;
+}
+
+int
+db_scan_json(struct db *db, int64_t host_id, char **out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((st = db_stmt(db, sql_scan_json)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return DB_NOTFOUND;
+	if (rc != SQLITE_ROW || *out == NULL)
+		return db_fail(db, "making JSON");
+	return DB_OK;
 }

@@ -426,6 +426,16 @@ test_scans(void)
 	CHECK(n == 2 && strcmp(v[1].class_, "attached") == 0);
 	db_scan_servers_free(v, n);
 	db_scan_clear(&got);
+	{
+		char *json = NULL;
+
+		CHECK_INT(db_scan_json(db, h.id, &json), DB_OK);
+		CHECK_HAS(json, "\"host\":\"scanme\"");
+		CHECK_HAS(json, "\"class\":\"ours-orphaned\"");
+		CHECK_HAS(json, "\"candidate\":true");
+		CHECK_HAS(json, "\"port\":60001");
+		db_free(json);
+	}
 	/* A rescan replaces the list. */
 	CHECK_INT(db_scan_save(db, &scan, sv + 1, 1), DB_OK);
 	CHECK_INT(db_scan_get(db, h.id, &got, &v, &n), DB_OK);
