@@ -431,7 +431,8 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_finalize(st);
-	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL,
+	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+	    "PRAGMA secure_delete = ON", NULL,
 	    NULL, NULL) != SQLITE_OK) {
 		db_fail(db, "setting pragmas");
 		goto fail;
