@@ -11,6 +11,7 @@ enum moshconnect_why {
 	MOSHCONNECT_NOT_FOUND,   /* mosh-server is not installed (or not in PATH) */
 	MOSHCONNECT_LOCALE,      /* mosh-server refused to start because of the locale */
 	MOSHCONNECT_NO_LINE,     /* anything else: no MOSH CONNECT line */
+	MOSHCONNECT_BAD_LINE,    /* the first MOSH CONNECT line is malformed */
 };
 
 struct moshconnect {
@@ -30,9 +31,13 @@ struct moshconnect {
  * Fills *mc and returns 0 when a MOSH CONNECT line was found, -1 otherwise (mc->why and
  * mc->error say why).  Pure: no I/O, no allocation that outlives the call.
  *
- * Like mosh's own wrapper (scripts/mosh.pl), the first line of stdout that matches
- * ^MOSH CONNECT (\d+) ([A-Za-z0-9/+]{22})\s*$ wins; lines that do not match (motd,
- * banners, a 23-char key, port 0) are skipped.
+ * Like mosh's own wrapper (scripts/mosh.pl), lines are read in order and the first one
+ * that starts with "MOSH CONNECT " decides: it must match
+ * ^MOSH CONNECT (\d+) ([A-Za-z0-9/+]{22})\s*$ with a port in 1..65535, or the result is
+ * MOSHCONNECT_BAD_LINE (the wrapper dies with "Bad MOSH CONNECT string" there too).  Other
+ * lines (motd, banners, shell noise) are ignored.  stdout is searched first, then stderr
+ * (a pty merges the two).  The pid comes from "[mosh-server detached, pid = N]" in
+ * stderr, else stdout.
  */
 int moshconnect_parse(const char *out, size_t outlen, const char *err, size_t errlen,
     int exit_status, struct moshconnect *mc);
