@@ -157,7 +157,8 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "fuzz: $$n (60 s; corpus $(FUZZ_BUILD)/corpus/$$n)"; \
-	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; done
+	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n \
+	    $$([ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n) 2>&1 | tail -n 3; done
 
 $(FUZZ_BUILD)/obj/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 
 /* Every command, in the order --help lists them.  Add one line per new command. */
 const struct cmd *const cmd_table[] = {
+	&cmd_host,
 	NULL,
 };
 
@@ -99,4 +100,6 @@ void
 cmd_print_help(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: moshman %s %s\n\n%s\n", c->name, c->args, c->summary);
+	if (c->help != NULL)
+		c->help(f);
 }

@@ -73,8 +73,11 @@ const char *proxy_socks5_rep_message(int rep);
 
 /* "CONNECT host:port HTTP/1.1\r\nHost: host:port\r\n[Proxy-Authorization: Basic ...]\r\n\r\n",
  * IPv6 literals in brackets.  user == NULL: no auth.  Allocated; it may hold the password
- * (base64): free it with xfree_secret(). */
-char *proxy_http_request(const char *host, int port, const char *user, const char *pass);
+ * (base64): free it with xfree_secret().  NULL (err set) for a host with spaces or control
+ * characters (header injection), a user name with ':' (Basic cannot carry it) or a bad
+ * port. */
+char *proxy_http_request(const char *host, int port, const char *user, const char *pass,
+    char *err, size_t errlen);
 /* The response head: status line and headers up to the empty line (CRLF or bare LF),
  * at most PROXY_HTTP_HEAD_MAX bytes.  A complete head returns its length n only for a
  * 2xx status; bytes after n belong to the tunnel.  *status (may be NULL) gets the

@@ -61,12 +61,15 @@ if [ -z "${MOSHMAN_NO_FUZZ:-}" ]; then
 		wanted "$n" || continue
 		echo "# $n (smoke)"
 		corpus="$top/tests/fuzz/corpus/$n"
-		if [ -d "$corpus" ]; then set -- "$corpus"; else set --; fi
+		# New inputs go to a scratch directory, never into the repository's seeds.
+		scratch=$(mktemp -d "${TMPDIR:-/tmp}/moshman-fuzz.XXXXXX")
+		if [ -d "$corpus" ]; then set -- "$scratch" "$corpus"; else set -- "$scratch"; fi
 		if timeout 120 "$t" -runs=30000 -max_total_time=15 "$@" >"$out" 2>&1 </dev/null; then
 			echo "ok - fuzz smoke: $n"; pass=$((pass + 1))
 		else
 			tail -n 30 "$out"; echo "not ok - fuzz smoke: $n"; fail=$((fail + 1))
 		fi
+		rm -rf "$scratch"
 	done
 fi
 
