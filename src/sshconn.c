@@ -839,12 +839,13 @@ sc_next_auth(struct sshconn *c)
 		return;
 	}
 	if ((c->methods & SSH_AUTH_METHOD_PASSWORD) && !c->tried_password &&
-	    (c->interactive || c->password != NULL)) {
+	    ((c->interactive && prompt_available()) || c->password != NULL)) {
 		c->tried_password = 1;
 		c->state = SC_AUTH_PASSWORD;
 		return;
 	}
-	if ((c->methods & SSH_AUTH_METHOD_INTERACTIVE) && !c->tried_kbdint && c->interactive) {
+	if ((c->methods & SSH_AUTH_METHOD_INTERACTIVE) && !c->tried_kbdint && c->interactive &&
+	    prompt_available()) {
 		c->tried_kbdint = 1;
 		c->state = SC_AUTH_KBDINT;
 		sc_say(c, "auth keyboard-interactive");

@@ -10,6 +10,8 @@ connect_setup() {
 	mkdir -p "$LAB_DIR/connect"
 	chmod 700 "$LAB_DIR/connect"
 	unset SSH_AUTH_SOCK
+	# moshman makes the database (0600) before sqlite3 looks at it.
+	"$M" sessions >/dev/null
 }
 
 # q SQL: one query on the run's database.
@@ -38,16 +40,6 @@ fast_wait() {
 	lab_tmux_wait "$1" "$2" 1
 }
 
-# wait_dead NAME SECONDS: until the pane's program has exited; prints its status.
-wait_dead() {
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		lab_tmux_status "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # start_moshman NAME ARGS...: moshman ARGS in tmux; when it ends the pane says
 # "moshman exited N" (tmux does not always keep the status of a pane's program).
 start_moshman() {
@@ -66,23 +58,29 @@ exit_status() {
 no_mosh_servers() {
 	local i
 	for i in $(seq 1 $(($1 * 10))); do
-		[ -z "$(lab_mosh_servers "$LAB_USER")" ] && return 0
+		[ -z "$(lab_mosh_servers "${SESSION_USER:-$LAB_USER}")" ] && return 0
 		sleep 0.1
 	done
-	lab_mosh_servers "$LAB_USER" >&2
+	lab_mosh_servers "${SESSION_USER:-$LAB_USER}" >&2
 	return 1
 }
 
 # last_session: id of the newest session row.
 last_session() { q "SELECT max(id) FROM sessions"; }
 
-# session_cycle TAG PROFILE [CONNECT OPTIONS...]: a whole session in tmux with one test
-# line per promise: 42 on screen, exit ends it with status 0, the row is closed with its
-# key wiped, no mosh-server is left.
+# session_cycle TAG PROFILE [CONNECT OPTIONS...]: a whole session in tmux.
 session_cycle() {
-	local tag=$1 prof=$2 st id row
+	local tag=$1 prof=$2
 	shift 2
 	start_moshman "$tag" connect "$prof" "$@"
+	session_check "$tag"
+}
+
+# session_check TAG: for a moshman started in tmux TAG, one test line per promise: 42 on
+# screen, row up, exit ends it with status 0, the row closed with its key wiped, no
+# mosh-server of $SESSION_USER (default the lab user) left.
+session_check() {
+	local tag=$1 st id row
 	if lab_tmux_wait "$tag" '\$ *$' 30 && lab_tmux_type "$tag" 'echo $((6*7))' &&
 		lab_tmux_wait "$tag" '^42' 10; then
 		t_ok "$tag: echo \$((6*7)) shows 42"
@@ -104,4 +102,37 @@ session_cycle() {
 		t_fail "$tag: row closed, key wiped" "row: $row"
 	t_check "$tag: no mosh-server left on the server" no_mosh_servers 10
 	lab_tmux_kill "$tag"
+}
+
+# fails TAG PATTERN CONNECT-ARGS...: moshman -q connect without a terminal exits 1 with
+# exactly one line matching PATTERN, leaves the newest row failed (or no new row when
+# NOROW=1), and no moshman process behind.
+fails() {
+	local tag=$1 pat=$2 out rc n before after row
+	shift 2
+	before=$(q "SELECT count(*) FROM sessions")
+	out=$(lab_client setsid -w timeout 40 "$M" -q connect "$@" 2>&1 </dev/null)
+	rc=$?
+	n=$(printf '%s\n' "$out" | grep -c .)
+	if [ "$rc" = 1 ] && [ "$n" = 1 ] && printf '%s\n' "$out" | grep -Eq -- "$pat"; then
+		t_ok "$tag: exits 1 with one line"
+	else
+		t_fail "$tag: exits 1 with one line" "rc $rc, $n lines: $out"
+	fi
+	echo "# $tag: $out"
+	after=$(q "SELECT count(*) FROM sessions")
+	if [ "${NOROW:-0}" = 1 ]; then
+		[ "$before" = "$after" ] && t_ok "$tag: no session row" ||
+			t_fail "$tag: no session row" "$before -> $after rows"
+	else
+		row=$(q "SELECT s.state, s.session_key IS NULL, s.ended_at > 0, (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind = 'state') FROM sessions s WHERE s.id = (SELECT max(id) FROM sessions)")
+		[ "$after" = $((before + 1)) ] && [ "$row" = "failed|1|1|1" ] &&
+			t_ok "$tag: row failed with its reason" ||
+			t_fail "$tag: row failed with its reason" "$before -> $after rows, last: $row"
+	fi
+	if pgrep -f "$M -q connect" >/dev/null; then
+		t_fail "$tag: no process left" "$(pgrep -af "$M -q connect")"
+	else
+		t_ok "$tag: no process left"
+	fi
 }

@@ -1,0 +1,90 @@
+#!/bin/bash
+# moshman connect's failures: each exits 1 with one clear line, leaves its session row
+# failed (with the reason as an event) or makes none, and leaves no process behind.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+. "$MOSHMAN_TOP/tests/lab/lab.sh"
+. "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
+connect_setup connect_fail
+
+# A fake proxy in the client namespace: PROG is perl code run for each connection.
+FAKE_PIDS=
+fake_proxy() {
+	lab_client perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0],
+		    Listen => 5, ReuseAddr => 1) or die;
+		while (my $c = $s->accept) { my $b; sysread($c, $b, 512); eval $ARGV[1]; close $c }
+	' "$1" "$2" </dev/null >/dev/null 2>&1 &
+	FAKE_PIDS="$FAKE_PIDS $!"
+	for i in $(seq 1 50); do
+		lab_client perl -MIO::Socket::INET -e 'exit !IO::Socket::INET->new("127.0.0.1:$ARGV[0]")' "$1" && return 0
+		sleep 0.05
+	done
+}
+cleanup_fakes() { for p in $FAKE_PIDS; do kill "$p" 2>/dev/null; done; }
+trap 'cleanup_fakes; lab_down' EXIT
+
+NOROW=1 fails "unknown profile" "no host profile named 'nosuch'" nosuch
+
+add_host noresolve --host no-such-host.invalid
+fails "host does not resolve" "no-such-host.invalid" noresolve
+
+add_host refused --port 1
+fails "connection refused" "refused" refused
+
+add_host proxydown --proxy "socks5://127.0.0.1:9"
+fails "proxy not listening" "refused|proxy" proxydown
+
+add_host proxyrefuses --port 1 --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
+fails "proxy refuses the target" "proxy" proxyrefuses
+
+add_host needauth --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_AUTH_PORT"
+fails "proxy wants auth we lack" "auth|username|method" needauth
+
+add_host badauth --proxy "socks5://$LAB_SOCKS_USER:wrong@$LAB_PROXY_IP:$LAB_SOCKS_AUTH_PORT"
+fails "proxy auth wrong" "rejected|username|password" badauth
+
+add_host httpnoauth --port 1 --proxy "http://$LAB_PROXY_IP:$LAB_HTTP_PORT"
+fails "http proxy refuses the target" "proxy|HTTP|40|50" httpnoauth
+
+fake_proxy 7001 'syswrite($c, "HTTP/1.1 200 OK\r\n\r\nSSH-garbage\r\n")'
+add_host garbage --proxy "http://127.0.0.1:7001"
+fails "peer speaks garbage" "ssh|banner|protocol|garbage|failed" garbage
+
+fake_proxy 7002 'syswrite($c, "\x05\x00")'
+add_host midclose --proxy "socks5://127.0.0.1:7002"
+fails "proxy closes mid-handshake" "clos|proxy" midclose
+
+fake_proxy 7003 'syswrite($c, "\x16\x03\x01garbage\r\n\r\n")'
+add_host socksgarbage --proxy "socks5://127.0.0.1:7003"
+fails "proxy speaks garbage" "proxy|SOCKS|socks" socksgarbage
+
+# A key the password user does not accept, and no terminal to ask for a password.
+add_host authfails --user "$LAB_PW_USER"
+fails "auth fails" "authentication failed" authfails
+
+add_host noserver --server-command /nonexistent/mosh-server
+fails "mosh-server missing" "mosh-server not found" noserver
+
+add_host badlocale --locale LC_ALL=C
+fails "locale rejected" "locale" badlocale
+
+# Shell injection through a profile field: host add refuses it; a value slipped into the
+# database behind its back is still one quoted word on the remote side.
+mark=/tmp/moshman-injected-$LAB_ID
+out=$("$M" host add inj --host "$LAB_SERVER_IP" --locale "LANG=C.UTF-8'; touch $mark; '" 2>&1)
+[ $? = 2 ] && t_ok "host add refuses a locale with shell syntax" ||
+	t_fail "host add refuses a locale with shell syntax" "$out"
+add_host inject
+q "INSERT INTO host_locales (host_id, pos, setting) SELECT id, 0, 'LANG=C.UTF-8''; touch $mark; ''' FROM hosts WHERE name = 'inject'"
+q "INSERT INTO host_locales (host_id, pos, setting) SELECT id, 1, '\$(touch $mark)' FROM hosts WHERE name = 'inject'"
+fails "locale with shell injection" "locale|mosh-server" inject
+if lab_server test -e "$mark"; then
+	t_fail "the injected command did not run on the server"
+	lab_server rm -f "$mark"
+else
+	t_ok "the injected command did not run on the server"
+fi
+t_check "no mosh-server left after the failures" no_mosh_servers 5
+
+t_done
