@@ -20,7 +20,10 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	o.quiet = ctx->quiet;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	/* 0, not 1: glibc then forgets the "+" ordering main() used, so options may
+	 * follow the operand. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			o.transport = optarg;

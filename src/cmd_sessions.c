@@ -127,7 +127,10 @@ cmd_sessions_run(struct cmd_ctx *ctx, int argc, char **argv)
 	char *json = NULL;
 	int ch, all = 0, as_json = 0;
 
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	/* 0, not 1: glibc then forgets the "+" ordering main() used, so options may
+	 * follow the operand. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			all = 1;
