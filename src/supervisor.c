@@ -332,6 +332,8 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	}
 	s->client = 0;
 	sup_stats_cb(loop, &s->stats_w, 0);
+	s->row.session_key = NULL;
+	explicit_bzero(s->key, sizeof s->key);
 	ev_timer_stop(loop, &s->stats_w);
 	if (db_session_set_state(s->db, s->row.id, "closed", reason) != DB_OK)
 		log_debug("supervisor: cannot close the session: %s", db_error(s->db));
@@ -405,7 +407,6 @@ sup_spawn_client(struct sup *s)
 	while ((n = read(pfd[0], &err, sizeof err)) == -1 && errno == EINTR)
 		;
 	close(pfd[0]);
-	explicit_bzero(s->key, sizeof s->key);
 	if (n == (ssize_t)sizeof err) {
 		waitpid(pid, NULL, 0);
 		signal(SIGINT, SIG_DFL);
@@ -462,10 +463,11 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	s->row.remote_addr = xstrdup(s->remote_addr);
 	free(s->row.path);
 	s->row.path = xstrdup("udp");
+	/* The row holds the key while the session runs (every update writes it again);
+	 * closing the session wipes it. */
 	s->row.session_key = s->key;
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
-	s->row.session_key = NULL;
 	sup_progressf(s, "starting mosh-client (udp to %s:%d via 127.0.0.1:%d)",
 	    s->remote_addr, mc.port, localrelay_port(s->relay));
 	if (sup_spawn_client(s) == -1)
@@ -475,12 +477,8 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	s->row.client_start = proc_start_time(s->client);
 	free(s->row.state);
 	s->row.state = xstrdup("up");
-	s->row.session_key = NULL;
-	/* The key stays in the row (written above) while the session runs; update keeps
-	 * it because session_key NULL would wipe it: write it once more. */
-	s->row.session_key = s->key;
-	db_session_update(s->db, &s->row);
-	s->row.session_key = NULL;
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_event(s, "state", "up");
 	ev_timer_init(&s->stats_w, sup_stats_cb, 1., 1.);
 	s->stats_w.data = s;
