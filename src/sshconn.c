@@ -67,6 +67,8 @@ struct sshconn {
 	char deferred[512]; /* an error found inside sshconn_open, reported from the loop */
 
 	struct proxy_conn *pc;
+	int sock;   /* the socket handed to libssh with SSH_OPTIONS_FD, -1 if none */
+	ino_t sock_ino; /* to recognise it: the number may have been reused */
 	ev_io io;
 	int io_fd;
 	ev_timer timer;
@@ -291,6 +293,7 @@ sshconn_new(struct ev_loop *loop, const struct sshconn_config *cfg,
 	c->progress = progress;
 	c->progress_arg = arg;
 	c->io_fd = -1;
+	c->sock = -1;
 	return c;
 }
 
@@ -343,6 +346,14 @@ sc_teardown(struct sshconn *c)
 		ssh_free(c->ssh);
 		c->ssh = NULL;
 	}
+	/* libssh leaves a socket given with SSH_OPTIONS_FD open (seen with 0.10.6). */
+	if (c->sock != -1) {
+		struct stat sb;
+
+		if (fstat(c->sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_ino == c->sock_ino)
+			close(c->sock);
+	}
+	c->sock = -1;
 	c->state = SC_IDLE;
 }
 
@@ -627,6 +638,7 @@ sc_proxy_done(int fd, const char *error, void *arg)
 	struct sshconn *c = arg;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
+	struct stat sb;
 	char err[512];
 
 	c->pc = NULL;
@@ -639,8 +651,9 @@ sc_proxy_done(int fd, const char *error, void *arg)
 	    getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		getnameinfo((struct sockaddr *)&ss, sl, c->peer, sizeof c->peer, NULL, 0,
 		    NI_NUMERICHOST);
+	c->sock = fd;
+	c->sock_ino = fstat(fd, &sb) == 0 ? sb.st_ino : 0;
 	if (sc_setup_session(c, fd, err, sizeof err) == -1) {
-		close(fd);
 		sc_finish(c, err);
 		return;
 	}

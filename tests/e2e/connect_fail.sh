@@ -26,6 +26,20 @@ trap 'cleanup_fakes; lab_down' EXIT
 
 NOROW=1 fails "unknown profile" "no host profile named 'nosuch'" nosuch
 
+# Transports that come with the tunnel say so (usage error, nothing recorded).
+add_host later
+for tr in tcp command; do
+	before=$(q "SELECT count(*) FROM sessions")
+	out=$("$M" connect later --transport "$tr" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && echo "$out" | grep -q "transport $tr is not available yet; use --transport udp" &&
+		[ "$(q "SELECT count(*) FROM sessions")" = "$before" ] &&
+		t_ok "--transport $tr: exit 2, says it is not available yet" ||
+		t_fail "--transport $tr: exit 2, says it is not available yet" "rc $rc: $out"
+done
+out=$("$M" connect later --hostkey-policy maybe 2>&1)
+[ $? = 2 ] && t_ok "bad --hostkey-policy: exit 2" || t_fail "bad --hostkey-policy: exit 2" "$out"
+
 add_host noresolve --host no-such-host.invalid
 fails "host does not resolve" "no-such-host.invalid" noresolve
 

@@ -47,6 +47,10 @@ if up live; then
 	else
 		t_ok "the key is not in the supervisor's environment or argv"
 	fi
+	# Direct UDP: like mosh, no ssh connection stays open once the client runs.
+	tcp=$(lab_client ss -tnpH 2>/dev/null | grep "pid=$sup," || true)
+	[ -z "$tcp" ] && t_ok "udp transport: the ssh connection is closed after bootstrap" ||
+		t_fail "udp transport: the ssh connection is closed after bootstrap" "$tcp"
 	tr '\0' ' ' </proc/"$cli"/cmdline | grep -q "$(col session_key "$id")" &&
 		t_fail "the key is not in mosh-client's argv" || t_ok "the key is not in mosh-client's argv"
 	# Window changes reach the remote side through the client.
