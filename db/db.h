@@ -137,6 +137,21 @@ void db_session_list_free(struct db_session *, size_t n);
 int db_session_json(struct db *, int all, char **out);
 int db_session_is_live_state(const char *state);
 
+/* Live sessions plus those that ended after since_ms, newest first, at most limit. */
+int db_session_recent(struct db *, int64_t since_ms, int limit, struct db_session **out,
+    size_t *n);
+
+/* Per-host counts for the dashboard, in one query. */
+struct db_host_stats {
+	int64_t host_id;
+	int live;              /* sessions in a live state */
+	int orphaned;          /* sessions marked orphaned */
+	int scan_orphans;      /* last scan: servers that `clean` would kill by default */
+	int scan_detached;     /* last scan: detached servers that are not ours */
+	int64_t scanned_at;    /* 0: never scanned */
+};
+int db_host_stats(struct db *, struct db_host_stats **out, size_t *n);
+
 /* ---- remote scans: the last one of each host ---------------------------------------- */
 
 struct db_scan {

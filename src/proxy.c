@@ -41,13 +41,15 @@ proxy_type_from_name(const char *name)
 		return PROXY_SOCKS5H;
 	if (strcasecmp(name, "http") == 0)
 		return PROXY_HTTP;
-	return (enum proxy_type)-1;
+	return PROXY_INVALID;
 }
 
 const char *
 proxy_type_name(enum proxy_type type)
 {
 	switch (type) {
+	case PROXY_INVALID:
+		break;
 	case PROXY_NONE:
 		return "none";
 	case PROXY_SOCKS5:
@@ -206,6 +208,7 @@ proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *
 	struct in_addr a4;
 	struct in6_addr a6;
 	size_t n = 4, hlen;
+	char shown[80];
 
 	if (port < 1 || port > 65535) {
 		seterr(err, errlen, "bad port %d", port);
@@ -223,8 +226,9 @@ proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *
 		memcpy(out + n, &a6, 16);
 		n += 16;
 	} else if (!allow_name) {
+		printable(shown, sizeof shown, host, strlen(host), 64);
 		seterr(err, errlen, "%s is not an IP address (socks5 resolves names locally)",
-		    host);
+		    shown);
 		return -1;
 	} else {
 		hlen = strlen(host);
@@ -450,10 +454,11 @@ proxy_http_parse_response(const char *buf, size_t len, int sent_auth, int *statu
 			reason++;
 		rlen = (size_t)(nl - reason);
 		printable(why, sizeof why, reason, rlen, 80);
-		if (code == 407 && sent_auth)
-			seterr(err, errlen, "proxy rejected the credentials (407 %s)", why);
-		else if (code == 407)
-			seterr(err, errlen, "proxy wants authentication (407 %s)", why);
+		/* tinyproxy answers wrong credentials with 401, missing ones with 407. */
+		if ((code == 407 || code == 401) && sent_auth)
+			seterr(err, errlen, "proxy rejected the credentials (%d %s)", code, why);
+		else if (code == 407 || code == 401)
+			seterr(err, errlen, "proxy wants authentication (%d %s)", code, why);
 		else if (why[0] != '\0')
 			seterr(err, errlen, "proxy answered %d %s", code, why);
 		else
@@ -791,6 +796,7 @@ conn_start_handshake(struct proxy_conn *pc)
 		conn_send(pc, pc->outp, strlen(pc->outp), ST_HTTP_HEAD);
 		break;
 	case PROXY_NONE:
+	case PROXY_INVALID:
 		fatalx("%s: no proxy", __func__);
 	}
 }
@@ -1038,6 +1044,11 @@ conn_begin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (pc->thost[0] == '\0') {
 		conn_fail(pc, "no host to connect to");
+		return;
+	}
+	/* Such names never resolve, and they must not reach an error line raw. */
+	if (!http_token_ok(pc->thost) || (pc->phost != NULL && !http_token_ok(pc->phost))) {
+		conn_fail(pc, "bad host name (spaces or control characters)");
 		return;
 	}
 	if (pc->tport < 1 || pc->tport > 65535) {

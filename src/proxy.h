@@ -11,7 +11,13 @@
 
 struct ev_loop;
 
-enum proxy_type { PROXY_NONE, PROXY_SOCKS5, PROXY_SOCKS5H, PROXY_HTTP };
+enum proxy_type {
+	PROXY_INVALID = -1,	/* only from proxy_type_from_name() */
+	PROXY_NONE,
+	PROXY_SOCKS5,
+	PROXY_SOCKS5H,
+	PROXY_HTTP
+};
 
 struct proxy_spec {	/* filled by the caller from a host profile */
 	enum proxy_type type;
@@ -21,7 +27,8 @@ struct proxy_spec {	/* filled by the caller from a host profile */
 	const char *pass;	/* secret: never logged, never in an error message */
 };
 
-/* "none", "socks5", "socks5h", "http"; (enum proxy_type)-1 if unknown. */
+/* "none", "socks5", "socks5h", "http" (any case; NULL means none); PROXY_INVALID (-1)
+ * if unknown. */
 enum proxy_type proxy_type_from_name(const char *);
 /* The reverse; "?" for a value out of range. */
 const char *proxy_type_name(enum proxy_type);
@@ -81,7 +88,8 @@ char *proxy_http_request(const char *host, int port, const char *user, const cha
 /* The response head: status line and headers up to the empty line (CRLF or bare LF),
  * at most PROXY_HTTP_HEAD_MAX bytes.  A complete head returns its length n only for a
  * 2xx status; bytes after n belong to the tunnel.  *status (may be NULL) gets the
- * status code once the status line is complete.  sent_auth chooses the 407 message. */
+ * status code once the status line is complete.  sent_auth chooses the 401/407 message:
+ * "proxy wants authentication" or "proxy rejected the credentials". */
 int proxy_http_parse_response(const char *, size_t, int sent_auth, int *status,
     char *err, size_t errlen);
 
@@ -96,21 +104,28 @@ char *proxy_base64(const void *, size_t len);
  * proxy's reply (the ssh server's banner) are still unread in the socket.
  * fd == -1: error is one line for the user (no secrets in it).
  * Called exactly once, from the loop (never from inside proxy_connect); the proxy_conn is
- * freed after it returns: do not call proxy_cancel from or after the callback.
+ * already freed when it runs: do not call proxy_cancel from or after it.
  */
 typedef void (*proxy_done_cb)(int fd, const char *error, void *arg);
-/* Steps for the user: "connecting to proxy socks5 127.0.0.1:1080", "proxy handshake", ...
- * May be NULL. */
+/* Steps for the user: "connecting to socks5 proxy 127.0.0.1:1080", "proxy handshake",
+ * "proxy authentication as USER", "proxy CONNECT to HOST:PORT" (never a password).  May be
+ * NULL.  Must not call proxy_cancel. */
 typedef void (*proxy_progress_cb)(const char *step, void *arg);
 
 struct proxy_conn;
 
 /*
  * Start connecting to target_host:target_port through spec (NULL or PROXY_NONE: directly).
- * timeout_ms (> 0) covers resolution, every connect attempt and the whole handshake.
+ * The spec's strings are copied.  timeout_ms covers resolution, every connect attempt and
+ * the whole handshake (<= 0: 30 s); each address of the first hop gets an equal share of
+ * what is left, so one black-holed address cannot eat it all.  socks5 resolves the target
+ * here (IPv4 preferred) and sends an address; socks5h and http send the name.
  * Name resolution (getaddrinfo) blocks the loop briefly: acceptable for an interactive
- * connect, noted as a known weakness.  Never returns NULL; the outcome, even an immediate
- * failure, comes through done.
+ * connect, a known weakness.  Never returns NULL; the outcome, even an immediate failure,
+ * comes through done.  Errors look like "connection to 10.0.0.2:22 refused",
+ * "cannot resolve proxy px.invalid: Name or service not known",
+ * "proxy rejected username/password (socks5 proxy 127.0.0.1:1080, target 10.0.0.2:22)".
+ * An enum value out of range in spec->type is a bug (fatalx).
  */
 struct proxy_conn *proxy_connect(struct ev_loop *, const struct proxy_spec *,
     const char *target_host, int target_port, int timeout_ms, proxy_progress_cb,
