@@ -701,11 +701,7 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	}
 	c->route = c->cfg.proxy.type == PROXY_NONE ? "direct" : proxy_type_name(c->cfg.proxy.type);
 	c->state = SC_TCP;
-	if (c->cfg.proxy.type == PROXY_NONE)
-		sc_say(c, "connecting to %s port %d", c->host, c->cfg.port);
-	else
-		sc_say(c, "proxy %s %s:%d", proxy_type_name(c->cfg.proxy.type),
-		    c->cfg.proxy.host, c->cfg.proxy.port);
+	/* The driver reports its own steps ("connecting to socks5 proxy ..."). */
 	c->pc = proxy_connect(c->loop, &c->cfg.proxy, c->host, c->cfg.port, c->cfg.timeout_ms,
 	    sc_proxy_progress, sc_proxy_done, c);
 }

@@ -498,6 +498,13 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 		return;
 	}
 	sup_progressf(s, "authenticated (%s)", sshconn_auth_method(c));
+	/* Checked here, late, so the bootstrap can be tested without one, but before a
+	 * mosh-server exists that no client could use. */
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		sup_fail(s, "mosh-client needs a terminal and this is not one; run moshman "
+		    "connect in a terminal");
+		return;
+	}
 	colors = sup_colors();
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, colors,

@@ -104,15 +104,24 @@ session_check() {
 	lab_tmux_kill "$tag"
 }
 
-# fails TAG PATTERN CONNECT-ARGS...: moshman -q connect without a terminal exits 1 with
+# fails TAG PATTERN CONNECT-ARGS...: moshman -q connect (without a terminal unless
+# FAIL_TTY=1) exits 1 with
 # exactly one line matching PATTERN, leaves the newest row failed (or no new row when
 # NOROW=1), and no moshman process behind.
 fails() {
 	local tag=$1 pat=$2 out rc n before after row
 	shift 2
 	before=$(q "SELECT count(*) FROM sessions")
-	out=$(lab_client setsid -w timeout 40 "$M" -q connect "$@" 2>&1 </dev/null)
-	rc=$?
+	if [ "${FAIL_TTY:-0}" = 1 ]; then
+		# On a terminal (script(1) makes one), for failures after the tty check.
+		lab_client script -qec "$(printf '%q ' timeout 40 "$M" -q connect "$@")" /dev/null \
+			</dev/null >"$LAB_DIR/connect/fails.out" 2>&1
+		rc=$?
+		out=$(tr -d '\r' <"$LAB_DIR/connect/fails.out")
+	else
+		out=$(lab_client setsid -w timeout 40 "$M" -q connect "$@" 2>&1 </dev/null)
+		rc=$?
+	fi
 	n=$(printf '%s\n' "$out" | grep -c .)
 	if [ "$rc" = 1 ] && [ "$n" = 1 ] && printf '%s\n' "$out" | grep -Eq -- "$pat"; then
 		t_ok "$tag: exits 1 with one line"

@@ -78,10 +78,13 @@ add_host authfails --user "$LAB_PW_USER"
 fails "auth fails" "authentication failed" authfails
 
 add_host noserver --server-command /nonexistent/mosh-server
-fails "mosh-server missing" "mosh-server not found" noserver
+FAIL_TTY=1 fails "mosh-server missing" "mosh-server not found" noserver
 
 add_host badlocale --locale LC_ALL=C
-fails "locale rejected" "locale" badlocale
+FAIL_TTY=1 fails "locale rejected" "locale" badlocale
+
+add_host notty
+fails "no terminal for mosh-client" "needs a terminal" notty
 
 # Shell injection through a profile field: host add refuses it; a value slipped into the
 # database behind its back is still one quoted word on the remote side.
@@ -92,7 +95,7 @@ out=$("$M" host add inj --host "$LAB_SERVER_IP" --locale "LANG=C.UTF-8'; touch $
 add_host inject
 q "INSERT INTO host_locales (host_id, pos, setting) SELECT id, 0, 'LANG=C.UTF-8''; touch $mark; ''' FROM hosts WHERE name = 'inject'"
 q "INSERT INTO host_locales (host_id, pos, setting) SELECT id, 1, '\$(touch $mark)' FROM hosts WHERE name = 'inject'"
-fails "locale with shell injection" "locale|mosh-server" inject
+FAIL_TTY=1 fails "locale with shell injection" "locale|mosh-server" inject
 if lab_server test -e "$mark"; then
 	t_fail "the injected command did not run on the server"
 	lab_server rm -f "$mark"
