@@ -22,9 +22,9 @@ done
 
 # The route the progress lines named, from the events.
 ev=$(q "SELECT group_concat(message, '|') FROM events WHERE kind = 'step'")
-case "$ev" in *"proxy socks5 $LAB_PROXY_IP:$LAB_SOCKS_PORT"*) t_ok "events name the socks5 proxy" ;;
+case "$ev" in *"connecting to socks5 proxy $LAB_PROXY_IP:$LAB_SOCKS_PORT"*) t_ok "events name the socks5 proxy" ;;
 *) t_fail "events name the socks5 proxy" "$ev" ;; esac
-case "$ev" in *"proxy http $LAB_PROXY_IP:$LAB_HTTP_PORT"*) t_ok "events name the http proxy" ;;
+case "$ev" in *"connecting to http proxy $LAB_PROXY_IP:$LAB_HTTP_PORT"*) t_ok "events name the http proxy" ;;
 *) t_fail "events name the http proxy" "$ev" ;; esac
 
 t_done
