@@ -57,10 +57,23 @@ else
 	t_fail "pw: password prompt"
 fi
 
+# Ctrl-C at the password prompt: exit 1, the row failed, the terminal echoes again.
+start_moshman pwint connect pw
+if lab_tmux_wait pwint "password: *$" 20; then
+	lab_tmux_send pwint C-c
+	st=$(exit_status pwint 10)
+	[ "$st" = 1 ] && [ "$(q "SELECT state FROM sessions WHERE id = $(last_session)")" = failed ] &&
+		t_ok "Ctrl-C at the password prompt: exit 1, row failed" ||
+		t_fail "Ctrl-C at the password prompt: exit 1, row failed" "status '$st'"
+	lab_tmux_type pwint "echo-is-back"
+	t_check "Ctrl-C at the password prompt: echo restored" lab_tmux_wait pwint '^echo-is-back' 5
+else
+	t_fail "Ctrl-C at the password prompt: exit 1, row failed" "no prompt"
+fi
+lab_tmux_kill pwint
+
 # Three wrong passwords: exit 1, one clear line.
-start_moshman pwbad connect pwbad 2>/dev/null
 "$M" host add pwbad $common --user "$LAB_PW_USER" >&2
-lab_tmux_kill pwbad
 start_moshman pwbad connect pwbad
 for i in 1 2 3; do
 	lab_tmux_wait pwbad "password: *$" 10 && lab_tmux_type pwbad "bad-$i"
