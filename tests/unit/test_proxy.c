@@ -899,8 +899,11 @@ test_direct_failures(void)
 	CHECK_STR(r.err, want);
 	CHECK_INT(r.fd, -1);
 
-	run(PROXY_NONE, NULL, 0, NULL, NULL, "nohost.invalid", 22, 3000, &r);
-	CHECK_HAS(r.err, "cannot resolve nohost.invalid: ");
+	/* Only where a failed lookup cannot reach a DNS server off this machine. */
+	if (getenv("MOSHMAN_NET_ISOLATED") != NULL) {
+		run(PROXY_NONE, NULL, 0, NULL, NULL, "nohost.invalid", 22, 3000, &r);
+		CHECK_HAS(r.err, "cannot resolve nohost.invalid: ");
+	}
 
 	run(PROXY_NONE, NULL, 0, NULL, NULL, "127.0.0.1", 0, 3000, &r);
 	CHECK_HAS(r.err, "bad port 0");
@@ -1019,12 +1022,17 @@ test_fake_http(void)
 	CHECK_HAS(r.err, "connection to http proxy 127.0.0.1:");
 	CHECK_HAS(r.err, " refused");
 
-	run(PROXY_HTTP, "nohost.invalid", 3128, NULL, NULL, "10.9.8.7", 22, 5000, &r);
-	CHECK_HAS(r.err, "cannot resolve proxy nohost.invalid: ");
+	if (getenv("MOSHMAN_NET_ISOLATED") != NULL) {
+		run(PROXY_HTTP, "nohost.invalid", 3128, NULL, NULL, "10.9.8.7", 22, 5000, &r);
+		CHECK_HAS(r.err, "cannot resolve proxy nohost.invalid: ");
+	}
 
 	/* socks5 resolves the target here: an unresolvable target fails before connecting */
-	run(PROXY_SOCKS5, "127.0.0.1", target_port, NULL, NULL, "nohost.invalid", 22, 5000, &r);
-	CHECK_HAS(r.err, "cannot resolve nohost.invalid: ");
+	if (getenv("MOSHMAN_NET_ISOLATED") != NULL) {
+		run(PROXY_SOCKS5, "127.0.0.1", target_port, NULL, NULL, "nohost.invalid", 22, 5000,
+		    &r);
+		CHECK_HAS(r.err, "cannot resolve nohost.invalid: ");
+	}
 }
 
 /* done is never called after proxy_cancel, and nothing leaks an fd. */
