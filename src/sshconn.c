@@ -65,6 +65,8 @@ struct sshconn {
 	const char *route;
 	char peer[INET6_ADDRSTRLEN];
 	char deferred[512]; /* an error found inside sshconn_open, reported from the loop */
+	char *eff_host;     /* the host after ~/.ssh/config (HostName), for UDP */
+	char *eff_jump;     /* the first hop of a jump (profile or config), or NULL */
 
 	struct proxy_conn *pc;
 	int sock;   /* the socket handed to libssh with SSH_OPTIONS_FD, -1 if none */
@@ -381,6 +383,8 @@ sshconn_free(struct sshconn *c)
 	free(c->known_hosts);
 	free(c->jump);
 	free(c->proxy_command);
+	free(c->eff_host);
+	free(c->eff_jump);
 	free(c->proxy_host);
 	free(c->proxy_user);
 	xfree_secret(c->proxy_pass);
@@ -555,8 +559,8 @@ sc_setup_session(struct sshconn *c, int fd, char *err, size_t errlen)
 			log_debug("ssh: cannot parse %s", cfgfile);
 		if (access("/etc/ssh/ssh_config", R_OK) == 0)
 			ssh_options_parse_config(c->ssh, "/etc/ssh/ssh_config");
-		/* The profile's own values win over the config's. */
-		ssh_options_set(c->ssh, SSH_OPTIONS_HOST, c->host);
+		/* A HostName from the config stays (the profile may name an alias); the
+		 * profile's port, user and identity below win over the config's. */
 	}
 	ssh_options_set(c->ssh, SSH_OPTIONS_PORT, &port);
 	if (c->user != NULL)
@@ -618,6 +622,13 @@ sc_config_proxy_command(struct sshconn *c)
 		yes = 1;
 	if (pc != NULL)
 		ssh_string_free_char(pc);
+	/* A direct connection goes to the config's HostName for this alias, if any. */
+	pc = NULL;
+	if (!yes && ssh_options_get(s, SSH_OPTIONS_HOST, &pc) == SSH_OK && pc != NULL) {
+		free(c->eff_host);
+		c->eff_host = xstrdup(pc);
+		ssh_string_free_char(pc);
+	}
 	ssh_free(s);
 	free(sshdir);
 	free(file);
@@ -662,6 +673,45 @@ sc_proxy_done(int fd, const char *error, void *arg)
 	sc_step(c);
 }
 
+/* Remembers where the connection really goes once the config is applied: the HostName,
+ * and the jump host of a ProxyJump (libssh 0.10 turns it into "ssh ... -W '[%h]:%p'
+ * HOST"), so the supervisor can aim mosh's UDP at the right machine. */
+static void
+sc_note_route(struct sshconn *c)
+{
+	char *h = NULL, *pc = NULL, *last;
+
+	free(c->eff_host);
+	free(c->eff_jump);
+	c->eff_host = c->eff_jump = NULL;
+	if (ssh_options_get(c->ssh, SSH_OPTIONS_HOST, &h) == SSH_OK && h != NULL) {
+		c->eff_host = xstrdup(h);
+		ssh_string_free_char(h);
+	}
+	if (c->jump != NULL) {
+		c->eff_jump = xstrdup(c->jump);
+		return;
+	}
+	if (ssh_options_get(c->ssh, SSH_OPTIONS_PROXYCOMMAND, &pc) != SSH_OK || pc == NULL)
+		return;
+	if (strncmp(pc, "ssh ", 4) == 0 && strstr(pc, " -W ") != NULL &&
+	    (last = strrchr(pc, ' ')) != NULL && last[1] != '\0' && last[1] != '-')
+		c->eff_jump = xstrdup(last + 1);
+	ssh_string_free_char(pc);
+}
+
+const char *
+sshconn_target_host(const struct sshconn *c)
+{
+	return c->eff_host != NULL ? c->eff_host : c->host;
+}
+
+const char *
+sshconn_jump_spec(const struct sshconn *c)
+{
+	return c->eff_jump;
+}
+
 void
 sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg)
 {
@@ -677,6 +727,9 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	c->pw_tries = 0;
 	c->auth_method = NULL;
 	c->peer[0] = '\0';
+	free(c->eff_host);
+	free(c->eff_jump);
+	c->eff_host = c->eff_jump = NULL;
 	ev_init(&c->io, sc_io_cb);
 	c->io.data = c;
 	ev_timer_init(&c->timer, sc_timer_cb, c->cfg.timeout_ms / 1000.0, 0.);
@@ -693,7 +746,8 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 			ev_idle_start(c->loop, &c->kick);
 			return;
 		}
-		sc_say(c, "%s", c->jump != NULL ? "jump host" : "proxy command");
+		sc_note_route(c);
+		sc_say(c, "%s", c->eff_jump != NULL ? "jump host" : "proxy command");
 		sc_say(c, "ssh handshake");
 		c->state = SC_CONNECT;
 		ev_idle_start(c->loop, &c->kick);
@@ -702,7 +756,8 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	c->route = c->cfg.proxy.type == PROXY_NONE ? "direct" : proxy_type_name(c->cfg.proxy.type);
 	c->state = SC_TCP;
 	/* The driver reports its own steps ("connecting to socks5 proxy ..."). */
-	c->pc = proxy_connect(c->loop, &c->cfg.proxy, c->host, c->cfg.port, c->cfg.timeout_ms,
+	c->pc = proxy_connect(c->loop, &c->cfg.proxy, sshconn_target_host(c), c->cfg.port,
+	    c->cfg.timeout_ms,
 	    sc_proxy_progress, sc_proxy_done, c);
 }
 

@@ -60,6 +60,10 @@ void sshconn_close(struct sshconn *);
 const char *sshconn_peer_addr(const struct sshconn *);
 /* How the connection went out: "direct", "socks5", "socks5h", "http", "proxycommand". */
 const char *sshconn_route(const struct sshconn *);
+/* The host the connection went to after ~/.ssh/config (its HostName), and the jump
+ * spec ([user@]host[:port]) of a ProxyJump from the profile or the config, or NULL. */
+const char *sshconn_target_host(const struct sshconn *);
+const char *sshconn_jump_spec(const struct sshconn *);
 /* The auth method that succeeded ("publickey", "password", ...), or NULL. */
 const char *sshconn_auth_method(const struct sshconn *);
 

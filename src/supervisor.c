@@ -271,7 +271,7 @@ sup_jump_host(const char *jump)
 static int
 sup_udp_addr(struct sup *s)
 {
-	const char *peer = sshconn_peer_addr(s->ssh);
+	const char *peer = sshconn_peer_addr(s->ssh), *jump = sshconn_jump_spec(s->ssh);
 	char *jh;
 	int lo = 0;
 
@@ -279,11 +279,11 @@ sup_udp_addr(struct sup *s)
 		snprintf(s->remote_addr, sizeof s->remote_addr, "%s", peer);
 		return 0;
 	}
-	if (sup_resolve(s->host.hostname, s->remote_addr, sizeof s->remote_addr, &lo) == 0 &&
-	    !lo)
+	if (sup_resolve(sshconn_target_host(s->ssh), s->remote_addr, sizeof s->remote_addr,
+	    &lo) == 0 && !lo)
 		return 0;
-	if (s->host.jump != NULL) {
-		jh = sup_jump_host(s->host.jump);
+	if (jump != NULL) {
+		jh = sup_jump_host(jump);
 		if (sup_resolve(jh, s->remote_addr, sizeof s->remote_addr, &lo) == 0) {
 			free(jh);
 			return 0;
@@ -452,7 +452,7 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	if (sup_udp_addr(s) == -1) {
 		sup_fail(s, "cannot reach %s over UDP: the name does not resolve here (it was "
 		    "reached through the proxy); the TCP transport is not available yet",
-		    s->host.hostname);
+		    sshconn_target_host(s->ssh));
 		return;
 	}
 	if (localrelay_use_udp(s->relay, s->remote_addr, mc.port, errbuf, sizeof errbuf) == -1) {

@@ -16,9 +16,28 @@ add_host ss --proxy "socks5h://$LAB_SS_IP:$LAB_SS_PORT"
 add_host jump --host "$LAB_JUMP_HOST" --port "$LAB_JUMP_PORT" \
 	--jump "$LAB_USER@$LAB_SERVER_IP:$LAB_SSH_PORT"
 
-for r in direct socks socksauth http ss jump; do
+# ~/.ssh/config: a HostName alias (direct), and a ProxyJump, for profiles naming aliases.
+mkdir -p "$LAB_HOME/.ssh"
+cat >"$LAB_HOME/.ssh/config" <<EOF
+Host cfgdirect
+	HostName $LAB_SERVER_IP
+Host cfgjump
+	HostName $LAB_JUMP_HOST
+	ProxyJump $LAB_USER@$LAB_SERVER_IP:$LAB_SSH_PORT
+Host $LAB_SERVER_IP
+	IdentityFile $LAB_KEY
+	IdentitiesOnly yes
+	UserKnownHostsFile $LAB_KNOWN_HOSTS
+	StrictHostKeyChecking yes
+	BatchMode yes
+EOF
+add_host cfgjump --host cfgjump --port "$LAB_JUMP_PORT"
+add_host cfgdirect --host cfgdirect
+
+for r in direct socks socksauth http ss jump cfgjump cfgdirect; do
 	session_cycle "$r" "$r"
 done
+rm -f "$LAB_HOME/.ssh/config"
 
 # The route the progress lines named, from the events.
 ev=$(q "SELECT group_concat(message, '|') FROM events WHERE kind = 'step'")
