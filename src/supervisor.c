@@ -158,7 +158,9 @@ sup_client_path(void)
 	return p != NULL && *p != '\0' ? p : "mosh-client";
 }
 
-/* The colours of this terminal, as mosh's wrapper learns them: `mosh-client -c`. */
+/* The colours of this terminal, as mosh's wrapper learns them: `mosh-client -c`.  This
+ * also proves mosh-client runs here before a mosh-server is started for it.  -1 if it
+ * cannot be run. */
 static int
 sup_colors(void)
 {
@@ -188,6 +190,8 @@ sup_colors(void)
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -1;
 	if (n > 0) {
 		buf[n] = '\0';
 		if (atoi(buf) > 0)
@@ -505,7 +509,11 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 		    "connect in a terminal");
 		return;
 	}
-	colors = sup_colors();
+	if ((colors = sup_colors()) == -1) {
+		sup_fail(s, "cannot run %s here; install mosh (or set MOSHMAN_MOSH_CLIENT)",
+		    sup_client_path());
+		return;
+	}
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, colors,
 	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT, 0,
@@ -676,8 +684,8 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		waitpid(s.client, NULL, 0);
 	}
 out:
-	ev_signal_stop(s.loop != NULL ? s.loop : EV_DEFAULT, &s.sig_int);
 	if (s.loop != NULL) {
+		ev_signal_stop(s.loop, &s.sig_int);
 		ev_signal_stop(s.loop, &s.sig_term);
 		ev_signal_stop(s.loop, &s.sig_hup);
 		ev_timer_stop(s.loop, &s.stats_w);

@@ -83,6 +83,11 @@ FAIL_TTY=1 fails "mosh-server missing" "mosh-server not found" noserver
 add_host badlocale --locale LC_ALL=C
 FAIL_TTY=1 fails "locale rejected" "locale" badlocale
 
+add_host noclient
+MOSHMAN_MOSH_CLIENT=/nonexistent/mosh-client FAIL_TTY=1 fails "mosh-client missing" \
+	"cannot run /nonexistent/mosh-client here; install mosh" noclient
+t_check "mosh-client missing: no mosh-server was started" no_mosh_servers 1
+
 add_host notty
 fails "no terminal for mosh-client" "needs a terminal" notty
 
