@@ -53,10 +53,27 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 	return supervisor_run(db, &o);
 }
 
+static void
+cmd_connect_help(FILE *f)
+{
+	fputs("\nConnects through the profile's route (direct, SOCKS5, HTTP CONNECT, a jump host\n"
+	      "or a ProxyCommand, also from ~/.ssh/config), checks the host key, logs in\n"
+	      "(agent, identity file, password), starts mosh-server and runs mosh-client in\n"
+	      "this terminal through a local relay.  moshman stays behind as the session's\n"
+	      "supervisor and records it (see 'moshman sessions').\n"
+	      "\n"
+	      "  --transport T       udp (direct UDP); tcp, auto and command come with the\n"
+	      "                      tunnel (auto falls back to udp for now)\n"
+	      "  --hostkey-policy P  ask (default), accept-new or strict, for this run\n"
+	      "\n"
+	      "Exit status: mosh-client's once it ran, 1 if connecting failed, 2 for bad usage.\n",
+	    f);
+}
+
 const struct cmd cmd_connect = {
 	"connect",
 	"NAME [--transport udp|tcp|auto|command] [--hostkey-policy ask|accept-new|strict]",
 	"open a supervised mosh session to a host profile in this terminal",
 	cmd_connect_run,
-	NULL,
+	cmd_connect_help,
 };

@@ -157,10 +157,22 @@ cmd_sessions_run(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static void
+cmd_sessions_help(FILE *f)
+{
+	fputs("\nLive sessions by default, every recorded session with --all.  A session whose\n"
+	      "supervisor is gone (checked by pid, process start time and boot id) is marked\n"
+	      "orphaned first; its mosh-server may still run on the host.\n"
+	      "\n"
+	      "  --all    ended sessions too (closed, failed, orphaned, killed)\n"
+	      "  --json   a JSON array (no session keys)\n",
+	    f);
+}
+
 const struct cmd cmd_sessions = {
 	"sessions",
 	"[--all] [--json]",
 	"list sessions (live ones; --all for ended ones too)",
 	cmd_sessions_run,
-	NULL,
+	cmd_sessions_help,
 };

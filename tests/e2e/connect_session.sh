@@ -6,7 +6,7 @@ set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 connect_setup connect_session
-add_host s
+add_host s --predict always
 
 up() { # up TAG: start a session and wait for the remote prompt
 	start_moshman "$1" connect s
@@ -53,6 +53,9 @@ if up live; then
 		t_fail "udp transport: the ssh connection is closed after bootstrap" "$tcp"
 	tr '\0' ' ' </proc/"$cli"/cmdline | grep -q "$(col session_key "$id")" &&
 		t_fail "the key is not in mosh-client's argv" || t_ok "the key is not in mosh-client's argv"
+	tr '\0' '\n' </proc/"$cli"/environ | grep -qx 'MOSH_PREDICTION_DISPLAY=always' &&
+		t_ok "mosh-client gets MOSH_PREDICTION_DISPLAY from the profile" ||
+		t_fail "mosh-client gets MOSH_PREDICTION_DISPLAY from the profile"
 	# Window changes reach the remote side through the client.
 	_lab_tmux resize-window -t "=live:" -x 81 -y 23
 	sleep 0.5
