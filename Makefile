@@ -50,6 +50,8 @@ BIN      = $(BUILD)/moshman
 .PHONY: all run check test asan fuzz fuzz-smoke bench install uninstall clean deps \
         deps-test deps-bench layers format-check config
 .DEFAULT_GOAL := all
+# Generated headers are inputs, not intermediates: keep them between builds.
+.SECONDARY: $(GEN_HDR)
 
 all: config layers $(BIN) $(UNIT_BIN)
 

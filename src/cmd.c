@@ -9,6 +9,7 @@
 #include "src/paths.h"
 #include "src/xmalloc.h"
 
+
 /* Every command, in the order --help lists them.  Add one line per new command. */
 extern const struct cmd cmd_connect, cmd_sessions;
 
@@ -16,6 +17,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_host,
 	&cmd_connect,
 	&cmd_sessions,
+	&cmd_relay,
 	NULL,
 };
 
