@@ -80,6 +80,19 @@ fails "auth fails" "authentication failed" authfails
 add_host noserver --server-command /nonexistent/mosh-server
 FAIL_TTY=1 fails "mosh-server missing" "mosh-server not found" noserver
 
+# Without -q the steps come first, then the one line that says what went wrong.
+lab_client script -qec "$(printf '%q ' timeout 40 "$M" connect noserver)" /dev/null \
+	</dev/null >"$LAB_DIR/connect/progress.out" 2>&1
+out=$(tr -d '\r' <"$LAB_DIR/connect/progress.out")
+if echo "$out" | grep -q '^moshman: ssh handshake\.\.\.$' &&
+	echo "$out" | grep -q '^moshman: host key ok (SHA256:' &&
+	echo "$out" | grep -q '^moshman: auth publickey' &&
+	echo "$out" | tail -n 1 | grep -q 'mosh-server not found'; then
+	t_ok "progress lines on stderr without -q, the error last"
+else
+	t_fail "progress lines on stderr without -q, the error last" "$out"
+fi
+
 add_host badlocale --locale LC_ALL=C
 FAIL_TTY=1 fails "locale rejected" "locale" badlocale
 
