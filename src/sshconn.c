@@ -833,7 +833,12 @@ sc_check_hostkey(struct sshconn *c)
 		goto out;
 	case SSH_KNOWN_HOSTS_NOT_FOUND:
 	case SSH_KNOWN_HOSTS_UNKNOWN:
-		if (c->cfg.policy == SSHCONN_STRICT || !c->interactive) {
+		if (!c->interactive) {
+			sc_failf(c, "host key for %s is no longer in %s; not connecting again "
+			    "without asking", name, c->known_hosts);
+			goto out;
+		}
+		if (c->cfg.policy == SSHCONN_STRICT) {
 			sc_failf(c, "host key for %s is not in %s and the policy is strict; "
 			    "add it first or use --hostkey-policy ask", name, c->known_hosts);
 			goto out;
