@@ -50,6 +50,7 @@ struct sup {
 
 	int rc;                  /* exit status */
 	int done;
+	char pending[1024];      /* the error to report once the fresh server is ended */
 };
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -428,12 +429,40 @@ sup_spawn_client(struct sup *s)
 /* ---- the bootstrap, as callbacks ------------------------------------------------------ */
 
 static void
+sup_kill_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg)
+{
+	struct sup *s = arg;
+
+	sshconn_close(c);
+	sup_fail(s, "%s", s->pending);
+}
+
+/* A failure after mosh-server started: end that server first (the ssh connection is
+ * still open), so nothing is left waiting 60 s for a client that will not come. */
+static void
+sup_fail_server(struct sup *s, const char *msg)
+{
+	char *cmd = NULL;
+
+	if (s->row.server_pid <= 0) {
+		sshconn_close(s->ssh);
+		sup_fail(s, "%s", msg);
+		return;
+	}
+	snprintf(s->pending, sizeof s->pending, "%s", msg);
+	xasprintf(&cmd, "kill -TERM %lld", (long long)s->row.server_pid);
+	sshconn_exec(s->ssh, cmd, sup_kill_done, s);
+	free(cmd);
+}
+
+static void
 sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
     size_t errlen, int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	struct moshconnect mc;
-	char errbuf[256];
+	char errbuf[512];
 
 	if (error != NULL) {
 		sup_fail(s, "%s", error);
@@ -451,18 +480,19 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
-	/* Direct UDP needs ssh no longer (like mosh); the object stays for reconnects. */
-	sshconn_close(s->ssh);
 	if (sup_udp_addr(s) == -1) {
-		sup_fail(s, "cannot reach %s over UDP: the name does not resolve here (it was "
-		    "reached through the proxy); the TCP transport is not available yet",
-		    sshconn_target_host(s->ssh));
+		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
+		    "reached through the proxy and has no address of its own here); the TCP "
+		    "transport is not available yet", sshconn_target_host(s->ssh));
+		sup_fail_server(s, errbuf);
 		return;
 	}
 	if (localrelay_use_udp(s->relay, s->remote_addr, mc.port, errbuf, sizeof errbuf) == -1) {
-		sup_fail(s, "%s", errbuf);
+		sup_fail_server(s, errbuf);
 		return;
 	}
+	/* Direct UDP needs ssh no longer (like mosh); the object stays for reconnects. */
+	sshconn_close(s->ssh);
 	free(s->row.remote_addr);
 	s->row.remote_addr = xstrdup(s->remote_addr);
 	free(s->row.path);

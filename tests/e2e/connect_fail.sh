@@ -96,6 +96,13 @@ fi
 add_host badlocale --locale LC_ALL=C
 FAIL_TTY=1 fails "locale rejected" "locale" badlocale
 
+# Reached through a proxy under a name that means this machine here: no UDP path.  The
+# mosh-server already started is ended at once, not left waiting for a client.
+add_host noudp --host localhost --port "$LAB_JUMP_PORT" --proxy "socks5h://$LAB_SS_IP:$LAB_SS_PORT" \
+	--known-hosts "$LAB_DIR/connect/kh_noudp" --hostkey-policy accept-new
+FAIL_TTY=1 fails "no UDP path to the host" "cannot reach localhost over UDP" noudp
+t_check "no UDP path: the fresh mosh-server was ended" no_mosh_servers 3
+
 add_host noclient
 MOSHMAN_MOSH_CLIENT=/nonexistent/mosh-client FAIL_TTY=1 fails "mosh-client missing" \
 	"cannot run /nonexistent/mosh-client here; install mosh" noclient
