@@ -56,6 +56,9 @@ if up live; then
 	tr '\0' '\n' </proc/"$cli"/environ | grep -qx 'MOSH_PREDICTION_DISPLAY=always' &&
 		t_ok "mosh-client gets MOSH_PREDICTION_DISPLAY from the profile" ||
 		t_fail "mosh-client gets MOSH_PREDICTION_DISPLAY from the profile"
+	fds=$(ls -l /proc/"$cli"/fd 2>/dev/null | grep -E 'moshman\.db|pipe:' || true)
+	[ -z "$fds" ] && t_ok "mosh-client inherits no database or pipe descriptors" ||
+		t_fail "mosh-client inherits no database or pipe descriptors" "$fds"
 	# Window changes reach the remote side through the client.
 	_lab_tmux resize-window -t "=live:" -x 81 -y 23
 	sleep 0.5
