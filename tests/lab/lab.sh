@@ -8,14 +8,15 @@
 #	. "$MOSHMAN_TOP/tests/lab/lab.sh"
 #	lab_start                       # skip unless root, lab_up, trap lab_down
 #	lab_tmux_start m mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP"
-#	lab_tmux_wait m '\$ $' 20 && lab_tmux_type m 'echo $((6*7))'
-#	t_check "mosh shows 42" lab_tmux_wait m '^42' 10
+#	lab_tmux_wait m '\$ ?$' 30 && lab_tmux_type m 'echo $((6*7))'
+#	t_check "mosh shows 42" lab_tmux_wait m '^42$' 10
 #
-# As a program, for people: bash tests/lab/lab.sh up|down|status|env|shell [client|server]
+# As a program, for people: bash tests/lab/lab.sh up|down|status|env|gc|shell [client|server]
 #
-# Bash only.  Works under `set -u`; never changes the caller's shell options.  Every
-# process it starts is recorded by PID and stopped by PID; the server side runs in its own
-# PID namespace, so stopping its init stops everything that ever ran there.
+# Bash only.  Every public function runs with its own `set +eu` (`local -`), so a caller
+# under `set -eu` gets return codes, not a half-done lab_down.  Every process the lab
+# starts is recorded by PID and stopped by PID; the server side runs in its own PID
+# namespace, so stopping its init stops everything that ever ran there.
 
 LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${MOSHMAN_TOP:=$(cd "$LAB_LIB/../.." && pwd)}"
@@ -42,27 +43,27 @@ LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_
 LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
-LAB_NFT_TABLE LAB_SSH LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME"
+LAB_NFT_TABLE LAB_HOST_KEY LAB_SSH LAB_SSH_BASE LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
 
 # ---- test lines ----------------------------------------------------------------------
-t_ok() { echo "ok - $1"; }
-t_fail() { echo "not ok - $1${2:+: $2}"; LAB_FAILED=$((${LAB_FAILED:-0} + 1)); }
-t_skip() { echo "skip - $1: ${2:-no reason given}"; }
+t_ok() { local -; set +eu; echo "ok - $1"; }
+t_fail() { local -; set +eu; echo "not ok - $1${2:+: $2}"; LAB_FAILED=$((${LAB_FAILED:-0} + 1)); }
+t_skip() { local -; set +eu; echo "skip - $1: ${2:-no reason given}"; }
 # t_check NAME CMD...: one test line from a command's status; its output goes to stderr.
-t_check() {
+t_check() { local -; set +eu;
 	local name=$1
 	shift
 	if "$@" >&2; then t_ok "$name"; else t_fail "$name" "failed: $*"; fi
 }
 # t_done: exit status for the end of a test script (1 if any t_fail ran).
-t_done() { [ "${LAB_FAILED:-0}" -eq 0 ]; }
+t_done() { local -; set +eu; [ "${LAB_FAILED:-0}" -eq 0 ]; }
 
 _lab_err() { echo "lab: $*" >&2; return 1; }
 _lab_log() { [ -n "${LAB_VERBOSE:-}" ] && echo "lab: $*" >&2; return 0; }
 
 # lab_require_root [NAME...]: prints a skip line (for each NAME, default the script's
 # name) and exits 0 when the lab cannot exist here: not root, or no network namespaces.
-lab_require_root() {
+lab_require_root() { local -; set +eu;
 	local why= n
 	if [ "$(id -u)" != 0 ]; then
 		why="not root (the lab needs network namespaces)"
@@ -78,7 +79,7 @@ lab_require_root() {
 }
 
 # lab_start [NAME...]: the usual prologue: require root, trap lab_down, lab_up.
-lab_start() {
+lab_start() { local -; set +eu;
 	lab_require_root "$@"
 	trap 'lab_down' EXIT
 	trap 'exit 130' INT
@@ -139,19 +140,20 @@ _lab_alive() { # lab is up and matches its saved state
 # there the real ~/.ssh (or the whole home of the calling user, when nothing the test
 # needs lives in it) is covered by $LAB_HOME, so ssh, which finds ~ through the password
 # database and not $HOME, cannot read or write the real one either.
-lab_client() {
+_LAB_CLIENT_SH='h=$1 hide=$2 src=$3; shift 3
+if [ -n "$hide" ]; then mount --bind "$src" "$hide" || exit 125; fi
+HOME=$h; export HOME
+exec "$@"'
+lab_client() { local -; set +eu;
 	[ -n "${LAB_CLIENT_NS:-}" ] || { _lab_err "lab_client: lab not up"; return 125; }
-	ip netns exec "$LAB_CLIENT_NS" /bin/sh -c '
-		h=$1 hide=$2 src=$3; shift 3
-		if [ -n "$hide" ]; then mount --bind "$src" "$hide" || exit 125; fi
-		HOME=$h; export HOME
-		exec "$@"' sh "$LAB_HOME" "${LAB_HIDE_HOME:-}" "${_LAB_HIDE_SRC:-$LAB_HOME}" "$@"
+	ip netns exec "$LAB_CLIENT_NS" /bin/sh -c "$_LAB_CLIENT_SH" sh \
+		"$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" "$@"
 }
 
 # lab_server CMD...: run on the "server": its network, PID, mount and UTS namespaces,
 # where /home/<lab user>, /etc/shadow and /run/utmp are the run's own (bind mounts).
 # PIDs seen there are the server's, as moshman sees them over ssh.
-lab_server() {
+lab_server() { local -; set +eu;
 	[ -n "${LAB_SERVER_INIT:-}" ] || { _lab_err "lab_server: lab not up"; return 125; }
 	nsenter -t "$LAB_SERVER_INIT" -n -p -m -u -- "$@"
 }
@@ -167,20 +169,49 @@ _lab_spawn_server() {
 	echo "$pid" >"$LAB_DIR/run/$name.spid"
 }
 
-# _lab_spawn_client NAME CMD...: start a daemon in the client namespace; host PID in
-# run/NAME.cpid.
-_lab_spawn_client() {
-	local name=$1 i
-	shift
-	rm -f "$LAB_DIR/run/$name.cpid"
-	setsid /bin/sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1"; shift; exec "$@"' \
-		sh "$LAB_DIR/run/$name.cpid" ip netns exec "$LAB_CLIENT_NS" "$@" \
-		</dev/null >>"$LAB_DIR/log/$name.log" 2>&1 &
-	for i in $(seq 1 50); do
-		[ -s "$LAB_DIR/run/$name.cpid" ] && return 0
+# The keeper (tests/lab/keeper.pl) is the parent of the client side's daemons: this
+# machine's PID 1 does not reap orphans, the keeper does.
+_lab_keeper_start() {
+	local i
+	mkfifo -m 600 "$LAB_DIR/run/keeper.fifo" || return 1
+	setsid /bin/sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$LAB_DIR/run/keeper.hpid" \
+		ip netns exec "$LAB_CLIENT_NS" perl "$LAB_LIB/keeper.pl" "$LAB_DIR/run/keeper.fifo" \
+		</dev/null >>"$LAB_DIR/log/keeper.log" 2>&1 &
+	for i in $(seq 1 100); do
+		[ -s "$LAB_DIR/run/keeper.hpid" ] && [ "$(cat "/proc/$(cat "$LAB_DIR/run/keeper.hpid")/comm" 2>/dev/null)" = moshlab-keeper ] && return 0
 		sleep 0.05
 	done
-	_lab_err "could not start $name"
+	_lab_err "keeper did not start"
+}
+
+# _lab_keeper_run PIDFILE STATUSFILE LOG CMD...: have the keeper start CMD (with our
+# environment); waits until PIDFILE exists.
+_lab_keeper_run() {
+	local pidfile=$1 line= a i envf
+	envf=$(mktemp "$LAB_DIR/run/env.XXXXXX") || return 1
+	env -0 >"$envf"
+	rm -f "$pidfile" "$2"
+	set -- "$1" "$2" "$3" "$envf" "${@:4}"
+	for a in "$@"; do
+		line=$line$(printf '%s' "$a" | od -An -v -tx1 | tr -d ' \n')$'\t'
+	done
+	printf '%s\n' "${line%$'\t'}" >"$LAB_DIR/run/keeper.fifo" || return 1
+	for i in $(seq 1 100); do
+		[ -s "$pidfile" ] && { rm -f "$envf"; return 0; }
+		sleep 0.05
+	done
+	rm -f "$envf"
+	_lab_err "keeper did not start: ${*:5}"
+}
+
+# _lab_spawn_client NAME CMD...: start a daemon in the client namespace (HOME and home
+# covering as lab_client); host PID in run/NAME.cpid.
+_lab_spawn_client() {
+	local name=$1
+	shift
+	_lab_keeper_run "$LAB_DIR/run/$name.cpid" "" "$LAB_DIR/log/$name.log" \
+		unshare -m /bin/sh -c "$_LAB_CLIENT_SH" sh \
+		"$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" "$@"
 }
 
 _lab_pid_alive() { # _lab_pid_alive NAME: the recorded daemon runs
@@ -257,7 +288,8 @@ _lab_users() {
 }
 
 # An ssh_config for the lab (`ssh -F $LAB_SSH_CONFIG`): -F reaches the ProxyJump hop too,
-# where -o options do not.  Hosts "lab" (the sshd) and "labjump" (the second sshd, via lab).
+# where -o options do not.  Hosts "lab" (the sshd) and "labjump" (the second sshd, via
+# lab), both with $LAB_KEY; any other host gets the known_hosts and batch settings only.
 _lab_ssh_config() {
 	LAB_SSH_CONFIG=$LAB_DIR/ssh_config
 	cat >"$LAB_SSH_CONFIG" <<EOF
@@ -265,10 +297,12 @@ Host lab
 	HostName $LAB_SERVER_IP
 	Port $LAB_SSH_PORT
 	User $LAB_USER
+	IdentityFile $LAB_KEY
 Host labjump
 	HostName $LAB_JUMP_HOST
 	Port $LAB_JUMP_PORT
 	User $LAB_USER
+	IdentityFile $LAB_KEY
 	ProxyJump lab
 Host *
 	UserKnownHostsFile $LAB_KNOWN_HOSTS
@@ -276,13 +310,17 @@ Host *
 	StrictHostKeyChecking yes
 	BatchMode yes
 	IdentitiesOnly yes
-	IdentityFile $LAB_KEY
 	ConnectTimeout 10
 	ServerAliveInterval 5
 	ServerAliveCountMax 3
 EOF
-	LAB_SSH_OPTS="-F none -o UserKnownHostsFile=$LAB_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityFile=$LAB_KEY -o ConnectTimeout=10"
-	LAB_SSH="ssh -F $LAB_SSH_CONFIG -p $LAB_SSH_PORT"
+	# The same without a config file, for programs that build their own ssh command.
+	LAB_SSH_OPTS="-o UserKnownHostsFile=$LAB_KNOWN_HOSTS -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10"
+	# Keys add up in ssh (each -i/IdentityFile is one more), so the key is given here
+	# and not under "Host *": `ssh -F $LAB_SSH_CONFIG -i OTHER` offers only OTHER.
+	# ssh takes the first -p it is given: for another port start from LAB_SSH_BASE.
+	LAB_SSH_BASE="ssh -F $LAB_SSH_CONFIG -i $LAB_KEY"
+	LAB_SSH="$LAB_SSH_BASE -p $LAB_SSH_PORT"
 }
 
 _lab_keys() {
@@ -298,6 +336,7 @@ _lab_keys() {
 	LAB_SOCKS_PASS=sx-$(_lab_rand 8)
 	local hk
 	hk=$(cut -d' ' -f1,2 "$LAB_DIR/etc/ssh_host_ed25519_key.pub")
+	LAB_HOST_KEY=$LAB_DIR/etc/ssh_host_ed25519_key.pub
 	LAB_KNOWN_HOSTS=$LAB_DIR/known_hosts
 	{
 		echo "[$LAB_SERVER_IP]:$LAB_SSH_PORT $hk"
@@ -360,11 +399,10 @@ _lab_net() {
 # ever ran on the server, which is what makes lab_down complete.
 _lab_server_init() {
 	local upid i kids
-	setsid /bin/sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$LAB_DIR/run/server-unshare.hpid" \
+	_lab_keeper_run "$LAB_DIR/run/server-unshare.hpid" "" "$LAB_DIR/log/server-init.log" \
 		ip netns exec "$LAB_SERVER_NS" unshare --pid --fork --mount-proc --uts --kill-child \
 		perl -e '$0 = "moshlab-init"; $SIG{$_} = "IGNORE" for qw(HUP INT TERM USR1 USR2 PIPE);
-			while (1) { my $p = waitpid(-1, 0); sleep 1 if $p < 0 }' \
-		</dev/null >/dev/null 2>&1 &
+			while (1) { my $p = waitpid(-1, 0); sleep 1 if $p < 0 }' || return 1
 	for i in $(seq 1 100); do
 		upid=$(cat "$LAB_DIR/run/server-unshare.hpid" 2>/dev/null)
 		if [ -n "$upid" ]; then
@@ -486,7 +524,7 @@ _lab_daemon_start() {
 
 # ---- up and down ---------------------------------------------------------------------
 # lab_up: bring the lab up (idempotent) and export the LAB_* variables.
-lab_up() {
+lab_up() { local -; set +eu;
 	if _lab_alive; then
 		return 0
 	fi
@@ -495,6 +533,7 @@ lab_up() {
 		lab_down
 	fi
 	_lab_need_cmds || return 1
+	lab_gc
 	local net
 	net=$(_lab_pick_net) || return 1
 	LAB_ID=$(printf '%04x%s' $(($$ % 65536)) "$(_lab_rand 2)")
@@ -514,8 +553,10 @@ lab_up() {
 	LAB_NFT_TABLE=moshlab_$LAB_ID
 	LAB_SERVER_INIT=
 	_lab_hide_home
-	# Saved before anything exists, so lab_down can undo a half-made lab.
+	# Saved and registered before anything exists, so lab_down (or a later lab_gc, if
+	# this process dies without one) can undo a half-made lab.
 	_lab_save_state
+	_lab_register "${LAB_OWNER:-$$}"
 	export $_LAB_VARS
 	if ! _lab_up_steps; then
 		_lab_err "lab_up failed; logs were in $LAB_DIR/log:"
@@ -535,6 +576,7 @@ _lab_up_steps() {
 	_lab_homes || return 1
 	_lab_save_state
 	_lab_net || return 1
+	_lab_keeper_start || return 1
 	_lab_server_init || return 1
 	_lab_save_state
 	_lab_configs || return 1
@@ -549,17 +591,17 @@ _lab_hide_home() {
 	local h p
 	h=$(getent passwd "$(id -u)" | cut -d: -f6)
 	LAB_HIDE_HOME=
-	_LAB_HIDE_SRC=
+	LAB_HIDE_SRC=
 	[ -n "$h" ] && [ -d "$h" ] && [ "$h" != / ] || return 0
 	for p in "$LAB_DIR" "$PWD" "$MOSHMAN_TOP" "${MOSHMAN_BUILD:-}" "${MOSHMAN_BIN:-}"; do
 		[ -n "$p" ] || continue
 		case "$p/" in "$h"/*)
 			# Something we need lives in the home: cover only ~/.ssh, if there is one.
-			if [ -d "$h/.ssh" ]; then LAB_HIDE_HOME=$h/.ssh; fi
+			if [ -d "$h/.ssh" ]; then LAB_HIDE_HOME=$h/.ssh LAB_HIDE_SRC=$LAB_HOME/.ssh; fi
 			return 0 ;;
 		esac
 	done
-	LAB_HIDE_HOME=$h
+	LAB_HIDE_HOME=$h LAB_HIDE_SRC=$LAB_HOME
 }
 
 _lab_netns_pids() { # _lab_netns_pids NSNAME: host PIDs of processes in that netns
@@ -572,42 +614,105 @@ _lab_netns_pids() { # _lab_netns_pids NSNAME: host PIDs of processes in that net
 	return 0
 }
 
+# Every lab is registered in /run/moshlab/labs/ID with its directory and the process that
+# owns it (PID and start time, so a reused PID does not count): lab_gc removes the labs
+# whose owner died without lab_down (SIGKILL, a crash).  It touches nothing unregistered
+# (another checkout's older lab may be running).  Labs made by `lab.sh up` belong to
+# nobody and stay until `lab.sh down`.
+_LAB_REGISTRY=/run/moshlab/labs
+
+_lab_starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
+
+_lab_register() { # _lab_register OWNER_PID|cli
+	local start=
+	mkdir -p "$_LAB_REGISTRY" || return 1
+	[ "$1" = cli ] || start=$(_lab_starttime "$1")
+	printf 'dir=%q owner=%q start=%q\n' "$LAB_DIR" "$1" "$start" >"$_LAB_REGISTRY/$LAB_ID"
+}
+
+# lab_gc: remove labs whose owner is gone (see above).  Safe while other labs run.
+lab_gc() { local -; set +eu;
+	local f dir owner start
+	for f in "$_LAB_REGISTRY"/*; do
+		[ -f "$f" ] || continue
+		dir= owner= start=
+		. "$f"
+		[ "$owner" = cli ] && continue
+		[ -n "$owner" ] && [ "$(_lab_starttime "$owner")" = "$start" ] && continue
+		_lab_log "gc: lab ${f##*/} (owner $owner gone)"
+		(
+			LAB_DIR=$dir
+			if [ -f "$dir/state.env" ]; then lab_down; fi
+		)
+		rm -f "$f"
+	done
+	return 0
+}
+
+# _lab_running PID: it exists and is not a zombie (a zombie whose parent is this machine's
+# PID 1 may never be reaped, but it runs no more).
+_lab_running() {
+	local st
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+_lab_gone() { # _lab_gone PID...: wait (2 s) until none of them exists
+	local i p left
+	for i in $(seq 1 40); do
+		left=
+		for p in "$@"; do _lab_running "$p" && left=1; done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # lab_down: remove everything this lab made; safe to call twice and from traps.
-lab_down() {
-	local p i pids
+lab_down() { local -; set +eu;
+	local p i pids keeper= victims=
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
 	[ -f "$LAB_DIR/state.env" ] && . "$LAB_DIR/state.env"
+	[ -s "$LAB_DIR/run/keeper.hpid" ] && keeper=$(cat "$LAB_DIR/run/keeper.hpid")
 	# tmux first: its panes hang up and their programs exit cleanly.
-	if [ -S "$LAB_DIR/tmux.sock" ]; then
-		tmux -S "$LAB_DIR/tmux.sock" kill-server 2>/dev/null
-	fi
+	[ -S "$LAB_DIR/tmux.sock" ] && tmux -S "$LAB_DIR/tmux.sock" kill-server 2>/dev/null
 	for p in "$LAB_DIR"/run/*.cpid "$LAB_DIR"/run/tmux.hpid; do
-		[ -s "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
+		[ -s "$p" ] || continue
+		kill -TERM "$(cat "$p")" 2>/dev/null
+		victims="$victims $(cat "$p")"
 	done
 	# The server: killing its init ends every process in its PID namespace.
 	for p in server-init server-unshare; do
-		[ -s "$LAB_DIR/run/$p.hpid" ] && kill -KILL "$(cat "$LAB_DIR/run/$p.hpid")" 2>/dev/null
+		[ -s "$LAB_DIR/run/$p.hpid" ] || continue
+		kill -KILL "$(cat "$LAB_DIR/run/$p.hpid")" 2>/dev/null
+		victims="$victims $(cat "$LAB_DIR/run/$p.hpid")"
 	done
-	for i in $(seq 1 40); do
-		[ -s "$LAB_DIR/run/server-init.hpid" ] && [ -d "/proc/$(cat "$LAB_DIR/run/server-init.hpid")" ] || break
-		sleep 0.05
-	done
+	# shellcheck disable=SC2086
+	_lab_gone $victims || kill -KILL $victims 2>/dev/null
 	# Anything else still inside the namespaces was started there by a test.
-	for i in 1 2 3; do
-		pids="$(_lab_netns_pids "$LAB_CLIENT_NS") $(_lab_netns_pids "$LAB_SERVER_NS")"
-		[ -z "${pids// /}" ] && break
+	for i in 1 2 3 4 5; do
+		pids=
+		for p in $(_lab_netns_pids "$LAB_CLIENT_NS") $(_lab_netns_pids "$LAB_SERVER_NS"); do
+			[ "$p" = "$keeper" ] || pids="$pids $p"
+		done
+		[ -z "$pids" ] && break
 		# shellcheck disable=SC2086
 		kill -KILL $pids 2>/dev/null
-		sleep 0.1
+		# shellcheck disable=SC2086
+		_lab_gone $pids
 	done
-	for p in "$LAB_DIR"/run/*.cpid "$LAB_DIR"/run/tmux.hpid; do
-		[ -s "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-	done
+	# Last the keeper, once it has reaped the rest.
+	if [ -n "$keeper" ]; then
+		kill -TERM "$keeper" 2>/dev/null
+		_lab_gone "$keeper" || kill -KILL "$keeper" 2>/dev/null
+	fi
 	[ -n "${LAB_CLIENT_NS:-}" ] && ip netns del "$LAB_CLIENT_NS" 2>/dev/null
 	[ -n "${LAB_SERVER_NS:-}" ] && ip netns del "$LAB_SERVER_NS" 2>/dev/null
 	case "$LAB_DIR" in
 	*/moshlab.*) rm -rf "$LAB_DIR" ;;
 	esac
+	[ -n "${LAB_ID:-}" ] && rm -f "$_LAB_REGISTRY/$LAB_ID"
 	_lab_log "down: ${LAB_ID:-?}"
 	LAB_DIR=
 	LAB_SERVER_INIT=
@@ -615,56 +720,56 @@ lab_down() {
 }
 
 # ---- switches ------------------------------------------------------------------------
-# All filtering sits in one nftables table in the client namespace, on the client's veth
-# (both directions), rebuilt atomically from the files in $LAB_DIR/sw at every switch.
-_lab_nft_apply() {
-	local f=$LAB_DIR/sw/ruleset.nft vc=$LAB_CLIENT_IF loss t port out= in=
-	loss=$(cat "$LAB_DIR/sw/loss" 2>/dev/null || echo 0)
-	if [ -s "$LAB_DIR/sw/udp" ]; then
-		out="$out		oifname \"$vc\" meta l4proto udp drop
-"
-		in="$in		iifname \"$vc\" meta l4proto udp drop
-"
+# Every switch drops packets where they arrive (prerouting, on the veth), never where they
+# leave: a drop in the sender's own output hook would fail its sendto()/connect() with
+# EPERM at once, which no firewall or dead link out there does.  So each namespace has
+# one table, "$LAB_NFT_TABLE", filtering what comes in from the other side; both are
+# rebuilt atomically from the files in $LAB_DIR/sw at every switch.
+_lab_nft_rules() { # _lab_nft_rules client|server: the ruleset for that side
+	local side=$1 vif loss t port r=
+	local peer_ip=$LAB_SERVER_IP proxy=$LAB_PROXY_IP addr=saddr portdir=sport
+	if [ "$side" = server ]; then
+		vif=$LAB_SERVER_IF addr=daddr portdir=dport
+	else
+		vif=$LAB_CLIENT_IF
 	fi
+	loss=$(cat "$LAB_DIR/sw/loss" 2>/dev/null || echo 0)
+	[ -s "$LAB_DIR/sw/udp" ] && r="$r		iifname \"$vif\" meta l4proto udp drop
+"
 	for t in $(cat "$LAB_DIR/sw/tcp" 2>/dev/null); do
 		case "$t" in
-		all)
-			out="$out		oifname \"$vc\" meta l4proto tcp drop
-"
-			in="$in		iifname \"$vc\" meta l4proto tcp drop
+		all) r="$r		iifname \"$vif\" meta l4proto tcp drop
 " ;;
-		server)
-			out="$out		oifname \"$vc\" ip daddr $LAB_SERVER_IP meta l4proto tcp drop
-"
-			in="$in		iifname \"$vc\" ip saddr $LAB_SERVER_IP meta l4proto tcp drop
+		server) r="$r		iifname \"$vif\" ip $addr $peer_ip meta l4proto tcp drop
 " ;;
 		*)
 			port=$(_lab_tcp_port "$t") || return 1
-			out="$out		oifname \"$vc\" ip daddr $LAB_PROXY_IP tcp dport $port drop
-"
-			in="$in		iifname \"$vc\" ip saddr $LAB_PROXY_IP tcp sport $port drop
+			r="$r		iifname \"$vif\" ip $addr $proxy tcp $portdir $port drop
 " ;;
 		esac
 	done
-	if [ "$loss" -gt 0 ]; then
-		out="$out		oifname \"$vc\" numgen random mod 100 < $loss drop
+	[ "$loss" -gt 0 ] && r="$r		iifname \"$vif\" numgen random mod 100 < $loss drop
 "
-		in="$in		iifname \"$vc\" numgen random mod 100 < $loss drop
-"
-	fi
-	cat >"$f" <<EOF
+	cat <<EOF
 table inet $LAB_NFT_TABLE
 delete table inet $LAB_NFT_TABLE
 table inet $LAB_NFT_TABLE {
-	chain out {
-		type filter hook output priority 0; policy accept;
-$out	}
-	chain in {
-		type filter hook input priority 0; policy accept;
-$in	}
+	chain arrive {
+		type filter hook prerouting priority -300; policy accept;
+$r	}
 }
 EOF
-	ip netns exec "$LAB_CLIENT_NS" nft -f "$f" || _lab_err "nft refused $f"
+}
+
+_lab_nft_apply() {
+	local side ns
+	for side in client server; do
+		ns=$LAB_CLIENT_NS
+		[ "$side" = server ] && ns=$LAB_SERVER_NS
+		_lab_nft_rules "$side" >"$LAB_DIR/sw/$side.nft" || return 1
+		ip netns exec "$ns" nft -f "$LAB_DIR/sw/$side.nft" ||
+			{ _lab_err "nft refused $LAB_DIR/sw/$side.nft"; return 1; }
+	done
 }
 
 _lab_tcp_port() {
@@ -678,14 +783,14 @@ _lab_tcp_port() {
 }
 
 # lab_block_udp / lab_unblock_udp: drop all UDP between the namespaces.
-lab_block_udp() { echo on >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
-lab_unblock_udp() { : >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
+lab_block_udp() { local -; set +eu; echo on >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
+lab_unblock_udp() { local -; set +eu; : >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
 
 # lab_blackhole_tcp [TARGET...]: silently drop TCP (no RST, both directions, also on
 # established connections).  server = every TCP port of $LAB_SERVER_IP (both sshds' way
 # in), socks/socks_auth/http/ss = that proxy's port on $LAB_PROXY_IP (ss is the ss-local to
 # ss-server hop), all = every TCP packet on the veth.  Default: server.
-lab_blackhole_tcp() {
+lab_blackhole_tcp() { local -; set +eu;
 	local t
 	[ $# -eq 0 ] && set -- server
 	for t in "$@"; do
@@ -696,7 +801,7 @@ lab_blackhole_tcp() {
 }
 
 # lab_restore_tcp [TARGET...]: undo blackholes (all of them when no TARGET).
-lab_restore_tcp() {
+lab_restore_tcp() { local -; set +eu;
 	local t
 	if [ $# -eq 0 ]; then
 		: >"$LAB_DIR/sw/tcp"
@@ -711,7 +816,7 @@ lab_restore_tcp() {
 
 # lab_loss PERCENT: drop PERCENT % of packets at random, in each direction separately
 # (so a round trip is lost with 1-(1-p)^2: 51 % at 30).  lab_loss 0 ends it.
-lab_loss() {
+lab_loss() { local -; set +eu;
 	case "${1:-}" in
 	'' | *[!0-9]*) _lab_err "lab_loss PERCENT (0..100)"; return 1 ;;
 	esac
@@ -729,17 +834,17 @@ _lab_proxy_daemon() {
 	*) _lab_err "unknown proxy '$1' (socks socks_auth http ss ss_local)" ;;
 	esac
 }
-lab_proxy_kill() {
+lab_proxy_kill() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_stop "$d"
 }
-lab_proxy_start() {
+lab_proxy_start() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_daemon_start "$d"
 }
-lab_proxy_alive() {
+lab_proxy_alive() { local -; set +eu;
 	local d
 	d=$(_lab_proxy_daemon "${1:-}") || return 1
 	_lab_pid_alive "$d"
@@ -747,14 +852,14 @@ lab_proxy_alive() {
 
 # lab_sshd_restart [jump]: stop the listening sshd and start a new one, like a service
 # restart: sessions already open (their own sshd processes) live on.
-lab_sshd_restart() {
+lab_sshd_restart() { local -; set +eu;
 	local d=sshd
 	[ "${1:-}" = jump ] && d=sshd_jump
 	_lab_stop "$d" && _lab_daemon_start "$d"
 }
 
 # lab_sshd_pid [jump]: the listening sshd's PID as the server sees it.
-lab_sshd_pid() {
+lab_sshd_pid() { local -; set +eu;
 	local d=sshd
 	[ "${1:-}" = jump ] && d=sshd_jump
 	cat "$LAB_DIR/run/$d.spid"
@@ -763,7 +868,7 @@ lab_sshd_pid() {
 # ---- probes --------------------------------------------------------------------------
 # lab_tcp_probe IP PORT [SECONDS]: connect from the client namespace; prints open,
 # refused or timeout; returns 0 only for open.
-lab_tcp_probe() {
+lab_tcp_probe() { local -; set +eu;
 	local rc
 	lab_client timeout "${3:-3}" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
 	rc=$?
@@ -777,32 +882,39 @@ lab_tcp_probe() {
 
 # lab_udp_echo_start PORT: a UDP echo server on the server (all addresses), PID recorded
 # as run/udp_echo_PORT.spid.
-lab_udp_echo_start() {
+lab_udp_echo_start() { local -; set +eu;
 	_lab_spawn_server "udp_echo_$1" perl "$LAB_LIB/udp_echo.pl" "$1" &&
 		_lab_wait_listen server 0.0.0.0 "$1" udp
 }
-lab_udp_echo_stop() { _lab_stop "udp_echo_$1"; }
+lab_udp_echo_stop() { local -; set +eu; _lab_stop "udp_echo_$1"; }
 
 # lab_udp_probe IP PORT [COUNT] [WAIT_MS]: send COUNT (default 20) numbered datagrams from
 # the client namespace, print how many distinct ones came back.
-lab_udp_probe() {
+lab_udp_probe() { local -; set +eu;
 	lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" "${3:-20}" "${4:-1000}"
 }
 
+# lab_udp_rtt IP PORT: the shortest round trip of 5 datagrams, in ms (-1: none came back).
+lab_udp_rtt() { local -; set +eu;
+	local out
+	out=$(lab_client perl "$LAB_LIB/udp_probe.pl" "$1" "$2" 5 2000 rtt) || return 1
+	echo "${out#* }"
+}
+
 # lab_mosh_servers [USER]: "PID USER ARGS" of each mosh-server on the server (server PIDs).
-lab_mosh_servers() {
+lab_mosh_servers() { local -; set +eu;
 	lab_server ps -C mosh-server -o pid=,user=,args= 2>/dev/null |
 		awk -v u="${1:-}" 'u == "" || $2 == u { sub(/^ +/, ""); print }'
 }
 
 # lab_server_home USER: the host path of USER's home on the lab server (owned by USER).
-lab_server_home() { echo "$LAB_DIR/srv/home/$1"; }
+lab_server_home() { local -; set +eu; echo "$LAB_DIR/srv/home/$1"; }
 
 # ---- delay ---------------------------------------------------------------------------
 # lab_delay_start NAME client|server tcp|udp LISTEN_IP:PORT TARGET_IP:PORT MS
 # A forwarder of our own (tests/lab/delay.pl) that holds every chunk/datagram MS ms in
 # each direction, since this kernel has no netem.  Point the client at LISTEN.
-lab_delay_start() {
+lab_delay_start() { local -; set +eu;
 	local name=$1 side=$2
 	shift 2
 	if [ "$side" = server ]; then
@@ -812,7 +924,7 @@ lab_delay_start() {
 	fi
 	_lab_wait_listen "$side" "${2%:*}" "${2##*:}" "$1"
 }
-lab_delay_stop() { _lab_stop "delay_$1"; }
+lab_delay_stop() { local -; set +eu; _lab_stop "delay_$1"; }
 
 # ---- tmux ----------------------------------------------------------------------------
 # A private tmux server (socket in $LAB_DIR) living in the client namespace.
@@ -821,7 +933,7 @@ _lab_tmux() { tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" "$@"; }
 # lab_tmux_start NAME CMD...: CMD in a new 100x30 session in the client namespace, with
 # the caller's environment plus HOME=$LAB_HOME, TERM=tmux-256color, a UTF-8 locale.
 # The pane stays after CMD exits (remain-on-exit), so its last screen can be read.
-lab_tmux_start() {
+lab_tmux_start() { local -; set +eu;
 	local name=$1 run
 	shift
 	[ $# -gt 0 ] || { _lab_err "lab_tmux_start NAME CMD..."; return 1; }
@@ -848,26 +960,35 @@ EOF
 		printf ' %q' "$@"
 		echo
 	} >"$run"
-	lab_client tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" \
+	# Through the keeper: the tmux server forks away from the command that starts it.
+	_lab_keeper_run "$LAB_DIR/tmux/$name.pid" "$LAB_DIR/tmux/$name.status" "$LAB_DIR/log/tmux.log" \
+		unshare -m /bin/sh -c "$_LAB_CLIENT_SH" sh "$LAB_HOME" "${LAB_HIDE_HOME:-}" "${LAB_HIDE_SRC:-}" \
+		tmux -u -S "$LAB_DIR/tmux.sock" -f "$LAB_DIR/tmux.conf" \
 		new-session -d -s "$name" -x 100 -y 30 "exec bash $(printf %q "$run")" || return 1
+	local i st=
+	for i in $(seq 1 200); do
+		[ -s "$LAB_DIR/tmux/$name.status" ] && { st=$(cat "$LAB_DIR/tmux/$name.status"); break; }
+		sleep 0.05
+	done
+	[ "$st" = 0 ] || { _lab_err "tmux new-session $name failed (${st:-timeout}): $(tail -n 3 "$LAB_DIR/log/tmux.log")"; return 1; }
 	if [ ! -s "$LAB_DIR/run/tmux.hpid" ]; then
 		_lab_tmux display-message -p '#{pid}' >"$LAB_DIR/run/tmux.hpid" 2>/dev/null
 	fi
 }
 
-lab_tmux_send() { local n=$1; shift; _lab_tmux send-keys -t "=$n:" "$@"; }
-lab_tmux_type() { _lab_tmux send-keys -t "=$1:" -l -- "$2" && _lab_tmux send-keys -t "=$1:" Enter; }
-lab_tmux_capture() { _lab_tmux capture-pane -p -t "=$1:"; }
-lab_tmux_kill() { _lab_tmux kill-session -t "=$1" 2>/dev/null; }
-lab_tmux_pane_pid() { _lab_tmux display-message -p -t "=$1:" '#{pane_pid}'; }
+lab_tmux_send() { local -; set +eu; local n=$1; shift; _lab_tmux send-keys -t "=$n:" "$@"; }
+lab_tmux_type() { local -; set +eu; _lab_tmux send-keys -t "=$1:" -l -- "$2" && _lab_tmux send-keys -t "=$1:" Enter; }
+lab_tmux_capture() { local -; set +eu; _lab_tmux capture-pane -p -t "=$1:"; }
+lab_tmux_kill() { local -; set +eu; _lab_tmux kill-session -t "=$1" 2>/dev/null; }
+lab_tmux_pane_pid() { local -; set +eu; _lab_tmux display-message -p -t "=$1:" '#{pane_pid}'; }
 
 # lab_tmux_alive NAME: the session exists and its program still runs.
-lab_tmux_alive() {
+lab_tmux_alive() { local -; set +eu;
 	[ "$(_lab_tmux display-message -p -t "=$1:" '#{pane_dead}' 2>/dev/null)" = 0 ]
 }
 
 # lab_tmux_status NAME: exit status of the pane's program once it has ended.
-lab_tmux_status() {
+lab_tmux_status() { local -; set +eu;
 	local s
 	s=$(_lab_tmux display-message -p -t "=$1:" '#{pane_dead}:#{pane_dead_status}' 2>/dev/null) || return 1
 	[ "${s%%:*}" = 1 ] || return 1
@@ -876,7 +997,7 @@ lab_tmux_status() {
 
 # lab_tmux_wait NAME REGEX [SECONDS]: wait (default 10 s) until the screen matches the
 # extended REGEX; on timeout print the screen to stderr and return 1.
-lab_tmux_wait() {
+lab_tmux_wait() { local -; set +eu;
 	local name=$1 re=$2 secs=${3:-10} end screen
 	end=$(($(date +%s%N) / 1000000 + secs * 1000))
 	while :; do
@@ -911,7 +1032,7 @@ _lab_cli() {
 		else
 			lab_require_root lab
 			LAB_DIR=
-			lab_up || exit 1
+			LAB_OWNER=cli lab_up || exit 1
 			mkdir -p /run/moshlab
 			printf 'LAB_DIR=%q\n' "$LAB_DIR" >"$_lab_cli_state"
 			echo "lab up: $LAB_ID"
@@ -928,6 +1049,9 @@ _lab_cli() {
 	status)
 		if _lab_alive; then _lab_cli_status; else echo "lab: not up"; return 1; fi
 		;;
+	gc)
+		LAB_VERBOSE=1 lab_gc
+		;;
 	env)
 		_lab_alive || { echo "lab: not up" >&2; return 1; }
 		cat "$LAB_DIR/state.env"
@@ -941,7 +1065,7 @@ _lab_cli() {
 		esac
 		;;
 	*)
-		echo "usage: $0 up|down|status|env|shell [client|server]" >&2
+		echo "usage: $0 up|down|status|env|gc|shell [client|server]" >&2
 		return 2
 		;;
 	esac
