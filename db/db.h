@@ -130,10 +130,10 @@ int db_session_update(struct db *, const struct db_session *s);
  * event of kind "state" with the reason.  Returns DB_NOTFOUND for an unknown id. */
 int db_session_set_state(struct db *, int64_t id, const char *state, const char *reason);
 int db_session_get(struct db *, int64_t id, struct db_session *out);
-/* Live sessions (all sessions when all != 0), newest first. */
+/* Live and orphaned sessions (all sessions when all != 0), newest first. */
 int db_session_list(struct db *, int all, struct db_session **out, size_t *n);
 void db_session_list_free(struct db_session *, size_t n);
-/* JSON array made by SQLite, without keys.  Free with db_free(). */
+/* JSON array made by SQLite, without keys, of the same rows.  Free with db_free(). */
 int db_session_json(struct db *, int all, char **out);
 int db_session_is_live_state(const char *state);
 

@@ -27,11 +27,14 @@ static const char sql_sess_state[] =
     "ended_at = CASE WHEN ?4 AND ended_at = 0 THEN ?3 ELSE ended_at END, "
     "session_key = CASE WHEN ?4 THEN NULL ELSE session_key END WHERE id = ?1";
 static const char sql_sess_get[] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1";
+/* "Live" listings include orphans: their server still runs and needs cleaning. */
 static const char sql_sess_live[] =
-    "SELECT " SESSION_COLS " FROM sessions WHERE ended_at = 0 ORDER BY id DESC";
+    "SELECT " SESSION_COLS " FROM sessions WHERE ended_at = 0 OR state = 'orphaned' "
+    "ORDER BY id DESC";
 static const char sql_sess_all[] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id DESC";
 static const char sql_sess_recent[] =
     "SELECT " SESSION_COLS " FROM sessions WHERE ended_at = 0 OR ended_at >= ?1 "
+    "OR state = 'orphaned' "
     "ORDER BY ended_at = 0 DESC, id DESC LIMIT ?2";
 static const char sql_host_stats[] =
     "SELECT h.id, "
@@ -59,7 +62,7 @@ static const char sql_event_add[] =
 	"'reconnects', reconnects)"
 static const char sql_sess_json_live[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " SESSION_JSON " AS obj "
-    "FROM sessions WHERE ended_at = 0 ORDER BY id DESC)";
+    "FROM sessions WHERE ended_at = 0 OR state = 'orphaned' ORDER BY id DESC)";
 static const char sql_sess_json_all[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " SESSION_JSON " AS obj "
     "FROM sessions ORDER BY id DESC)";

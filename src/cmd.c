@@ -11,7 +11,6 @@
 
 
 /* Every command, in the order --help lists them.  Add one line per new command. */
-extern const struct cmd cmd_connect, cmd_sessions;
 
 const struct cmd *const cmd_table[] = {
 	&cmd_host,

@@ -51,20 +51,14 @@ print_table(struct db *db, int all)
 	static const char *const head[NCOL] = { "ID", "HOST", "STATE", "PATH", "PORT",
 		"SERVER", "SUPERVISOR", "CLIENT", "STARTED", "RX_MS_AGO", "UP", "DOWN",
 		"RECONNECTS", "TRANSPORT" };
-	struct db_session *v = NULL, *all_v = NULL;
-	size_t n = 0, nall = 0, orphans = 0;
+	struct db_session *v = NULL;
+	size_t n = 0;
 	char ***cells;
 	size_t w[NCOL];
 	int64_t now = db_now_ms();
 
 	if (db_session_list(db, all, &v, &n) != DB_OK)
 		return cmd_fail("%s", db_error(db));
-	if (!all && db_session_list(db, 1, &all_v, &nall) == DB_OK) {
-		for (size_t i = 0; i < nall; i++)
-			if (strcmp(all_v[i].state, "orphaned") == 0)
-				orphans++;
-		db_session_list_free(all_v, nall);
-	}
 	cells = xcalloc(n + 1, sizeof *cells);
 	for (size_t c = 0; c < NCOL; c++)
 		w[c] = strlen(head[c]);
@@ -108,9 +102,6 @@ print_table(struct db *db, int all)
 	free(cells);
 	if (n == 0)
 		printf("(no live sessions)\n");
-	if (orphans > 0)
-		printf("%zu orphaned session%s: see 'moshman sessions --all'\n", orphans,
-		    orphans == 1 ? "" : "s");
 	db_session_list_free(v, n);
 	return 0;
 }

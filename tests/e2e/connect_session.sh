@@ -95,9 +95,9 @@ if up orphan; then
 	kill -KILL "$sup"
 	sleep 0.3
 	out=$("$M" sessions)
-	echo "$out" | grep -q "1 orphaned session" && t_ok "sessions notes the orphan" ||
-		t_fail "sessions notes the orphan" "$out"
-	"$M" sessions --all --json | jq -e --argjson id "$id" '.[] | select(.id == $id) | .state == "orphaned"' >/dev/null &&
+	echo "$out" | grep -Eq "^$id +[^ ]+ +orphaned " && t_ok "sessions lists the orphan" ||
+		t_fail "sessions lists the orphan" "$out"
+	"$M" sessions --json | jq -e --argjson id "$id" '.[] | select(.id == $id) | .state == "orphaned"' >/dev/null &&
 		t_ok "the killed supervisor's session shows orphaned" ||
 		t_fail "the killed supervisor's session shows orphaned"
 	ev=$(q "SELECT message FROM events WHERE session_id = $id AND kind = 'state' ORDER BY id DESC LIMIT 1")
