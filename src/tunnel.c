@@ -23,7 +23,7 @@
 
 /* Reconnect attempts: connect + handshake + auth must finish in this long.  A fresh
  * attempt soon beats waiting on a stalled one. */
-#define TUNNEL_ATTEMPT_MS 4000
+#define TUNNEL_ATTEMPT_MS 3000
 /* Output queued for the channel beyond this: new datagrams are dropped, as UDP would. */
 #define TUNNEL_QUEUE_MAX (256 * 1024)
 
