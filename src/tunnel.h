@@ -77,6 +77,11 @@ void tunnel_live_tx(struct tunnel_live *, int64_t now);
  * and *ping = 1 when a PING should go out now (recorded as sent). */
 int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason,
     size_t reasonsz);
+/* "ADDR:PORT" for moshman tunnel: a numeric IPv4 address or a bracketed IPv6 one
+ * ("[::1]:53"), and a port 1..65535 (0 too when allow_zero).  -1 with a message saying
+ * what is wrong. */
+int tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz,
+    int *port, char *err, size_t errsz);
 /* Delay before reconnect attempt n (0-based): fast first, doubling, capped near 2 s,
  * with jitter; r is a random number in [0, 1). */
 int tunnel_backoff_ms(int n, double r);
