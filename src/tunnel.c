@@ -42,6 +42,8 @@ struct tunnel {
 	int native_failed;        /* the native relay is not there: Perl from now on */
 	tunnel_event_cb cb;
 	void *cb_arg;
+	void (*deliver)(const void *, size_t, void *);
+	void *deliver_arg;
 
 	enum tstate state;
 	int have_hello;
@@ -333,7 +335,9 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			}
 			break;
 		case FRAME_DATA:
-			if (t->attached)
+			if (t->deliver != NULL)
+				t->deliver(f.payload, f.len, t->deliver_arg);
+			else if (t->attached)
 				localrelay_deliver(t->relay, f.payload, f.len);
 			break;
 		case FRAME_PING: {
@@ -609,6 +613,8 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->udp_host = cfg->udp_host != NULL ? xstrdup(cfg->udp_host) : NULL;
 	t->udp_port = cfg->udp_port;
 	t->want = cfg->relay;
+	t->deliver = cfg->deliver;
+	t->deliver_arg = cfg->deliver_arg;
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->rtt_ms = -1;
@@ -626,8 +632,10 @@ void
 tunnel_start(struct tunnel *t)
 {
 	t->state = T_STARTING;
-	localrelay_set_path(t->relay, &tunnel_path_ops, t);
-	t->attached = 1;
+	if (t->deliver == NULL) {
+		localrelay_set_path(t->relay, &tunnel_path_ops, t);
+		t->attached = 1;
+	}
 	ev_timer_start(t->loop, &t->tick);
 	t_open_stream(t);
 }
@@ -660,4 +668,16 @@ tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 	i->rtt_ms = t->rtt_ms;
 	i->reconnects = t->reconnects;
 	i->last_rx_ms = t->last_rx_epoch;
+}
+
+int
+tunnel_send(struct tunnel *t, const void *buf, size_t len)
+{
+	return t_path_send(t, buf, len);
+}
+
+int
+tunnel_is_up(const struct tunnel *t)
+{
+	return t->state == T_UP && t->have_hello;
 }

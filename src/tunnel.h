@@ -23,6 +23,10 @@ struct tunnel_config {
 	const char *udp_host;   /* the relay's UDP peer as seen from the host; NULL 127.0.0.1 */
 	int udp_port;
 	enum tunnel_relay relay;
+	/* Set: datagrams from the relay go here, and the tunnel does not install itself as
+	 * the local relay's path (transport auto sends through tunnel_send()). */
+	void (*deliver)(const void *, size_t, void *arg);
+	void *deliver_arg;
 };
 
 enum tunnel_event {
@@ -53,6 +57,9 @@ struct tunnel *tunnel_new(struct ev_loop *, struct sshconn *, struct localrelay 
 void tunnel_start(struct tunnel *);
 void tunnel_free(struct tunnel *);
 void tunnel_get_info(const struct tunnel *, struct tunnel_info *);
+/* One datagram into the tunnel; -1 when it is down or full (the datagram is lost). */
+int tunnel_send(struct tunnel *, const void *, size_t);
+int tunnel_is_up(const struct tunnel *);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
 
