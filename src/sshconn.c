@@ -1415,6 +1415,17 @@ st_flush(struct sshconn *c)
 	return 0;
 }
 
+/* The remote side closed or ended the channel: writing fails, but what it said (and
+ * its exit status) is still to be read, so that is not an error of its own. */
+static int
+st_ending(struct sshconn *c)
+{
+	if (!ssh_channel_is_closed(c->st_chan) && !ssh_channel_is_eof(c->st_chan))
+		return 0;
+	c->st_off = c->st_len = 0;
+	return 1;
+}
+
 static void
 st_step(struct sshconn *c)
 {
@@ -1444,7 +1455,7 @@ st_step(struct sshconn *c)
 		c->st = ST_RUN;
 		/* FALLTHROUGH */
 	case ST_RUN:
-		if (st_flush(c) == -1) {
+		if (st_flush(c) == -1 && !st_ending(c)) {
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}
@@ -1477,7 +1488,7 @@ st_step(struct sshconn *c)
 			st_failf(c, "the ssh connection closed");
 			return;
 		}
-		if (st_flush(c) == -1) {
+		if (st_flush(c) == -1 && !st_ending(c)) {
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}
