@@ -2,7 +2,8 @@
 # The TCP tunnel survives what kills connections through proxies (UDP blocked
 # throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
 # and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a
-# row.  The same mosh-client runs throughout; reconnects are counted.
+# row.  The same mosh-client runs throughout; reconnects are counted.  Last, a host key
+# that changed meanwhile stops the reconnects (session failed, with the reason).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -95,4 +96,28 @@ fi
 t_check "proxy tests: same mosh-client still running" kill -0 "$cpid"
 if tcp_end px; then t_ok "proxy: exit ends moshman with status 0"; else t_fail "proxy: exit ends moshman with status 0"; fi
 t_check "no mosh-server left on the server" no_mosh_servers 10
+
+# --- a host key that changes during a reconnect stops reconnecting ---
+cp "$LAB_KNOWN_HOSTS" "$LAB_DIR/connect/kh"
+add_host hk --known-hosts "$LAB_DIR/connect/kh"
+if tcp_up hk hk; then t_ok "host key: session up over tcp"; else t_fail "host key: session up over tcp"; fi
+ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/connect/otherkey" </dev/null >/dev/null
+echo "[$LAB_SERVER_IP]:$LAB_SSH_PORT $(cut -d' ' -f1,2 "$LAB_DIR/connect/otherkey.pub")" >"$LAB_DIR/connect/kh"
+rp=$(relay_pids)
+[ -n "$rp" ] && lab_server kill $rp
+if wait_state failed 20; then
+	t_ok "host key changed during a reconnect: row failed, no more attempts"
+else
+	t_fail "host key changed during a reconnect: row failed, no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $(last_session)")"
+fi
+msg=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE '%IDENTIFICATION HAS CHANGED%' LIMIT 1")
+echo "# $msg"
+t_check "host key changed: the event says so" [ -n "$msg" ]
+n1=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+sleep 3
+n2=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+t_check "host key changed: nothing more happens" [ "$n1" = "$n2" ]
+spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
+lab_tmux_kill hk
+[ -n "$spid" ] && lab_server kill "$spid" 2>/dev/null
 t_done
