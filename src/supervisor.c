@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "src/cmd.h"
 #include "src/localrelay.h"
+#include "src/cmdpath.h"
 #include "src/log.h"
 #include "src/moshconnect.h"
 #include "src/proc.h"
@@ -47,6 +48,8 @@ struct sup {
 	struct tunnel *tunnel;
 	int tcp;                 /* the session runs over the tunnel */
 	int autop;               /* transport auto: UDP and the tunnel, pathsel decides */
+	int cmdp;                /* transport command: the profile's tunnel command */
+	struct cmdpath *cmdpath;
 	int colors;
 	int bind_any;            /* mosh-server on every address (no -s) */
 	char relay_host[INET6_ADDRSTRLEN]; /* where the relay finds mosh-server (auto) */
@@ -703,6 +706,75 @@ sup_auto_start(struct sup *s, int port)
 		sup_client_up(s);
 }
 
+/* ---- transport command ------------------------------------------------------------- */
+
+static void
+sup_command_event(const char *msg, void *arg)
+{
+	struct sup *s = arg;
+
+	sup_event(s, "command", msg);
+}
+
+/* A free UDP port on 127.0.0.1 for the command to listen on (it may be taken again
+ * before the command binds it; the command then fails and is restarted... on the same
+ * port, so pick well: the kernel's ephemeral choice). */
+static int
+sup_free_udp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+sup_command_start(struct sup *s, int port)
+{
+	struct cmdpath_vars v;
+	char err[512], *cmd = NULL;
+	int lport;
+
+	if ((lport = sup_free_udp_port()) == -1) {
+		sup_fail_server(s, "cannot find a free UDP port on 127.0.0.1");
+		return;
+	}
+	memset(&v, 0, sizeof v);
+	v.host = sshconn_target_host(s->ssh);
+	v.port = s->host.port;
+	v.user = s->host.user;
+	v.mosh_port = port;
+	v.local_port = lport;
+	if (cmdpath_expand(s->host.tunnel_command, &v, &cmd, err, sizeof err) == -1) {
+		sup_fail_server(s, err);
+		return;
+	}
+	log_debug("supervisor: tunnel command: %s", cmd);
+	snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+	if (localrelay_use_udp(s->relay, "127.0.0.1", lport, err, sizeof err) == -1) {
+		free(cmd);
+		sup_fail_server(s, err);
+		return;
+	}
+	s->cmdpath = cmdpath_new(s->loop, cmd, sup_command_event, s);
+	free(cmd);
+	sup_progressf(s, "tunnel command listening on 127.0.0.1:%d", lport);
+	cmdpath_start(s->cmdpath);
+	/* The command carries the datagrams; ssh is not needed any more. */
+	sshconn_close(s->ssh);
+	sup_client_up(s);
+}
+
 static void
 sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
     size_t errlen, int status, const char *error, void *arg)
@@ -729,6 +801,10 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d", mc.port);
 	if (s->autop) {
 		sup_auto_start(s, mc.port);
+		return;
+	}
+	if (s->cmdp) {
+		sup_command_start(s, mc.port);
 		return;
 	}
 	if (s->tcp) {
@@ -770,14 +846,15 @@ sup_client_up(struct sup *s)
 	free(s->row.remote_addr);
 	s->row.remote_addr = xstrdup(s->remote_addr);
 	free(s->row.path);
-	s->row.path = xstrdup(s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" : "udp");
+	s->row.path = xstrdup(s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" :
+	    s->cmdp ? "command" : "udp");
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
 	s->row.session_key = s->key;
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_progressf(s, "starting mosh-client (%s to %s:%d via 127.0.0.1:%d)",
-	    s->autop ? "auto" : s->tcp ? "tcp" : "udp", s->remote_addr, port, localrelay_port(s->relay));
+	    s->autop ? "auto" : s->tcp ? "tcp" : s->cmdp ? "command" : "udp", s->remote_addr, port, localrelay_port(s->relay));
 	if (sup_spawn_client(s) == -1)
 		return;
 	/* From here on nothing is written to the terminal until the client exits. */
@@ -861,7 +938,7 @@ sup_start_server(struct sup *s)
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, s->colors,
 	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
-	    s->tcp, s->bind_any);
+	    s->tcp || s->cmdp, s->bind_any);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
 	free(loc);
@@ -985,9 +1062,10 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		rc = cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", s.transport);
 		goto out;
 	}
-	if (strcmp(s.transport, "command") == 0) {
-		rc = cmd_usage("transport command is not available yet; use --transport tcp "
-		    "or udp");
+	s.cmdp = strcmp(s.transport, "command") == 0;
+	if (s.cmdp && (s.host.tunnel_command == NULL || *s.host.tunnel_command == '\0')) {
+		rc = cmd_usage("transport command needs the profile's tunnel command: moshman "
+		    "host edit %s --tunnel-command '...{{local_port}}...'", s.host.name);
 		goto out;
 	}
 	s.tcp = strcmp(s.transport, "tcp") == 0;
@@ -1043,6 +1121,7 @@ out:
 	if (s.udp_fd != -1)
 		close(s.udp_fd);
 	tunnel_free(s.tunnel);
+	cmdpath_free(s.cmdpath);
 	sshconn_free(s.ssh);
 	localrelay_free(s.relay);
 	explicit_bzero(s.key, sizeof s.key);
