@@ -97,6 +97,32 @@ t_check "proxy tests: same mosh-client still running" kill -0 "$cpid"
 if tcp_end px; then t_ok "proxy: exit ends moshman with status 0"; else t_fail "proxy: exit ends moshman with status 0"; fi
 t_check "no mosh-server left on the server" no_mosh_servers 10
 
+# --- reconnects re-authenticate without asking: a password and a key passphrase typed
+# at the start are kept in memory ---
+"$M" host add pwt --host "$LAB_SERVER_IP" --port "$LAB_SSH_PORT" --user "$LAB_PW_USER" \
+	--known-hosts "$LAB_KNOWN_HOSTS" --hostkey-policy strict --transport tcp \
+	--proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT" >&2
+add_host ppt --identity "$LAB_PP_KEY" --transport tcp --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
+for who in pwt ppt; do
+	start_moshman "$who" connect "$who"
+	if [ $who = pwt ]; then prompt="password: *$" secret=$LAB_PW_PASS; else prompt="Enter passphrase for key" secret=$LAB_PP_PASS; fi
+	if lab_tmux_wait "$who" "$prompt" 20 && lab_tmux_type "$who" "$secret" &&
+		lab_tmux_wait "$who" '\$ *$' 30; then
+		r0=$(q "SELECT reconnects FROM sessions WHERE id = $(last_session)")
+		lab_proxy_kill socks
+		lab_proxy_start socks
+		if wait_reconnects $((r0 + 1)) 20 && echo_after "$who" "re$who" 20; then
+			t_ok "$who: reconnects without asking for the secret again"
+		else
+			t_fail "$who: reconnects without asking for the secret again"
+		fi
+		t_check "$who: the secret is not in the database" [ -z "$(grep -a -- "$secret" "$MOSHMAN_DB" 2>/dev/null)" ]
+	else
+		t_fail "$who: reconnects without asking for the secret again" "no session"
+	fi
+	if tcp_end "$who"; then t_ok "$who: exit ends moshman with status 0"; else t_fail "$who: exit ends moshman with status 0"; fi
+done
+
 # --- a host key that changes during a reconnect stops reconnecting ---
 cp "$LAB_KNOWN_HOSTS" "$LAB_DIR/connect/kh"
 add_host hk --known-hosts "$LAB_DIR/connect/kh"
