@@ -823,8 +823,8 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	}
 	if (sup_udp_addr(s) == -1) {
 		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
-		    "reached through the proxy and has no address of its own here); the TCP "
-		    "transport is not available yet", sshconn_target_host(s->ssh));
+		    "reached through the proxy and has no address of its own here); use "
+		    "--transport tcp or auto", sshconn_target_host(s->ssh));
 		sup_fail_server(s, errbuf);
 		return;
 	}
