@@ -1046,6 +1046,7 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	int rc;
 
 	memset(&s, 0, sizeof s);
+	s.udp_fd = -1;
 	s.db = db;
 	s.opts = opts;
 	s.rc = EXIT_FAIL;
@@ -1070,7 +1071,6 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	}
 	s.tcp = strcmp(s.transport, "tcp") == 0;
 	s.autop = strcmp(s.transport, "auto") == 0;
-	s.udp_fd = -1;
 	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
 	if ((rc = supervisor_sshconn_config(&s.host, policy, &cfg)) != 0)
 		goto out;
