@@ -127,10 +127,9 @@ cmd_scan_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 		for (size_t i = 0; i < n; i++) {
 			scan_summary(&hosts[i], line, sizeof line);
-			if (n > 1 || hosts[i].nv > 0) {
+			if (n > 1)
 				printf("%s\n", line);
-				cmd_scan_print_table(&hosts[i]);
-			}
+			cmd_scan_print_table(&hosts[i]);
 			nservers += (int)hosts[i].nv;
 			nbad += strcmp(hosts[i].status, "ok") != 0;
 		}
