@@ -556,6 +556,20 @@ kill_report(const struct scan_host *h, long pid)
 	return NULL;
 }
 
+/* Was pid one of the selected servers, and is it gone? */
+static int
+kill_gone(const struct scan_host *h, const int *sel, long pid)
+{
+	const struct scan_kill_report *rep;
+
+	for (size_t i = 0; i < h->nv; i++) {
+		if (sel[i] && h->v[i].pid == pid)
+			return (rep = kill_report(h, pid)) != NULL &&
+			    scanparse_kill_gone(rep->status);
+	}
+	return 0;
+}
+
 /* The database after a kill: sessions, events, and the saved scan without the gone. */
 static void
 kill_record(struct db *db, struct scan_host *h, const int *sel)
@@ -588,8 +602,12 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 	rows = scan_rows(h, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct scan_kill_report *rep = sel[i] ? kill_report(h, h->v[i].pid) : NULL;
+		long twin_of = h->r.servers[i].twin_of;
 
 		if (rep != NULL && scanparse_kill_gone(rep->status))
+			continue;
+		/* A pre-client twin ends with its server. */
+		if (twin_of > 0 && kill_gone(h, sel, twin_of))
 			continue;
 		rows[keep++] = rows[i];
 	}

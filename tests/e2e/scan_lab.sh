@@ -192,6 +192,7 @@ lab_client perl -MIO::Socket::INET -e '$SIG{ALRM} = sub { exit 0 }; alarm 60;
 	my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:2299", Listen => 16, ReuseAddr => 1) or die;
 	open my $f, ">", $ARGV[0]; print $f "$$\n"; close $f; my @c; while (my $c = $l->accept) { push @c, $c }' \
 	"$LAB_DIR/silent.pid" &
+silent_job=$!
 for i in $(seq 1 7); do add_host "p$i"; done
 "$M" host add dead --host 127.0.0.1 --port 2299 --user "$LAB_USER" --identity "$LAB_KEY" \
 	--known-hosts "$LAB_KNOWN_HOSTS" --hostkey-policy strict >&2
@@ -219,7 +220,7 @@ dead=$(jq -r '.[] | select(.host == "dead") | .status' <<<"$out8")
 	t_ok "parallel scan: with a silent host it takes about its timeout (5 s), no more" ||
 	t_fail "parallel scan: with a silent host it takes about its timeout (5 s), no more" "$eight ms"
 [ -s "$LAB_DIR/silent.pid" ] && kill "$(cat "$LAB_DIR/silent.pid")" 2>/dev/null
-wait
+wait "$silent_job" 2>/dev/null
 
 for t in live att other; do lab_tmux_send "$t" C-d; done
 t_done
