@@ -115,7 +115,7 @@ struct parse {
 	int errors;
 };
 
-/* ---- small helpers ------------------------------------------------------------------ */
+/* ---- small helpers --------------------------------------------------------------- */
 
 #define GROW(arr, n)                                                                     \
 	do {                                                                             \
@@ -257,7 +257,7 @@ skip_add(struct sshconfig *cfg, const char *name, const char *file, unsigned lin
 	s->order = cfg->nev;
 }
 
-/* ---- OpenSSH's tokenizer ------------------------------------------------------------ */
+/* ---- OpenSSH's tokenizer --------------------------------------------------------- */
 
 /* readconf.c strdelim(): the next word, split at whitespace, a quote, or one '=' (which
  * may have whitespace around it).  Returns NULL on an unterminated quote. */
@@ -342,7 +342,7 @@ out:
 	return rc;
 }
 
-/* ---- patterns ----------------------------------------------------------------------- */
+/* ---- patterns -------------------------------------------------------------------- */
 
 /* match.c match_pattern() gives the same answers but backtracks exponentially on
  * patterns like "*a*a*a*b"; this is the usual greedy matcher with one backtrack point. */
@@ -414,7 +414,7 @@ host_matches(const struct event *e, const char *name)
 	return active;
 }
 
-/* ---- strings ---------------------------------------------------------------------- */
+/* ---- strings --------------------------------------------------------------------- */
 
 struct strbuf {
 	char *s;
@@ -439,7 +439,7 @@ sb_str(struct strbuf *b, const char *s)
 	sb_add(b, s, strlen(s));
 }
 
-/* ---- values ------------------------------------------------------------------------- */
+/* ---- values ---------------------------------------------------------------------- */
 
 /* misc.c a2port(): 1..65535, or the service "ssh" (other service names would need
  * /etc/services, which a pure parser does not read).  -1 when bad. */
@@ -560,7 +560,7 @@ alias_usable(const char *s)
 	return 1;
 }
 
-/* ---- keywords ----------------------------------------------------------------------- */
+/* ---- keywords -------------------------------------------------------------------- */
 
 enum kw {
 	KW_OTHER, /* known to ssh, not needed for a profile */
@@ -652,7 +652,7 @@ keyword_lookup(const char *kw)
 	return -1;
 }
 
-/* ---- parsing ------------------------------------------------------------------------ */
+/* ---- parsing --------------------------------------------------------------------- */
 
 static void parse_text(struct parse *, const char *, const char *, size_t);
 
@@ -1113,7 +1113,7 @@ parse_text(struct parse *p, const char *file, const char *text, size_t len)
 	}
 }
 
-/* ---- effective values per alias ----------------------------------------------------- */
+/* ---- effective values per alias -------------------------------------------------- */
 
 struct noteset {
 	char **v;
@@ -1574,7 +1574,7 @@ results_build(struct sshconfig *cfg)
 	free(first);
 }
 
-/* ---- public ------------------------------------------------------------------------- */
+/* ---- public ---------------------------------------------------------------------- */
 
 struct sshconfig *
 sshconfig_new(void)
@@ -1687,7 +1687,7 @@ sshconfig_count(const struct sshconfig *cfg, enum sshconfig_level level)
 	return n;
 }
 
-/* ---- files -------------------------------------------------------------------------- */
+/* ---- files ----------------------------------------------------------------------- */
 
 /* Reads one config file.  0 with *text, possibly with *error about permissions ssh would
  * refuse; -1 with *error when there is nothing to parse (*skip for a directory, which

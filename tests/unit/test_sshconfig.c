@@ -12,7 +12,7 @@
 
 #define HOME "/home/t"
 
-/* ---- an in-memory file system for Includes ------------------------------------------ */
+/* ---- an in-memory file system for Includes --------------------------------------- */
 
 struct memfile {
 	const char *path;
@@ -183,7 +183,7 @@ check_host(const struct sshconfig *c, const char *name, const char *hostname,
 	CHECK_STR(h->proxy_command, command);
 }
 
-/* ---- syntax --------------------------------------------------------------------------- */
+/* ---- syntax ---------------------------------------------------------------------- */
 
 static void
 test_spellings(void)
@@ -245,7 +245,7 @@ test_crlf_and_tabs(void)
 	sshconfig_free(a);
 }
 
-/* ---- ssh's block semantics ------------------------------------------------------------ */
+/* ---- ssh's block semantics ------------------------------------------------------- */
 
 static void
 test_first_value_wins(void)
@@ -328,11 +328,13 @@ static void
 test_unusable_names(void)
 {
 	struct sshconfig *c = parse("Host \"two words\" user@host -dash %h ok semi;colon\n"
-				    "Host self !self\n"
+				    "Host self !self mid!bang\n"
 				    "  User never\n");
 
-	CHECK_INT(nhosts(c), 1);
+	/* '!' negates only at the start of a pattern: "mid!bang" is a plain name. */
+	CHECK_INT(nhosts(c), 2);
 	CHECK(host(c, "ok") != NULL);
+	check_host(c, "mid!bang", "mid!bang", "never", 0, NULL, NULL, NULL);
 	CHECK(has_skip(c, "two words", 1, "command line"));
 	CHECK(has_skip(c, "user@host", 1, "user@host"));
 	CHECK(has_skip(c, "-dash", 1, "command line"));
@@ -476,7 +478,7 @@ test_match(void)
 	sshconfig_free(c);
 }
 
-/* ---- Include -------------------------------------------------------------------------- */
+/* ---- Include --------------------------------------------------------------------- */
 
 static void
 test_include_resolution(void)
@@ -628,7 +630,7 @@ test_include_failures(void)
 	sshconfig_free(c);
 }
 
-/* ---- errors --------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------- */
 
 static void
 test_errors(void)
@@ -770,7 +772,7 @@ test_reparse_appends(void)
 	sshconfig_free(c);
 }
 
-/* ---- the file loader on the fixture tree ---------------------------------------------- */
+/* ---- the file loader on the fixture tree ----------------------------------------- */
 
 static char tmpdir[256];
 
@@ -912,7 +914,7 @@ test_load_failures(void)
 	sshconfig_free(c);
 }
 
-/* ---- against the real ssh ------------------------------------------------------------- */
+/* ---- against the real ssh -------------------------------------------------------- */
 
 /* One `ssh -G` value; "" when ssh does not print it.  -1 when ssh refused the config. */
 static int
