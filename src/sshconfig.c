@@ -117,6 +117,7 @@ struct parse {
 
 /* ---- small helpers --------------------------------------------------------------- */
 
+/* Appending one element at a time: capacity is the next power of two of n. */
 #define GROW(arr, n)                                                                     \
 	do {                                                                             \
 		if (((n) & ((n) - 1)) == 0)                                              \
@@ -241,9 +242,10 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* order: the event the skip belongs to, so skips list in file order. */
 static void
 skip_add(struct sshconfig *cfg, const char *name, const char *file, unsigned line,
-    const char *reason)
+    const char *reason, size_t order)
 {
 	struct skip_ent *s;
 
@@ -254,7 +256,7 @@ skip_add(struct sshconfig *cfg, const char *name, const char *file, unsigned lin
 	s->file = file;
 	s->line = line;
 	s->reason = xstrdup(reason);
-	s->order = cfg->nev;
+	s->order = order;
 }
 
 /* ---- OpenSSH's tokenizer --------------------------------------------------------- */
@@ -693,7 +695,7 @@ parse_host(struct parse *p, const char *file, unsigned line, char **av, size_t a
 			why = "ssh rejects this name on its command line "
 			      "(space, quote or shell character)";
 		if (why != NULL) {
-			skip_add(cfg, pat, file, line, why);
+			skip_add(cfg, pat, file, line, why, cfg->nev - 1);
 			continue;
 		}
 		GROW(cfg->aliases, cfg->naliases);
@@ -763,7 +765,8 @@ parse_match(struct parse *p, const char *file, unsigned line, char **av, size_t 
 	}
 	skip_add(cfg, name, file, line,
 	    "Match blocks are not evaluated: the options in this block were applied to no "
-	    "host");
+	    "host",
+	    cfg->nev);
 	free(name);
 	ev_push(cfg, EV_MATCH, file, line);
 	return;
@@ -973,17 +976,13 @@ parse_line(struct parse *p, const char *file, unsigned line, char *buf)
 	char *str, *kw, *typed = NULL, **av = NULL;
 	const char *v;
 	size_t ac = 0, len;
-	int k, port;
+	int k, port, cr;
 
 	/* readconf.c: strip trailing whitespace (and form feeds) first. */
 	for (len = strlen(buf); len > 0 && strchr(WHITESPACE "\f", buf[len - 1]) != NULL;
 	     len--)
 		buf[len - 1] = '\0';
-	if (strchr(buf, '\r') != NULL) {
-		/* ssh would read "a\rb" as one word: old Mac line endings or a mangled file. */
-		line_error(p, file, line, "carriage return inside the line; line ignored");
-		return;
-	}
+	cr = strchr(buf, '\r') != NULL;
 
 	str = buf;
 	kw = strdelim(&str);
@@ -999,6 +998,11 @@ parse_line(struct parse *p, const char *file, unsigned line, char *buf)
 	}
 	if (*kw == '\0' || *kw == '#')
 		return;
+	if (cr) {
+		/* ssh would read "a\rb" as one word: old Mac line endings or a mangled file. */
+		line_error(p, file, line, "carriage return inside the line; line ignored");
+		return;
+	}
 	typed = xstrdup(kw);
 	sanitize(typed);
 	for (char *c = kw; *c != '\0'; c++)
@@ -1814,6 +1818,8 @@ sshconfig_load_file(struct sshconfig *cfg, const char *path, const char *home)
 	size_t len;
 	int skip, rc = -1, bad = 0;
 
+	if (home == NULL)
+		fatalx("sshconfig_load_file: no home directory given");
 	memset(&env, 0, sizeof env);
 	env.home = home;
 	if ((pw = getpwuid(getuid())) != NULL)

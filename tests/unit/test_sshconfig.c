@@ -239,9 +239,11 @@ test_crlf_and_tabs(void)
 	sshconfig_free(a);
 	sshconfig_free(b);
 
-	/* The last line needs no newline; a form feed at the end of a line is fine. */
-	a = parse("Host last\n  Port 2\f\n  User end");
+	/* The last line needs no newline; a form feed at the end of a line is fine, and so
+	 * is a stray carriage return inside a comment. */
+	a = parse("Host last\n  Port 2\f\n  # odd\rcomment\n  User end");
 	check_host(a, "last", "last", "end", 2, NULL, NULL, NULL);
+	CHECK_INT(sshconfig_count(a, SSHCONFIG_ERROR), 0);
 	sshconfig_free(a);
 }
 
