@@ -15,7 +15,7 @@ CC       ?= cc
 BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
-             psmisc socat
+             psmisc socat netcat-openbsd ncat busybox
 BENCH_DEBS = gnuplot-nox hyperfine
 
 PKGS      = ncursesw libssh sqlite3
@@ -50,6 +50,8 @@ BIN      = $(BUILD)/moshman
 .PHONY: all run check test asan fuzz fuzz-smoke bench install uninstall clean deps \
         deps-test deps-bench layers format-check config
 .DEFAULT_GOAL := all
+# Generated headers are inputs, not intermediates: keep them between builds.
+.SECONDARY: $(GEN_HDR)
 
 all: config layers $(BIN) $(UNIT_BIN)
 
@@ -157,7 +159,8 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "fuzz: $$n (60 s; corpus $(FUZZ_BUILD)/corpus/$$n)"; \
-	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; done
+	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n \
+	    $$([ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n) 2>&1 | tail -n 3; done
 
 $(FUZZ_BUILD)/obj/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)

@@ -98,6 +98,33 @@ static const char *const migrations[] = {
 	"  message TEXT NOT NULL"
 	");"
 	"CREATE INDEX events_by_session ON events(session_id, id);",
+	/* 1 -> 2: the last scan of each host, for the dashboard and `clean` */
+	"CREATE TABLE scans ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  scanned_at INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('ok', 'incomplete', 'unreachable', 'error')),"
+	"  message TEXT,"
+	"  missing_tools TEXT"
+	");"
+	"CREATE TABLE scan_servers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER NOT NULL REFERENCES scans(host_id) ON DELETE CASCADE,"
+	"  pid INTEGER NOT NULL,"
+	"  ppid INTEGER NOT NULL DEFAULT 0,"
+	"  uid INTEGER NOT NULL DEFAULT -1,"
+	"  port INTEGER NOT NULL DEFAULT 0,"
+	"  start_token TEXT,"
+	"  age_s INTEGER NOT NULL DEFAULT -1,"
+	"  utmp TEXT,"
+	"  tty TEXT,"
+	"  class TEXT NOT NULL,"
+	"  why TEXT NOT NULL,"
+	"  session_id INTEGER NOT NULL DEFAULT 0,"
+	"  candidate INTEGER NOT NULL DEFAULT 0,"
+	"  candidate_detached INTEGER NOT NULL DEFAULT 0,"
+	"  cmdline TEXT"
+	");"
+	"CREATE INDEX scan_servers_by_host ON scan_servers(host_id, pid);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

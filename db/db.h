@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 #define DB_OK 0
 #define DB_ERR (-1)
@@ -29,6 +29,10 @@ const char *db_error(const struct db *);
 const char *db_path(const struct db *);
 int db_user_version(struct db *);
 void db_free(void *);
+/* Strings and string vectors in records are SQLite-allocated: build them with these. */
+char *db_strdup(const char *);
+void db_strv_add(char ***v, size_t *n, const char *s);
+void db_strv_clear(char ***v, size_t *n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK, for several changes that must land together. */
 int db_begin(struct db *);
@@ -132,6 +136,61 @@ void db_session_list_free(struct db_session *, size_t n);
 /* JSON array made by SQLite, without keys.  Free with db_free(). */
 int db_session_json(struct db *, int all, char **out);
 int db_session_is_live_state(const char *state);
+
+/* Live sessions plus those that ended after since_ms, newest first, at most limit. */
+int db_session_recent(struct db *, int64_t since_ms, int limit, struct db_session **out,
+    size_t *n);
+
+/* Per-host counts for the dashboard, in one query. */
+struct db_host_stats {
+	int64_t host_id;
+	int live;              /* sessions in a live state */
+	int orphaned;          /* sessions marked orphaned */
+	int scan_orphans;      /* last scan: servers that `clean` would kill by default */
+	int scan_detached;     /* last scan: detached servers that are not ours */
+	int64_t scanned_at;    /* 0: never scanned */
+};
+int db_host_stats(struct db *, struct db_host_stats **out, size_t *n);
+
+/* ---- remote scans: the last one of each host ---------------------------------------- */
+
+struct db_scan {
+	int64_t host_id;
+	int64_t scanned_at;   /* ms epoch */
+	char *status;         /* ok, incomplete, unreachable, error */
+	char *message;        /* why, for anything but ok */
+	char *missing_tools;  /* e.g. "ss netstat", NULL when none */
+};
+
+struct db_scan_server {
+	int64_t pid, ppid;
+	int64_t uid;          /* -1 unknown */
+	int port;             /* 0 unknown */
+	char *start_token;    /* identifies the process instance (pid reuse) */
+	int64_t age_s;        /* -1 unknown */
+	char *utmp;           /* "attached", "detached", NULL none */
+	char *tty;
+	char *class_;         /* ours-live, ours-orphaned, detached, attached, starting */
+	char *why;
+	int64_t session_id;   /* ours: the session row, else 0 */
+	int candidate;        /* a kill target by default */
+	int candidate_detached; /* a target with --detached */
+	char *cmdline;
+};
+
+void db_scan_clear(struct db_scan *);
+void db_scan_servers_free(struct db_scan_server *, size_t n);
+/* Replace the host's last scan and its servers in one transaction. */
+int db_scan_save(struct db *, const struct db_scan *, const struct db_scan_server *, size_t n);
+/* DB_NOTFOUND when the host was never scanned. */
+int db_scan_get(struct db *, int64_t host_id, struct db_scan *, struct db_scan_server **,
+    size_t *n);
+/* The host's last scan as a JSON object made by SQLite: host, scanned_at, status, message,
+ * missing_tools and servers[] (pid, ppid, uid, port, start, age_s, utmp, tty, class, why,
+ * session_id, candidate, candidate_detached, cmdline).  DB_NOTFOUND when never scanned. */
+int db_scan_json(struct db *, int64_t host_id, char **out);
+/* PRAGMA data_version: changes whenever another connection commits. */
+int64_t db_data_version(struct db *);
 
 int db_event_add(struct db *, int64_t session_id, const char *kind, const char *message);
 /* Events of one session as a JSON array, oldest first. */

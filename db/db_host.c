@@ -79,6 +79,25 @@ free_strv(char **v, size_t n)
 }
 
 void
+db_strv_add(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+
+	if ((nv = sqlite3_realloc64(*v, (*n + 1) * sizeof **v)) == NULL)
+		abort();
+	nv[(*n)++] = db_strdup(s);
+	*v = nv;
+}
+
+void
+db_strv_clear(char ***v, size_t *n)
+{
+	free_strv(*v, *n);
+	*v = NULL;
+	*n = 0;
+}
+
+void
 db_host_clear(struct db_host *h)
 {
 	if (h == NULL)

@@ -27,7 +27,6 @@ int db_fail(struct db *, const char *what);
 int db_failf(struct db *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A copy of a column as text, NULL for SQL NULL.  Aborts on out-of-memory. */
 char *db_col_text(sqlite3_stmt *, int col);
-char *db_strdup(const char *);
 /* Bind text or NULL. */
 int db_bind_text(sqlite3_stmt *, int idx, const char *);
 /* Run a statement that returns no rows; reset it afterwards. */

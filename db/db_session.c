@@ -30,6 +30,18 @@ static const char sql_sess_get[] = "SELECT " SESSION_COLS " FROM sessions WHERE 
 static const char sql_sess_live[] =
     "SELECT " SESSION_COLS " FROM sessions WHERE ended_at = 0 ORDER BY id DESC";
 static const char sql_sess_all[] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id DESC";
+static const char sql_sess_recent[] =
+    "SELECT " SESSION_COLS " FROM sessions WHERE ended_at = 0 OR ended_at >= ?1 "
+    "ORDER BY ended_at = 0 DESC, id DESC LIMIT ?2";
+static const char sql_host_stats[] =
+    "SELECT h.id, "
+    "  (SELECT count(*) FROM sessions s WHERE s.host_id = h.id AND s.ended_at = 0), "
+    "  (SELECT count(*) FROM sessions s WHERE s.host_id = h.id AND s.state = 'orphaned'), "
+    "  (SELECT count(*) FROM scan_servers v WHERE v.host_id = h.id AND v.candidate), "
+    "  (SELECT count(*) FROM scan_servers v WHERE v.host_id = h.id "
+    "    AND v.class = 'detached'), "
+    "  coalesce((SELECT scanned_at FROM scans c WHERE c.host_id = h.id), 0) "
+    "FROM hosts h";
 static const char sql_event_add[] =
     "INSERT INTO events (session_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)";
 
@@ -303,6 +315,71 @@ db_session_list(struct db *db, int all, struct db_session **out, size_t *n)
 	if (rc != SQLITE_DONE) {
 		db_session_list_free(v, cnt);
 		return db_fail(db, "listing sessions");
+	}
+	*out = v;
+	*n = cnt;
+	return DB_OK;
+}
+
+int
+db_session_recent(struct db *db, int64_t since_ms, int limit, struct db_session **out,
+    size_t *n)
+{
+	sqlite3_stmt *st;
+	struct db_session *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_stmt(db, sql_sess_recent)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, since_ms);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
+			abort();
+		v = nv;
+		read_session(st, &v[cnt++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_session_list_free(v, cnt);
+		return db_fail(db, "listing sessions");
+	}
+	*out = v;
+	*n = cnt;
+	return DB_OK;
+}
+
+int
+db_host_stats(struct db *db, struct db_host_stats **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct db_host_stats *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_stmt(db, sql_host_stats)) == NULL)
+		return DB_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
+			abort();
+		v = nv;
+		v[cnt].host_id = sqlite3_column_int64(st, 0);
+		v[cnt].live = sqlite3_column_int(st, 1);
+		v[cnt].orphaned = sqlite3_column_int(st, 2);
+		v[cnt].scan_orphans = sqlite3_column_int(st, 3);
+		v[cnt].scan_detached = sqlite3_column_int(st, 4);
+		v[cnt].scanned_at = sqlite3_column_int64(st, 5);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		sqlite3_free(v);
+		return db_fail(db, "counting sessions");
 	}
 	*out = v;
 	*n = cnt;

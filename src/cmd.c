@@ -9,8 +9,15 @@
 #include "src/paths.h"
 #include "src/xmalloc.h"
 
+
 /* Every command, in the order --help lists them.  Add one line per new command. */
+extern const struct cmd cmd_connect, cmd_sessions;
+
 const struct cmd *const cmd_table[] = {
+	&cmd_host,
+	&cmd_connect,
+	&cmd_sessions,
+	&cmd_relay,
 	NULL,
 };
 
@@ -99,4 +106,6 @@ void
 cmd_print_help(const struct cmd *c, FILE *f)
 {
 	fprintf(f, "usage: moshman %s %s\n\n%s\n", c->name, c->args, c->summary);
+	if (c->help != NULL)
+		c->help(f);
 }

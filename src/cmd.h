@@ -20,9 +20,11 @@ struct cmd {
 	const char *args;    /* synopsis after the name, for --help */
 	const char *summary; /* one line */
 	int (*run)(struct cmd_ctx *, int argc, char **argv); /* argv[0] is the name */
+	void (*help)(FILE *); /* more for `moshman NAME --help`, or NULL */
 };
 
 extern const struct cmd *const cmd_table[];
+extern const struct cmd cmd_host, cmd_relay;
 
 const struct cmd *cmd_find(const char *name);
 /* Opens the database the context names; prints why and returns NULL on failure. */

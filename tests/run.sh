@@ -14,6 +14,19 @@ pass=0 fail=0 skip=0
 out=$(mktemp "${TMPDIR:-/tmp}/moshman-test.XXXXXX")
 trap 'rm -f "$out"' EXIT INT TERM
 
+# Unit tests, and e2e scripts that say "# moshman-test: isolate-net", run in a fresh
+# network namespace with only loopback: whatever they resolve or connect to cannot leave
+# the machine (a lookup of nohost.invalid fails here instead of asking a DNS server).
+# Without root or unshare they run as they are, and MOSHMAN_NET_ISOLATED stays unset so
+# the cases that need isolation skip.
+net_isolated=0
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 &&
+	unshare -n true 2>/dev/null; then
+	net_isolated=1
+fi
+iso=
+[ "$net_isolated" = 1 ] && iso="sh $top/tests/netiso.sh"
+
 wanted() {
 	[ -z "$filter" ] && return 0
 	for f in $filter; do case "$1" in *"$f"*) return 0 ;; esac; done
@@ -46,12 +59,16 @@ run_one() {
 
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
-	run_one "$(basename "$t")" 300 "$t"
+	run_one "$(basename "$t")" 300 $iso "$t"
 done
 
 for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
-	run_one "e2e/$(basename "$t" .sh)" 900 sh "$t"
+	if grep -q '^# moshman-test: isolate-net' "$t"; then
+		run_one "e2e/$(basename "$t" .sh)" 900 $iso sh "$t"
+	else
+		run_one "e2e/$(basename "$t" .sh)" 900 sh "$t"
+	fi
 done
 
 if [ -z "${MOSHMAN_NO_FUZZ:-}" ]; then
@@ -61,12 +78,15 @@ if [ -z "${MOSHMAN_NO_FUZZ:-}" ]; then
 		wanted "$n" || continue
 		echo "# $n (smoke)"
 		corpus="$top/tests/fuzz/corpus/$n"
-		if [ -d "$corpus" ]; then set -- "$corpus"; else set --; fi
+		# New inputs go to a scratch directory, never into the repository's seeds.
+		scratch=$(mktemp -d "${TMPDIR:-/tmp}/moshman-fuzz.XXXXXX")
+		if [ -d "$corpus" ]; then set -- "$scratch" "$corpus"; else set -- "$scratch"; fi
 		if timeout 120 "$t" -runs=30000 -max_total_time=15 "$@" >"$out" 2>&1 </dev/null; then
 			echo "ok - fuzz smoke: $n"; pass=$((pass + 1))
 		else
 			tail -n 30 "$out"; echo "not ok - fuzz smoke: $n"; fail=$((fail + 1))
 		fi
+		rm -rf "$scratch"
 	done
 fi
 

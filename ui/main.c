@@ -1,16 +1,19 @@
 /* moshman's entry point: global options, then the dashboard or one command. */
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "src/cmd.h"
 #include "src/log.h"
+#include "ui/dash.h"
 
 static void
 usage(FILE *f)
 {
-	fputs("usage: moshman [--db PATH] [-q] [--no-unicode] [COMMAND [ARGS...]]\n"
+	fputs("usage: moshman [--db PATH] [-q] [--no-unicode] [--tmux-windows] [COMMAND [ARGS...]]\n"
 	      "\n"
 	      "mosh sessions that survive networks where UDP cannot pass: host profiles,\n"
 	      "ssh bootstrap through proxies, mosh's UDP carried over TCP when needed,\n"
@@ -23,6 +26,7 @@ usage(FILE *f)
 	      "                  $XDG_DATA_HOME/moshman/moshman.db)\n"
 	      "  -q, --quiet     no progress lines\n"
 	      "  --no-unicode    ASCII only in the dashboard\n"
+	      "  --tmux-windows  inside tmux, Enter opens sessions in new windows\n"
 	      "  -h, --help      this help; `moshman COMMAND --help` for a command\n"
 	      "  -V, --version   print the version\n"
 	      "\n"
@@ -40,14 +44,18 @@ main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-unicode", no_argument, NULL, 'U' },
+		{ "tmux-windows", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_ctx ctx = { 0 };
+	struct dash_opts dopts = { 0, 0 };
+	struct db *db;
 	const struct cmd *c;
 	int ch, rc;
 
+	setlocale(LC_ALL, "");
 	log_open(getenv("MOSHMAN_LOG"));
 	/* '+': stop at the first non-option, which is the command. */
 	while ((ch = getopt_long(argc, argv, "+qhV", longopts, NULL)) != -1) {
@@ -59,6 +67,10 @@ main(int argc, char **argv)
 			ctx.quiet = 1;
 			break;
 		case 'U':
+			dopts.no_unicode = 1;
+			break;
+		case 'T':
+			dopts.tmux_windows = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -74,8 +86,12 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
-		usage(stdout);
-		return 0;
+		if ((db = cmd_db(&ctx)) == NULL)
+			return EXIT_FAIL;
+		rc = dash_run(db, db_path(db), &dopts);
+		cmd_ctx_close(&ctx);
+		log_close();
+		return rc;
 	}
 	if ((c = cmd_find(argv[0])) == NULL) {
 		fprintf(stderr, "moshman: unknown command '%s'; see 'moshman --help'\n", argv[0]);

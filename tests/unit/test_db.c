@@ -387,6 +387,68 @@ test_sessions(void)
 	db_close(db);
 }
 
+static void
+test_scans(void)
+{
+	struct db *db;
+	struct db_host h;
+	struct db_scan scan = { 0 }, got;
+	struct db_scan_server sv[2], *v = NULL;
+	size_t n = 0;
+	int64_t ver;
+
+	fresh_path();
+	if ((db = open_ok()) == NULL) {
+		CHECK(0);
+		return;
+	}
+	fill_host(&h, "scanme");
+	CHECK_INT(db_host_insert(db, &h), DB_OK);
+	CHECK_INT(db_scan_get(db, h.id, &got, &v, &n), DB_NOTFOUND);
+	memset(sv, 0, sizeof sv);
+	sv[0].pid = 100;
+	sv[0].port = 60001;
+	sv[0].class_ = "ours-orphaned";
+	sv[0].why = "supervisor 42 is gone";
+	sv[0].candidate = 1;
+	sv[1].pid = 200;
+	sv[1].class_ = "attached";
+	sv[1].why = "utmp: via mosh [200]";
+	scan.host_id = h.id;
+	scan.status = "ok";
+	ver = db_data_version(db);
+	CHECK(ver >= 0);
+	CHECK_INT(db_scan_save(db, &scan, sv, 2), DB_OK);
+	CHECK_INT(db_scan_get(db, h.id, &got, &v, &n), DB_OK);
+	CHECK_STR(got.status, "ok");
+	CHECK_INT(n, 2);
+	CHECK(n == 2 && v[0].pid == 100 && v[0].candidate == 1 && v[1].candidate == 0);
+	CHECK(n == 2 && strcmp(v[1].class_, "attached") == 0);
+	db_scan_servers_free(v, n);
+	db_scan_clear(&got);
+	{
+		char *json = NULL;
+
+		CHECK_INT(db_scan_json(db, h.id, &json), DB_OK);
+		CHECK_HAS(json, "\"host\":\"scanme\"");
+		CHECK_HAS(json, "\"class\":\"ours-orphaned\"");
+		CHECK_HAS(json, "\"candidate\":true");
+		CHECK_HAS(json, "\"port\":60001");
+		db_free(json);
+	}
+	/* A rescan replaces the list. */
+	CHECK_INT(db_scan_save(db, &scan, sv + 1, 1), DB_OK);
+	CHECK_INT(db_scan_get(db, h.id, &got, &v, &n), DB_OK);
+	CHECK_INT(n, 1);
+	db_scan_servers_free(v, n);
+	db_scan_clear(&got);
+	/* Deleting the host deletes its scan. */
+	CHECK_INT(db_host_delete(db, "scanme"), DB_OK);
+	CHECK_INT(db_scan_get(db, h.id, &got, &v, &n), DB_NOTFOUND);
+	db_host_clear(&h);
+	db_close(db);
+}
+
 /* Two processes write at once: the busy timeout and IMMEDIATE transactions serialise
  * them and nothing is lost. */
 static void
@@ -454,6 +516,7 @@ main(void)
 	RUN(test_foreign_sqlite_refused);
 	RUN(test_host_crud);
 	RUN(test_sessions);
+	RUN(test_scans);
 	RUN(test_concurrent_writers);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

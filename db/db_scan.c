@@ -1,0 +1,207 @@
+/* The last remote scan of each host. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_int.h"
+
+static const char sql_scan_del[] = "DELETE FROM scans WHERE host_id = ?1";
+static const char sql_scan_add[] =
+    "INSERT INTO scans (host_id, scanned_at, status, message, missing_tools) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_server_add[] =
+    "INSERT INTO scan_servers (host_id, pid, ppid, uid, port, start_token, age_s, utmp, tty, "
+    "class, why, session_id, candidate, candidate_detached, cmdline) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+static const char sql_scan_get[] =
+    "SELECT scanned_at, status, message, missing_tools FROM scans WHERE host_id = ?1";
+static const char sql_servers_get[] =
+    "SELECT pid, ppid, uid, port, start_token, age_s, utmp, tty, class, why, session_id, "
+    "candidate, candidate_detached, cmdline FROM scan_servers WHERE host_id = ?1 "
+    "ORDER BY pid";
+static const char sql_data_version[] = "PRAGMA data_version";
+static const char sql_scan_json[] =
+    "SELECT json_object('host', h.name, 'scanned_at', c.scanned_at, 'status', c.status, "
+    "'message', c.message, 'missing_tools', c.missing_tools, 'servers', "
+    "json((SELECT json_group_array(json(obj)) FROM (SELECT json_object('pid', v.pid, "
+    "'ppid', v.ppid, 'uid', CASE WHEN v.uid >= 0 THEN v.uid END, "
+    "'port', CASE WHEN v.port > 0 THEN v.port END, 'start', v.start_token, "
+    "'age_s', CASE WHEN v.age_s >= 0 THEN v.age_s END, 'utmp', v.utmp, 'tty', v.tty, "
+    "'class', v.class, 'why', v.why, "
+    "'session_id', CASE WHEN v.session_id > 0 THEN v.session_id END, "
+    "'candidate', json(CASE WHEN v.candidate THEN 'true' ELSE 'false' END), "
+    "'candidate_detached', json(CASE WHEN v.candidate_detached THEN 'true' ELSE 'false' END), "
+    "'cmdline', v.cmdline) AS obj FROM scan_servers v WHERE v.host_id = c.host_id "
+    "ORDER BY v.pid)))) FROM scans c JOIN hosts h ON h.id = c.host_id WHERE c.host_id = ?1";
+
+void
+db_scan_clear(struct db_scan *s)
+{
+	sqlite3_free(s->status);
+	sqlite3_free(s->message);
+	sqlite3_free(s->missing_tools);
+	memset(s, 0, sizeof *s);
+}
+
+void
+db_scan_servers_free(struct db_scan_server *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_free(v[i].start_token);
+		sqlite3_free(v[i].utmp);
+		sqlite3_free(v[i].tty);
+		sqlite3_free(v[i].class_);
+		sqlite3_free(v[i].why);
+		sqlite3_free(v[i].cmdline);
+	}
+	sqlite3_free(v);
+}
+
+int
+db_scan_save(struct db *db, const struct db_scan *scan, const struct db_scan_server *v,
+    size_t n)
+{
+	sqlite3_stmt *st;
+
+	if (db_begin(db) != DB_OK)
+		return DB_ERR;
+	if ((st = db_stmt(db, sql_scan_del)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, scan->host_id);
+	if (db_exec_stmt(db, st, "replacing the scan") != DB_OK)
+		goto fail;
+	if ((st = db_stmt(db, sql_scan_add)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, scan->host_id);
+	sqlite3_bind_int64(st, 2, scan->scanned_at ? scan->scanned_at : db_now_ms());
+	db_bind_text(st, 3, scan->status);
+	db_bind_text(st, 4, scan->message);
+	db_bind_text(st, 5, scan->missing_tools);
+	if (db_exec_stmt(db, st, "saving the scan") != DB_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if ((st = db_stmt(db, sql_server_add)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, scan->host_id);
+		sqlite3_bind_int64(st, 2, v[i].pid);
+		sqlite3_bind_int64(st, 3, v[i].ppid);
+		sqlite3_bind_int64(st, 4, v[i].uid);
+		sqlite3_bind_int(st, 5, v[i].port);
+		db_bind_text(st, 6, v[i].start_token);
+		sqlite3_bind_int64(st, 7, v[i].age_s);
+		db_bind_text(st, 8, v[i].utmp);
+		db_bind_text(st, 9, v[i].tty);
+		db_bind_text(st, 10, v[i].class_);
+		db_bind_text(st, 11, v[i].why ? v[i].why : "");
+		sqlite3_bind_int64(st, 12, v[i].session_id);
+		sqlite3_bind_int(st, 13, v[i].candidate != 0);
+		sqlite3_bind_int(st, 14, v[i].candidate_detached != 0);
+		db_bind_text(st, 15, v[i].cmdline);
+		if (db_exec_stmt(db, st, "saving a scanned server") != DB_OK)
+			goto fail;
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return DB_ERR;
+}
+
+int
+db_scan_get(struct db *db, int64_t host_id, struct db_scan *scan, struct db_scan_server **out,
+    size_t *n)
+{
+	sqlite3_stmt *st;
+	struct db_scan_server *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc;
+
+	memset(scan, 0, sizeof *scan);
+	*out = NULL;
+	*n = 0;
+	if ((st = db_stmt(db, sql_scan_get)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		scan->host_id = host_id;
+		scan->scanned_at = sqlite3_column_int64(st, 0);
+		scan->status = db_col_text(st, 1);
+		scan->message = db_col_text(st, 2);
+		scan->missing_tools = db_col_text(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return DB_NOTFOUND;
+	if (rc != SQLITE_ROW)
+		return db_fail(db, "reading the scan");
+	if ((st = db_stmt(db, sql_servers_get)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, host_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
+			abort();
+		v = nv;
+		memset(&v[cnt], 0, sizeof v[cnt]);
+		v[cnt].pid = sqlite3_column_int64(st, 0);
+		v[cnt].ppid = sqlite3_column_int64(st, 1);
+		v[cnt].uid = sqlite3_column_int64(st, 2);
+		v[cnt].port = sqlite3_column_int(st, 3);
+		v[cnt].start_token = db_col_text(st, 4);
+		v[cnt].age_s = sqlite3_column_int64(st, 5);
+		v[cnt].utmp = db_col_text(st, 6);
+		v[cnt].tty = db_col_text(st, 7);
+		v[cnt].class_ = db_col_text(st, 8);
+		v[cnt].why = db_col_text(st, 9);
+		v[cnt].session_id = sqlite3_column_int64(st, 10);
+		v[cnt].candidate = sqlite3_column_int(st, 11);
+		v[cnt].candidate_detached = sqlite3_column_int(st, 12);
+		v[cnt].cmdline = db_col_text(st, 13);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_fail(db, "reading scanned servers");
+		goto fail;
+	}
+	*out = v;
+	*n = cnt;
+	return DB_OK;
+fail:
+	db_scan_servers_free(v, cnt);
+	db_scan_clear(scan);
+	return DB_ERR;
+}
+
+int64_t
+db_data_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if ((st = db_stmt(db, sql_data_version)) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+db_scan_json(struct db *db, int64_t host_id, char **out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if ((st = db_stmt(db, sql_scan_json)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return DB_NOTFOUND;
+	if (rc != SQLITE_ROW || *out == NULL)
+		return db_fail(db, "making JSON");
+	return DB_OK;
+}

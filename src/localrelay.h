@@ -1,0 +1,57 @@
+/*
+ * The local relay: the UDP endpoint mosh-client talks to (127.0.0.1, ephemeral port).
+ *
+ * mosh-client never sees the server's address.  Its datagrams go to a "path" behind a
+ * small interface (now direct UDP to the server; the tunnel later), and whatever the path
+ * brings back goes to the newest source port the client used, since mosh-client hops to
+ * a new socket after 10 s without a round trip.  Only loopback senders are accepted.
+ */
+#ifndef MOSHMAN_LOCALRELAY_H
+#define MOSHMAN_LOCALRELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct ev_loop;
+struct localrelay;
+
+/* mosh datagrams are at most 2048 bytes on receive; larger ones are dropped. */
+#define LOCALRELAY_MAX_DATAGRAM 2048
+
+struct localrelay_stats {
+	uint64_t pkts_up, bytes_up;     /* from mosh-client towards the server */
+	uint64_t pkts_down, bytes_down; /* from the server to mosh-client */
+	int64_t last_up_ms;             /* ms epoch of the last client datagram, 0 never */
+	int64_t last_down_ms;           /* ms epoch of the last server datagram, 0 never */
+	uint64_t dropped;               /* foreign senders, oversize, no path, no client */
+};
+
+/* Where client datagrams go.  send() returns 0 or -1 (the datagram is lost, as UDP may
+ * lose it); free() releases the path.  A path hands server datagrams back with
+ * localrelay_deliver(). */
+struct localrelay_path_ops {
+	const char *name; /* "udp", later "tcp" */
+	int (*send)(void *path, const void *buf, size_t len);
+	void (*free)(void *path);
+};
+
+struct localrelay *localrelay_new(struct ev_loop *, char *err, size_t errlen);
+void localrelay_free(struct localrelay *);
+int localrelay_port(const struct localrelay *);
+/* Installs the path (freeing any previous one).  NULL ops: datagrams are dropped. */
+void localrelay_set_path(struct localrelay *, const struct localrelay_path_ops *, void *path);
+const char *localrelay_path_name(const struct localrelay *);
+/* A datagram from the server side, for the newest client port. */
+void localrelay_deliver(struct localrelay *, const void *buf, size_t len);
+void localrelay_get_stats(const struct localrelay *, struct localrelay_stats *);
+
+/* Is this sender allowed to talk to the relay?  127.0.0.0/8 and ::1 only. (Pure.) */
+int localrelay_sender_ok(const struct sockaddr *, socklen_t);
+
+/* The direct UDP path: a socket connected to addr:port (numeric address).  Installs
+ * itself into the relay.  -1 with a message on failure. */
+int localrelay_use_udp(struct localrelay *, const char *addr, int port, char *err,
+    size_t errlen);
+
+#endif

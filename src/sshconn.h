@@ -1,0 +1,81 @@
+/*
+ * One ssh connection to a host profile's target, driven by libev in libssh's
+ * non-blocking mode: TCP (directly, through a SOCKS5/HTTP proxy handled by src/proxy.c,
+ * or a ProxyCommand / ProxyJump run by libssh), host key check, authentication, and exec
+ * channels.
+ *
+ * The object keeps what it needs to connect again without asking (the route, and a
+ * passphrase or password typed earlier, in memory only and wiped when freed), so the
+ * tunnel can reconnect: sshconn_open() on a closed connection with interactive == 0 never
+ * prompts and refuses a host key that is not already known.
+ */
+#ifndef MOSHMAN_SSHCONN_H
+#define MOSHMAN_SSHCONN_H
+
+#include <stddef.h>
+
+#include "src/proxy.h"
+
+struct ev_loop;
+struct sshconn;
+
+enum sshconn_policy { SSHCONN_ASK, SSHCONN_ACCEPT_NEW, SSHCONN_STRICT };
+
+struct sshconn_config {
+	const char *host;          /* target, as the profile names it */
+	int port;
+	const char *user;
+	const char *identity;      /* NULL: agent and ~/.ssh defaults */
+	const char *known_hosts;   /* NULL: ~/.ssh/known_hosts */
+	enum sshconn_policy policy;
+	struct proxy_spec proxy;   /* type PROXY_NONE: direct (or ProxyCommand) */
+	const char *jump;          /* [user@]host[:port]; NULL for none */
+	const char *proxy_command; /* verbatim; NULL for none */
+	int use_ssh_config;        /* read ~/.ssh/config and /etc/ssh/ssh_config first */
+	int timeout_ms;            /* connect + handshake + auth, not counting prompts */
+};
+
+/* step: one line for the user ("ssh handshake", "auth publickey"); no secrets. */
+typedef void (*sshconn_progress_cb)(const char *step, void *arg);
+/* error == NULL: connected and authenticated.  Otherwise one line for the user. */
+typedef void (*sshconn_done_cb)(struct sshconn *, const char *error, void *arg);
+/* The exec finished: its stdout, stderr (bounded) and exit status (-1 unknown), or
+ * error != NULL when the channel failed. */
+typedef void (*sshconn_exec_cb)(struct sshconn *, const char *out, size_t outlen,
+    const char *err, size_t errlen, int status, const char *error, void *arg);
+
+/* Copies the config.  progress may be NULL. */
+struct sshconn *sshconn_new(struct ev_loop *, const struct sshconn_config *,
+    sshconn_progress_cb, void *arg);
+/* Wipes remembered secrets and frees everything (closing the connection). */
+void sshconn_free(struct sshconn *);
+/* Connect, check the host key, authenticate.  done runs once, from the loop.  With
+ * interactive == 0 nothing is asked on the terminal. */
+void sshconn_open(struct sshconn *, int interactive, sshconn_done_cb, void *arg);
+/* Run one command line on an exec channel of an open connection. */
+void sshconn_exec(struct sshconn *, const char *command, sshconn_exec_cb, void *arg);
+/* Disconnects; the object can open again. */
+void sshconn_close(struct sshconn *);
+/* The numeric address of the TCP peer when connected directly, else NULL. */
+const char *sshconn_peer_addr(const struct sshconn *);
+/* How the connection went out: "direct", "socks5", "socks5h", "http", "proxycommand". */
+const char *sshconn_route(const struct sshconn *);
+/* The host the connection went to after ~/.ssh/config (its HostName), and the jump
+ * spec ([user@]host[:port]) of a ProxyJump from the profile or the config, or NULL. */
+const char *sshconn_target_host(const struct sshconn *);
+const char *sshconn_jump_spec(const struct sshconn *);
+/* The auth method that succeeded ("publickey", "password", ...), or NULL. */
+const char *sshconn_auth_method(const struct sshconn *);
+
+/* "host" for port 22, else "[host]:port", as known_hosts names hosts.  Allocated. */
+char *sshconn_known_hosts_name(const char *host, int port);
+/* The 1-based line of the first plain (unhashed) known_hosts entry naming name, 0 when
+ * none.  Pure: text is the file's contents. */
+int sshconn_known_hosts_line(const char *text, size_t len, const char *name);
+/* The ProxyCommand for a jump spec "[user@]host[:port]", every value shell-quoted;
+ * -1 with a message for a malformed spec.  Allocated into *out. */
+int sshconn_jump_command(const char *jump, const char *target_host, int target_port,
+    const char *known_hosts, const char *identity, enum sshconn_policy, char **out,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,730 @@
+#include "src/supervisor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "src/cmd.h"
+#include "src/localrelay.h"
+#include "src/log.h"
+#include "src/moshconnect.h"
+#include "src/proc.h"
+#include "src/proxy.h"
+#include "src/shquote.h"
+#include "src/sshconn.h"
+#include "src/xmalloc.h"
+
+#define SUP_SIGNAL_TMOUT 60     /* SIGUSR1 ends a server only after this long detached */
+#define SUP_CONNECT_TIMEOUT 15000
+
+extern char **environ;
+
+struct sup {
+	struct ev_loop *loop;
+	struct db *db;
+	const struct supervisor_opts *opts;
+	struct db_host host;
+	struct db_session row;
+	int have_row;
+	const char *transport;   /* what was asked */
+	struct localrelay *relay;
+	struct sshconn *ssh;
+	char key[MOSHCONNECT_KEY_LEN + 1];
+	char remote_addr[INET6_ADDRSTRLEN];
+
+	pid_t client;
+	ev_child child_w;
+	ev_timer stats_w;
+	ev_signal sig_int, sig_term, sig_hup;
+
+	int rc;                  /* exit status */
+	int done;
+	char pending[1024];      /* the error to report once the fresh server is ended */
+};
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static void
+sup_event(struct sup *s, const char *kind, const char *msg)
+{
+	if (s->have_row && db_event_add(s->db, s->row.id, kind, msg) != DB_OK)
+		log_debug("supervisor: event not recorded: %s", db_error(s->db));
+}
+
+static void
+sup_progress(const char *step, void *arg)
+{
+	struct sup *s = arg;
+
+	if (!s->opts->quiet)
+		fprintf(stderr, "moshman: %s...\n", step);
+	sup_event(s, "step", step);
+}
+
+static void
+sup_progressf(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sup_progressf(struct sup *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	sup_progress(buf, s);
+}
+
+/* Ends the bootstrap with one line for the user; the row (if any) is failed. */
+static void
+sup_fail(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sup_fail(struct sup *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "moshman: %s\n", buf);
+	if (s->have_row && db_session_set_state(s->db, s->row.id, "failed", buf) != DB_OK)
+		log_debug("supervisor: cannot mark the session failed: %s", db_error(s->db));
+	s->rc = EXIT_FAIL;
+	s->done = 1;
+	ev_break(s->loop, EVBREAK_ALL);
+}
+
+/* ---- pure pieces ------------------------------------------------------------------- */
+
+char *
+supervisor_server_command(const char *server_command, int colors,
+    const char *const *locales, int nlocales, long long idle_timeout, int signal_timeout,
+    int tunnel, int bind_any)
+{
+	const char **argv;
+	char *net = NULL, *sig = NULL, *col = NULL, *cmd;
+	int argc = 0;
+
+	argv = xcalloc((size_t)nlocales * 2 + 16, sizeof *argv);
+	if (idle_timeout > 0) {
+		xasprintf(&net, "MOSH_SERVER_NETWORK_TMOUT=%lld", idle_timeout);
+		argv[argc++] = net;
+	}
+	xasprintf(&sig, "MOSH_SERVER_SIGNAL_TMOUT=%d", signal_timeout);
+	argv[argc++] = sig;
+	xasprintf(&col, "%d", colors);
+	argv[argc++] = server_command;
+	argv[argc++] = "new";
+	argv[argc++] = "-c";
+	argv[argc++] = col;
+	if (tunnel) {
+		argv[argc++] = "-i";
+		argv[argc++] = "127.0.0.1";
+	} else if (!bind_any)
+		argv[argc++] = "-s";
+	for (int i = 0; i < nlocales; i++) {
+		argv[argc++] = "-l";
+		argv[argc++] = locales[i];
+	}
+	argv[argc] = NULL;
+	cmd = shquote_env_argv(argc, argv);
+	free(net);
+	free(sig);
+	free(col);
+	free(argv);
+	return cmd;
+}
+
+/* ---- local helpers ------------------------------------------------------------------- */
+
+static const char *
+sup_client_path(void)
+{
+	const char *p = getenv("MOSHMAN_MOSH_CLIENT");
+
+	return p != NULL && *p != '\0' ? p : "mosh-client";
+}
+
+/* The colours of this terminal, as mosh's wrapper learns them: `mosh-client -c`.  This
+ * also proves mosh-client runs here before a mosh-server is started for it.  -1 if it
+ * cannot be run. */
+static int
+sup_colors(void)
+{
+	int pfd[2], status, colors = 8;
+	char buf[32];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		return colors;
+	if ((pid = fork()) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return colors;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(pfd[1], 1);
+		if (nul != -1)
+			dup2(nul, 2);
+		execlp(sup_client_path(), sup_client_path(), "-c", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], buf, sizeof buf - 1);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -1;
+	if (n > 0) {
+		buf[n] = '\0';
+		if (atoi(buf) > 0)
+			colors = atoi(buf);
+	}
+	return colors;
+}
+
+/* Locale settings for the server: the profile's, else the ones set here (as mosh). */
+static char **
+sup_locales(const struct db_host *h, int *n)
+{
+	static const char *const vars[] = { "LANG", "LANGUAGE", "LC_CTYPE", "LC_NUMERIC",
+		"LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES", "LC_PAPER", "LC_NAME",
+		"LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION", "LC_ALL" };
+	char **v;
+	const char *val;
+
+	*n = 0;
+	v = xcalloc(sizeof vars / sizeof vars[0] + h->nlocales + 1, sizeof *v);
+	if (h->nlocales > 0) {
+		for (size_t i = 0; i < h->nlocales; i++)
+			v[(*n)++] = xstrdup(h->locales[i]);
+		return v;
+	}
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		if ((val = getenv(vars[i])) != NULL)
+			xasprintf(&v[(*n)++], "%s=%s", vars[i], val);
+	}
+	return v;
+}
+
+static int
+sup_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >>
+		    24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return 0;
+}
+
+/* A numeric address for name here; -1 if it does not resolve. */
+static int
+sup_resolve(const char *name, char *out, size_t outlen, int *loopback)
+{
+	struct addrinfo hints, *ai = NULL;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if (getaddrinfo(name, NULL, &hints, &ai) != 0 || ai == NULL)
+		return -1;
+	*loopback = sup_is_loopback(ai->ai_addr);
+	getnameinfo(ai->ai_addr, ai->ai_addrlen, out, outlen, NULL, 0, NI_NUMERICHOST);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* The jump host's name from "[user@]host[:port]". */
+static char *
+sup_jump_host(const char *jump)
+{
+	const char *at = strrchr(jump, '@');
+	char *h = xstrdup(at != NULL ? at + 1 : jump), *p;
+
+	if (h[0] == '[') {
+		if ((p = strchr(h, ']')) != NULL)
+			*p = '\0';
+		memmove(h, h + 1, strlen(h));
+	} else if ((p = strchr(h, ':')) != NULL && strchr(p + 1, ':') == NULL)
+		*p = '\0';
+	return h;
+}
+
+/* Where mosh's UDP goes.  Directly connected: the address ssh reached.  Through a proxy
+ * or a command: the profile's host resolved here, as mosh's wrapper does; a target that
+ * is loopback as seen from a jump host is the jump host itself. */
+static int
+sup_udp_addr(struct sup *s)
+{
+	const char *peer = sshconn_peer_addr(s->ssh), *jump = sshconn_jump_spec(s->ssh);
+	char *jh;
+	int lo = 0;
+
+	if (peer != NULL) {
+		snprintf(s->remote_addr, sizeof s->remote_addr, "%s", peer);
+		return 0;
+	}
+	if (sup_resolve(sshconn_target_host(s->ssh), s->remote_addr, sizeof s->remote_addr,
+	    &lo) == 0 && !lo)
+		return 0;
+	if (jump != NULL) {
+		jh = sup_jump_host(jump);
+		if (sup_resolve(jh, s->remote_addr, sizeof s->remote_addr, &lo) == 0) {
+			free(jh);
+			return 0;
+		}
+		free(jh);
+	}
+	return -1;
+}
+
+/* ---- the running session --------------------------------------------------------------- */
+
+static void
+sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+	struct localrelay_stats st;
+
+	localrelay_get_stats(s->relay, &st);
+	s->row.bytes_up = (int64_t)st.bytes_up;
+	s->row.bytes_down = (int64_t)st.bytes_down;
+	s->row.pkts_up = (int64_t)st.pkts_up;
+	s->row.pkts_down = (int64_t)st.pkts_down;
+	s->row.last_tx_at = st.last_up_ms;
+	s->row.last_rx_at = st.last_down_ms;
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: stats not written: %s", db_error(s->db));
+}
+
+static void
+sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct sup *s = w->data;
+	char reason[128];
+	int st = w->rstatus;
+
+	ev_child_stop(loop, w);
+	if (WIFEXITED(st)) {
+		s->rc = WEXITSTATUS(st);
+		snprintf(reason, sizeof reason, "mosh-client exited with status %d", s->rc);
+	} else if (WIFSIGNALED(st)) {
+		s->rc = 128 + WTERMSIG(st);
+		snprintf(reason, sizeof reason, "mosh-client killed by signal %d", WTERMSIG(st));
+	} else {
+		s->rc = EXIT_FAIL;
+		snprintf(reason, sizeof reason, "mosh-client ended");
+	}
+	s->client = 0;
+	sup_stats_cb(loop, &s->stats_w, 0);
+	s->row.session_key = NULL;
+	explicit_bzero(s->key, sizeof s->key);
+	ev_timer_stop(loop, &s->stats_w);
+	if (db_session_set_state(s->db, s->row.id, "closed", reason) != DB_OK)
+		log_debug("supervisor: cannot close the session: %s", db_error(s->db));
+	s->done = 1;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sup *s = w->data;
+
+	if (s->client > 0) {
+		/* The client shuts down cleanly and tells the server; we follow it. */
+		kill(s->client, w->signum);
+		return;
+	}
+	sup_fail(s, "interrupted by signal %d while connecting", w->signum);
+}
+
+/* Starts mosh-client on this terminal, pointed at the relay.  MOSH_KEY exists only in
+ * the child's environment. */
+static int
+sup_spawn_client(struct sup *s)
+{
+	static const int reset[] = { SIGINT, SIGQUIT, SIGTSTP, SIGWINCH, SIGPIPE, SIGTERM,
+		SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2 };
+	char port[16];
+	const char *client = sup_client_path();
+	int pfd[2], err = 0;
+	sigset_t all;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		sup_fail(s, "cannot start mosh-client: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(port, sizeof port, "%d", localrelay_port(s->relay));
+	/* The client owns the terminal now: keyboard signals and window changes are its. */
+	ev_signal_stop(s->loop, &s->sig_int);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGWINCH, SIG_IGN);
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		sup_fail(s, "cannot start mosh-client: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+			signal(reset[i], SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (setenv("MOSH_KEY", s->key, 1) == -1 ||
+		    setenv("MOSH_PREDICTION_DISPLAY", s->host.predict, 1) == -1)
+			err = errno;
+		else {
+			execlp(client, client, "127.0.0.1", port, (char *)NULL);
+			err = errno;
+		}
+		(void)!write(pfd[1], &err, sizeof err);
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* The pipe closes on a successful exec; an errno arrives if it failed. */
+	while ((n = read(pfd[0], &err, sizeof err)) == -1 && errno == EINTR)
+		;
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof err) {
+		waitpid(pid, NULL, 0);
+		signal(SIGINT, SIG_DFL);
+		sup_fail(s, "cannot run %s: %s; install mosh or set MOSHMAN_MOSH_CLIENT", client,
+		    strerror(err));
+		return -1;
+	}
+	s->client = pid;
+	ev_child_init(&s->child_w, sup_child_cb, pid, 0);
+	s->child_w.data = s;
+	ev_child_start(s->loop, &s->child_w);
+	return 0;
+}
+
+/* ---- the bootstrap, as callbacks ------------------------------------------------------ */
+
+static void
+sup_kill_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg)
+{
+	struct sup *s = arg;
+
+	sshconn_close(c);
+	sup_fail(s, "%s", s->pending);
+}
+
+/* A failure after mosh-server started: end that server first (the ssh connection is
+ * still open), so nothing is left waiting 60 s for a client that will not come. */
+static void
+sup_fail_server(struct sup *s, const char *msg)
+{
+	char *cmd = NULL;
+
+	if (s->row.server_pid <= 0) {
+		sshconn_close(s->ssh);
+		sup_fail(s, "%s", msg);
+		return;
+	}
+	snprintf(s->pending, sizeof s->pending, "%s", msg);
+	xasprintf(&cmd, "kill -TERM %lld", (long long)s->row.server_pid);
+	sshconn_exec(s->ssh, cmd, sup_kill_done, s);
+	free(cmd);
+}
+
+static void
+sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg)
+{
+	struct sup *s = arg;
+	struct moshconnect mc;
+	char errbuf[512];
+
+	if (error != NULL) {
+		sup_fail(s, "%s", error);
+		return;
+	}
+	if (moshconnect_parse(out, outlen, err, errlen, status, &mc) == -1) {
+		sup_fail(s, "%s", mc.error);
+		return;
+	}
+	memcpy(s->key, mc.key, sizeof s->key);
+	moshconnect_clear(&mc);
+	s->row.mosh_port = mc.port;
+	s->row.server_pid = mc.pid;
+	if (mc.pid > 0)
+		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
+	else
+		sup_progressf(s, "mosh-server on port %d", mc.port);
+	if (sup_udp_addr(s) == -1) {
+		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
+		    "reached through the proxy and has no address of its own here); the TCP "
+		    "transport is not available yet", sshconn_target_host(s->ssh));
+		sup_fail_server(s, errbuf);
+		return;
+	}
+	if (localrelay_use_udp(s->relay, s->remote_addr, mc.port, errbuf, sizeof errbuf) == -1) {
+		sup_fail_server(s, errbuf);
+		return;
+	}
+	/* Direct UDP needs ssh no longer (like mosh); the object stays for reconnects. */
+	sshconn_close(s->ssh);
+	free(s->row.remote_addr);
+	s->row.remote_addr = xstrdup(s->remote_addr);
+	free(s->row.path);
+	s->row.path = xstrdup("udp");
+	/* The row holds the key while the session runs (every update writes it again);
+	 * closing the session wipes it. */
+	s->row.session_key = s->key;
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
+	sup_progressf(s, "starting mosh-client (udp to %s:%d via 127.0.0.1:%d)",
+	    s->remote_addr, mc.port, localrelay_port(s->relay));
+	if (sup_spawn_client(s) == -1)
+		return;
+	/* From here on nothing is written to the terminal until the client exits. */
+	s->row.client_pid = s->client;
+	s->row.client_start = proc_start_time(s->client);
+	free(s->row.state);
+	s->row.state = xstrdup("up");
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
+	sup_event(s, "state", "up");
+	ev_timer_init(&s->stats_w, sup_stats_cb, 1., 1.);
+	s->stats_w.data = s;
+	ev_timer_start(s->loop, &s->stats_w);
+}
+
+static void
+sup_open_done(struct sshconn *c, const char *error, void *arg)
+{
+	struct sup *s = arg;
+	char **loc;
+	char *cmd;
+	int nloc, colors;
+
+	if (error != NULL) {
+		sup_fail(s, "%s", error);
+		return;
+	}
+	sup_progressf(s, "authenticated (%s)", sshconn_auth_method(c));
+	/* Checked here, late, so the bootstrap can be tested without one, but before a
+	 * mosh-server exists that no client could use. */
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		sup_fail(s, "mosh-client needs a terminal and this is not one; run moshman "
+		    "connect in a terminal");
+		return;
+	}
+	if ((colors = sup_colors()) == -1) {
+		sup_fail(s, "cannot run %s here; install mosh (or set MOSHMAN_MOSH_CLIENT)",
+		    sup_client_path());
+		return;
+	}
+	loc = sup_locales(&s->host, &nloc);
+	cmd = supervisor_server_command(s->host.server_command, colors,
+	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT, 0,
+	    strcmp(sshconn_route(c), "proxycommand") == 0);
+	for (int i = 0; i < nloc; i++)
+		free(loc[i]);
+	free(loc);
+	log_debug("supervisor: remote command: %s", cmd);
+	sup_progressf(s, "starting %s", s->host.server_command);
+	sshconn_exec(c, cmd, sup_exec_done, s);
+	free(cmd);
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+static int
+sup_policy(const char *p, enum sshconn_policy *out)
+{
+	if (strcmp(p, "ask") == 0)
+		*out = SSHCONN_ASK;
+	else if (strcmp(p, "accept-new") == 0)
+		*out = SSHCONN_ACCEPT_NEW;
+	else if (strcmp(p, "strict") == 0)
+		*out = SSHCONN_STRICT;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+sup_make_row(struct sup *s)
+{
+	char boot[PROC_BOOT_ID_LEN];
+
+	memset(&s->row, 0, sizeof s->row);
+	s->row.host_id = s->host.id;
+	s->row.host_name = s->host.name;
+	s->row.state = "starting";
+	s->row.transport = (char *)(uintptr_t)s->transport;
+	s->row.local_port = localrelay_port(s->relay);
+	s->row.supervisor_pid = getpid();
+	s->row.supervisor_start = proc_start_time(getpid());
+	proc_boot_id(boot, sizeof boot);
+	s->row.boot_id = boot;
+	s->row.started_at = db_now_ms();
+	s->row.rtt_ms = -1;
+	if (db_session_insert(s->db, &s->row) != DB_OK) {
+		fprintf(stderr, "moshman: cannot record the session: %s\n", db_error(s->db));
+		memset(&s->row, 0, sizeof s->row);
+		return -1;
+	}
+	/* From now on the row's strings are ours (freed by db_session_clear-like code). */
+	s->row.host_name = xstrdup(s->host.name);
+	s->row.state = xstrdup("starting");
+	s->row.transport = xstrdup(s->transport);
+	s->row.boot_id = xstrdup(boot);
+	s->have_row = 1;
+	return 0;
+}
+
+static void
+sup_free_row(struct db_session *r)
+{
+	free(r->host_name);
+	free(r->state);
+	free(r->path);
+	free(r->transport);
+	free(r->remote_addr);
+	free(r->boot_id);
+	memset(r, 0, sizeof *r);
+}
+
+int
+supervisor_run(struct db *db, const struct supervisor_opts *opts)
+{
+	struct sshconn_config cfg;
+	struct sup s;
+	char err[256];
+	const char *policy;
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	s.db = db;
+	s.opts = opts;
+	s.rc = EXIT_FAIL;
+	rc = db_host_get(db, opts->name, &s.host);
+	if (rc == DB_NOTFOUND)
+		return cmd_fail("no host profile named '%s'; see 'moshman host list' or add it "
+		    "with 'moshman host add'", opts->name);
+	if (rc != DB_OK)
+		return cmd_fail("%s", db_error(db));
+
+	s.transport = opts->transport != NULL ? opts->transport : s.host.transport;
+	if (strcmp(s.transport, "udp") != 0 && strcmp(s.transport, "auto") != 0 &&
+	    strcmp(s.transport, "tcp") != 0 && strcmp(s.transport, "command") != 0) {
+		rc = cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", s.transport);
+		goto out;
+	}
+	if (opts->transport != NULL && strcmp(s.transport, "udp") != 0) {
+		rc = cmd_usage("transport %s is not available yet; use --transport udp",
+		    s.transport);
+		goto out;
+	}
+	if (strcmp(s.transport, "tcp") == 0 || strcmp(s.transport, "command") == 0) {
+		rc = cmd_usage("profile '%s' asks for transport %s, which is not available yet; "
+		    "use --transport udp", s.host.name, s.transport);
+		goto out;
+	}
+	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
+	memset(&cfg, 0, sizeof cfg);
+	if (sup_policy(policy, &cfg.policy) == -1) {
+		rc = cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)", policy);
+		goto out;
+	}
+	cfg.proxy.type = proxy_type_from_name(s.host.proxy_type);
+	if ((int)cfg.proxy.type == -1) {
+		rc = cmd_fail("profile '%s' has an unknown proxy type '%s'", s.host.name,
+		    s.host.proxy_type);
+		goto out;
+	}
+	cfg.host = s.host.hostname;
+	cfg.port = s.host.port;
+	cfg.user = s.host.user;
+	cfg.identity = s.host.identity;
+	cfg.known_hosts = s.host.known_hosts;
+	cfg.proxy.host = s.host.proxy_host;
+	cfg.proxy.port = s.host.proxy_port;
+	cfg.proxy.user = s.host.proxy_user;
+	cfg.proxy.pass = s.host.proxy_pass;
+	cfg.jump = s.host.jump;
+	cfg.proxy_command = s.host.proxy_command;
+	cfg.use_ssh_config = cfg.proxy.type == PROXY_NONE && cfg.jump == NULL &&
+	    cfg.proxy_command == NULL;
+	cfg.timeout_ms = SUP_CONNECT_TIMEOUT;
+
+	s.loop = ev_default_loop(EVFLAG_AUTO);
+	signal(SIGPIPE, SIG_IGN);
+	if ((s.relay = localrelay_new(s.loop, err, sizeof err)) == NULL) {
+		rc = cmd_fail("%s", err);
+		goto out;
+	}
+	if (sup_make_row(&s) == -1) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	sup_event(&s, "start", "connect requested");
+	if (strcmp(s.transport, "auto") == 0)
+		sup_progressf(&s, "transport auto: the TCP tunnel is not available yet, "
+		    "using direct UDP");
+	db_host_touch(db, s.host.id, db_now_ms());
+
+	ev_signal_init(&s.sig_int, sup_signal_cb, SIGINT);
+	ev_signal_init(&s.sig_term, sup_signal_cb, SIGTERM);
+	ev_signal_init(&s.sig_hup, sup_signal_cb, SIGHUP);
+	s.sig_int.data = s.sig_term.data = s.sig_hup.data = &s;
+	ev_signal_start(s.loop, &s.sig_int);
+	ev_signal_start(s.loop, &s.sig_term);
+	ev_signal_start(s.loop, &s.sig_hup);
+
+	s.ssh = sshconn_new(s.loop, &cfg, sup_progress, &s);
+	sshconn_open(s.ssh, 1, sup_open_done, &s);
+	while (!s.done)
+		ev_run(s.loop, 0);
+	rc = s.rc;
+	if (s.client > 0) {
+		/* Never leave the client behind (only reached on an internal failure). */
+		kill(s.client, SIGTERM);
+		waitpid(s.client, NULL, 0);
+	}
+out:
+	if (s.loop != NULL) {
+		ev_signal_stop(s.loop, &s.sig_int);
+		ev_signal_stop(s.loop, &s.sig_term);
+		ev_signal_stop(s.loop, &s.sig_hup);
+		ev_timer_stop(s.loop, &s.stats_w);
+	}
+	sshconn_free(s.ssh);
+	localrelay_free(s.relay);
+	explicit_bzero(s.key, sizeof s.key);
+	if (s.have_row)
+		sup_free_row(&s.row);
+	db_host_clear(&s.host);
+	return rc;
+}

@@ -1,0 +1,184 @@
+#include <arpa/inet.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "src/localrelay.h"
+#include "tests/unit/unit.h"
+
+static void
+sender_filter(void)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 s6;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5000);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	CHECK(localrelay_sender_ok((struct sockaddr *)&sin, sizeof sin));
+	inet_pton(AF_INET, "127.9.8.7", &sin.sin_addr);
+	CHECK(localrelay_sender_ok((struct sockaddr *)&sin, sizeof sin));
+	inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
+	CHECK(!localrelay_sender_ok((struct sockaddr *)&sin, sizeof sin));
+	inet_pton(AF_INET, "128.0.0.1", &sin.sin_addr);
+	CHECK(!localrelay_sender_ok((struct sockaddr *)&sin, sizeof sin));
+	/* A truncated address is not trusted. */
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	CHECK(!localrelay_sender_ok((struct sockaddr *)&sin, 4));
+	memset(&s6, 0, sizeof s6);
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = htons(5000);
+	s6.sin6_addr = in6addr_loopback;
+	CHECK(localrelay_sender_ok((struct sockaddr *)&s6, sizeof s6));
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", &s6.sin6_addr);
+	CHECK(!localrelay_sender_ok((struct sockaddr *)&s6, sizeof s6));
+	CHECK(!localrelay_sender_ok(NULL, 0));
+}
+
+static int
+udp_bound(int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sin, sizeof sin);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void
+to_port(int fd, int port, const char *msg)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sin, sizeof sin);
+}
+
+/* Runs the loop briefly so the relay moves what is queued. */
+static void
+spin(struct ev_loop *loop)
+{
+	for (int i = 0; i < 20; i++) {
+		usleep(2000);
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+}
+
+/* Receives one datagram without blocking forever; returns its length or -1. */
+static ssize_t
+recv_one(int fd, char *buf, size_t len, struct sockaddr_in *from)
+{
+	socklen_t fl = sizeof *from;
+	ssize_t n;
+
+	for (int i = 0; i < 100; i++) {
+		n = recvfrom(fd, buf, len - 1, MSG_DONTWAIT, (struct sockaddr *)from, &fl);
+		if (n >= 0) {
+			buf[n] = '\0';
+			return n;
+		}
+		usleep(2000);
+	}
+	return -1;
+}
+
+static void
+forward_both_ways(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct localrelay *r;
+	struct localrelay_stats st;
+	struct sockaddr_in from;
+	char err[256], buf[64];
+	int srv_port, c1_port, c2_port, srv, c1, c2;
+
+	srv = udp_bound(&srv_port);
+	c1 = udp_bound(&c1_port);
+	c2 = udp_bound(&c2_port);
+	r = localrelay_new(loop, err, sizeof err);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK(localrelay_port(r) > 0);
+	CHECK_INT(localrelay_use_udp(r, "127.0.0.1", srv_port, err, sizeof err), 0);
+	CHECK_STR(localrelay_path_name(r), "udp");
+
+	to_port(c1, localrelay_port(r), "hello");
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &from), 5);
+	CHECK_STR(buf, "hello");
+	/* The server answers the relay's path socket; the reply reaches client 1. */
+	sendto(srv, "world", 5, 0, (struct sockaddr *)&from, sizeof from);
+	spin(loop);
+	CHECK_INT(recv_one(c1, buf, sizeof buf, &from), 5);
+	CHECK_STR(buf, "world");
+	CHECK_INT(ntohs(from.sin_port), localrelay_port(r));
+
+	/* The client hops to a new port: replies follow the newest one. */
+	to_port(c2, localrelay_port(r), "hop");
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &from), 3);
+	sendto(srv, "back", 4, 0, (struct sockaddr *)&from, sizeof from);
+	spin(loop);
+	CHECK_INT(recv_one(c2, buf, sizeof buf, &from), 4);
+	CHECK_STR(buf, "back");
+	CHECK_INT(recv_one(c1, buf, sizeof buf, &from), -1);
+
+	localrelay_get_stats(r, &st);
+	CHECK_INT(st.pkts_up, 2);
+	CHECK_INT(st.bytes_up, 8);
+	CHECK_INT(st.pkts_down, 2);
+	CHECK_INT(st.bytes_down, 9);
+	CHECK(st.last_up_ms > 0);
+	CHECK(st.last_down_ms >= st.last_up_ms - 1000);
+
+	localrelay_free(r);
+	close(srv);
+	close(c1);
+	close(c2);
+	ev_loop_destroy(loop);
+}
+
+static void
+no_client_no_delivery(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct localrelay_stats st;
+	struct localrelay *r;
+	char err[256];
+
+	r = localrelay_new(loop, err, sizeof err);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	/* Nothing has spoken to the relay yet: a server datagram has nowhere to go. */
+	localrelay_deliver(r, "x", 1);
+	localrelay_get_stats(r, &st);
+	CHECK_INT(st.pkts_down, 0);
+	CHECK_INT(st.dropped, 1);
+	CHECK_INT(localrelay_use_udp(r, "not-an-address", 1, err, sizeof err), -1);
+	CHECK_HAS(err, "not-an-address");
+	localrelay_free(r);
+	ev_loop_destroy(loop);
+}
+
+int
+main(void)
+{
+	UNIT_BEGIN("test_localrelay");
+	RUN(sender_filter);
+	RUN(forward_both_ways);
+	RUN(no_client_no_delivery);
+	UNIT_END();
+}

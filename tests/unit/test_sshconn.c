@@ -1,0 +1,83 @@
+#include "src/shquote.h"
+#include "src/sshconn.h"
+#include "tests/unit/unit.h"
+
+static void
+known_hosts_names(void)
+{
+	char *s;
+
+	s = sshconn_known_hosts_name("example.org", 22);
+	CHECK_STR(s, "example.org");
+	free(s);
+	s = sshconn_known_hosts_name("10.1.2.3", 2222);
+	CHECK_STR(s, "[10.1.2.3]:2222");
+	free(s);
+}
+
+static void
+known_hosts_lines(void)
+{
+	const char *f = "# comment\n"
+			"other.org ssh-ed25519 AAAA\n"
+			"|1|abc=|def= ssh-ed25519 AAAA\n"
+			"@cert-authority [10.1.2.3]:2222 ssh-ed25519 AAAA\n"
+			"\n"
+			"foo,[10.1.2.3]:2222,bar ssh-ed25519 AAAA\n"
+			"[10.1.2.3]:2222 ssh-rsa AAAA\n";
+
+	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "[10.1.2.3]:2222"), 6);
+	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "OTHER.org"), 2);
+	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "bar"), 6);
+	/* A prefix of a pattern is not a match. */
+	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "[10.1.2.3]:22"), 0);
+	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "nowhere"), 0);
+	CHECK_INT(sshconn_known_hosts_line("", 0, "x"), 0);
+	/* No trailing newline. */
+	CHECK_INT(sshconn_known_hosts_line("a k\nb k", 7, "b"), 2);
+}
+
+static void
+jump_commands(void)
+{
+	char err[256], *cmd = NULL;
+
+	CHECK_INT(sshconn_jump_command("alice@jump.example:2200", "10.0.0.2", 22,
+	    "/tmp/kh", NULL, SSHCONN_STRICT, &cmd, err, sizeof err), 0);
+	CHECK_STR(cmd, "'ssh' '-o' 'StrictHostKeyChecking=yes' '-o' "
+	    "'UserKnownHostsFile=/tmp/kh' '-l' 'alice' '-p' '2200' '-W' '10.0.0.2:22' '--' "
+	    "'jump.example'");
+	free(cmd);
+	CHECK_INT(sshconn_jump_command("[::1]:2200", "fe80::1", 2222, NULL, "/k/id",
+	    SSHCONN_ACCEPT_NEW, &cmd, err, sizeof err), 0);
+	CHECK_HAS(cmd, "'-W' '[fe80::1]:2222' '--' '::1'");
+	CHECK_HAS(cmd, "'-i' '/k/id'");
+	CHECK_HAS(cmd, "accept-new");
+	free(cmd);
+	/* Injection attempts stay inside one quoted word or are refused. */
+	CHECK_INT(sshconn_jump_command("bob@h;touch /tmp/x", "t", 22, NULL, NULL, SSHCONN_ASK,
+	    &cmd, err, sizeof err), 0);
+	CHECK_HAS(cmd, "'--' 'h;touch /tmp/x'");
+	free(cmd);
+	CHECK_INT(sshconn_jump_command("-oProxyCommand=x", "t", 22, NULL, NULL, SSHCONN_ASK,
+	    &cmd, err, sizeof err), -1);
+	CHECK_HAS(err, "bad jump host");
+	CHECK(cmd == NULL);
+	CHECK_INT(sshconn_jump_command("h:99999", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	    sizeof err), -1);
+	CHECK_INT(sshconn_jump_command("h:%p", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	    sizeof err), -1);
+	CHECK_HAS(err, "'%'");
+	CHECK_INT(sshconn_jump_command("@h", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	    sizeof err), -1);
+}
+
+int
+main(void)
+{
+	UNIT_BEGIN("test_sshconn");
+	RUN(known_hosts_names);
+	RUN(known_hosts_lines);
+	RUN(jump_commands);
+	UNIT_END();
+}

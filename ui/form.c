@@ -1,0 +1,281 @@
+/* The host form (add, edit, duplicate): every field is checked by the same rules as the
+ * CLI, the error shows next to the field, and nothing invalid is saved. */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/profile.h"
+#include "src/xmalloc.h"
+#include "ui/ui.h"
+
+struct field {
+	const char *label;
+	const char *opt;   /* profile option, or NULL for the name */
+	int list;          /* space-separated values of a repeatable option */
+	char value[256];
+	char initial[256];
+	char *err;
+};
+
+static struct field fields_template[] = {
+	{ "Name", "name", 0, "", "", NULL },
+	{ "Host", "host", 0, "", "", NULL },
+	{ "Port", "port", 0, "", "", NULL },
+	{ "User", "user", 0, "", "", NULL },
+	{ "Identity file", "identity", 0, "", "", NULL },
+	{ "Proxy URL", "proxy", 0, "", "", NULL },
+	{ "Jump host(s)", "jump", 0, "", "", NULL },
+	{ "Transport", "transport", 0, "", "", NULL },
+	{ "Tunnel command", "tunnel-command", 0, "", "", NULL },
+	{ "Server command", "server-command", 0, "", "", NULL },
+	{ "Locales", "locale", 1, "", "", NULL },
+	{ "Predict", "predict", 0, "", "", NULL },
+	{ "Known hosts", "known-hosts", 0, "", "", NULL },
+	{ "Host key policy", "hostkey-policy", 0, "", "", NULL },
+	{ "Idle timeout (s)", "idle-timeout", 0, "", "", NULL },
+	{ "Tags", "tag", 1, "", "", NULL },
+};
+#define NFIELDS ((int)(sizeof fields_template / sizeof fields_template[0]))
+
+static void
+join(char *buf, size_t len, char *const *v, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strncat(buf, " ", len - strlen(buf) - 1);
+		strncat(buf, v[i], len - strlen(buf) - 1);
+	}
+}
+
+static void
+fill(struct field *f, const struct db_host *h)
+{
+	char *proxy = profile_proxy_display(h);
+
+#define SET(i, ...) snprintf(f[i].value, sizeof f[i].value, __VA_ARGS__)
+	SET(0, "%s", h->name ? h->name : "");
+	SET(1, "%s", h->hostname ? h->hostname : "");
+	SET(2, "%d", h->port);
+	SET(3, "%s", h->user ? h->user : "");
+	SET(4, "%s", h->identity ? h->identity : "");
+	SET(5, "%s", proxy);
+	SET(6, "%s", h->jump ? h->jump : "");
+	SET(7, "%s", h->transport ? h->transport : "auto");
+	SET(8, "%s", h->tunnel_command ? h->tunnel_command : "");
+	SET(9, "%s", h->server_command ? h->server_command : "mosh-server");
+	join(f[10].value, sizeof f[10].value, h->locales, h->nlocales);
+	SET(11, "%s", h->predict ? h->predict : "adaptive");
+	SET(12, "%s", h->known_hosts ? h->known_hosts : "");
+	SET(13, "%s", h->hostkey_policy ? h->hostkey_policy : "ask");
+	SET(14, "%lld", (long long)h->idle_timeout);
+	join(f[15].value, sizeof f[15].value, h->tags, h->ntags);
+#undef SET
+	for (int i = 0; i < NFIELDS; i++)
+		memcpy(f[i].initial, f[i].value, sizeof f[i].value);
+	free(proxy);
+}
+
+/* Apply one field to h; on failure the message goes to f->err. */
+static int
+apply(struct field *f, struct db_host *h)
+{
+	char *err = NULL, *copy, *tok, *save = NULL;
+
+	free(f->err);
+	f->err = NULL;
+	/* The proxy shows its password masked; unchanged means keep the stored one. */
+	if (strcmp(f->opt, "proxy") == 0 && strcmp(f->value, f->initial) == 0)
+		return 0;
+	if (!f->list) {
+		if (profile_set(h, f->opt, f->value, &err) == -1) {
+			f->err = err;
+			return -1;
+		}
+		return 0;
+	}
+	profile_set(h, f->opt, "", &err); /* an empty value clears the list */
+	free(err);
+	err = NULL;
+	copy = xstrdup(f->value);
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL; tok = strtok_r(NULL, " ,", &save)) {
+		if (profile_set(h, f->opt, tok, &err) == -1) {
+			f->err = err;
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+static void
+paint(struct field *f, int cur, const char *title, const char *banner)
+{
+	int y0 = 2, labelw = 18, valw = COLS - labelw - 4;
+	int fit = (LINES - 3) / 2, first = 0;
+
+	/* Small terminals scroll the form so the current field stays visible. */
+	if (fit < 1)
+		fit = 1;
+	if (cur >= fit)
+		first = cur - fit + 1;
+
+	erase();
+	attrset(A_BOLD);
+	mvaddnstr(0, 1, title, COLS - 2);
+	attrset(A_DIM);
+	mvaddnstr(1, 1, "Tab next  Shift-Tab previous  Enter on the last field or F2 saves  "
+			"Ctrl-U clear  Esc cancel", COLS - 2);
+	attrset(A_NORMAL);
+	for (int i = first; i < NFIELDS && y0 + (i - first) * 2 < LINES - 1; i++) {
+		int y = y0 + (i - first) * 2;
+		mvprintw(y, 1, "%-*.*s", labelw, labelw, f[i].label);
+		attrset(i == cur ? A_REVERSE : A_UNDERLINE);
+		mvprintw(y, labelw + 2, "%-*.*s", valw > 0 ? valw : 0, valw > 0 ? valw : 0,
+		    f[i].value);
+		attrset(A_NORMAL);
+		if (f[i].err != NULL) {
+			attrset(A_BOLD | (has_colors() ? COLOR_PAIR(3) : 0));
+			mvaddnstr(y + 1, labelw + 2, f[i].err, COLS - labelw - 3);
+			attrset(A_NORMAL);
+		}
+	}
+	if (banner != NULL) {
+		attrset(A_BOLD);
+		mvaddnstr(LINES - 1, 1, banner, COLS - 2);
+		attrset(A_NORMAL);
+	}
+	{
+		int x = labelw + 2 + (int)strlen(f[cur].value);
+		move(y0 + (cur - first) * 2, x < COLS - 1 ? x : COLS - 1);
+	}
+	curs_set(1);
+	refresh();
+}
+
+int
+form_run(struct ui *u, const char *name, int duplicate)
+{
+	struct field f[NFIELDS];
+	struct db_host base, h;
+	char title[128], *err = NULL;
+	const char *banner = NULL;
+	int cur = 0, saved = 0, insert = name == NULL || duplicate, done = 0;
+
+	memcpy(f, fields_template, sizeof f);
+	if (name != NULL) {
+		if (model_host_get(&u->m, name, &base, &err) == -1) {
+			ui_status(u, 1, "%s", err);
+			free(err);
+			return 0;
+		}
+	} else
+		profile_defaults(&base, "");
+	fill(f, &base);
+	if (duplicate) {
+		char copy[80];
+		snprintf(copy, sizeof copy, "%.60s-copy", base.name);
+		snprintf(f[0].value, sizeof f[0].value, "%s", copy);
+		base.id = 0;
+		base.pinned = 0;
+		base.last_used_at = 0;
+		base.created_at = 0;
+	}
+	snprintf(title, sizeof title, "%s", name == NULL ? "Add a host"
+	    : duplicate ? "Duplicate a host" : "Edit a host");
+	while (!done) {
+		int ch;
+
+		paint(f, cur, title, banner);
+		ch = getch();
+		banner = NULL;
+		if (ch == 27) {
+			done = 1;
+		} else if (ch == KEY_RESIZE) {
+			continue;
+		} else if (ch == '\t' || ch == KEY_DOWN || ch == '\n' || ch == '\r' ||
+		    ch == KEY_ENTER) {
+			/* Check the field when leaving it, so the error shows at once. */
+			if (f[cur].opt != NULL) {
+				struct db_host scratch;
+				profile_defaults(&scratch, "x");
+				apply(&f[cur], &scratch);
+				db_host_clear(&scratch);
+			}
+			if ((ch == '\n' || ch == '\r' || ch == KEY_ENTER) && cur == NFIELDS - 1)
+				goto save;
+			cur = (cur + 1) % NFIELDS;
+		} else if (ch == KEY_BTAB || ch == KEY_UP) {
+			cur = (cur + NFIELDS - 1) % NFIELDS;
+		} else if (ch == KEY_F(2) || ch == ('s' & 0x1f)) {
+			goto save;
+		} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+			size_t n = strlen(f[cur].value);
+			if (n > 0)
+				f[cur].value[n - 1] = '\0';
+		} else if (ch == ('u' & 0x1f)) {
+			f[cur].value[0] = '\0';
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			size_t n = strlen(f[cur].value);
+			if (n + 1 < sizeof f[cur].value) {
+				f[cur].value[n] = (char)ch;
+				f[cur].value[n + 1] = '\0';
+			}
+		}
+		continue;
+save:
+		{
+			int bad = -1;
+
+			/* Build on a fresh copy of the stored profile, field by field. */
+			if (name != NULL)
+				model_host_get(&u->m, name, &h, &err);
+			else
+				profile_defaults(&h, "");
+			free(err);
+			err = NULL;
+			if (duplicate) {
+				h.id = 0;
+				h.pinned = 0;
+				h.last_used_at = 0;
+				h.created_at = 0;
+			}
+			for (int i = 0; i < NFIELDS; i++) {
+				if (apply(&f[i], &h) == -1 && bad == -1)
+					bad = i;
+			}
+			if (bad == -1 && model_save(&u->m, &h, insert, &err) == -1) {
+				/* A clash of names belongs to the name field. */
+				if (strstr(err, "exists") != NULL) {
+					f[0].err = err;
+					bad = 0;
+				} else {
+					banner = "could not save (see the message below the form)";
+					ui_status(u, 1, "%s", err);
+					f[0].err = err;
+					bad = 0;
+				}
+				err = NULL;
+			}
+			if (bad == -1) {
+				ui_status(u, 0, "saved %s", h.name);
+				saved = done = 1;
+			} else {
+				cur = bad;
+				if (banner == NULL)
+					banner = "not saved: fix the field marked below";
+			}
+			db_host_clear(&h);
+		}
+	}
+	for (int i = 0; i < NFIELDS; i++)
+		free(f[i].err);
+	db_host_clear(&base);
+	curs_set(0);
+	u->redraw = REDRAW_ALL;
+	if (saved)
+		ui_reload(u, 1);
+	return saved;
+}

@@ -1,0 +1,110 @@
+/* The dashboard's shared state and the pieces that draw it. */
+#ifndef MOSHMAN_UI_H
+#define MOSHMAN_UI_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/model.h"
+
+enum pane_id { PANE_HOSTS, PANE_SESSIONS, PANE_SERVERS, PANE_COUNT };
+
+enum action {
+	ACT_NONE, ACT_CONNECT, ACT_RECONNECT, ACT_TMUX, ACT_ADD, ACT_EDIT, ACT_DUP, ACT_DELETE,
+	ACT_IMPORT, ACT_FILTER, ACT_CLEAR, ACT_NEXT_PANE, ACT_PANE1, ACT_PANE2, ACT_PANE3,
+	ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END, ACT_SORT, ACT_PIN, ACT_RESCAN,
+	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW,
+};
+
+/* What an action asks of the screen. */
+#define REDRAW_NONE 0
+#define REDRAW_PANES 1
+#define REDRAW_ALL 2 /* clear and paint everything (resize, Ctrl-L, back from a child) */
+
+struct binding {
+	int key;
+	enum action act;
+	const char *keyname;
+	const char *help;
+};
+extern const struct binding ui_bindings[];
+enum action ui_key_action(int key);
+
+/* Glyphs: UTF-8 or plain ASCII. */
+struct glyphs {
+	const char *up, *degraded, *reconnecting, *orphaned, *closed, *starting, *failed;
+	const char *hline, *spark[8], *tag, *pin, *arrow_up, *arrow_down;
+};
+
+#define SPARK_LEN 16
+
+struct spark {
+	int64_t session_id;
+	int v[SPARK_LEN]; /* -1: no sample */
+	int n;
+};
+
+struct ui {
+	struct ev_loop *loop;
+	struct model m;
+	const char *db_path;
+	const char *self;         /* this binary, for connect/scan/clean children */
+	char *self_buf;
+	const struct glyphs *g;
+	int colors;
+	int unicode;
+	int tmux_windows;         /* Enter opens a tmux window (inside tmux) */
+	int64_t started_at;       /* to count sessions started from here */
+	enum pane_id focus;
+	size_t sel[PANE_COUNT];   /* selected row per pane (index into the visible list) */
+	size_t top[PANE_COUNT];   /* first visible row */
+	char filter[64];
+	int filtering;            /* typing into the filter */
+	char status[256];
+	int status_error;
+	int help;                 /* the help screen is up */
+	int redraw;
+	int quit;
+	int exit_after_paint;     /* MOSHMAN_EXIT_AFTER_PAINT: benchmarks */
+	/* visible host indexes after the filter */
+	size_t *vis;
+	size_t nvis;
+	/* servers of the selected host's last scan */
+	int64_t servers_host;
+	struct db_scan scan;
+	struct db_scan_server *servers;
+	size_t nservers;
+	unsigned char *tagged;    /* per server */
+	struct spark *sparks;
+	size_t nsparks;
+	int jobs;                 /* background scans / cleans running */
+};
+
+/* ui.c */
+void ui_status(struct ui *, int error, const char *, ...) __attribute__((format(printf, 3, 4)));
+void ui_reload(struct ui *, int force);
+struct model_host *ui_selected_host(struct ui *);
+/* draw.c */
+void draw_init_colors(struct ui *);
+void draw_all(struct ui *);
+void draw_help(struct ui *);
+int draw_state_attr(struct ui *, const char *state);
+const char *draw_state_glyph(struct ui *, const char *state);
+void draw_ago(int64_t when_ms, char *, size_t);
+void draw_bytes(int64_t, char *, size_t);
+void draw_duration(int64_t seconds, char *, size_t);
+extern const struct glyphs draw_utf8, draw_ascii;
+/* form.c: the add/edit/duplicate form; returns 1 when something was saved */
+int form_run(struct ui *, const char *name, int duplicate);
+/* dialog.c */
+int dialog_confirm(struct ui *, const char *title, const char *const *lines, size_t n,
+    const char *question);
+int dialog_choose(struct ui *, const char *title, const char *const *lines, size_t n,
+    const char *const *choices, size_t nchoices);
+void dialog_wait_key(const char *message);
+/* jobs.c: children (connect in the foreground; scan and clean in the background) */
+int jobs_connect(struct ui *, const char *host, int in_tmux);
+int jobs_background(struct ui *, const char *what, const char *const argv[]);
+
+#endif
