@@ -362,6 +362,7 @@ static const struct {
 	{ "edit", host_edit },
 	{ "rm", host_rm },
 	{ "remove", host_rm },
+	{ "import", cmd_host_import },
 };
 
 static void
