@@ -256,7 +256,7 @@ act_kill(struct ui *u)
 			refused++;
 			continue;
 		}
-		draw_duration(s->age_s, age, sizeof age);
+		fmt_duration(s->age_s, age, sizeof age);
 		snprintf(lines[n], sizeof lines[n], "pid %lld  port %d  age %s  %s",
 		    (long long)s->pid, s->port, age, s->class_);
 		lp[n] = lines[n];
