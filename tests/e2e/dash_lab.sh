@@ -29,6 +29,27 @@ if lab_tmux_wait dash 'labhost +closed' 5; then t_ok "the session is shown close
 no_mosh_servers 10 && t_ok "no mosh-server left" || t_fail "no mosh-server left"
 [ "$(q "SELECT last_used_at > 0 FROM hosts WHERE name = 'labhost'")" = 1 ] && t_ok "last used recorded" || t_fail "last used recorded"
 
+# Inside tmux, t opens the session in a new window and the dashboard stays.
+lab_tmux_send dash Home
+lab_tmux_send dash t
+sleep 1
+win=$(_lab_tmux list-windows -t "=dash" -F '#{window_index} #{window_name}' | awk '$2 == "labhost" { print $1 }' | head -n 1)
+if [ -n "$win" ]; then t_ok "the window is named after the host"; else t_fail "the window is named after the host"; fi
+i=0
+while [ $i -lt 150 ] && ! _lab_tmux capture-pane -p -t "=dash:$win" 2>/dev/null | grep -q '\$ *$'; do sleep 0.2; i=$((i + 1)); done
+_lab_tmux send-keys -t "=dash:$win" -l 'echo $((6*7))'; _lab_tmux send-keys -t "=dash:$win" Enter
+sleep 1
+if _lab_tmux capture-pane -p -t "=dash:$win" | grep -q '^42'; then t_ok "the session in the window works"; else t_fail "the session in the window works"; fi
+_lab_tmux select-window -t "=dash:0"
+if lab_tmux_wait dash 'opened in a new tmux window' 10; then t_ok "the dashboard stays, saying so"; else t_fail "the dashboard stays, saying so"; fi
+lab_tmux_send dash q
+if lab_tmux_wait dash 'still run' 10; then t_ok "q asks while a session started here runs"; else t_fail "q asks while a session started here runs"; fi
+lab_tmux_send dash n
+_lab_tmux send-keys -t "=dash:$win" -l 'exit'; _lab_tmux send-keys -t "=dash:$win" Enter
+i=0
+while [ $i -lt 75 ] && [ "$(q "SELECT count(*) FROM sessions WHERE ended_at = 0")" != 0 ]; do sleep 0.2; i=$((i + 1)); done
+[ "$(q "SELECT count(*) FROM sessions WHERE ended_at = 0")" = 0 ] && t_ok "the window's session ended" || t_fail "the window's session ended"
+
 # A failing connect comes back to the dashboard after showing why.
 lab_tmux_send dash j
 lab_tmux_send dash Enter
