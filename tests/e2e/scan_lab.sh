@@ -126,6 +126,16 @@ rc=$?
 [ $rc = 2 ] && grep -q -- "--yes" <<<"$out" && alive "$O" &&
 	t_ok "clean without a tty and without --yes refuses (exit 2)" ||
 	t_fail "clean without a tty and without --yes refuses (exit 2)" "rc $rc: $out"
+lab_tmux_start ask bash -c '"$0" clean s; echo "clean exited $?"; sleep 60' "$M"
+if lab_tmux_wait ask "target pid $O" 30 && lab_tmux_wait ask 'Kill 1 mosh-server with SIGTERM' 5; then
+	lab_tmux_type ask no
+	lab_tmux_wait ask '^clean exited 0' 10 && alive "$O" &&
+		t_ok "clean on a tty lists the targets and asks; 'no' kills nothing" ||
+		t_fail "clean on a tty lists the targets and asks; 'no' kills nothing"
+else
+	t_fail "clean on a tty lists the targets and asks; 'no' kills nothing" "no question"
+fi
+lab_tmux_kill ask
 out=$(lab_client timeout 60 "$M" clean s --yes --pid "$A" 2>&1)
 rc=$?
 [ $rc = 1 ] && alive "$A" && t_ok "clean --pid of an attached server kills nothing (exit 1)" ||
