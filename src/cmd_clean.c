@@ -296,6 +296,9 @@ cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
 			else if (c.dry_run)
 				printf("dry run: %zu mosh-server%s would be killed, nothing was\n",
 				    total, total == 1 ? "" : "s");
+			else if (bad > 0)
+				printf("%zu hosts: nothing to kill; %d host%s not scanned fully\n",
+				    n, bad, bad == 1 ? "" : "s");
 			else
 				printf("%zu hosts: nothing to kill\n", n);
 		}

@@ -229,6 +229,12 @@ dead=$(jq -r '.[] | select(.host == "dead") | .status' <<<"$out8")
 [ "$eight" -ge 4500 ] && [ "$eight" -lt 7000 ] &&
 	t_ok "parallel scan: with a silent host it takes about its timeout (5 s), no more" ||
 	t_fail "parallel scan: with a silent host it takes about its timeout (5 s), no more" "$eight ms"
+out=$(lab_client timeout 60 "$M" clean p1 dead --yes --timeout 3 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# clean p1 dead: /'
+[ $rc = 1 ] && grep -q '^dead: unreachable' <<<"$out" && grep -q 'not scanned fully$' <<<"$out" && alive "$L" && alive "$A" &&
+	t_ok "clean with an unreachable host: reported, exit 1, nothing else touched" ||
+	t_fail "clean with an unreachable host: reported, exit 1, nothing else touched" "rc $rc"
 [ -s "$LAB_DIR/silent.pid" ] && kill "$(cat "$LAB_DIR/silent.pid")" 2>/dev/null
 wait "$silent_job" 2>/dev/null
 
