@@ -19,6 +19,13 @@ static const char sql_servers_get[] =
     "candidate, candidate_detached, cmdline FROM scan_servers WHERE host_id = ?1 "
     "ORDER BY pid";
 static const char sql_data_version[] = "PRAGMA data_version";
+static const char sql_json_append[] = "SELECT json_insert(coalesce(?1, '[]'), '$[#]', json(?2))";
+static const char sql_json_target[] =
+    "SELECT json_object('pid', ?1, 'class', ?2, 'session_id', CASE WHEN ?3 > 0 THEN ?3 END, "
+    "'result', ?4, 'signals', ?5, 'gone', json(CASE WHEN ?6 THEN 'true' ELSE 'false' END))";
+static const char sql_json_clean_host[] =
+    "SELECT json_object('scan', json(?1), 'kill_ran', "
+    "json(CASE WHEN ?2 THEN 'true' ELSE 'false' END), 'targets', json(coalesce(?3, '[]')))";
 static const char sql_scan_json[] =
     "SELECT json_object('host', h.name, 'scanned_at', c.scanned_at, 'status', c.status, "
     "'message', c.message, 'missing_tools', c.missing_tools, 'servers', "
@@ -206,4 +213,67 @@ db_scan_json(struct db *db, int64_t host_id, char **out)
 	if (rc != SQLITE_ROW || *out == NULL)
 		return db_fail(db, "making JSON");
 	return DB_OK;
+}
+
+/* Run a one-row, one-column JSON query whose parameters are already bound. */
+static int
+json_result(struct db *db, sqlite3_stmt *st, char **out)
+{
+	int rc = sqlite3_step(st);
+
+	*out = NULL;
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW || *out == NULL)
+		return db_fail(db, "making JSON");
+	return DB_OK;
+}
+
+int
+db_json_append(struct db *db, char **array, const char *value)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+
+	if ((st = db_stmt(db, sql_json_append)) == NULL)
+		return DB_ERR;
+	db_bind_text(st, 1, *array);
+	db_bind_text(st, 2, value ? value : "null");
+	if (json_result(db, st, &out) != DB_OK)
+		return DB_ERR;
+	sqlite3_free(*array);
+	*array = out;
+	return DB_OK;
+}
+
+int
+db_json_kill_target(struct db *db, int64_t pid, const char *class_, int64_t session_id,
+    const char *result, const char *signals, int gone, char **out)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(db, sql_json_target)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, pid);
+	db_bind_text(st, 2, class_);
+	sqlite3_bind_int64(st, 3, session_id);
+	db_bind_text(st, 4, result);
+	db_bind_text(st, 5, signals);
+	sqlite3_bind_int(st, 6, gone != 0);
+	return json_result(db, st, out);
+}
+
+int
+db_json_clean_host(struct db *db, const char *scan_json, int kill_ran,
+    const char *targets_json, char **out)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(db, sql_json_clean_host)) == NULL)
+		return DB_ERR;
+	db_bind_text(st, 1, scan_json);
+	sqlite3_bind_int(st, 2, kill_ran != 0);
+	db_bind_text(st, 3, targets_json);
+	return json_result(db, st, out);
 }

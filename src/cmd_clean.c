@@ -120,21 +120,15 @@ clean_report(const struct scan_host *h, const int *sel, size_t ntargets, int pri
 	return left;
 }
 
-/* The JSON of one host after the clean: the scan object SQLite makes, then what
- * happened to each target.  Only numbers and fixed words are written here. */
+/* The JSON of one host after the clean, appended to *array: the scan object, then what
+ * happened to each target.  All of it is made by SQLite. */
 static void
-clean_json_host(struct db *db, const struct scan_host *h, const int *sel, int first)
+clean_json_host(struct db *db, const struct scan_host *h, const int *sel, char **array)
 {
-	char *js = NULL;
-	int n = 0;
+	char *js = NULL, *targets = NULL, *obj = NULL, *t;
 
-	printf("%s{\"scan\":", first ? "" : ",\n");
-	if (db_scan_json(db, h->host.id, &js) == DB_OK) {
-		fputs(js, stdout);
-		db_free(js);
-	} else
-		fputs("null", stdout);
-	printf(",\"kill_ran\":%s,\"targets\":[", h->kill_ran ? "true" : "false");
+	if (db_scan_json(db, h->host.id, &js) != DB_OK)
+		js = NULL;
 	for (size_t i = 0; i < h->nv; i++) {
 		const struct scan_kill_report *rep = NULL;
 
@@ -144,15 +138,35 @@ clean_json_host(struct db *db, const struct scan_host *h, const int *sel, int fi
 			if (h->k.reports[k].pid == h->v[i].pid)
 				rep = &h->k.reports[k];
 		}
-		printf("%s{\"pid\":%ld,\"class\":\"%s\",\"session_id\":%ld,\"result\":\"%s\","
-		    "\"signals\":\"%s\",\"gone\":%s}", n++ ? "," : "", h->v[i].pid,
-		    scanclass_name(h->v[i].class), h->v[i].session_id,
+		t = NULL;
+		if (db_json_kill_target(db, h->v[i].pid, scanclass_name(h->v[i].class),
+		    h->v[i].session_id,
 		    rep != NULL ? scanparse_kill_status_name(rep->status) :
 		    h->kill_ran || h->kill_error != NULL ? "no-report" : "not-run",
 		    rep != NULL ? rep->signals : "",
-		    rep != NULL && scanparse_kill_gone(rep->status) ? "true" : "false");
+		    rep != NULL && scanparse_kill_gone(rep->status), &t) == DB_OK)
+			db_json_append(db, &targets, t);
+		db_free(t);
 	}
-	fputs("]}", stdout);
+	if (db_json_clean_host(db, js, h->kill_ran, targets, &obj) == DB_OK)
+		db_json_append(db, array, obj);
+	else
+		fprintf(stderr, "moshman: %s: %s\n", h->host.name, db_error(db));
+	db_free(obj);
+	db_free(targets);
+	db_free(js);
+}
+
+/* Print the hosts' JSON array. */
+static void
+clean_json(struct db *db, const struct scan_host *hosts, size_t n, int **sel)
+{
+	char *array = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		clean_json_host(db, &hosts[i], sel[i], &array);
+	printf("%s\n", array != NULL ? array : "[]");
+	db_free(array);
 }
 
 static int
@@ -275,10 +289,7 @@ cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (total == 0 || c.dry_run) {
 		if (c.json) {
-			fputs("[", stdout);
-			for (size_t i = 0; i < n; i++)
-				clean_json_host(db, &hosts[i], sel[i], i == 0);
-			fputs("]\n", stdout);
+			clean_json(db, hosts, n, sel);
 		} else {
 			for (size_t i = 0; i < n; i++) {
 				if (c.dry_run)
@@ -320,10 +331,7 @@ cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
 	scan_kill(db, hosts, n, sel, c.usr1, c.force, &c.o);
 
 	if (c.json) {
-		fputs("[", stdout);
-		for (size_t i = 0; i < n; i++)
-			clean_json_host(db, &hosts[i], sel[i], i == 0);
-		fputs("]\n", stdout);
+		clean_json(db, hosts, n, sel);
 		for (size_t i = 0; i < n; i++)
 			left += clean_report(&hosts[i], sel[i], ntargets[i], 0, line, sizeof line);
 	} else {

@@ -29,9 +29,9 @@ cmd_scan_timeout(const char *s, int *out)
 void
 cmd_scan_print_json(struct db *db, const struct scan_host *h, size_t n)
 {
-	/* Each host's object is made by SQLite (db_scan_json); only the array around them
-	 * is written here. */
-	fputs("[", stdout);
+	char *array = NULL;
+
+	/* Every object and the array around them are made by SQLite. */
 	for (size_t i = 0; i < n; i++) {
 		char *js = NULL;
 
@@ -39,10 +39,12 @@ cmd_scan_print_json(struct db *db, const struct scan_host *h, size_t n)
 			fprintf(stderr, "moshman: %s: %s\n", h[i].host.name, db_error(db));
 			continue;
 		}
-		printf("%s%s", i > 0 ? ",\n" : "", js);
+		if (db_json_append(db, &array, js) != DB_OK)
+			fprintf(stderr, "moshman: %s\n", db_error(db));
 		db_free(js);
 	}
-	fputs("]\n", stdout);
+	printf("%s\n", array != NULL ? array : "[]");
+	db_free(array);
 }
 
 void

@@ -235,6 +235,7 @@ act_kill(struct ui *u)
 	const char *lp[16];
 	char pidargs[16][24];
 	size_t n = 0, ne = 0, refused = 0;
+	const struct db_scan_server *last_refused = NULL;
 	int c;
 
 	if (mh == NULL || u->nservers == 0) {
@@ -254,6 +255,7 @@ act_kill(struct ui *u)
 		/* Never a live session: the same rule as `clean`. */
 		if (!s->candidate && !s->candidate_detached) {
 			refused++;
+			last_refused = s;
 			continue;
 		}
 		fmt_duration(s->age_s, age, sizeof age);
@@ -264,8 +266,13 @@ act_kill(struct ui *u)
 		n++;
 	}
 	if (n == 0) {
-		ui_status(u, 1, "%s: attached, live or starting servers are never killed",
-		    refused > 1 ? "those servers" : "that server");
+		/* Say why, in the classifier's words (e.g. utmp still says attached). */
+		if (refused == 1 && last_refused != NULL)
+			ui_status(u, 1, "pid %lld is not a target: %s", (long long)last_refused->pid,
+			    last_refused->why);
+		else
+			ui_status(u, 1, "none of those servers is a target (attached, live, "
+			    "starting or not proven orphaned)");
 		return REDRAW_PANES;
 	}
 	c = dialog_choose(u, "Kill these mosh-servers?", lp, n, choices, 3);
