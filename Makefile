@@ -15,7 +15,8 @@ CC       ?= cc
 BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
-             psmisc socat netcat-openbsd ncat busybox
+             psmisc socat netcat-openbsd ncat busybox sqlite3 \
+             net-tools lsof util-linux
 BENCH_DEBS = gnuplot-nox hyperfine
 
 PKGS      = ncursesw libssh sqlite3
@@ -48,7 +49,7 @@ LIB      = $(BUILD)/libmoshman.a
 BIN      = $(BUILD)/moshman
 
 .PHONY: all run check test asan fuzz fuzz-smoke bench install uninstall clean deps \
-        deps-test deps-bench layers format-check config
+        deps-test deps-bench layers config
 .DEFAULT_GOAL := all
 # Generated headers are inputs, not intermediates: keep them between builds.
 .SECONDARY: $(GEN_HDR)
@@ -186,9 +187,6 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/moshman $(DESTDIR)$(PREFIX)/share/man/man1/moshman.1
-
-format-check:
-	@clang-format --dry-run --Werror src/*.[ch] ui/*.[ch] db/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c
 
 clean:
 	rm -rf build build-asan

@@ -36,6 +36,9 @@ void db_strv_clear(char ***v, size_t *n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK, for several changes that must land together. */
 int db_begin(struct db *);
+/* BEGIN (deferred): several reads that see one snapshot, with one lock; end with
+ * db_commit(). */
+int db_begin_read(struct db *);
 int db_commit(struct db *);
 void db_rollback(struct db *);
 
@@ -189,6 +192,15 @@ int db_scan_get(struct db *, int64_t host_id, struct db_scan *, struct db_scan_s
  * missing_tools and servers[] (pid, ppid, uid, port, start, age_s, utmp, tty, class, why,
  * session_id, candidate, candidate_detached, cmdline).  DB_NOTFOUND when never scanned. */
 int db_scan_json(struct db *, int64_t host_id, char **out);
+/* JSON for command output that is not a stored row, made by SQLite's JSON functions too.
+ * db_json_append adds a JSON value to the array *array (NULL starts "[]"; NULL value
+ * appends null).  db_json_kill_target describes one clean target; db_json_clean_host
+ * one host after a clean (scan_json may be NULL).  Free results with db_free(). */
+int db_json_append(struct db *, char **array, const char *value);
+int db_json_kill_target(struct db *, int64_t pid, const char *class_, int64_t session_id,
+    const char *result, const char *signals, int gone, char **out);
+int db_json_clean_host(struct db *, const char *scan_json, int kill_ran,
+    const char *targets_json, char **out);
 /* PRAGMA data_version: changes whenever another connection commits. */
 int64_t db_data_version(struct db *);
 

@@ -19,6 +19,13 @@ static const char sql_servers_get[] =
     "candidate, candidate_detached, cmdline FROM scan_servers WHERE host_id = ?1 "
     "ORDER BY pid";
 static const char sql_data_version[] = "PRAGMA data_version";
+static const char sql_json_append[] = "SELECT json_insert(coalesce(?1, '[]'), '$[#]', json(?2))";
+static const char sql_json_target[] =
+    "SELECT json_object('pid', ?1, 'class', ?2, 'session_id', CASE WHEN ?3 > 0 THEN ?3 END, "
+    "'result', ?4, 'signals', ?5, 'gone', json(CASE WHEN ?6 THEN 'true' ELSE 'false' END))";
+static const char sql_json_clean_host[] =
+    "SELECT json_object('scan', json(?1), 'kill_ran', "
+    "json(CASE WHEN ?2 THEN 'true' ELSE 'false' END), 'targets', json(coalesce(?3, '[]')))";
 static const char sql_scan_json[] =
     "SELECT json_object('host', h.name, 'scanned_at', c.scanned_at, 'status', c.status, "
     "'message', c.message, 'missing_tools', c.missing_tools, 'servers', "
@@ -105,12 +112,34 @@ fail:
 	return DB_ERR;
 }
 
+static void
+read_server(sqlite3_stmt *st, void *elem)
+{
+	struct db_scan_server *v = elem;
+
+	v->pid = sqlite3_column_int64(st, 0);
+	v->ppid = sqlite3_column_int64(st, 1);
+	v->uid = sqlite3_column_int64(st, 2);
+	v->port = sqlite3_column_int(st, 3);
+	v->start_token = db_col_text(st, 4);
+	v->age_s = sqlite3_column_int64(st, 5);
+	v->utmp = db_col_text(st, 6);
+	v->tty = db_col_text(st, 7);
+	v->class_ = db_col_text(st, 8);
+	v->why = db_col_text(st, 9);
+	v->session_id = sqlite3_column_int64(st, 10);
+	v->candidate = sqlite3_column_int(st, 11);
+	v->candidate_detached = sqlite3_column_int(st, 12);
+	v->cmdline = db_col_text(st, 13);
+}
+
 int
 db_scan_get(struct db *db, int64_t host_id, struct db_scan *scan, struct db_scan_server **out,
     size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_scan_server *v = NULL, *nv;
+	struct db_scan_server *v = NULL;
+	void *vv = NULL;
 	size_t cnt = 0;
 	int rc;
 
@@ -136,32 +165,12 @@ db_scan_get(struct db *db, int64_t host_id, struct db_scan *scan, struct db_scan
 	if ((st = db_stmt(db, sql_servers_get)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, host_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
-			abort();
-		v = nv;
-		memset(&v[cnt], 0, sizeof v[cnt]);
-		v[cnt].pid = sqlite3_column_int64(st, 0);
-		v[cnt].ppid = sqlite3_column_int64(st, 1);
-		v[cnt].uid = sqlite3_column_int64(st, 2);
-		v[cnt].port = sqlite3_column_int(st, 3);
-		v[cnt].start_token = db_col_text(st, 4);
-		v[cnt].age_s = sqlite3_column_int64(st, 5);
-		v[cnt].utmp = db_col_text(st, 6);
-		v[cnt].tty = db_col_text(st, 7);
-		v[cnt].class_ = db_col_text(st, 8);
-		v[cnt].why = db_col_text(st, 9);
-		v[cnt].session_id = sqlite3_column_int64(st, 10);
-		v[cnt].candidate = sqlite3_column_int(st, 11);
-		v[cnt].candidate_detached = sqlite3_column_int(st, 12);
-		v[cnt].cmdline = db_col_text(st, 13);
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_fail(db, "reading scanned servers");
+	if (db_collect(db, st, sizeof *v, read_server, &vv, &cnt, "reading scanned servers") !=
+	    DB_OK) {
+		v = vv;
 		goto fail;
 	}
+	v = vv;
 	*out = v;
 	*n = cnt;
 	return DB_OK;
@@ -204,4 +213,67 @@ db_scan_json(struct db *db, int64_t host_id, char **out)
 	if (rc != SQLITE_ROW || *out == NULL)
 		return db_fail(db, "making JSON");
 	return DB_OK;
+}
+
+/* Run a one-row, one-column JSON query whose parameters are already bound. */
+static int
+json_result(struct db *db, sqlite3_stmt *st, char **out)
+{
+	int rc = sqlite3_step(st);
+
+	*out = NULL;
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW || *out == NULL)
+		return db_fail(db, "making JSON");
+	return DB_OK;
+}
+
+int
+db_json_append(struct db *db, char **array, const char *value)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+
+	if ((st = db_stmt(db, sql_json_append)) == NULL)
+		return DB_ERR;
+	db_bind_text(st, 1, *array);
+	db_bind_text(st, 2, value ? value : "null");
+	if (json_result(db, st, &out) != DB_OK)
+		return DB_ERR;
+	sqlite3_free(*array);
+	*array = out;
+	return DB_OK;
+}
+
+int
+db_json_kill_target(struct db *db, int64_t pid, const char *class_, int64_t session_id,
+    const char *result, const char *signals, int gone, char **out)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(db, sql_json_target)) == NULL)
+		return DB_ERR;
+	sqlite3_bind_int64(st, 1, pid);
+	db_bind_text(st, 2, class_);
+	sqlite3_bind_int64(st, 3, session_id);
+	db_bind_text(st, 4, result);
+	db_bind_text(st, 5, signals);
+	sqlite3_bind_int(st, 6, gone != 0);
+	return json_result(db, st, out);
+}
+
+int
+db_json_clean_host(struct db *db, const char *scan_json, int kill_ran,
+    const char *targets_json, char **out)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(db, sql_json_clean_host)) == NULL)
+		return DB_ERR;
+	db_bind_text(st, 1, scan_json);
+	sqlite3_bind_int(st, 2, kill_ran != 0);
+	db_bind_text(st, 3, targets_json);
+	return json_result(db, st, out);
 }

@@ -24,7 +24,8 @@ struct cmd {
 };
 
 extern const struct cmd *const cmd_table[];
-extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay, cmd_tunnel;
+extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
+extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel;
 
 const struct cmd *cmd_find(const char *name);
 /* Opens the database the context names; prints why and returns NULL on failure. */
@@ -33,6 +34,8 @@ void cmd_ctx_close(struct cmd_ctx *);
 /* Print "moshman: <message>" to stderr and return EXIT_USAGE / EXIT_FAIL. */
 int cmd_usage(const char *, ...) __attribute__((format(printf, 1, 2)));
 int cmd_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* `host import`, in its own file (cmd_host_import.c). */
+int cmd_host_import(struct cmd_ctx *, int argc, char **argv);
 /* Is argv[i] "-h" or "--help"? */
 int cmd_wants_help(int argc, char **argv);
 void cmd_print_help(const struct cmd *, FILE *);

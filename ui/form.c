@@ -26,6 +26,7 @@ static struct field fields_template[] = {
 	{ "Identity file", "identity", 0, "", "", NULL },
 	{ "Proxy URL", "proxy", 0, "", "", NULL },
 	{ "Jump host(s)", "jump", 0, "", "", NULL },
+	{ "ProxyCommand", "proxy-command", 0, "", "", NULL },
 	{ "Transport", "transport", 0, "", "", NULL },
 	{ "Tunnel command", "tunnel-command", 0, "", "", NULL },
 	{ "Server command", "server-command", 0, "", "", NULL },
@@ -35,6 +36,7 @@ static struct field fields_template[] = {
 	{ "Host key policy", "hostkey-policy", 0, "", "", NULL },
 	{ "Idle timeout (s)", "idle-timeout", 0, "", "", NULL },
 	{ "Tags", "tag", 1, "", "", NULL },
+	{ "Auto clean (yes/no)", "auto-clean", 0, "", "", NULL },
 };
 #define NFIELDS ((int)(sizeof fields_template / sizeof fields_template[0]))
 
@@ -62,15 +64,17 @@ fill(struct field *f, const struct db_host *h)
 	SET(4, "%s", h->identity ? h->identity : "");
 	SET(5, "%s", proxy);
 	SET(6, "%s", h->jump ? h->jump : "");
-	SET(7, "%s", h->transport ? h->transport : "auto");
-	SET(8, "%s", h->tunnel_command ? h->tunnel_command : "");
-	SET(9, "%s", h->server_command ? h->server_command : "mosh-server");
-	join(f[10].value, sizeof f[10].value, h->locales, h->nlocales);
-	SET(11, "%s", h->predict ? h->predict : "adaptive");
-	SET(12, "%s", h->known_hosts ? h->known_hosts : "");
-	SET(13, "%s", h->hostkey_policy ? h->hostkey_policy : "ask");
-	SET(14, "%lld", (long long)h->idle_timeout);
-	join(f[15].value, sizeof f[15].value, h->tags, h->ntags);
+	SET(7, "%s", h->proxy_command ? h->proxy_command : "");
+	SET(8, "%s", h->transport ? h->transport : "auto");
+	SET(9, "%s", h->tunnel_command ? h->tunnel_command : "");
+	SET(10, "%s", h->server_command ? h->server_command : "mosh-server");
+	join(f[11].value, sizeof f[11].value, h->locales, h->nlocales);
+	SET(12, "%s", h->predict ? h->predict : "adaptive");
+	SET(13, "%s", h->known_hosts ? h->known_hosts : "");
+	SET(14, "%s", h->hostkey_policy ? h->hostkey_policy : "ask");
+	SET(15, "%lld", (long long)h->idle_timeout);
+	join(f[16].value, sizeof f[16].value, h->tags, h->ntags);
+	SET(17, "%s", h->auto_clean ? "yes" : "no");
 #undef SET
 	for (int i = 0; i < NFIELDS; i++)
 		memcpy(f[i].initial, f[i].value, sizeof f[i].value);
@@ -88,6 +92,16 @@ apply(struct field *f, struct db_host *h)
 	/* The proxy shows its password masked; unchanged means keep the stored one. */
 	if (strcmp(f->opt, "proxy") == 0 && strcmp(f->value, f->initial) == 0)
 		return 0;
+	if (strcmp(f->opt, "auto-clean") == 0) {
+		if (strcmp(f->value, "yes") != 0 && strcmp(f->value, "no") != 0) {
+			xasprintf(&f->err, "'yes' or 'no'");
+			return -1;
+		}
+		profile_set(h, strcmp(f->value, "yes") == 0 ? "auto-clean" : "no-auto-clean", NULL,
+		    &err);
+		free(err);
+		return 0;
+	}
 	if (!f->list) {
 		if (profile_set(h, f->opt, f->value, &err) == -1) {
 			f->err = err;

@@ -18,25 +18,7 @@ static const char *scenes[] = { "linux-ss.txt", "linux-netstat.txt",
 static char *
 fixture(const char *name)
 {
-	const char	*top = getenv("MOSHMAN_TOP");
-	char		 path[4096], *buf = NULL;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof path, "%s/tests/fixtures/scan/%s", top ? top : ".", name);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		printf("    cannot read %s\n", path);
-		unit_case_failed = 1;
-		if (f != NULL)
-			fclose(f);
-		return xstrdup("");
-	}
-	buf = xcalloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		unit_case_failed = 1;
-	fclose(f);
-	return buf;
+	return unit_fixture("scan", name);
 }
 
 static long

@@ -54,6 +54,34 @@ static const char *unit_program = "unit";
 		}                                                                        \
 	} while (0)
 
+/* The contents of tests/fixtures/DIR/NAME (found through MOSHMAN_TOP, else the current
+ * directory), NUL-terminated; marks the test failed and returns "" when it cannot be
+ * read.  free() the result. */
+__attribute__((unused)) static char *
+unit_fixture(const char *dir, const char *name)
+{
+	const char *top = getenv("MOSHMAN_TOP");
+	char path[4096], *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", top ? top : ".", dir, name);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		printf("    cannot read %s\n", path);
+		unit_case_failed = 1;
+		if (f != NULL)
+			fclose(f);
+		return strdup("");
+	}
+	if ((buf = calloc(1, (size_t)n + 1)) == NULL)
+		abort();
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		unit_case_failed = 1;
+	fclose(f);
+	return buf;
+}
+
 static void __attribute__((unused))
 unit_run(const char *name, void (*fn)(void))
 {
