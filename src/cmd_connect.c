@@ -64,9 +64,10 @@ cmd_connect_help(FILE *f)
 	      "this terminal through a local relay.  moshman stays behind as the session's\n"
 	      "supervisor and records it (see 'moshman sessions').\n"
 	      "\n"
-	      "  --transport T       udp (direct UDP), tcp (mosh's UDP inside this ssh\n"
-	      "                      connection, reconnecting on its own); auto uses udp\n"
-	      "                      for now; command is not available yet\n"
+	      "  --transport T       auto (default: direct UDP, the tunnel when UDP fails,\n"
+	      "                      back to UDP when it works again), udp, tcp (mosh's UDP\n"
+	      "                      inside this ssh connection, reconnecting on its own) or\n"
+	      "                      command (the profile's --tunnel-command)\n"
 	      "  --hostkey-policy P  ask (default), accept-new or strict, for this run\n"
 	      "\n"
 	      "Exit status: mosh-client's once it ran, 1 if connecting failed, 2 for bad usage.\n",
