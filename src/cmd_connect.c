@@ -62,8 +62,9 @@ cmd_connect_help(FILE *f)
 	      "this terminal through a local relay.  moshman stays behind as the session's\n"
 	      "supervisor and records it (see 'moshman sessions').\n"
 	      "\n"
-	      "  --transport T       udp (direct UDP); tcp, auto and command come with the\n"
-	      "                      tunnel (auto falls back to udp for now)\n"
+	      "  --transport T       udp (direct UDP), tcp (mosh's UDP inside this ssh\n"
+	      "                      connection, reconnecting on its own); auto uses udp\n"
+	      "                      for now; command is not available yet\n"
 	      "  --hostkey-policy P  ask (default), accept-new or strict, for this run\n"
 	      "\n"
 	      "Exit status: mosh-client's once it ran, 1 if connecting failed, 2 for bad usage.\n",

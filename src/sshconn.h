@@ -56,6 +56,36 @@ void sshconn_open(struct sshconn *, int interactive, sshconn_done_cb, void *arg)
 void sshconn_exec(struct sshconn *, const char *command, sshconn_exec_cb, void *arg);
 /* Disconnects; the object can open again. */
 void sshconn_close(struct sshconn *);
+/*
+ * A long-lived exec channel for the tunnel: command runs on the open connection, its
+ * stdout and stderr arrive through the callbacks as they come, and what is written is
+ * queued and sent as the channel's window allows.  One stream at a time, next to
+ * sshconn_exec.  After every wake-up of the loop the channel is drained (libssh may hold
+ * decrypted data the socket no longer signals).  closed runs once when the channel ends
+ * (error NULL: EOF or close, with the exit status or -1) or the connection fails (error
+ * says why); it may close or reopen anything.
+ */
+struct sshconn_stream_ops {
+	void (*data)(const void *, size_t, void *arg);
+	void (*err)(const void *, size_t, void *arg);
+	void (*closed)(int status, const char *error, void *arg);
+};
+/* -1 if the connection is not open (no callback runs then). */
+int sshconn_stream_open(struct sshconn *, const char *command,
+    const struct sshconn_stream_ops *, void *arg);
+/* Queues bytes for the channel (sent at once when possible). */
+void sshconn_stream_write(struct sshconn *, const void *, size_t);
+/* Bytes queued and not yet handed to libssh. */
+size_t sshconn_stream_queued(const struct sshconn *);
+/* Ends the stream without calling closed. */
+void sshconn_stream_close(struct sshconn *);
+/* Did the last open fail on the host key (changed or gone)?  Reconnecting is pointless. */
+int sshconn_hostkey_refused(const struct sshconn *);
+/* Connected and authenticated (exec and streams are possible). */
+int sshconn_is_open(const struct sshconn *);
+/* Connect + handshake + auth timeout for the next opens (reconnects use short ones). */
+void sshconn_set_timeout(struct sshconn *, int ms);
+
 /* The numeric address of the TCP peer when connected directly, else NULL. */
 const char *sshconn_peer_addr(const struct sshconn *);
 /* How the connection went out: "direct", "socks5", "socks5h", "http", "proxycommand". */

@@ -23,6 +23,7 @@
 #include "src/proxy.h"
 #include "src/shquote.h"
 #include "src/sshconn.h"
+#include "src/tunnel.h"
 #include "src/xmalloc.h"
 
 #define SUP_SIGNAL_TMOUT 60     /* SIGUSR1 ends a server only after this long detached */
@@ -40,6 +41,8 @@ struct sup {
 	const char *transport;   /* what was asked */
 	struct localrelay *relay;
 	struct sshconn *ssh;
+	struct tunnel *tunnel;
+	int tcp;                 /* the session runs over the tunnel */
 	char key[MOSHCONNECT_KEY_LEN + 1];
 	char remote_addr[INET6_ADDRSTRLEN];
 
@@ -313,6 +316,13 @@ sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	s->row.pkts_down = (int64_t)st.pkts_down;
 	s->row.last_tx_at = st.last_up_ms;
 	s->row.last_rx_at = st.last_down_ms;
+	if (s->tunnel != NULL) {
+		struct tunnel_info ti;
+
+		tunnel_get_info(s->tunnel, &ti);
+		s->row.rtt_ms = (int)ti.rtt_ms;
+		s->row.reconnects = ti.reconnects;
+	}
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: stats not written: %s", db_error(s->db));
 }
@@ -445,7 +455,7 @@ sup_fail_server(struct sup *s, const char *msg)
 {
 	char *cmd = NULL;
 
-	if (s->row.server_pid <= 0) {
+	if (s->row.server_pid <= 0 || !sshconn_is_open(s->ssh)) {
 		sshconn_close(s->ssh);
 		sup_fail(s, "%s", msg);
 		return;
@@ -454,6 +464,71 @@ sup_fail_server(struct sup *s, const char *msg)
 	xasprintf(&cmd, "kill -TERM %lld", (long long)s->row.server_pid);
 	sshconn_exec(s->ssh, cmd, sup_kill_done, s);
 	free(cmd);
+}
+
+static void sup_client_up(struct sup *);
+
+static void
+sup_set_state(struct sup *s, const char *state)
+{
+	if (strcmp(s->row.state, state) == 0)
+		return;
+	free(s->row.state);
+	s->row.state = xstrdup(state);
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
+}
+
+/* What the tunnel says becomes the row's state and an event; before mosh-client runs
+ * it is also a progress line (or the failure). */
+static void
+sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs,
+    void *arg)
+{
+	struct sup *s = arg;
+
+	switch (ev) {
+	case TUNNEL_UP:
+		sup_progressf(s, "tunnel %s", msg);
+		if (s->client == 0)
+			sup_client_up(s);
+		break;
+	case TUNNEL_DEAD:
+		sup_event(s, "reconnect", msg);
+		sup_set_state(s, "reconnecting");
+		break;
+	case TUNNEL_UP_AGAIN:
+		sup_event(s, "reconnect", msg);
+		if (s->client == 0) {
+			sup_client_up(s);
+			break;
+		}
+		sup_stats_cb(s->loop, &s->stats_w, 0);
+		sup_set_state(s, "up");
+		break;
+	case TUNNEL_RETRY:
+		log_debug("supervisor: %s", msg);
+		break;
+	case TUNNEL_NOTICE:
+		sup_event(s, "notice", msg);
+		break;
+	case TUNNEL_FAILED:
+		if (s->client == 0) {
+			char buf[1024];
+
+			snprintf(buf, sizeof buf, "tunnel: %s", msg);
+			sup_fail_server(s, buf);
+			return;
+		}
+		/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it):
+		 * the row says why nothing gets through any more. */
+		sup_event(s, "reconnect", msg);
+		if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
+			log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
+		free(s->row.state);
+		s->row.state = xstrdup("failed");
+		break;
+	}
 }
 
 static void
@@ -480,6 +555,20 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
+	if (s->tcp) {
+		struct tunnel_config tc;
+
+		memset(&tc, 0, sizeof tc);
+		tc.udp_port = mc.port;
+		tc.relay = TUNNEL_RELAY_ANY;
+		if (getenv("MOSHMAN_RELAY") != NULL && strcmp(getenv("MOSHMAN_RELAY"), "perl") == 0)
+			tc.relay = TUNNEL_RELAY_PERL;
+		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+		s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &tc, sup_tunnel_cb, s);
+		sup_progressf(s, "starting the tunnel relay");
+		tunnel_start(s->tunnel);
+		return;
+	}
 	if (sup_udp_addr(s) == -1) {
 		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
 		    "reached through the proxy and has no address of its own here); the TCP "
@@ -493,17 +582,26 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	}
 	/* Direct UDP needs ssh no longer (like mosh); the object stays for reconnects. */
 	sshconn_close(s->ssh);
+	sup_client_up(s);
+}
+
+/* The path works: record it and start mosh-client. */
+static void
+sup_client_up(struct sup *s)
+{
+	int port = s->row.mosh_port;
+
 	free(s->row.remote_addr);
 	s->row.remote_addr = xstrdup(s->remote_addr);
 	free(s->row.path);
-	s->row.path = xstrdup("udp");
+	s->row.path = xstrdup(s->tcp ? "tcp" : "udp");
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
 	s->row.session_key = s->key;
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
-	sup_progressf(s, "starting mosh-client (udp to %s:%d via 127.0.0.1:%d)",
-	    s->remote_addr, mc.port, localrelay_port(s->relay));
+	sup_progressf(s, "starting mosh-client (%s to %s:%d via 127.0.0.1:%d)",
+	    s->tcp ? "tcp" : "udp", s->remote_addr, port, localrelay_port(s->relay));
 	if (sup_spawn_client(s) == -1)
 		return;
 	/* From here on nothing is written to the terminal until the client exits. */
@@ -546,7 +644,8 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 	}
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, colors,
-	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT, 0,
+	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
+	    s->tcp,
 	    strcmp(sshconn_route(c), "proxycommand") == 0);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
@@ -642,16 +741,12 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		rc = cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", s.transport);
 		goto out;
 	}
-	if (opts->transport != NULL && strcmp(s.transport, "udp") != 0) {
-		rc = cmd_usage("transport %s is not available yet; use --transport udp",
-		    s.transport);
+	if (strcmp(s.transport, "command") == 0) {
+		rc = cmd_usage("transport command is not available yet; use --transport tcp "
+		    "or udp");
 		goto out;
 	}
-	if (strcmp(s.transport, "tcp") == 0 || strcmp(s.transport, "command") == 0) {
-		rc = cmd_usage("profile '%s' asks for transport %s, which is not available yet; "
-		    "use --transport udp", s.host.name, s.transport);
-		goto out;
-	}
+	s.tcp = strcmp(s.transport, "tcp") == 0;
 	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
 	memset(&cfg, 0, sizeof cfg);
 	if (sup_policy(policy, &cfg.policy) == -1) {
@@ -720,6 +815,7 @@ out:
 		ev_signal_stop(s.loop, &s.sig_hup);
 		ev_timer_stop(s.loop, &s.stats_w);
 	}
+	tunnel_free(s.tunnel);
 	sshconn_free(s.ssh);
 	localrelay_free(s.relay);
 	explicit_bzero(s.key, sizeof s.key);

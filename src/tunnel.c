@@ -1,0 +1,585 @@
+#include "src/tunnel.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdarg.h>
+
+#include "src/frame.h"
+#include "src/localrelay.h"
+#include "src/log.h"
+#include "src/rrelay.h"
+#include "src/sshconn.h"
+#include "src/xmalloc.h"
+
+#ifndef MOSHMAN_VERSION
+#define MOSHMAN_VERSION "0.1.0"
+#endif
+
+/* Reconnect attempts: connect + handshake + auth must finish in this long.  A fresh
+ * attempt soon beats waiting on a stalled one. */
+#define TUNNEL_ATTEMPT_MS 3000
+/* Output queued for the channel beyond this: new datagrams are dropped, as UDP would. */
+#define TUNNEL_QUEUE_MAX (256 * 1024)
+
+enum tstate { T_IDLE, T_STARTING, T_UP, T_RECONNECTING, T_FAILED };
+
+struct tunnel {
+	struct ev_loop *loop;
+	struct sshconn *ssh;
+	struct localrelay *relay;
+	int attached;             /* installed as the relay's path */
+	char *udp_host;
+	int udp_port;
+	enum tunnel_relay want;
+	enum tunnel_relay using;  /* NATIVE or PERL for the current stream */
+	int native_failed;        /* the native relay is not there: Perl from now on */
+	tunnel_event_cb cb;
+	void *cb_arg;
+
+	enum tstate state;
+	int have_hello;
+	int stream;               /* a relay stream is open */
+	int64_t stream_at;        /* when the stream was opened (mono ms) */
+	struct frame_decoder dec;
+	char errtail[256];        /* the relay's stderr, last bytes */
+	size_t errlen;
+
+	struct tunnel_live live;
+	uint8_t ping_token[FRAME_TOKEN_LEN];
+	int64_t ping_sent;        /* mono ms of the outstanding PING, 0 none */
+	int64_t rtt_ms;
+	int64_t last_rx_epoch;
+
+	int attempt;              /* reconnect attempts since the link died */
+	int reconnects;
+	int64_t dead_at;          /* mono ms when the link was declared dead */
+	char dead_reason[256];
+
+	ev_timer tick;
+	ev_timer retry;
+	ev_idle again;            /* reopen the stream from the loop (native -> perl) */
+};
+
+/* ---- pure pieces --------------------------------------------------------------------- */
+
+void
+tunnel_live_reset(struct tunnel_live *l, int64_t now)
+{
+	memset(l, 0, sizeof *l);
+	l->last_rx = now;
+}
+
+void
+tunnel_live_rx(struct tunnel_live *l, int64_t now)
+{
+	l->last_rx = now;
+	l->first_tx = 0;
+	l->pings_out = 0;
+}
+
+void
+tunnel_live_tx(struct tunnel_live *l, int64_t now)
+{
+	if (l->first_tx == 0)
+		l->first_tx = now;
+}
+
+int
+tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason,
+    size_t reasonsz)
+{
+	*ping = 0;
+	if (l->first_tx != 0 && now - l->first_tx >= TUNNEL_SILENCE_MS) {
+		snprintf(reason, reasonsz, "no reply for %.1f s",
+		    (double)(now - l->last_rx) / 1000.0);
+		return 1;
+	}
+	if (l->pings_out >= TUNNEL_PINGS_LOST && now - l->last_ping >= TUNNEL_PING_IDLE_MS) {
+		snprintf(reason, reasonsz, "%d pings unanswered, nothing for %.1f s",
+		    l->pings_out, (double)(now - l->last_rx) / 1000.0);
+		return 1;
+	}
+	/* Only an idle link gets PINGs (a busy one proves itself), plus a rare one for the
+	 * round-trip time. */
+	if ((now - l->last_rx >= TUNNEL_PING_IDLE_MS &&
+	    (l->last_ping == 0 || now - l->last_ping >= TUNNEL_PING_IDLE_MS)) ||
+	    l->last_ping == 0 || now - l->last_ping >= TUNNEL_PING_EVERY_MS) {
+		*ping = 1;
+		l->last_ping = now;
+		if (now - l->last_rx >= TUNNEL_PING_IDLE_MS)
+			l->pings_out++;
+	}
+	return 0;
+}
+
+int
+tunnel_backoff_ms(int n, double r)
+{
+	double base = 150.0;
+
+	for (int i = 0; i < n && base < 2000.0; i++)
+		base *= 2.0;
+	if (base > 1600.0)
+		base = 1600.0;
+	/* Jitter: 0.75x .. 1.25x, so a cap of 1.6 s stays at or under 2 s. */
+	return (int)(base * (0.75 + 0.5 * r));
+}
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+epoch_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	log_debug("tunnel: %s", buf);
+	if (t->cb != NULL)
+		t->cb(t, ev, buf, secs, t->cb_arg);
+}
+
+static const char *
+t_relay_name(const struct tunnel *t)
+{
+	return t->using == TUNNEL_RELAY_PERL ? "perl" : "native";
+}
+
+static void t_dead(struct tunnel *, const char *);
+static void t_open_stream(struct tunnel *);
+static void t_attempt(struct tunnel *);
+
+/* ---- the path ------------------------------------------------------------------------ */
+
+static int
+t_path_send(void *p, const void *buf, size_t len)
+{
+	struct tunnel *t = p;
+	uint8_t out[FRAME_ENCODED_MAX];
+	size_t n;
+
+	if (!t->stream || t->state == T_FAILED)
+		return -1;
+	if (sshconn_stream_queued(t->ssh) > TUNNEL_QUEUE_MAX)
+		return -1;
+	if ((n = frame_encode_data(out, sizeof out, buf, len, NULL, 0)) == 0)
+		return -1;
+	sshconn_stream_write(t->ssh, out, n);
+	if (t->have_hello)
+		tunnel_live_tx(&t->live, mono_ms());
+	return 0;
+}
+
+static void
+t_path_free(void *p)
+{
+	struct tunnel *t = p;
+
+	t->attached = 0;
+}
+
+static const struct localrelay_path_ops tunnel_path_ops = {
+	"tcp", t_path_send, t_path_free,
+};
+
+/* ---- the stream ---------------------------------------------------------------------- */
+
+static void
+t_stream_data(const void *buf, size_t len, void *arg)
+{
+	struct tunnel *t = arg;
+	struct frame f;
+	enum frame_result r;
+	int64_t now = mono_ms();
+
+	frame_decoder_feed(&t->dec, buf, len);
+	while ((r = frame_decoder_next(&t->dec, &f)) == FRAME_OK) {
+		tunnel_live_rx(&t->live, now);
+		t->last_rx_epoch = epoch_ms();
+		switch (f.type) {
+		case FRAME_HELLO:
+			if (frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX,
+			    f.version_min, f.version_max) == -1) {
+				sshconn_stream_close(t->ssh);
+				t->stream = 0;
+				t->state = T_FAILED;
+				t_emit(t, TUNNEL_FAILED, 0, "the remote relay (%s) speaks protocol "
+				    "%d..%d, this moshman %d..%d; update one of them", f.text,
+				    f.version_min, f.version_max, FRAME_VERSION_MIN,
+				    FRAME_VERSION_MAX);
+				return;
+			}
+			t->have_hello = 1;
+			tunnel_live_reset(&t->live, now);
+			if (t->state == T_STARTING) {
+				t->state = T_UP;
+				t_emit(t, TUNNEL_UP, 0, "up via tcp (relay %s)", t_relay_name(t));
+			} else if (t->state == T_RECONNECTING) {
+				double secs = (double)(now - t->dead_at) / 1000.0;
+
+				t->state = T_UP;
+				t->reconnects++;
+				t->attempt = 0;
+				t_emit(t, TUNNEL_UP_AGAIN, secs, "up again after %.1f s (reconnect %d)",
+				    secs, t->reconnects);
+			}
+			break;
+		case FRAME_DATA:
+			if (t->attached)
+				localrelay_deliver(t->relay, f.payload, f.len);
+			break;
+		case FRAME_PING: {
+			uint8_t out[FRAME_ENCODED_MAX];
+			size_t n = frame_encode_pong(out, sizeof out, f.token);
+
+			sshconn_stream_write(t->ssh, out, n);
+			break;
+		}
+		case FRAME_PONG:
+			if (t->ping_sent != 0 && memcmp(f.token, t->ping_token,
+			    FRAME_TOKEN_LEN) == 0) {
+				t->rtt_ms = now - t->ping_sent;
+				t->ping_sent = 0;
+			}
+			break;
+		case FRAME_CLOSE:
+			t_dead(t, f.code == FRAME_CLOSE_OK ? "the remote relay closed" :
+			    f.text);
+			return;
+		case FRAME_NOTICE:
+			if (f.code == FRAME_NOTICE_REFUSED)
+				t_emit(t, TUNNEL_NOTICE, 0, "relay: %s (has mosh-server ended?)",
+				    f.text);
+			break;
+		default:
+			break;
+		}
+	}
+	if (r == FRAME_ERROR) {
+		char why[600];
+
+		snprintf(why, sizeof why, "garbage from the relay: %s",
+		    frame_decoder_error(&t->dec));
+		t_dead(t, why);
+	}
+}
+
+static void
+t_stream_err(const void *buf, size_t len, void *arg)
+{
+	struct tunnel *t = arg;
+	size_t room = sizeof t->errtail - 1;
+
+	if (len >= room) {
+		memcpy(t->errtail, (const char *)buf + len - room, room);
+		t->errlen = room;
+	} else {
+		if (t->errlen + len > room) {
+			size_t drop = t->errlen + len - room;
+
+			memmove(t->errtail, t->errtail + drop, t->errlen - drop);
+			t->errlen -= drop;
+		}
+		memcpy(t->errtail + t->errlen, buf, len);
+		t->errlen += len;
+	}
+	t->errtail[t->errlen] = '\0';
+}
+
+static void
+t_stream_closed(int status, const char *error, void *arg)
+{
+	struct tunnel *t = arg;
+	char why[768], ex[200], noise[600] = "";
+
+	t->stream = 0;
+	if (!t->have_hello && error == NULL) {
+		/* The relay never answered: the command is not there or refused us. */
+		if (frame_decoder_eof(&t->dec) == -1)
+			snprintf(noise, sizeof noise, "%s", frame_decoder_error(&t->dec));
+		frame_excerpt(t->errtail, t->errlen, ex, sizeof ex);
+		if (t->using == TUNNEL_RELAY_NATIVE && t->want == TUNNEL_RELAY_ANY) {
+			log_debug("tunnel: native relay unavailable (status %d: %s); trying perl",
+			    status, ex);
+			t->native_failed = 1;
+			ev_idle_start(t->loop, &t->again);
+			return;
+		}
+		snprintf(why, sizeof why, "no relay could be started on the host (status %d%s%s)%s%s",
+		    status, ex[0] != '\0' ? ": " : "", ex, noise[0] != '\0' ? "; " : "", noise);
+		if (t->state == T_STARTING) {
+			t->state = T_FAILED;
+			t_emit(t, TUNNEL_FAILED, 0, "%s; neither moshman nor perl runs there", why);
+			return;
+		}
+		t_dead(t, why);
+		return;
+	}
+	if (error != NULL)
+		snprintf(why, sizeof why, "%s", error);
+	else {
+		frame_excerpt(t->errtail, t->errlen, ex, sizeof ex);
+		snprintf(why, sizeof why, "the relay ended (status %d%s%s)", status,
+		    ex[0] != '\0' ? ": " : "", ex);
+	}
+	t_dead(t, why);
+}
+
+static const struct sshconn_stream_ops t_stream_ops = {
+	t_stream_data, t_stream_err, t_stream_closed,
+};
+
+static void
+t_open_stream(struct tunnel *t)
+{
+	uint8_t hello[FRAME_ENCODED_MAX];
+	char *cmd;
+	const char *script;
+	size_t n;
+
+	frame_decoder_free(&t->dec);
+	frame_decoder_init(&t->dec, FRAME_PEER_RELAY);
+	t->have_hello = 0;
+	t->errlen = 0;
+	t->errtail[0] = '\0';
+	t->ping_sent = 0;
+	t->using = t->want == TUNNEL_RELAY_PERL || (t->want == TUNNEL_RELAY_ANY &&
+	    t->native_failed) ? TUNNEL_RELAY_PERL : TUNNEL_RELAY_NATIVE;
+	if (t->using == TUNNEL_RELAY_PERL)
+		cmd = rrelay_perl_command(t->udp_host, t->udp_port, 0);
+	else
+		cmd = rrelay_native_command(t->udp_host, t->udp_port, 0);
+	log_debug("tunnel: relay command: %s", cmd);
+	if (sshconn_stream_open(t->ssh, cmd, &t_stream_ops, t) == -1) {
+		free(cmd);
+		t_dead(t, "the ssh connection is not open");
+		return;
+	}
+	free(cmd);
+	t->stream = 1;
+	t->stream_at = mono_ms();
+	if (t->using == TUNNEL_RELAY_PERL) {
+		script = rrelay_perl_script();
+		sshconn_stream_write(t->ssh, script, strlen(script));
+	}
+	n = frame_encode_hello(hello, sizeof hello, FRAME_VERSION_MIN, FRAME_VERSION_MAX,
+	    "moshman " MOSHMAN_VERSION);
+	sshconn_stream_write(t->ssh, hello, n);
+}
+
+static void
+t_again_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct tunnel *t = w->data;
+
+	ev_idle_stop(loop, w);
+	t_open_stream(t);
+}
+
+/* ---- liveness and reconnect --------------------------------------------------------- */
+
+static void
+t_schedule(struct tunnel *t)
+{
+	int ms = tunnel_backoff_ms(t->attempt, (double)random() / ((double)RAND_MAX + 1.0));
+
+	ev_timer_stop(t->loop, &t->retry);
+	ev_timer_set(&t->retry, ms / 1000.0, 0.);
+	ev_timer_start(t->loop, &t->retry);
+}
+
+/* The link is gone: drop everything and start reconnecting. */
+static void
+t_dead(struct tunnel *t, const char *reason)
+{
+	if (t->state == T_FAILED)
+		return;
+	sshconn_stream_close(t->ssh);
+	t->stream = 0;
+	t->have_hello = 0;
+	ev_idle_stop(t->loop, &t->again);
+	if (t->state != T_RECONNECTING) {
+		t->dead_at = mono_ms();
+		t->attempt = 0;
+		snprintf(t->dead_reason, sizeof t->dead_reason, "%s", reason);
+		t->state = T_RECONNECTING;
+		t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
+	} else {
+		t_emit(t, TUNNEL_RETRY, 0, "reconnect attempt %d failed: %s", t->attempt + 1,
+		    reason);
+		t->attempt++;
+	}
+	/* A stalled connection is not worth a goodbye: drop it. */
+	sshconn_close(t->ssh);
+	t_schedule(t);
+}
+
+static void
+t_open_done(struct sshconn *c, const char *error, void *arg)
+{
+	struct tunnel *t = arg;
+
+	if (error != NULL) {
+		if (sshconn_hostkey_refused(c)) {
+			t->state = T_FAILED;
+			t_emit(t, TUNNEL_FAILED, 0, "not reconnecting: %s", error);
+			return;
+		}
+		t_emit(t, TUNNEL_RETRY, 0, "reconnect attempt %d failed: %s", t->attempt + 1,
+		    error);
+		t->attempt++;
+		t_schedule(t);
+		return;
+	}
+	t_open_stream(t);
+}
+
+static void
+t_attempt(struct tunnel *t)
+{
+	log_debug("tunnel: reconnect attempt %d", t->attempt + 1);
+	sshconn_set_timeout(t->ssh, TUNNEL_ATTEMPT_MS);
+	sshconn_open(t->ssh, 0, t_open_done, t);
+}
+
+static void
+t_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = w->data;
+
+	if (t->state == T_RECONNECTING)
+		t_attempt(t);
+}
+
+static void
+t_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = w->data;
+	uint8_t out[FRAME_ENCODED_MAX];
+	char why[256];
+	int64_t now = mono_ms();
+	int ping;
+	size_t n;
+
+	if (!t->stream)
+		return;
+	if (!t->have_hello) {
+		if (now - t->stream_at >= TUNNEL_HELLO_MS) {
+			snprintf(why, sizeof why, "the relay did not answer within %d s",
+			    TUNNEL_HELLO_MS / 1000);
+			t_dead(t, why);
+		}
+		return;
+	}
+	if (tunnel_live_tick(&t->live, now, &ping, why, sizeof why)) {
+		t_dead(t, why);
+		return;
+	}
+	if (ping) {
+		for (size_t i = 0; i < FRAME_TOKEN_LEN; i++)
+			t->ping_token[i] = (uint8_t)(random() & 0xff);
+		t->ping_sent = now;
+		n = frame_encode_ping(out, sizeof out, t->ping_token);
+		sshconn_stream_write(t->ssh, out, n);
+	}
+}
+
+/* ---- the object ---------------------------------------------------------------------- */
+
+struct tunnel *
+tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
+    const struct tunnel_config *cfg, tunnel_event_cb cb, void *arg)
+{
+	struct tunnel *t = xcalloc(1, sizeof *t);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	srandom((unsigned)(ts.tv_nsec ^ ts.tv_sec ^ (long)getpid()));
+	t->loop = loop;
+	t->ssh = ssh;
+	t->relay = relay;
+	t->udp_host = cfg->udp_host != NULL ? xstrdup(cfg->udp_host) : NULL;
+	t->udp_port = cfg->udp_port;
+	t->want = cfg->relay;
+	t->cb = cb;
+	t->cb_arg = arg;
+	t->rtt_ms = -1;
+	frame_decoder_init(&t->dec, FRAME_PEER_RELAY);
+	ev_timer_init(&t->tick, t_tick_cb, 1., 1.);
+	t->tick.data = t;
+	ev_timer_init(&t->retry, t_retry_cb, 1., 0.);
+	t->retry.data = t;
+	ev_idle_init(&t->again, t_again_cb);
+	t->again.data = t;
+	return t;
+}
+
+void
+tunnel_start(struct tunnel *t)
+{
+	t->state = T_STARTING;
+	localrelay_set_path(t->relay, &tunnel_path_ops, t);
+	t->attached = 1;
+	ev_timer_start(t->loop, &t->tick);
+	t_open_stream(t);
+}
+
+void
+tunnel_free(struct tunnel *t)
+{
+	if (t == NULL)
+		return;
+	if (t->attached)
+		localrelay_set_path(t->relay, NULL, NULL);
+	ev_timer_stop(t->loop, &t->tick);
+	ev_timer_stop(t->loop, &t->retry);
+	ev_idle_stop(t->loop, &t->again);
+	if (t->stream)
+		sshconn_stream_close(t->ssh);
+	frame_decoder_free(&t->dec);
+	free(t->udp_host);
+	free(t);
+}
+
+void
+tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
+{
+	static const char *const names[] = { "connecting", "connecting", "up", "reconnecting",
+		"failed" };
+
+	i->state = names[t->state];
+	i->relay = t->have_hello ? t_relay_name(t) : NULL;
+	i->rtt_ms = t->rtt_ms;
+	i->reconnects = t->reconnects;
+	i->last_rx_ms = t->last_rx_epoch;
+}

@@ -1,0 +1,84 @@
+/*
+ * The TCP path: mosh's datagrams as frames (src/frame.h) on an exec channel of the
+ * session's own ssh connection, to a remote relay next to mosh-server.  It implements
+ * the local relay's path interface, watches the link (one-sided silence, unanswered
+ * PINGs, ssh errors) and rebuilds it on its own: a new ssh connection over the same route
+ * with the remembered credentials, a new relay for the same UDP port, backoff with
+ * jitter from ~0.2 s up to ~2 s, for as long as the tunnel exists.  docs/protocol.md.
+ */
+#ifndef MOSHMAN_TUNNEL_H
+#define MOSHMAN_TUNNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct sshconn;
+struct localrelay;
+struct tunnel;
+
+enum tunnel_relay { TUNNEL_RELAY_ANY, TUNNEL_RELAY_NATIVE, TUNNEL_RELAY_PERL };
+
+struct tunnel_config {
+	const char *udp_host;   /* the relay's UDP peer as seen from the host; NULL 127.0.0.1 */
+	int udp_port;
+	enum tunnel_relay relay;
+};
+
+enum tunnel_event {
+	TUNNEL_UP,        /* first time up: message "up via tcp (relay native)" */
+	TUNNEL_DEAD,      /* the link died, reconnecting: "link dead (...); reconnecting" */
+	TUNNEL_UP_AGAIN,  /* "up again after 3.2 s (reconnect 1)" */
+	TUNNEL_RETRY,     /* a reconnect attempt failed (message says why) */
+	TUNNEL_NOTICE,    /* something from the relay worth recording */
+	TUNNEL_FAILED,    /* gave up for good (no relay, host key changed) */
+};
+
+typedef void (*tunnel_event_cb)(struct tunnel *, enum tunnel_event, const char *msg,
+    double seconds, void *arg);
+
+struct tunnel_info {
+	const char *state;     /* "connecting", "up", "reconnecting", "failed" */
+	const char *relay;     /* "native", "perl" or NULL */
+	int64_t rtt_ms;        /* -1 unknown */
+	int reconnects;
+	int64_t last_rx_ms;    /* ms epoch of the last frame from the relay, 0 never */
+};
+
+/* ssh must be open (authenticated); the tunnel reopens it for reconnects, never
+ * interactively.  Nothing happens until tunnel_start(). */
+struct tunnel *tunnel_new(struct ev_loop *, struct sshconn *, struct localrelay *,
+    const struct tunnel_config *, tunnel_event_cb, void *arg);
+/* Starts the relay and installs the tunnel as the local relay's path. */
+void tunnel_start(struct tunnel *);
+void tunnel_free(struct tunnel *);
+void tunnel_get_info(const struct tunnel *, struct tunnel_info *);
+
+/* ---- pure pieces, unit-tested ------------------------------------------------------- */
+
+#define TUNNEL_SILENCE_MS 7000   /* client sends, nothing comes back: dead */
+#define TUNNEL_PING_IDLE_MS 2000 /* PING when nothing arrived for this long */
+#define TUNNEL_PING_EVERY_MS 10000 /* and at least this often, for the RTT */
+#define TUNNEL_PINGS_LOST 2      /* this many unanswered PINGs (and one interval): dead */
+#define TUNNEL_HELLO_MS 5000     /* a relay that says nothing for this long is dead */
+
+/* Liveness bookkeeping: times are ms on one monotonic clock. */
+struct tunnel_live {
+	int64_t last_rx;        /* any frame from the relay */
+	int64_t first_tx;       /* first datagram sent since last_rx, 0 none */
+	int64_t last_ping;      /* last PING sent, 0 none */
+	int pings_out;          /* PINGs sent since last_rx */
+};
+
+void tunnel_live_reset(struct tunnel_live *, int64_t now);
+void tunnel_live_rx(struct tunnel_live *, int64_t now);
+void tunnel_live_tx(struct tunnel_live *, int64_t now);
+/* Called about once a second.  Returns 1 when the link is dead (why in reason), else 0
+ * and *ping = 1 when a PING should go out now (recorded as sent). */
+int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason,
+    size_t reasonsz);
+/* Delay before reconnect attempt n (0-based): fast first, doubling, capped near 2 s,
+ * with jitter; r is a random number in [0, 1). */
+int tunnel_backoff_ms(int n, double r);
+
+#endif

@@ -1,0 +1,98 @@
+#!/bin/bash
+# The TCP tunnel survives what kills connections through proxies (UDP blocked
+# throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
+# and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a
+# row.  The same mosh-client runs throughout; reconnects are counted.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+. "$MOSHMAN_TOP/tests/lab/lab.sh"
+. "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
+. "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
+connect_setup tunnel_reconnect
+lab_block_udp
+add_host direct
+add_host socks --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
+
+# --- blackhole (direct) ---
+if tcp_up bh direct; then t_ok "blackhole: session up over tcp"; else t_fail "blackhole: session up over tcp"; fi
+sid=$(last_session)
+cpid=$(client_pid)
+sleep 2
+t0=$(ms)
+lab_blackhole_tcp server
+sleep 2
+lab_tmux_type bh 'echo during-$((1+1))'
+sleep 28
+t1=$(ms)
+lab_restore_tcp server
+if fast_wait bh '^during-2' 30; then
+	t2=$(ms)
+	t_ok "blackhole 30 s: text typed during the outage appears after restore"
+else
+	t2=0
+	t_fail "blackhole 30 s: text typed during the outage appears after restore"
+fi
+dead=$(q "SELECT min(at) FROM events WHERE session_id = $sid AND kind = 'reconnect' AND message LIKE 'link dead%'")
+if [ -n "$dead" ]; then
+	echo "# detect $(awk "BEGIN{printf \"%.1f\", ($dead - $t0) / 1000}") s, restore-to-echo $(awk "BEGIN{printf \"%.1f\", ($t2 - $t1) / 1000}") s"
+fi
+t_check "blackhole: link declared dead within 12 s" [ -n "$dead" -a "$((${dead:-0} - t0))" -le 12000 ]
+t_check "blackhole: same mosh-client still running" kill -0 "$cpid"
+t_check "blackhole: same mosh-client pid in the row" [ "$(client_pid)" = "$cpid" ]
+r=$(reconnects)
+t_check "blackhole: sessions --json shows reconnects >= 1 ($r)" [ "${r:-0}" -ge 1 ]
+t_check "blackhole: row back to up" wait_state up 10
+if tcp_end bh; then t_ok "blackhole: exit ends moshman with status 0"; else t_fail "blackhole: exit ends moshman with status 0"; fi
+
+# --- proxy killed, restarted 10 s later; sshd restarted; relay killed; flaps (socks) ---
+if tcp_up px socks; then t_ok "proxy: session up over tcp via socks5"; else t_fail "proxy: session up over tcp via socks5"; fi
+cpid=$(client_pid)
+lab_proxy_kill socks
+sleep 10
+t1=$(ms)
+lab_proxy_start socks
+if wait_reconnects 1 20 && echo_after px afterproxy 20; then
+	echo "# proxy restart-to-echo $(awk "BEGIN{printf \"%.1f\", ($(ms) - $t1) / 1000}") s"
+	t_ok "proxy killed and restarted after 10 s: session goes on"
+else
+	t_fail "proxy killed and restarted after 10 s: session goes on"
+fi
+
+lab_sshd_restart
+sleep 1
+lab_proxy_kill socks; lab_proxy_start socks
+if wait_reconnects 2 20 && echo_after px aftersshd 20; then
+	t_ok "sshd restarted (and the old connection cut): session goes on"
+else
+	t_fail "sshd restarted (and the old connection cut): session goes on"
+fi
+
+rp=$(relay_pids)
+if [ -n "$rp" ]; then
+	lab_server kill $rp
+	if wait_reconnects 3 20 && echo_after px afterrelay 20; then
+		t_ok "remote relay killed by PID: session goes on"
+	else
+		t_fail "remote relay killed by PID: session goes on"
+	fi
+else
+	t_fail "remote relay killed by PID: session goes on" "no relay process found"
+fi
+
+n=$(q "SELECT reconnects FROM sessions WHERE id = $(last_session)")
+ok=1
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	lab_proxy_kill socks
+	sleep 0.3
+	lab_proxy_start socks
+	wait_reconnects $((n + i)) 20 || { ok=0; break; }
+done
+if [ $ok = 1 ] && echo_after px afterflaps 20; then
+	t_ok "ten flaps in a row: session goes on"
+else
+	t_fail "ten flaps in a row: session goes on" "after flap $i"
+fi
+t_check "proxy tests: same mosh-client still running" kill -0 "$cpid"
+if tcp_end px; then t_ok "proxy: exit ends moshman with status 0"; else t_fail "proxy: exit ends moshman with status 0"; fi
+t_check "no mosh-server left on the server" no_mosh_servers 10
+t_done
