@@ -17,6 +17,8 @@ const struct cmd *const cmd_table[] = {
 	&cmd_connect,
 	&cmd_sessions,
 	&cmd_relay,
+	&cmd_scan,
+	&cmd_clean,
 	NULL,
 };
 

@@ -147,7 +147,7 @@ utmp_blocker(const struct scan_result *r, const struct scan_server *s, char *buf
 
 static void
 classify_ours(const struct scan_result *r, const struct scan_server *s,
-    const struct scan_known *k, enum match m, int nconflict, time_t now,
+    const struct scan_known *k, enum match m, int nconflict, time_t now, long young,
     struct scan_verdict *v)
 {
 	char		 buf[160];
@@ -174,7 +174,7 @@ classify_ours(const struct scan_result *r, const struct scan_server *s,
 		why_add(&v->why, "not killed: pid and port must both match the session");
 	else if (nconflict > 0)
 		why_add(&v->why, "not killed: another session's pid or port also fits");
-	else if (k->started > 0 && now - k->started < SCANCLASS_STARTING_SECONDS)
+	else if (k->started > 0 && now - k->started < young)
 		why_add(&v->why, "not killed: the session started %lds ago and may not "
 		    "have its client yet", (long)(now - k->started));
 	else if (s->utmp == SCAN_UTMP_ATTACHED)
@@ -186,7 +186,7 @@ classify_ours(const struct scan_result *r, const struct scan_server *s,
 
 static void
 classify_foreign(const struct scan_result *r, const struct scan_server *s,
-    int nconflict, struct scan_verdict *v)
+    int nconflict, long young, struct scan_verdict *v)
 {
 	char		 buf[160], ubuf[160];
 	const char	*b, *ub;
@@ -202,7 +202,7 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 		return;
 	}
 	if (s->utmp == SCAN_UTMP_NONE) {
-		v->class = s->elapsed >= 0 && s->elapsed < SCANCLASS_STARTING_SECONDS ?
+		v->class = s->elapsed >= 0 && s->elapsed < young ?
 		    SCAN_STARTING : SCAN_UNKNOWN;
 		if (s->utmp_foreign)
 			why_add(&v->why, "only a utmp line of another user names this "
@@ -221,7 +221,7 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 		why_add(&v->why, "not killed: its age is unknown");
 		return;
 	}
-	if (s->elapsed < SCANCLASS_STARTING_SECONDS) {
+	if (s->elapsed < young) {
 		v->class = SCAN_STARTING;
 		why_add(&v->why, "%lds old and no client attached: one may be connecting "
 		    "now", s->elapsed);
@@ -229,8 +229,8 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 	}
 	v->class = SCAN_DETACHED;
 	if (s->has_twin)
-		why_add(&v->why, "never reached by a client, and older than %d s",
-		    SCANCLASS_STARTING_SECONDS);
+		why_add(&v->why, "never reached by a client, and older than %ld s",
+		    young);
 	else
 		why_add(&v->why, "utmp says no client for 30 s or more (%s)",
 		    s->utmp_host != NULL ? s->utmp_host : "?");
@@ -248,6 +248,14 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 void
 scanclass_classify(const struct scan_result *r, const struct scan_known *known,
     size_t nknown, time_t now, struct scan_verdict **out, size_t *nout)
+{
+	scanclass_classify_young(r, known, nknown, now, SCANCLASS_STARTING_SECONDS, out,
+	    nout);
+}
+
+void
+scanclass_classify_young(const struct scan_result *r, const struct scan_known *known,
+    size_t nknown, time_t now, long young, struct scan_verdict **out, size_t *nout)
 {
 	struct scan_verdict	*vs;
 	size_t			 i, j;
@@ -293,9 +301,9 @@ scanclass_classify(const struct scan_result *r, const struct scan_known *known,
 			v->session_id = ours->session_id;
 			why_add(&v->why, "matches %d moshman sessions; not killed", nours);
 		} else if (nours == 1)
-			classify_ours(r, s, ours, om, nconflict, now, v);
+			classify_ours(r, s, ours, om, nconflict, now, young, v);
 		else
-			classify_foreign(r, s, nconflict, v);
+			classify_foreign(r, s, nconflict, young, v);
 	}
 	*out = vs;
 	*nout = r->nservers;

@@ -46,6 +46,11 @@ struct scan_verdict {
  * orphaned however its live flag reads. */
 void	scanclass_classify(const struct scan_result *r, const struct scan_known *known,
 	    size_t nknown, time_t now, struct scan_verdict **out, size_t *nout);
+/* The same with another threshold than SCANCLASS_STARTING_SECONDS (tests shorten it
+ * through MOSHMAN_SCAN_STARTING_S, read by src/scan.c, not here). */
+void	scanclass_classify_young(const struct scan_result *r,
+	    const struct scan_known *known, size_t nknown, time_t now, long young,
+	    struct scan_verdict **out, size_t *nout);
 void	scanclass_free(struct scan_verdict *v, size_t n);
 const char *scanclass_name(enum scan_class);
 
