@@ -389,7 +389,9 @@ cost_window() {
 		lab_tmux_start "$tag" "$M" -q connect "$prof" "$@" || return 1
 		fast_wait "$tag" '\$ *$' 30 || { note "cost_$tag" "the session did not reach a prompt"; lab_tmux_kill "$tag"; return 1; }
 	done
-	lab_tmux_type "$tb" "yes 'moshman bench: continuous output, continuous output, continuous output'"
+	# Every line differs (mosh sends only what changed on the screen; \`yes\` would
+	# repaint the same screen and send nothing).
+	lab_tmux_type "$tb" "seq -f 'moshman bench: continuous output, line %.0f' 1 1000000000"
 	sleep 2
 	local -A p0 c0 rmax
 	for tag in "$ti" "$tb"; do
@@ -496,16 +498,17 @@ bench_scan() {
 		names="$names s$i"
 	done
 	lab_client hyperfine -N --style none --warmup 1 --runs 5 --export-json "$OUT/scan.json" \
-		"$M -q scan s01" "$M -q scan$names" >/dev/null 2>"$W/scan.err" ||
+		"$M -q scan s01" "$M -q scan$names" \
+		"sh -c 'for h in$names; do $M -q scan \$h; done'" >/dev/null 2>"$W/scan.err" ||
 		{ note scan "hyperfine failed: $(tail -n 2 "$W/scan.err" | tr '\n' ' ')"; return; }
 	local k=0 w
-	for w in one sixteen; do
+	for w in one sixteen seq; do
 		set -- $(jq -r ".results[$k] | \"\(.median * 1000) \(.min * 1000) \(.max * 1000) \(.times | length)\"" "$OUT/scan.json")
 		put "scan_${w}_med" "$(printf '%.0f' "$1")"; put "scan_${w}_min" "$(printf '%.0f' "$2")"
 		put "scan_${w}_max" "$(printf '%.0f' "$3")"; put "scan_${w}_n" "$4"
 		k=$((k + 1))
 	done
-	say "  scan: 1 host $(get scan_one_med) ms, 16 hosts $(get scan_sixteen_med) ms"
+	say "  scan: 1 host $(get scan_one_med) ms, 16 hosts $(get scan_sixteen_med) ms, 16 one after the other $(get scan_seq_med) ms"
 }
 
 bench_latency
