@@ -348,6 +348,13 @@ $(row_boot mm_tcp "moshman connect (tcp)" "\`moshman connect bt --transport tcp\
 $(row_boot mosh "mosh wrapper" "\`mosh --ssh=\"ssh -F CONFIG -i KEY -p $LAB_SSH_PORT\" $LAB_USER@SERVER\`")
 $(row_boot ssh "ssh -t" "\`ssh -F CONFIG -i KEY -p $LAB_SSH_PORT -t $LAB_USER@SERVER\`")
 
+An OpenSSH login alone (\`ssh ... true\`, $RUNS runs): median $(get login_default_med) ms (min/max
+$(get login_default_min) / $(get login_default_max)) with its default key exchange
+($(get login_kex "?")), $(get login_curve25519-sha256_med) ms with \`-o KexAlgorithms=curve25519-sha256\`
+(min/max $(get login_curve25519-sha256_min) / $(get login_curve25519-sha256_max)).  libssh $LIBSSHV, which moshman uses,
+negotiates curve25519 with this sshd, so part of any gap between moshman and the two
+OpenSSH rows is the post-quantum key exchange OpenSSH picks by default, not moshman's design.
+
 moshman udp / mosh = **$R_BOOT_MOSH x**, moshman udp / ssh -t = $R_BOOT_SSH x, moshman tcp /
 mosh = $R_BOOTT_MOSH x.  Every run: $(for k in mm_udp mm_tcp mosh ssh; do has "boot_${k}_all" && printf '%s: %s ms; ' "$k" "$(get "boot_${k}_all" | sed 's/ *$//')"; done)
 

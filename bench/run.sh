@@ -366,6 +366,23 @@ bench_bootstrap() {
 		x=$(boot_one "bm$r" mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP") && echo "$x" >>"$W/boot_mosh"
 		x=$(boot_one "bs$r" "${ssh[@]}" -t "$LAB_USER@$LAB_SERVER_IP") && echo "$x" >>"$W/boot_ssh"
 	done
+	# What an OpenSSH login alone costs here, with its default key exchange and with the
+	# curve25519 one libssh uses (explains part of the gap between the rows above).
+	local kx t0 t1 i
+	for kx in default curve25519-sha256; do
+		: >"$W/login_$kx"
+		for i in $(seq 1 "$RUNS"); do
+			local -a o=()
+			[ "$kx" = default ] || o=(-o "KexAlgorithms=$kx")
+			t0=$(ms)
+			lab_client timeout 20 "${ssh[@]}" "${o[@]}" "$LAB_USER@$LAB_SERVER_IP" true </dev/null >/dev/null 2>&1 &&
+				echo $(($(ms) - t0)) >>"$W/login_$kx"
+		done
+		set -- $(stats <"$W/login_$kx")
+		put "login_${kx}_med" "$1"; put "login_${kx}_min" "$2"; put "login_${kx}_max" "$3"; put "login_${kx}_n" "$4"
+	done
+	put login_kex "$(lab_client "${ssh[@]}" -v "$LAB_USER@$LAB_SERVER_IP" true </dev/null 2>&1 | sed -n 's/.*kex: algorithm: //p' | head -n 1)"
+	say "  ssh login alone: $(get login_default_med) ms ($(get login_kex)), $(get login_curve25519-sha256_med) ms with curve25519-sha256"
 	for k in mm_udp mm_tcp mosh ssh; do
 		[ -s "$W/boot_$k" ] || continue
 		set -- $(cut -d' ' -f2 "$W/boot_$k" | stats)
