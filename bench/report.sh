@@ -352,7 +352,7 @@ An OpenSSH login alone (\`ssh ... true\`, $RUNS runs): median $(get login_defaul
 $(get login_default_min) / $(get login_default_max)) with its default key exchange
 ($(get login_kex "?")), $(get login_curve25519-sha256_med) ms with \`-o KexAlgorithms=curve25519-sha256\`
 (min/max $(get login_curve25519-sha256_min) / $(get login_curve25519-sha256_max)).  libssh $LIBSSHV, which moshman uses,
-negotiates curve25519 with this sshd, so part of any gap between moshman and the two
+does not implement sntrup761x25519 (libssh added it in 0.11) and so negotiates curve25519, so part of any gap between moshman and the two
 OpenSSH rows is the post-quantum key exchange OpenSSH picks by default, not moshman's design.
 
 moshman udp / mosh = **$R_BOOT_MOSH x**, moshman udp / ssh -t = $R_BOOT_SSH x, moshman tcp /
