@@ -14,6 +14,8 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ &&
 rate() { awk -v a="$1" -v s="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && s + 0 > 0) printf "%.0f", a / s; else print "n/a" }'; }
 
 # ---- the key ratios ------------------------------------------------------------------------
+R_P_A=$(ratio "$(get rtt_tun_p_p50)" "$(get rtt_direct_p50)")
+R_P_C=$(ratio "$(get rtt_tun_p_p50)" "$(get rtt_recipe_p50)" 2)
 R_B_A=$(ratio "$(get rtt_tun_d_p50)" "$(get rtt_direct_p50)")
 R_B_C=$(ratio "$(get rtt_tun_d_p50)" "$(get rtt_recipe_p50)" 2)
 R_B_A99=$(ratio "$(get rtt_tun_d_p99)" "$(get rtt_direct_p99)")
@@ -30,6 +32,9 @@ BAD_REC=$(( $(get flood_recipe_merged 0) + $(get flood_recipe_split 0) + $(get f
 RATE_DIR=$(rate "$(get flood_direct_intact)" "$(get flood_direct_secs)")
 RATE_REC=$(rate "$(get flood_recipe_intact)" "$(get flood_recipe_secs)")
 RATE_TUN=$(rate "$(get flood_tun_d_intact)" "$(get flood_tun_d_secs)")
+RATE_TUNP=$(rate "$(get flood_tun_p_intact)" "$(get flood_tun_p_secs)")
+INT_TUNP=$(pct "$(get flood_tun_p_intact)" "$(get flood_tun_p_sent)")
+BAD_TUNP=$(( $(get flood_tun_p_merged 0) + $(get flood_tun_p_split 0) + $(get flood_tun_p_misaligned 0) ))
 R_RATE_TD=$(ratio "$RATE_TUN" "$RATE_DIR" 2)
 R_RATE_TR=$(ratio "$RATE_TUN" "$RATE_REC" 1)
 R_BOOT_MOSH=$(ratio "$(get boot_mm_udp_med)" "$(get boot_mosh_med)" 2)
@@ -44,8 +49,9 @@ R_COST_BUSY=$(ratio "$(get cost_cb_cpu)" "$(get cost_cb_ccpu)" 2)
 SUMMARY=$(cat <<EOF
 latency p50 (100 B round trip): direct $(get rtt_direct_p50) us, socat recipe $(get rtt_recipe_p50) us, moshman tunnel $(get rtt_tun_d_p50) us
   b/a (tunnel / direct UDP) = $R_B_A x   b/c (tunnel / socat recipe) = $R_B_C x   (p99: $R_B_A99 x, $R_B_C99 x)
+  Perl relay (nothing installed on the server): $(get rtt_tun_p_p50) us, $R_P_A x direct, $R_P_C x the recipe
   via SOCKS5 $(get rtt_tun_s_p50) us, via HTTP CONNECT $(get rtt_tun_h_p50) us (x $R_S_B and x $R_H_B of the direct tunnel)
-throughput 1200 B x 32 in flight: direct $RATE_DIR/s ($INT_DIR intact), socat recipe $RATE_REC/s intact ($INT_REC intact, $BAD_REC merged/split/misaligned), moshman tunnel $RATE_TUN/s ($INT_TUN intact, $BAD_TUN bad)
+throughput 1200 B x 32 in flight: direct $RATE_DIR/s ($INT_DIR intact), socat recipe $RATE_REC/s intact ($INT_REC intact, $BAD_REC merged/split/misaligned), moshman tunnel $RATE_TUN/s ($INT_TUN intact, $BAD_TUN bad), with the Perl relay $RATE_TUNP/s ($INT_TUNP intact, $BAD_TUNP bad)
 recovery after a ${OUTAGE_S} s outage (restore to first echo): direct UDP $(get rec_direct) s, socat recipe $(get rec_recipe) s, moshman tunnel $(get rec_tun_d) s (noticed after $(get rec_tun_d_detect) s)
 proxy killed 10 s (proxy back to first echo): socat recipe via nc $(get rec_precipe) s, moshman tunnel $(get rec_ptun) s
 bootstrap to 42 on screen (median): moshman udp $(get boot_mm_udp_med) ms, moshman tcp $(get boot_mm_tcp_med) ms, mosh $(get boot_mosh_med) ms, ssh -t $(get boot_ssh_med) ms
@@ -64,12 +70,12 @@ printf '%s\n' "$SUMMARY"
 GP=$OUT/gp
 mkdir -p "$GP"
 : >"$GP/lat.dat"
-for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_s moshman_via_SOCKS5" "tun_h moshman_via_HTTP"; do
+for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p moshman_(Perl_relay)" "tun_s moshman_via_SOCKS5" "tun_h moshman_via_HTTP"; do
 	set -- $k
 	has "rtt_$1_p50" && echo "$2 $(get "rtt_$1_p50") $(get "rtt_$1_p99")" >>"$GP/lat.dat"
 done
 : >"$GP/flood.dat"
-for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel"; do
+for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p moshman_(Perl_relay)"; do
 	set -- $k
 	has "flood_$1_sent" || continue
 	awk -v n="$2" -v s="$(get "flood_$1_sent")" -v i="$(get "flood_$1_intact")" \
@@ -266,12 +272,17 @@ one datagram at a time (1 s timeout each), from the client namespace:
 | path | p50 | p99 | min / max | round trips | setup |
 |---|---|---|---|---|---|
 $(row_rtt direct "(a) direct UDP, the floor" "to \`$LAB_SERVER_IP:$ECHO_PORT\`")
-$(row_rtt tun_d "(b) moshman tunnel over ssh" "\`moshman tunnel bt --local 127.0.0.1:7101 --remote 127.0.0.1:$ECHO_PORT\` (profile: direct ssh, key)")
+$(row_rtt tun_d "(b) moshman tunnel over ssh" "\`moshman tunnel bt --local 127.0.0.1:7101 --remote 127.0.0.1:$ECHO_PORT --relay native\` (profile: direct ssh, key, \`--transport tcp\`)")
+$(row_rtt tun_p "(b) the same, Perl relay" "the same with \`--relay perl\`: the embedded relay a server without moshman gets")
 $(row_rtt recipe "(c) socat recipe over ssh (unframed)" "$RECIPE_CMD")
 $(row_rtt tun_s "(d) moshman tunnel via SOCKS5" "the same, profile \`--proxy socks5://PROXY:$LAB_SOCKS_PORT\` (microsocks)")
 $(row_rtt tun_h "(d) moshman tunnel via HTTP CONNECT" "the same, profile \`--proxy http://PROXY:$LAB_HTTP_PORT\` (tinyproxy)")
 
-Ratios: b/a = **$R_B_A x** (p99 $R_B_A99 x), b/c = **$R_B_C x** (p99 $R_B_C99 x); SOCKS5 / direct
+The tunnel rows run with moshman installed on the server (the build's binary on the lab
+user's PATH), so the remote end is moshman's native relay, except the Perl relay row.
+
+Ratios: b/a = **$R_B_A x** (p99 $R_B_A99 x), b/c = **$R_B_C x** (p99 $R_B_C99 x); Perl relay: b/a = $R_P_A x,
+b/c = $R_P_C x; SOCKS5 / direct
 tunnel = $R_S_B x, HTTP CONNECT / direct tunnel = $R_H_B x.
 
 $(img latency.png "latency")
@@ -289,6 +300,7 @@ not one datagram: bytes shifted across a boundary).
 $(row_flood direct "direct UDP")
 $(row_flood recipe "socat recipe over ssh")
 $(row_flood tun_d "moshman tunnel over ssh")
+$(row_flood tun_p "moshman tunnel, Perl relay")
 
 The unframed recipe turns a stream of datagrams into a TCP byte stream and back, and the
 receiving socat makes one datagram of each read: under load that is whatever the stream

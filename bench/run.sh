@@ -126,9 +126,10 @@ HAVE_TUNNEL=0
 "$M" tunnel --help >/dev/null 2>&1 && HAVE_TUNNEL=1
 tunnel_start() {
 	local tag=$1 prof=$2 port=$3
+	shift 3
 	[ "$HAVE_TUNNEL" = 1 ] || return 1
 	_lab_spawn_client "tun_$tag" perl "$TSTAMP" "$M" tunnel "$prof" \
-		--local "127.0.0.1:$port" --remote "127.0.0.1:$ECHO_PORT" || return 1
+		--local "127.0.0.1:$port" --remote "127.0.0.1:$ECHO_PORT" "$@" || return 1
 	ready "$port" 30 && return 0
 	say "tunnel $tag did not carry a datagram within 30 s: $(tail -n 3 "$LAB_DIR/log/tun_$tag.log" | tr '\n' ' ')"
 	return 1
@@ -164,6 +165,12 @@ add_host b --transport udp
 add_host bt --transport tcp
 add_host bts --transport tcp --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
 add_host bth --transport tcp --proxy "http://$LAB_PROXY_IP:$LAB_HTTP_PORT"
+# moshman installed on the server too (the build's binary on the lab user's PATH; the
+# server shares this filesystem), so the tunnel's remote end is the native relay; the rows
+# marked "Perl relay" force the embedded Perl relay, what a host without moshman gets.
+H=$(lab_server_home "$LAB_USER")
+mkdir -p "$H/bin" && ln -sf "$M" "$H/bin/moshman" && printf 'PATH=$HOME/bin:$PATH\n' >"$H/.bashrc" &&
+	chown -R "$LAB_USER" "$H/bin" "$H/.bashrc"
 [ "$HAVE_TUNNEL" = 1 ] || say "this build has no 'moshman tunnel': its rows stay empty"
 
 # ---- 1. latency ----------------------------------------------------------------------
@@ -177,9 +184,9 @@ bench_latency() {
 	fi
 	recipe_stop lat
 	local t p
-	for t in "d bt 7101" "s bts 7102" "h bth 7103"; do
+	for t in "d bt 7101 --relay native" "p bt 7104 --relay perl" "s bts 7102 --relay native" "h bth 7103 --relay native"; do
 		set -- $t
-		if tunnel_start "$1" "$2" "$3"; then
+		if tunnel_start "$@"; then
 			rtt_row "tun_$1" 127.0.0.1 "$3"
 		elif [ "$HAVE_TUNNEL" = 1 ]; then
 			note "rtt_tun_$1" "moshman tunnel ($2) did not carry a datagram within 30 s"
@@ -203,6 +210,11 @@ bench_flood() {
 		flood_row tun_d 127.0.0.1 7101
 	else
 		note flood_tun_d "not measured: $([ "$HAVE_TUNNEL" = 1 ] && echo "the tunnel was not up" || echo "this build has no 'moshman tunnel'")"
+	fi
+	if [ "$HAVE_TUNNEL" = 1 ] && ready 7104 5; then
+		flood_row tun_p 127.0.0.1 7104
+	else
+		note flood_tun_p "not measured: $([ "$HAVE_TUNNEL" = 1 ] && echo "the tunnel was not up" || echo "this build has no 'moshman tunnel'")"
 	fi
 }
 
@@ -535,7 +547,7 @@ bench_bootstrap
 bench_cost
 bench_dashboard
 bench_scan
-for t in d s h; do tunnel_stop "$t"; done
+for t in d p s h; do tunnel_stop "$t"; done
 
 T_END=$(ms)
 put total_s "$(((T_END - T_BEGIN) / 1000))"
