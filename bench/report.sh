@@ -173,6 +173,9 @@ worse "$(get rtt_tun_d_p50)" "$(get rtt_direct_p50)" &&
 	addloss "**Latency against direct UDP ($R_B_A x at p50).** Expected and unavoidable: the tunnel adds two relays (moshman's local relay and the remote relay), an ssh channel (encryption and MAC each way) and two TCP hops to every datagram.  Direct UDP is the floor, not a competitor: use it when it works (\`--transport auto\` does)."
 worse "$(get rtt_tun_d_p50)" "$(get rtt_recipe_p50)" &&
 	addloss "**Latency against the socat recipe ($R_B_C x at p50).** Both cross one ssh channel, but moshman adds framing (a length prefix each way), a user-space relay on each end and libssh's channel handling in place of OpenSSH's; the recipe pays none of that because it does not keep datagram boundaries (section 2 shows what that costs it)."
+worse "$(get rtt_tun_d_p99)" "$(get rtt_recipe_p99)" &&
+	addloss "**Tail latency against the socat recipe (p99 $R_B_C99 x).** The slowest 1 % of round trips through moshman's tunnel took longer than through the recipe in this run.  Not profiled yet; on this 2-core machine every hop of both paths (client, ssh, sshd, relay, echo) competes for the same cores, and moshman's path has one more user-space process on each end than the recipe's, so each scheduling delay has more places to land."
+worse "$(get rtt_tun_d_p50)" "$(get rtt_direct_p50)" || true
 worse "$RATE_DIR" "$RATE_TUN" &&
 	addloss "**Throughput against direct UDP ($R_RATE_TD x).** A single ssh channel over TCP, with both relays copying every datagram, carries fewer datagrams per second than the kernel's UDP path; mosh itself sends at most about 50 frames a second, far below either figure."
 worse "$(get boot_mm_udp_med)" "$(get boot_mosh_med)" &&

@@ -254,7 +254,7 @@ tunnel_events() {
 	[ -s "$log" ] || return
 	awk -v c="$2" '$1 >= c && /dead|reconnect|down|lost/ { printf "%.2f\n", ($1 - c) / 1000; exit }' "$log" >"$W/det"
 	[ -s "$W/det" ] && put "rec_tun_$1_detect" "$(cat "$W/det")"
-	awk -v c="$2" '$1 >= c { $1 = sprintf("+%.2fs", ($1 - c) / 1000); print }' "$log" | head -n 8 >"$RES/rec_tun_$1_lines"
+	awk -v c="$2" '$1 >= c && $2 == "tunnel:" { $1 = sprintf("+%.2fs", ($1 - c) / 1000); print }' "$log" | head -n 8 >"$RES/rec_tun_$1_lines"
 }
 
 bench_recovery() {
