@@ -234,6 +234,33 @@ db_stmt(struct db *db, const char *sql)
 }
 
 int
+db_collect(struct db *db, sqlite3_stmt *st, size_t sz, void (*fill)(sqlite3_stmt *, void *),
+    void **out, size_t *n, const char *what)
+{
+	unsigned char *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = sqlite3_realloc64(v, cap * sz)) == NULL)
+				abort(); /* out of memory */
+			v = nv;
+		}
+		memset(v + cnt * sz, 0, sz);
+		fill(st, v + cnt * sz);
+		cnt++;
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = cnt;
+	if (rc != SQLITE_DONE)
+		return db_fail(db, what);
+	return DB_OK;
+}
+
+int
 db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);

@@ -155,9 +155,11 @@ read_strv(struct db *db, const char *sql, int64_t id, char ***out, size_t *n)
 	return DB_OK;
 }
 
-static int
-read_host(struct db *db, sqlite3_stmt *st, struct db_host *h)
+static void
+read_host(sqlite3_stmt *st, void *elem)
 {
+	struct db_host *h = elem;
+
 	memset(h, 0, sizeof *h);
 	h->id = sqlite3_column_int64(st, 0);
 	h->name = db_col_text(st, 1);
@@ -183,7 +185,6 @@ read_host(struct db *db, sqlite3_stmt *st, struct db_host *h)
 	h->pinned = sqlite3_column_int(st, 21);
 	h->created_at = sqlite3_column_int64(st, 22);
 	h->last_used_at = sqlite3_column_int64(st, 23);
-	return DB_OK;
 }
 
 static int
@@ -338,7 +339,7 @@ db_host_get(struct db *db, const char *name, struct db_host *out)
 		sqlite3_reset(st);
 		return db_fail(db, "reading a host");
 	}
-	read_host(db, st, out);
+	read_host(st, out);
 	sqlite3_reset(st);
 	if (read_host_lists(db, out) != DB_OK) {
 		db_host_clear(out);
@@ -351,36 +352,26 @@ int
 db_host_list(struct db *db, struct db_host **out, size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_host *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	void *v = NULL;
 
 	*out = NULL;
 	*n = 0;
 	if ((st = db_stmt(db, sql_host_all)) == NULL)
 		return DB_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = sqlite3_realloc64(v, cap * sizeof *v)) == NULL)
-				abort();
-			v = nv;
-		}
-		read_host(db, st, &v[cnt++]);
+	if (db_collect(db, st, sizeof **out, read_host, &v, n, "listing hosts") != DB_OK) {
+		db_host_list_free(v, *n);
+		*n = 0;
+		return DB_ERR;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_host_list_free(v, cnt);
-		return db_fail(db, "listing hosts");
-	}
-	for (size_t i = 0; i < cnt; i++) {
-		if (read_host_lists(db, &v[i]) != DB_OK) {
-			db_host_list_free(v, cnt);
+	*out = v;
+	for (size_t i = 0; i < *n; i++) {
+		if (read_host_lists(db, &(*out)[i]) != DB_OK) {
+			db_host_list_free(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return DB_ERR;
 		}
 	}
-	*out = v;
-	*n = cnt;
 	return DB_OK;
 }
 

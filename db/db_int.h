@@ -29,6 +29,11 @@ int db_failf(struct db *, const char *fmt, ...) __attribute__((format(printf, 2,
 char *db_col_text(sqlite3_stmt *, int col);
 /* Bind text or NULL. */
 int db_bind_text(sqlite3_stmt *, int idx, const char *);
+/* Step st to its end, appending one zeroed element of size sz per row to *out, filled by
+ * fill(st, elem).  On failure the elements filled so far are left for the caller to free
+ * (*n counts them) and DB_ERR is returned with the error recorded as "what: ...". */
+int db_collect(struct db *, sqlite3_stmt *st, size_t sz, void (*fill)(sqlite3_stmt *, void *),
+    void **out, size_t *n, const char *what);
 /* Run a statement that returns no rows; reset it afterwards. */
 int db_exec_stmt(struct db *, sqlite3_stmt *, const char *what);
 

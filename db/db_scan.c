@@ -105,12 +105,34 @@ fail:
 	return DB_ERR;
 }
 
+static void
+read_server(sqlite3_stmt *st, void *elem)
+{
+	struct db_scan_server *v = elem;
+
+	v->pid = sqlite3_column_int64(st, 0);
+	v->ppid = sqlite3_column_int64(st, 1);
+	v->uid = sqlite3_column_int64(st, 2);
+	v->port = sqlite3_column_int(st, 3);
+	v->start_token = db_col_text(st, 4);
+	v->age_s = sqlite3_column_int64(st, 5);
+	v->utmp = db_col_text(st, 6);
+	v->tty = db_col_text(st, 7);
+	v->class_ = db_col_text(st, 8);
+	v->why = db_col_text(st, 9);
+	v->session_id = sqlite3_column_int64(st, 10);
+	v->candidate = sqlite3_column_int(st, 11);
+	v->candidate_detached = sqlite3_column_int(st, 12);
+	v->cmdline = db_col_text(st, 13);
+}
+
 int
 db_scan_get(struct db *db, int64_t host_id, struct db_scan *scan, struct db_scan_server **out,
     size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_scan_server *v = NULL, *nv;
+	struct db_scan_server *v = NULL;
+	void *vv = NULL;
 	size_t cnt = 0;
 	int rc;
 
@@ -136,32 +158,12 @@ db_scan_get(struct db *db, int64_t host_id, struct db_scan *scan, struct db_scan
 	if ((st = db_stmt(db, sql_servers_get)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, host_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
-			abort();
-		v = nv;
-		memset(&v[cnt], 0, sizeof v[cnt]);
-		v[cnt].pid = sqlite3_column_int64(st, 0);
-		v[cnt].ppid = sqlite3_column_int64(st, 1);
-		v[cnt].uid = sqlite3_column_int64(st, 2);
-		v[cnt].port = sqlite3_column_int(st, 3);
-		v[cnt].start_token = db_col_text(st, 4);
-		v[cnt].age_s = sqlite3_column_int64(st, 5);
-		v[cnt].utmp = db_col_text(st, 6);
-		v[cnt].tty = db_col_text(st, 7);
-		v[cnt].class_ = db_col_text(st, 8);
-		v[cnt].why = db_col_text(st, 9);
-		v[cnt].session_id = sqlite3_column_int64(st, 10);
-		v[cnt].candidate = sqlite3_column_int(st, 11);
-		v[cnt].candidate_detached = sqlite3_column_int(st, 12);
-		v[cnt].cmdline = db_col_text(st, 13);
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_fail(db, "reading scanned servers");
+	if (db_collect(db, st, sizeof *v, read_server, &vv, &cnt, "reading scanned servers") !=
+	    DB_OK) {
+		v = vv;
 		goto fail;
 	}
+	v = vv;
 	*out = v;
 	*n = cnt;
 	return DB_OK;

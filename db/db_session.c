@@ -114,8 +114,10 @@ db_session_clear(struct db_session *s)
 }
 
 static void
-read_session(sqlite3_stmt *st, struct db_session *s)
+read_session(sqlite3_stmt *st, void *elem)
 {
+	struct db_session *s = elem;
+
 	memset(s, 0, sizeof *s);
 	s->id = sqlite3_column_int64(st, 0);
 	s->host_id = sqlite3_column_int64(st, 1);
@@ -297,30 +299,18 @@ int
 db_session_list(struct db *db, int all, struct db_session **out, size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_session *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	void *v = NULL;
 
 	*out = NULL;
 	*n = 0;
 	if ((st = db_stmt(db, all ? sql_sess_all : sql_sess_live)) == NULL)
 		return DB_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = sqlite3_realloc64(v, cap * sizeof *v)) == NULL)
-				abort();
-			v = nv;
-		}
-		read_session(st, &v[cnt++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_session_list_free(v, cnt);
-		return db_fail(db, "listing sessions");
+	if (db_collect(db, st, sizeof **out, read_session, &v, n, "listing sessions") != DB_OK) {
+		db_session_list_free(v, *n);
+		*n = 0;
+		return DB_ERR;
 	}
 	*out = v;
-	*n = cnt;
 	return DB_OK;
 }
 
@@ -329,9 +319,7 @@ db_session_recent(struct db *db, int64_t since_ms, int limit, struct db_session 
     size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_session *v = NULL, *nv;
-	size_t cnt = 0;
-	int rc;
+	void *v = NULL;
 
 	*out = NULL;
 	*n = 0;
@@ -339,53 +327,44 @@ db_session_recent(struct db *db, int64_t since_ms, int limit, struct db_session 
 		return DB_ERR;
 	sqlite3_bind_int64(st, 1, since_ms);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
-			abort();
-		v = nv;
-		read_session(st, &v[cnt++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_session_list_free(v, cnt);
-		return db_fail(db, "listing sessions");
+	if (db_collect(db, st, sizeof **out, read_session, &v, n, "listing sessions") != DB_OK) {
+		db_session_list_free(v, *n);
+		*n = 0;
+		return DB_ERR;
 	}
 	*out = v;
-	*n = cnt;
 	return DB_OK;
+}
+
+static void
+read_stats(sqlite3_stmt *st, void *elem)
+{
+	struct db_host_stats *h = elem;
+
+	h->host_id = sqlite3_column_int64(st, 0);
+	h->live = sqlite3_column_int(st, 1);
+	h->orphaned = sqlite3_column_int(st, 2);
+	h->scan_orphans = sqlite3_column_int(st, 3);
+	h->scan_detached = sqlite3_column_int(st, 4);
+	h->scanned_at = sqlite3_column_int64(st, 5);
 }
 
 int
 db_host_stats(struct db *db, struct db_host_stats **out, size_t *n)
 {
 	sqlite3_stmt *st;
-	struct db_host_stats *v = NULL, *nv;
-	size_t cnt = 0;
-	int rc;
+	void *v = NULL;
 
 	*out = NULL;
 	*n = 0;
 	if ((st = db_stmt(db, sql_host_stats)) == NULL)
 		return DB_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = sqlite3_realloc64(v, (cnt + 1) * sizeof *v)) == NULL)
-			abort();
-		v = nv;
-		v[cnt].host_id = sqlite3_column_int64(st, 0);
-		v[cnt].live = sqlite3_column_int(st, 1);
-		v[cnt].orphaned = sqlite3_column_int(st, 2);
-		v[cnt].scan_orphans = sqlite3_column_int(st, 3);
-		v[cnt].scan_detached = sqlite3_column_int(st, 4);
-		v[cnt].scanned_at = sqlite3_column_int64(st, 5);
-		cnt++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if (db_collect(db, st, sizeof **out, read_stats, &v, n, "counting sessions") != DB_OK) {
 		sqlite3_free(v);
-		return db_fail(db, "counting sessions");
+		*n = 0;
+		return DB_ERR;
 	}
 	*out = v;
-	*n = cnt;
 	return DB_OK;
 }
 

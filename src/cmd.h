@@ -34,6 +34,8 @@ void cmd_ctx_close(struct cmd_ctx *);
 /* Print "moshman: <message>" to stderr and return EXIT_USAGE / EXIT_FAIL. */
 int cmd_usage(const char *, ...) __attribute__((format(printf, 1, 2)));
 int cmd_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* `host import`, in its own file (cmd_host_import.c). */
+int cmd_host_import(struct cmd_ctx *, int argc, char **argv);
 /* Is argv[i] "-h" or "--help"? */
 int cmd_wants_help(int argc, char **argv);
 void cmd_print_help(const struct cmd *, FILE *);

@@ -6,6 +6,7 @@
 
 #include "db/db.h"
 #include "src/cmd.h"
+#include "src/fmt.h"
 #include "src/profile.h"
 #include "src/xmalloc.h"
 
@@ -187,26 +188,13 @@ only_flags(int argc, char **argv, int first, const char *const *flags)
 	return 0;
 }
 
+/* "3m ago", "never". */
 static void
 format_ago(int64_t when_ms, char *buf, size_t len)
 {
-	int64_t s;
-
-	if (when_ms <= 0) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	s = (db_now_ms() - when_ms) / 1000;
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%llds ago", (long long)s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lldm ago", (long long)(s / 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%lldh ago", (long long)(s / 3600));
-	else
-		snprintf(buf, len, "%lldd ago", (long long)(s / 86400));
+	fmt_ago(when_ms, buf, len);
+	if (when_ms > 0)
+		strncat(buf, " ago", len - strlen(buf) - 1);
 }
 
 static int
@@ -362,6 +350,7 @@ static const struct {
 	{ "edit", host_edit },
 	{ "rm", host_rm },
 	{ "remove", host_rm },
+	{ "import", cmd_host_import },
 };
 
 static void

@@ -151,11 +151,12 @@ cmd_sessions_run(struct cmd_ctx *ctx, int argc, char **argv)
 static void
 cmd_sessions_help(FILE *f)
 {
-	fputs("\nLive sessions by default, every recorded session with --all.  A session whose\n"
-	      "supervisor is gone (checked by pid, process start time and boot id) is marked\n"
-	      "orphaned first; its mosh-server may still run on the host.\n"
+	fputs("\nLive and orphaned sessions by default, every recorded session with --all.  A\n"
+	      "session whose supervisor is gone (checked by pid, process start time and boot\n"
+	      "id) is marked orphaned first; its mosh-server may still run on the host until\n"
+	      "'moshman clean' ends it.\n"
 	      "\n"
-	      "  --all    ended sessions too (closed, failed, orphaned, killed)\n"
+	      "  --all    ended sessions too (closed, failed, killed)\n"
 	      "  --json   a JSON array (no session keys)\n",
 	    f);
 }
@@ -163,7 +164,7 @@ cmd_sessions_help(FILE *f)
 const struct cmd cmd_sessions = {
 	"sessions",
 	"[--all] [--json]",
-	"list sessions (live ones; --all for ended ones too)",
+	"list sessions (live and orphaned ones; --all for ended ones too)",
 	cmd_sessions_run,
 	cmd_sessions_help,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "src/liveness.h"
 #include "src/profile.h"
 #include "src/xmalloc.h"
 
@@ -111,9 +112,14 @@ model_refresh(struct model *m, int force, char **err)
 	struct db_host_stats *st = NULL;
 	struct db_session *sess = NULL;
 	size_t nh = 0, ns = 0, nst = 0;
-	int64_t version = db_data_version(m->db);
+	int64_t version;
 
 	*err = NULL;
+	/* Notice dead supervisors first: their sessions become orphaned.  data_version
+	 * only counts other connections' commits, so our own marks force the reload. */
+	if (liveness_reap(m->db) > 0)
+		force = 1;
+	version = db_data_version(m->db);
 	if (!force && version >= 0 && version == m->version)
 		return 0;
 	if (db_host_list(m->db, &hosts, &nh) != DB_OK ||

@@ -16,7 +16,8 @@ struct profile_option {
 /* Every settable option, in --help order; ends with a NULL name. */
 extern const struct profile_option profile_options[];
 
-/* Defaults for a new profile: port 22, the current user, transport auto, ... */
+/* Defaults for a new profile: port 22, the current user, transport auto, ...  h must not
+ * own strings yet (db_host_clear() it first). */
 void profile_defaults(struct db_host *, const char *name);
 /* Validate value and set the field named by option.  0, or -1 with *err (allocated; it
  * names what is wrong, without the option name, and never echoes a password). */

@@ -51,7 +51,7 @@ pane_hosts_draw(struct ui *u, int y, int h, int focused)
 		mh = &u->m.hosts[u->vis[i]];
 		snprintf(target, sizeof target, "%s@%s:%d", mh->h.user, mh->h.hostname, mh->h.port);
 		tags_of(&mh->h, tags, sizeof tags);
-		draw_ago(mh->h.last_used_at, ago, sizeof ago);
+		fmt_ago(mh->h.last_used_at, ago, sizeof ago);
 		snprintf(route, sizeof route, "%-24.24s ", mh->route);
 		snprintf(transport, sizeof transport, "%-10.10s ", mh->h.transport);
 		snprintf(tagcol, sizeof tagcol, "%-15.15s ", tags);

@@ -19,7 +19,7 @@ pane_servers_draw(struct ui *u, int y, int h, int focused)
 		snprintf(title, sizeof title, "Remote servers on %s: not scanned (press R)",
 		    mh->h.name);
 	else {
-		draw_ago(u->scan.scanned_at, ago, sizeof ago);
+		fmt_ago(u->scan.scanned_at, ago, sizeof ago);
 		snprintf(title, sizeof title, "Remote servers on %s: scanned %s ago%s%s", mh->h.name,
 		    ago, strcmp(u->scan.status, "ok") ? ", " : "",
 		    strcmp(u->scan.status, "ok") ? u->scan.status : "");
@@ -41,7 +41,7 @@ pane_servers_draw(struct ui *u, int y, int h, int focused)
 			continue;
 		}
 		s = &u->servers[i];
-		draw_duration(s->age_s, age, sizeof age);
+		fmt_duration(s->age_s, age, sizeof age);
 		snprintf(line, sizeof line, "%s %-14.14s %7lld %6d %8s %-9.9s %s",
 		    u->tagged && u->tagged[i] ? u->g->tag : " ", s->class_, (long long)s->pid,
 		    s->port, age, s->utmp ? s->utmp : "-", s->why);

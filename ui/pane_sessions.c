@@ -75,12 +75,12 @@ pane_sessions_draw(struct ui *u, int y, int h, int focused)
 		else
 			snprintf(rtt, sizeof rtt, "-");
 		if (live && s->last_rx_at > 0)
-			draw_ago(s->last_rx_at, contact, sizeof contact);
+			fmt_ago(s->last_rx_at, contact, sizeof contact);
 		else
 			snprintf(contact, sizeof contact, "-");
-		draw_bytes(s->bytes_up, up, sizeof up);
-		draw_bytes(s->bytes_down, down, sizeof down);
-		draw_duration(((s->ended_at ? s->ended_at : db_now_ms()) - s->started_at) / 1000,
+		fmt_bytes(s->bytes_up, up, sizeof up);
+		fmt_bytes(s->bytes_down, down, sizeof down);
+		fmt_duration(((s->ended_at ? s->ended_at : db_now_ms()) - s->started_at) / 1000,
 		    uptime, sizeof uptime);
 		sparkline(u, spark_of(u, s->id), spark, sizeof spark);
 		snprintf(line, sizeof line, "  %-14.14s %-12.12s %-7.7s %6s %8s %3d", s->host_name,

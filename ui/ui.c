@@ -110,14 +110,11 @@ load_servers(struct ui *u, int force)
 	u->tagged = xcalloc(u->nservers ? u->nservers : 1, 1);
 }
 
+/* Rebuild the visible hosts, keeping host `keep` selected when it is still there.  The
+ * id is taken before a reload: after one, the old indexes mean nothing. */
 static void
-apply_filter(struct ui *u)
+apply_filter_keep(struct ui *u, int64_t keep)
 {
-	int64_t keep = 0;
-	struct model_host *mh = ui_selected_host(u);
-
-	if (mh != NULL)
-		keep = mh->h.id;
 	free(u->vis);
 	u->vis = xcalloc(u->m.nhosts ? u->m.nhosts : 1, sizeof *u->vis);
 	u->nvis = 0;
@@ -135,6 +132,14 @@ apply_filter(struct ui *u)
 	if (u->sel[PANE_HOSTS] >= u->nvis)
 		u->sel[PANE_HOSTS] = u->nvis ? u->nvis - 1 : 0;
 	load_servers(u, 0);
+}
+
+static void
+apply_filter(struct ui *u)
+{
+	struct model_host *mh = ui_selected_host(u);
+
+	apply_filter_keep(u, mh != NULL ? mh->h.id : 0);
 }
 
 static void
@@ -166,6 +171,8 @@ sample_sparks(struct ui *u)
 void
 ui_reload(struct ui *u, int force)
 {
+	struct model_host *mh = ui_selected_host(u);
+	int64_t keep = mh != NULL ? mh->h.id : 0;
 	char *err = NULL;
 	int rc = model_refresh(&u->m, force, &err);
 
@@ -175,7 +182,7 @@ ui_reload(struct ui *u, int force)
 		return;
 	}
 	if (rc == 1) {
-		apply_filter(u);
+		apply_filter_keep(u, keep);
 		load_servers(u, 1);
 	}
 	if (u->redraw == REDRAW_NONE)
@@ -249,7 +256,7 @@ act_kill(struct ui *u)
 			refused++;
 			continue;
 		}
-		draw_duration(s->age_s, age, sizeof age);
+		fmt_duration(s->age_s, age, sizeof age);
 		snprintf(lines[n], sizeof lines[n], "pid %lld  port %d  age %s  %s",
 		    (long long)s->pid, s->port, age, s->class_);
 		lp[n] = lines[n];
@@ -397,8 +404,9 @@ handle_action(struct ui *u, enum action act)
 		move_sel(u, (long)pane_rows(u, u->focus));
 		return REDRAW_PANES;
 	case ACT_SORT:
+		/* Sorting moves the hosts under the visible indexes: keep the host, not the row. */
 		model_set_sort(&u->m, (enum model_sort)((u->m.sort + 1) % MODEL_SORT_COUNT));
-		apply_filter(u);
+		apply_filter_keep(u, mh != NULL ? mh->h.id : 0);
 		ui_status(u, 0, "sorted by %s", model_sort_name(u->m.sort));
 		return REDRAW_PANES;
 	case ACT_PIN:

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/fmt.h"
 #include "src/model.h"
 
 enum pane_id { PANE_HOSTS, PANE_SESSIONS, PANE_SERVERS, PANE_COUNT };
@@ -91,9 +92,6 @@ void draw_all(struct ui *);
 void draw_help(struct ui *);
 int draw_state_attr(struct ui *, const char *state);
 const char *draw_state_glyph(struct ui *, const char *state);
-void draw_ago(int64_t when_ms, char *, size_t);
-void draw_bytes(int64_t, char *, size_t);
-void draw_duration(int64_t seconds, char *, size_t);
 extern const struct glyphs draw_utf8, draw_ascii;
 /* form.c: the add/edit/duplicate form; returns 1 when something was saved */
 int form_run(struct ui *, const char *name, int duplicate);

@@ -183,6 +183,7 @@ test_cross_field(void)
 {
 	char *err = NULL;
 
+	db_host_clear(&h);
 	profile_defaults(&h, "x");
 	CHECK_INT(profile_check(&h, &err), -1);
 	CHECK_HAS(err, "--host is required");

@@ -1,0 +1,15 @@
+/* Short human forms of durations, ages and sizes, shared by the CLI and the dashboard. */
+#ifndef MOSHMAN_FMT_H
+#define MOSHMAN_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "42s", "7m", "3h05m", "2d04h"; "-" for a negative (unknown) duration. */
+void fmt_duration(int64_t seconds, char *, size_t);
+/* Time since when_ms (ms since the epoch) as fmt_duration does; "never" for 0. */
+void fmt_ago(int64_t when_ms, char *, size_t);
+/* "512B", "1.5k", "3.2M", "1.1G". */
+void fmt_bytes(int64_t, char *, size_t);
+
+#endif
