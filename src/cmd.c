@@ -19,6 +19,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_relay,
 	&cmd_scan,
 	&cmd_clean,
+	&cmd_tunnel,
 	NULL,
 };
 

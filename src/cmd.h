@@ -24,7 +24,7 @@ struct cmd {
 };
 
 extern const struct cmd *const cmd_table[];
-extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
+extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay, cmd_tunnel;
 extern const struct cmd cmd_scan, cmd_clean;
 
 const struct cmd *cmd_find(const char *name);

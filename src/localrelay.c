@@ -24,6 +24,7 @@ struct localrelay {
 	const struct localrelay_path_ops *ops;
 	void *path;
 	struct localrelay_stats st;
+	int any_sender;
 };
 
 static int64_t
@@ -73,7 +74,7 @@ relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_debug("relay: recvfrom: %s", strerror(errno));
 			return;
 		}
-		if (!localrelay_sender_ok((struct sockaddr *)&from, fromlen) ||
+		if ((!r->any_sender && !localrelay_sender_ok((struct sockaddr *)&from, fromlen)) ||
 		    n > LOCALRELAY_MAX_DATAGRAM || n == 0) {
 			r->st.dropped++;
 			continue;
@@ -96,30 +97,51 @@ relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 struct localrelay *
 localrelay_new(struct ev_loop *loop, char *err, size_t errlen)
 {
-	struct localrelay *r = NULL;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd;
+	return localrelay_new_at(loop, "127.0.0.1", 0, 0, err, errlen);
+}
 
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+struct localrelay *
+localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_sender,
+    char *err, size_t errlen)
+{
+	struct localrelay *r = NULL;
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char portstr[16];
+	int fd, rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "bad local address %s: %s", addr, gai_strerror(rc));
+		return NULL;
+	}
+	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "cannot create the local relay socket: %s",
 		    strerror(errno));
+		freeaddrinfo(ai);
 		return NULL;
 	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		snprintf(err, errlen, "cannot bind the local relay to 127.0.0.1: %s",
-		    strerror(errno));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "cannot bind the local relay to %s port %d: %s", addr,
+		    port, strerror(errno));
 		close(fd);
+		freeaddrinfo(ai);
 		return NULL;
 	}
+	freeaddrinfo(ai);
 	r = xcalloc(1, sizeof *r);
 	r->loop = loop;
 	r->fd = fd;
-	r->port = ntohs(sin.sin_port);
+	r->any_sender = any_sender;
+	r->port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
 	ev_io_init(&r->rd, relay_read_cb, fd, EV_READ);
 	r->rd.data = r;
 	ev_io_start(loop, &r->rd);

@@ -37,6 +37,11 @@ struct localrelay_path_ops {
 };
 
 struct localrelay *localrelay_new(struct ev_loop *, char *err, size_t errlen);
+/* The same on a given numeric address and port (0: ephemeral).  any_sender != 0 accepts
+ * datagrams from any address (moshman tunnel on a non-loopback address), else loopback
+ * only. */
+struct localrelay *localrelay_new_at(struct ev_loop *, const char *addr, int port,
+    int any_sender, char *err, size_t errlen);
 void localrelay_free(struct localrelay *);
 int localrelay_port(const struct localrelay *);
 /* Installs the path (freeing any previous one).  NULL ops: datagrams are dropped. */

@@ -716,6 +716,35 @@ sup_free_row(struct db_session *r)
 }
 
 int
+supervisor_sshconn_config(const struct db_host *h, const char *policy,
+    struct sshconn_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (sup_policy(policy, &cfg->policy) == -1)
+		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
+		    policy);
+	cfg->proxy.type = proxy_type_from_name(h->proxy_type);
+	if ((int)cfg->proxy.type == -1)
+		return cmd_fail("profile '%s' has an unknown proxy type '%s'", h->name,
+		    h->proxy_type);
+	cfg->host = h->hostname;
+	cfg->port = h->port;
+	cfg->user = h->user;
+	cfg->identity = h->identity;
+	cfg->known_hosts = h->known_hosts;
+	cfg->proxy.host = h->proxy_host;
+	cfg->proxy.port = h->proxy_port;
+	cfg->proxy.user = h->proxy_user;
+	cfg->proxy.pass = h->proxy_pass;
+	cfg->jump = h->jump;
+	cfg->proxy_command = h->proxy_command;
+	cfg->use_ssh_config = cfg->proxy.type == PROXY_NONE && cfg->jump == NULL &&
+	    cfg->proxy_command == NULL;
+	cfg->timeout_ms = SUP_CONNECT_TIMEOUT;
+	return 0;
+}
+
+int
 supervisor_run(struct db *db, const struct supervisor_opts *opts)
 {
 	struct sshconn_config cfg;
@@ -748,31 +777,8 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	}
 	s.tcp = strcmp(s.transport, "tcp") == 0;
 	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
-	memset(&cfg, 0, sizeof cfg);
-	if (sup_policy(policy, &cfg.policy) == -1) {
-		rc = cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)", policy);
+	if ((rc = supervisor_sshconn_config(&s.host, policy, &cfg)) != 0)
 		goto out;
-	}
-	cfg.proxy.type = proxy_type_from_name(s.host.proxy_type);
-	if ((int)cfg.proxy.type == -1) {
-		rc = cmd_fail("profile '%s' has an unknown proxy type '%s'", s.host.name,
-		    s.host.proxy_type);
-		goto out;
-	}
-	cfg.host = s.host.hostname;
-	cfg.port = s.host.port;
-	cfg.user = s.host.user;
-	cfg.identity = s.host.identity;
-	cfg.known_hosts = s.host.known_hosts;
-	cfg.proxy.host = s.host.proxy_host;
-	cfg.proxy.port = s.host.proxy_port;
-	cfg.proxy.user = s.host.proxy_user;
-	cfg.proxy.pass = s.host.proxy_pass;
-	cfg.jump = s.host.jump;
-	cfg.proxy_command = s.host.proxy_command;
-	cfg.use_ssh_config = cfg.proxy.type == PROXY_NONE && cfg.jump == NULL &&
-	    cfg.proxy_command == NULL;
-	cfg.timeout_ms = SUP_CONNECT_TIMEOUT;
 
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	signal(SIGPIPE, SIG_IGN);

@@ -8,6 +8,8 @@
 #define MOSHMAN_SUPERVISOR_H
 
 struct db;
+struct db_host;
+struct sshconn_config;
 
 struct supervisor_opts {
 	const char *name;           /* host profile */
@@ -19,6 +21,11 @@ struct supervisor_opts {
 /* Runs the session in the foreground.  Returns the exit status for the command: the
  * client's own status once it ran, 1 when connecting failed, 2 for unusable options. */
 int supervisor_run(struct db *, const struct supervisor_opts *);
+
+/* The ssh settings of a host profile with a host key policy (ask, accept-new, strict).
+ * Strings point into h.  0, or the exit status after a message (2 usage, 1 failure). */
+int supervisor_sshconn_config(const struct db_host *h, const char *policy,
+    struct sshconn_config *cfg);
 
 /* The remote command line that starts mosh-server (pure; every value shell-quoted).
  * tunnel != 0: bind to 127.0.0.1 for a relay on the host (-i), else -s unless

@@ -1,5 +1,6 @@
 #include "src/tunnel.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ struct tunnel {
 	int native_failed;        /* the native relay is not there: Perl from now on */
 	tunnel_event_cb cb;
 	void *cb_arg;
+	void (*deliver)(const void *, size_t, void *);
+	void *deliver_arg;
 
 	enum tstate state;
 	int have_hello;
@@ -115,6 +118,83 @@ tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason,
 		if (now - l->last_rx >= TUNNEL_PING_IDLE_MS)
 			l->pings_out++;
 	}
+	return 0;
+}
+
+int
+tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz, int *port,
+    char *err, size_t errsz)
+{
+	const char *colon, *a, *p;
+	char buf[64];
+	size_t alen;
+	unsigned char bin[16];
+	long v = 0;
+	int six = 0;
+
+	if (s == NULL || *s == '\0') {
+		snprintf(err, errsz, "empty address; expected ADDR:PORT, e.g. 127.0.0.1:5353");
+		return -1;
+	}
+	if (s[0] == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':') {
+			snprintf(err, errsz, "'%s': an IPv6 address goes in brackets, then :PORT, "
+			    "e.g. [::1]:5353", s);
+			return -1;
+		}
+		a = s + 1;
+		alen = (size_t)(colon - a);
+		p = colon + 2;
+		six = 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			snprintf(err, errsz, "'%s' has no port; expected ADDR:PORT, e.g. "
+			    "127.0.0.1:5353", s);
+			return -1;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			snprintf(err, errsz, "'%s': put an IPv6 address in brackets, e.g. "
+			    "[::1]:5353", s);
+			return -1;
+		}
+		a = s;
+		alen = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (alen == 0 || alen >= sizeof buf) {
+		snprintf(err, errsz, "'%s' has no address before the port", s);
+		return -1;
+	}
+	memcpy(buf, a, alen);
+	buf[alen] = '\0';
+	if (inet_pton(six ? AF_INET6 : AF_INET, buf, bin) != 1) {
+		snprintf(err, errsz, "'%s' is not a numeric %s address (names are not "
+		    "resolved here)", buf, six ? "IPv6" : "IPv4");
+		return -1;
+	}
+	if (*p == '\0') {
+		snprintf(err, errsz, "'%s' has no port after the colon", s);
+		return -1;
+	}
+	for (const char *q = p; *q != '\0'; q++) {
+		if (*q < '0' || *q > '9' || v > 65535) {
+			snprintf(err, errsz, "port '%s' is not a number from %d to 65535", p,
+			    allow_zero ? 0 : 1);
+			return -1;
+		}
+		v = v * 10 + (*q - '0');
+	}
+	if (v > 65535 || (v == 0 && !allow_zero)) {
+		snprintf(err, errsz, "port '%s' is not a number from %d to 65535", p,
+		    allow_zero ? 0 : 1);
+		return -1;
+	}
+	if (strlen(buf) >= addrsz) {
+		snprintf(err, errsz, "address '%s' too long", buf);
+		return -1;
+	}
+	memcpy(addr, buf, strlen(buf) + 1);
+	*port = (int)v;
 	return 0;
 }
 
@@ -255,7 +335,9 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			}
 			break;
 		case FRAME_DATA:
-			if (t->attached)
+			if (t->deliver != NULL)
+				t->deliver(f.payload, f.len, t->deliver_arg);
+			else if (t->attached)
 				localrelay_deliver(t->relay, f.payload, f.len);
 			break;
 		case FRAME_PING: {
@@ -531,6 +613,8 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->udp_host = cfg->udp_host != NULL ? xstrdup(cfg->udp_host) : NULL;
 	t->udp_port = cfg->udp_port;
 	t->want = cfg->relay;
+	t->deliver = cfg->deliver;
+	t->deliver_arg = cfg->deliver_arg;
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->rtt_ms = -1;
@@ -548,8 +632,10 @@ void
 tunnel_start(struct tunnel *t)
 {
 	t->state = T_STARTING;
-	localrelay_set_path(t->relay, &tunnel_path_ops, t);
-	t->attached = 1;
+	if (t->deliver == NULL) {
+		localrelay_set_path(t->relay, &tunnel_path_ops, t);
+		t->attached = 1;
+	}
 	ev_timer_start(t->loop, &t->tick);
 	t_open_stream(t);
 }
@@ -582,4 +668,16 @@ tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 	i->rtt_ms = t->rtt_ms;
 	i->reconnects = t->reconnects;
 	i->last_rx_ms = t->last_rx_epoch;
+}
+
+int
+tunnel_send(struct tunnel *t, const void *buf, size_t len)
+{
+	return t_path_send(t, buf, len);
+}
+
+int
+tunnel_is_up(const struct tunnel *t)
+{
+	return t->state == T_UP && t->have_hello;
 }

@@ -23,6 +23,10 @@ struct tunnel_config {
 	const char *udp_host;   /* the relay's UDP peer as seen from the host; NULL 127.0.0.1 */
 	int udp_port;
 	enum tunnel_relay relay;
+	/* Set: datagrams from the relay go here, and the tunnel does not install itself as
+	 * the local relay's path (transport auto sends through tunnel_send()). */
+	void (*deliver)(const void *, size_t, void *arg);
+	void *deliver_arg;
 };
 
 enum tunnel_event {
@@ -53,6 +57,9 @@ struct tunnel *tunnel_new(struct ev_loop *, struct sshconn *, struct localrelay 
 void tunnel_start(struct tunnel *);
 void tunnel_free(struct tunnel *);
 void tunnel_get_info(const struct tunnel *, struct tunnel_info *);
+/* One datagram into the tunnel; -1 when it is down or full (the datagram is lost). */
+int tunnel_send(struct tunnel *, const void *, size_t);
+int tunnel_is_up(const struct tunnel *);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
 
@@ -77,6 +84,11 @@ void tunnel_live_tx(struct tunnel_live *, int64_t now);
  * and *ping = 1 when a PING should go out now (recorded as sent). */
 int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason,
     size_t reasonsz);
+/* "ADDR:PORT" for moshman tunnel: a numeric IPv4 address or a bracketed IPv6 one
+ * ("[::1]:53"), and a port 1..65535 (0 too when allow_zero).  -1 with a message saying
+ * what is wrong. */
+int tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz,
+    int *port, char *err, size_t errsz);
 /* Delay before reconnect attempt n (0-based): fast first, doubling, capped near 2 s,
  * with jitter; r is a random number in [0, 1). */
 int tunnel_backoff_ms(int n, double r);
