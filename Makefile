@@ -15,7 +15,8 @@ CC       ?= cc
 BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
-             psmisc socat netcat-openbsd ncat busybox sqlite3
+             psmisc socat netcat-openbsd ncat busybox sqlite3 \
+             net-tools lsof util-linux
 BENCH_DEBS = gnuplot-nox hyperfine
 
 PKGS      = ncursesw libssh sqlite3

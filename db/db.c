@@ -283,6 +283,14 @@ db_begin(struct db *db)
 }
 
 int
+db_begin_read(struct db *db)
+{
+	if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, "starting a read");
+	return DB_OK;
+}
+
+int
 db_commit(struct db *db)
 {
 	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {

@@ -36,6 +36,9 @@ void db_strv_clear(char ***v, size_t *n);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK, for several changes that must land together. */
 int db_begin(struct db *);
+/* BEGIN (deferred): several reads that see one snapshot, with one lock; end with
+ * db_commit(). */
+int db_begin_read(struct db *);
 int db_commit(struct db *);
 void db_rollback(struct db *);
 

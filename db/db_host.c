@@ -34,6 +34,9 @@ static const char sql_host_pin[] = "UPDATE hosts SET pinned = ?2 WHERE id = ?1";
 static const char sql_tags_get[] = "SELECT tag FROM host_tags WHERE host_id = ?1 ORDER BY pos";
 static const char sql_tags_del[] = "DELETE FROM host_tags WHERE host_id = ?1";
 static const char sql_tags_add[] = "INSERT INTO host_tags (host_id, pos, tag) VALUES (?1, ?2, ?3)";
+static const char sql_tags_all[] = "SELECT host_id, tag FROM host_tags ORDER BY host_id, pos";
+static const char sql_loc_all[] =
+    "SELECT host_id, setting FROM host_locales ORDER BY host_id, pos";
 static const char sql_loc_get[] =
     "SELECT setting FROM host_locales WHERE host_id = ?1 ORDER BY pos";
 static const char sql_loc_del[] = "DELETE FROM host_locales WHERE host_id = ?1";
@@ -348,31 +351,77 @@ db_host_get(struct db *db, const char *name, struct db_host *out)
 	return DB_OK;
 }
 
+static int
+cmp_host_id(const void *a, const void *b)
+{
+	const struct db_host *x = *(const struct db_host *const *)a;
+	const struct db_host *y = *(const struct db_host *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Tags or locales of every host in one query (one statement, not one per host). */
+static int
+read_all_strv(struct db *db, const char *sql, struct db_host **byid, size_t n, int tags)
+{
+	sqlite3_stmt *st;
+	size_t lo = 0;
+	int rc;
+
+	if ((st = db_stmt(db, sql)) == NULL)
+		return DB_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+
+		/* Rows come by host id, as byid is sorted: walk forward. */
+		while (lo < n && byid[lo]->id < id)
+			lo++;
+		if (lo == n || byid[lo]->id != id || text == NULL)
+			continue;
+		if (tags)
+			db_strv_add(&byid[lo]->tags, &byid[lo]->ntags, text);
+		else
+			db_strv_add(&byid[lo]->locales, &byid[lo]->nlocales, text);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "reading host details");
+	return DB_OK;
+}
+
 int
 db_host_list(struct db *db, struct db_host **out, size_t *n)
 {
 	sqlite3_stmt *st;
+	struct db_host **byid = NULL;
 	void *v = NULL;
+	int rc = DB_ERR;
 
 	*out = NULL;
 	*n = 0;
 	if ((st = db_stmt(db, sql_host_all)) == NULL)
 		return DB_ERR;
-	if (db_collect(db, st, sizeof **out, read_host, &v, n, "listing hosts") != DB_OK) {
-		db_host_list_free(v, *n);
-		*n = 0;
-		return DB_ERR;
-	}
+	if (db_collect(db, st, sizeof **out, read_host, &v, n, "listing hosts") != DB_OK)
+		goto out;
 	*out = v;
-	for (size_t i = 0; i < *n; i++) {
-		if (read_host_lists(db, &(*out)[i]) != DB_OK) {
-			db_host_list_free(*out, *n);
-			*out = NULL;
-			*n = 0;
-			return DB_ERR;
-		}
+	if ((byid = sqlite3_malloc64((*n ? *n : 1) * sizeof *byid)) == NULL)
+		abort();
+	for (size_t i = 0; i < *n; i++)
+		byid[i] = &(*out)[i];
+	qsort(byid, *n, sizeof *byid, cmp_host_id);
+	if (read_all_strv(db, sql_tags_all, byid, *n, 1) != DB_OK ||
+	    read_all_strv(db, sql_loc_all, byid, *n, 0) != DB_OK)
+		goto out;
+	rc = DB_OK;
+out:
+	sqlite3_free(byid);
+	if (rc != DB_OK) {
+		db_host_list_free(v, *n);
+		*out = NULL;
+		*n = 0;
 	}
-	return DB_OK;
+	return rc;
 }
 
 void

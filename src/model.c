@@ -122,14 +122,18 @@ model_refresh(struct model *m, int force, char **err)
 	version = db_data_version(m->db);
 	if (!force && version >= 0 && version == m->version)
 		return 0;
-	if (db_host_list(m->db, &hosts, &nh) != DB_OK ||
+	/* One snapshot, one lock, for the three reads. */
+	if (db_begin_read(m->db) != DB_OK ||
+	    db_host_list(m->db, &hosts, &nh) != DB_OK ||
 	    db_host_stats(m->db, &st, &nst) != DB_OK ||
 	    db_session_recent(m->db, db_now_ms() - RECENT_MS, MAX_SESSIONS, &sess, &ns) != DB_OK) {
 		*err = xstrdup(db_error(m->db));
+		db_rollback(m->db);
 		db_host_list_free(hosts, nh);
 		db_free(st);
 		return -1;
 	}
+	db_commit(m->db);
 	model_free(m);
 	m->hosts = xcalloc(nh, sizeof *m->hosts);
 	m->nhosts = nh;
