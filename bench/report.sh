@@ -255,6 +255,7 @@ $(get total_s) s (plus the build).
 | libssh | ${LIBSSHV:-?} |
 | socat | ${SOCATV:-?} |
 | hyperfine | ${HFV:-?} |
+| load average (1, 5, 15 min) | $(get load_begin) at the start, $(get load_end) at the end: anything above what the run itself adds is other work sharing the two cores, and widens the tails |
 
 ## Summary
 

@@ -12,6 +12,9 @@
 # BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_RTT_COUNT (1000), BENCH_NO_DOCS=1 (print
 # only, leave docs/ alone).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# The whole script is one block, read before it runs: editing this file during a run
+# cannot shift what bash reads next.
+{
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +38,7 @@ RTT_COUNT=${BENCH_RTT_COUNT:-1000}
 ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf 'bench: %s\n' "$*" >&2; }
 T_BEGIN=$(ms)
+LOAD_BEGIN=$(cut -d' ' -f1-3 /proc/loadavg)
 
 [ -x "$M" ] || { echo "bench: $M not built (make bench builds it)" >&2; exit 1; }
 rm -rf "$OUT"
@@ -551,4 +555,8 @@ for t in d p s h; do tunnel_stop "$t"; done
 
 T_END=$(ms)
 put total_s "$(((T_END - T_BEGIN) / 1000))"
+put load_begin "$LOAD_BEGIN"
+put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 . "$TOP/bench/report.sh"
+exit 0
+}
