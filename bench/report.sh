@@ -380,8 +380,8 @@ $(img bootstrap.png "bootstrap")
 
 ### The supervisor
 
-Two \`moshman connect\` sessions at once, one idle at its prompt and one running \`yes\`
-(continuous output), for $(get cost_ci_secs "$COST_S") s: CPU from /proc/PID/stat (utime+stime) over the
+Two \`moshman connect\` sessions at once, one idle at its prompt and one running \`seq\`
+(continuous output, every line different, so mosh has a new screen to send each frame), for $(get cost_ci_secs "$COST_S") s: CPU from /proc/PID/stat (utime+stime) over the
 window, peak VmRSS from /proc/PID/status sampled every 5 s.  The same figures for the
 session's mosh-client, which plain mosh runs too, are the yardstick.
 
