@@ -13,6 +13,9 @@ worse() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && b ~ /^[0-9.
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.1f %%", a * 100 / b; else print "n/a" }'; }
 rate() { awk -v a="$1" -v s="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && s + 0 > 0) printf "%.0f", a / s; else print "n/a" }'; }
 
+# secs V: "V s" for a number, V itself otherwise ("never", "n/a").
+secs() { case $1 in [0-9]*) echo "$1 s" ;; *) echo "$1" ;; esac; }
+
 # ---- the key ratios ------------------------------------------------------------------------
 R_P_A=$(ratio "$(get rtt_tun_p_p50)" "$(get rtt_direct_p50)")
 R_P_C=$(ratio "$(get rtt_tun_p_p50)" "$(get rtt_recipe_p50)" 2)
@@ -52,8 +55,8 @@ latency p50 (100 B round trip): direct $(get rtt_direct_p50) us, socat recipe $(
   Perl relay (nothing installed on the server): $(get rtt_tun_p_p50) us, $R_P_A x direct, $R_P_C x the recipe
   via SOCKS5 $(get rtt_tun_s_p50) us, via HTTP CONNECT $(get rtt_tun_h_p50) us (x $R_S_B and x $R_H_B of the direct tunnel)
 throughput 1200 B x 32 in flight: direct $RATE_DIR/s ($INT_DIR intact), socat recipe $RATE_REC/s intact ($INT_REC intact, $BAD_REC merged/split/misaligned), moshman tunnel $RATE_TUN/s ($INT_TUN intact, $BAD_TUN bad), with the Perl relay $RATE_TUNP/s ($INT_TUNP intact, $BAD_TUNP bad)
-recovery after a ${OUTAGE_S} s outage (restore to first echo): direct UDP $(get rec_direct) s, socat recipe $(get rec_recipe) s, moshman tunnel $(get rec_tun_d) s (noticed after $(get rec_tun_d_detect) s)
-proxy killed 10 s (proxy back to first echo): socat recipe via nc $(get rec_precipe) s, moshman tunnel $(get rec_ptun) s
+recovery after a ${OUTAGE_S} s outage (restore to first echo): direct UDP $(secs "$(get rec_direct)"), socat recipe $(secs "$(get rec_recipe)"), moshman tunnel $(secs "$(get rec_tun_d)") (noticed after $(secs "$(get rec_tun_d_detect)"))
+proxy killed 10 s (proxy back to first echo): socat recipe via nc $(secs "$(get rec_precipe)"), moshman tunnel $(secs "$(get rec_ptun)")
 bootstrap to 42 on screen (median): moshman udp $(get boot_mm_udp_med) ms, moshman tcp $(get boot_mm_tcp_med) ms, mosh $(get boot_mosh_med) ms, ssh -t $(get boot_ssh_med) ms
   moshman udp / mosh = $R_BOOT_MOSH x, moshman udp / ssh -t = $R_BOOT_SSH x, moshman tcp / mosh = $R_BOOTT_MOSH x
 supervisor over $(get cost_ci_secs "$COST_S") s: idle $(get cost_ci_cpu) % CPU $(get cost_ci_rss) KiB, printing $(get cost_cb_cpu) % CPU $(get cost_cb_rss) KiB (mosh-client: $(get cost_ci_ccpu) % / $(get cost_cb_ccpu) %)
@@ -70,22 +73,22 @@ printf '%s\n' "$SUMMARY"
 GP=$OUT/gp
 mkdir -p "$GP"
 : >"$GP/lat.dat"
-for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p moshman_(Perl_relay)" "tun_s moshman_via_SOCKS5" "tun_h moshman_via_HTTP"; do
+for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p tunnel,_Perl_relay" "tun_s tunnel_via_SOCKS5" "tun_h tunnel_via_HTTP"; do
 	set -- $k
-	has "rtt_$1_p50" && echo "$2 $(get "rtt_$1_p50") $(get "rtt_$1_p99")" >>"$GP/lat.dat"
+	has "rtt_$1_p50" && echo "\"$(echo "$2" | tr _ ' ')\" $(get "rtt_$1_p50") $(get "rtt_$1_p99")" >>"$GP/lat.dat"
 done
 : >"$GP/flood.dat"
-for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p moshman_(Perl_relay)"; do
+for k in "direct direct_UDP" "recipe socat_recipe" "tun_d moshman_tunnel" "tun_p tunnel,_Perl_relay"; do
 	set -- $k
 	has "flood_$1_sent" || continue
-	awk -v n="$2" -v s="$(get "flood_$1_sent")" -v i="$(get "flood_$1_intact")" \
+	awk -v n="\"$(echo "$2" | tr _ ' ')\"" -v s="$(get "flood_$1_sent")" -v i="$(get "flood_$1_intact")" \
 		-v m="$(get "flood_$1_merged")" -v p="$(get "flood_$1_split")" -v x="$(get "flood_$1_misaligned")" \
 		'BEGIN { if (s > 0) printf "%s %.2f %.2f %.2f %.2f %.2f\n", n, i*100/s, m*100/s, p*100/s, x*100/s, (s-i-m-p-x > 0 ? (s-i-m-p-x)*100/s : 0) }' >>"$GP/flood.dat"
 done
 : >"$GP/boot.dat"
 for k in "mm_udp moshman_connect_(udp)" "mm_tcp moshman_connect_(tcp)" "mosh mosh_wrapper" "ssh ssh_-t"; do
 	set -- $k
-	has "boot_$1_med" && echo "$2 $(get "boot_$1_med") $(get "boot_$1_min") $(get "boot_$1_max")" >>"$GP/boot.dat"
+	has "boot_$1_med" && echo "\"$(echo "$2" | tr _ ' ')\" $(get "boot_$1_med") $(get "boot_$1_min") $(get "boot_$1_max")" >>"$GP/boot.dat"
 done
 # recovery timeline: echoes received, seconds from the cut, one row per path
 : >"$GP/rec.dat"
@@ -123,7 +126,7 @@ set style fill solid 0.85 border -1
 set yrange [0:100]
 set ylabel "% of sent"
 set key outside right
-plot "$GP/flood.dat" using 2:xtic(stringcolumn(1)) title "intact", "" using 3 title "merged", "" using 4 title "split (short)", "" using 5 title "misaligned", "" using 6 title "lost"
+plot "$GP/flood.dat" using 2:xtic(stringcolumn(1)) title "intact", "" using 3 title "merged", "" using 4 title "split (short)", "" using 5 title "misaligned", "" using 6 title "lost or glued into a merged reply"
 EOF
 	[ -s "$GP/boot.dat" ] && gnuplot <<EOF 2>>"$OUT/gnuplot.err"
 set terminal pngcairo size 900,420 noenhanced font ",10"
@@ -164,7 +167,7 @@ MOSHV=$(mosh --version 2>&1 | head -n 1)
 LIBSSHV=$(pkg-config --modversion libssh 2>/dev/null)
 SOCATV=$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')
 HFV=$(hyperfine --version 2>/dev/null)
-REV=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)$(cd "$TOP" && git diff --quiet HEAD 2>/dev/null || echo "+changes")
+REV=$(get run_rev "?")
 
 # loss lines: say where moshman loses and why
 LOSSES=
@@ -182,6 +185,8 @@ worse "$(get boot_mm_udp_med)" "$(get boot_mosh_med)" &&
 	addloss "**Bootstrap against the mosh wrapper ($R_BOOT_MOSH x).** moshman does more before mosh-client starts: it opens its database, records the session, checks the host key and logs in through libssh, and starts mosh-server with its idle-timeout settings; the wrapper only runs ssh and mosh-server."
 worse "$(get boot_mm_udp_med)" "$(get boot_ssh_med)" &&
 	addloss "**Bootstrap against plain \`ssh -t\` ($R_BOOT_SSH x).** Any mosh start pays for ssh *and* mosh-server *and* the UDP handshake; ssh -t pays only for ssh.  It buys a session that survives roaming and sleep."
+worse "$(get rec_tun_d)" "$(get rec_direct)" &&
+	addloss "**Recovery against direct UDP ($(get rec_tun_d) s against $(get rec_direct) s from the end of the outage to the first echo).** Direct UDP needs nothing rebuilt: the next datagram goes through.  The tunnel must first notice the dead link ($(get rec_tun_d_detect) s here: unanswered pings, by design a few seconds so a slow link is not torn down), and during the outage its reconnect attempts come every 3-4 s (each waits up to 3 s for its TCP connection), so the path coming back is found by the next attempt or a retransmitted SYN of the current one; then come an ssh key exchange, authentication and a new remote relay.  The socat recipe, the over-TCP alternative, never recovered."
 has cost_ci_cpu && addloss "**Cost: the supervisor is a process plain mosh does not have** ($(get cost_ci_rss) KiB RSS, $(get cost_ci_cpu) % CPU idle, $(get cost_cb_cpu) % while the session prints continuously, against mosh-client's own $(get cost_ci_ccpu) % and $(get cost_cb_ccpu) %).  It is what watches the link, reconnects and records the session."
 
 row_rtt() { # KEY LABEL COMMAND
@@ -243,7 +248,7 @@ times are shown for reference and never asserted, and nothing here is a pass/fai
 the lab runs on one small machine where all processes share two cores, so read the ratios,
 not the microseconds.  A row that could not be measured says why; no figure is invented.
 
-Generated $(date -u '+%Y-%m-%d %H:%M UTC') from moshman ${REV:-?}; the whole run took
+Measured $(get run_date "?") from moshman ${REV:-?} (branch bench); the whole run took
 $(get total_s) s (plus the build).
 
 | machine | |
@@ -275,7 +280,7 @@ one datagram at a time (1 s timeout each), from the client namespace:
 
 | path | p50 | p99 | min / max | round trips | setup |
 |---|---|---|---|---|---|
-$(row_rtt direct "(a) direct UDP, the floor" "to \`$LAB_SERVER_IP:$ECHO_PORT\`")
+$(row_rtt direct "(a) direct UDP, the floor" "to \`SERVER:$ECHO_PORT\`")
 $(row_rtt tun_d "(b) moshman tunnel over ssh" "\`moshman tunnel bt --local 127.0.0.1:7101 --remote 127.0.0.1:$ECHO_PORT --relay native\` (profile: direct ssh, key, \`--transport tcp\`)")
 $(row_rtt tun_p "(b) the same, Perl relay" "the same with \`--relay perl\`: the embedded relay a server without moshman gets")
 $(row_rtt recipe "(c) socat recipe over ssh (unframed)" "$RECIPE_CMD")
@@ -297,7 +302,9 @@ $(img latency.png "latency")
 Each datagram carries a sequence number, its length and a checksum, so every reply is
 classified: *intact* (exactly one datagram, unchanged), *merged* (longer than one: reads
 glued together), *split* (shorter: a piece of one), *misaligned* (the right length but
-not one datagram: bytes shifted across a boundary).
+not one datagram: bytes shifted across a boundary).  Counts are replies; one merged reply
+holds several datagrams' bytes, so for the recipe most of what was sent is not a reply of
+its own at all.
 
 | path | sent | intact / s | intact | merged | split | misaligned | duplicates |
 |---|---|---|---|---|---|---|---|

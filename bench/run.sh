@@ -40,17 +40,43 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 T_BEGIN=$(ms)
 LOAD_BEGIN=$(cut -d' ' -f1-3 /proc/loadavg)
 
-[ -x "$M" ] || { echo "bench: $M not built (make bench builds it)" >&2; exit 1; }
-rm -rf "$OUT"
-mkdir -p "$OUT" "$RES" "$PLOTS"
-cc -O2 -Wall -Wextra -o "$UB" "$TOP/bench/udpbench.c" || { echo "bench: cannot build udpbench" >&2; exit 1; }
-
 # Results are files: put KEY VALUE, get KEY (n/a when never measured), note KEY TEXT for
 # the reason a row has no figure.
 put() { printf '%s\n' "$2" >"$RES/$1"; }
 get() { if [ -s "$RES/$1" ]; then cat "$RES/$1"; else echo "${2:-n/a}"; fi; }
 has() { [ -s "$RES/$1" ]; }
 note() { put "note_$1" "$2"; say "$1: $2"; }
+RECIPE_CMD="ssh -L 127.0.0.1:P:127.0.0.1:P USER@SERVER \"socat tcp4-listen:P,reuseaddr,bind=127.0.0.1 udp:127.0.0.1:$ECHO_PORT\"  +  socat udp4-listen:L,reuseaddr,bind=127.0.0.1 tcp:127.0.0.1:P"
+
+# median/min/max of numbers on stdin (one a line; "-" lines ignored).
+stats() { grep -E '^-?[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END {
+	if (NR == 0) { print "n/a n/a n/a 0"; exit }
+	printf "%s %s %s %d\n", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
+# ratio A B [DIGITS]: A/B, or n/a.
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN {
+	if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) { print "n/a"; exit }
+	printf "%.*f\n", d, a / b }'; }
+
+# BENCH_REPORT_ONLY=1: rewrite the summary, docs and plots from the last run's results
+# in BUILD/bench (to fix the wording without measuring again; the figures stay that run's).
+if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
+	[ -s "$RES/total_s" ] || { echo "bench: no finished run in $OUT" >&2; exit 1; }
+	. "$TOP/tests/lab/lab.sh"
+	RUNS=$(get knob_runs "$RUNS") FLOOD_S=$(get knob_flood_s "$FLOOD_S")
+	OUTAGE_S=$(get knob_outage_s "$OUTAGE_S") COST_S=$(get knob_cost_s "$COST_S")
+	RTT_COUNT=$(get knob_rtt_count "$RTT_COUNT")
+	. "$TOP/bench/report.sh"
+	exit 0
+fi
+
+[ -x "$M" ] || { echo "bench: $M not built (make bench builds it)" >&2; exit 1; }
+rm -rf "$OUT"
+mkdir -p "$OUT" "$RES" "$PLOTS"
+cc -O2 -Wall -Wextra -o "$UB" "$TOP/bench/udpbench.c" || { echo "bench: cannot build udpbench" >&2; exit 1; }
+put knob_runs "$RUNS"; put knob_flood_s "$FLOOD_S"; put knob_outage_s "$OUTAGE_S"
+put knob_cost_s "$COST_S"; put knob_rtt_count "$RTT_COUNT"
+put run_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+put run_rev "$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)$(cd "$TOP" && git diff --quiet HEAD 2>/dev/null || echo "+changes")"
 
 . "$TOP/tests/lab/lab.sh"
 lab_require_root bench
@@ -72,15 +98,6 @@ unset SSH_AUTH_SOCK
 W=$LAB_DIR/bench
 
 # ---- helpers -------------------------------------------------------------------------
-# median/min/max of numbers on stdin (one a line; "-" lines ignored).
-stats() { grep -E '^-?[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END {
-	if (NR == 0) { print "n/a n/a n/a 0"; exit }
-	printf "%s %s %s %d\n", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
-# ratio A B [DIGITS]: A/B, or n/a.
-ratio() { awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN {
-	if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) { print "n/a"; exit }
-	printf "%.*f\n", d, a / b }'; }
-
 add_host() {
 	local name=$1
 	shift
@@ -121,7 +138,6 @@ recipe_start() {
 	_lab_wait_listen client 127.0.0.1 "$l" udp
 }
 recipe_stop() { _lab_stop "recipe_socat_$1"; _lab_stop "recipe_ssh_$1"; }
-RECIPE_CMD="ssh -L 127.0.0.1:P:127.0.0.1:P $LAB_USER@SERVER \"socat tcp4-listen:P,reuseaddr,bind=127.0.0.1 udp:127.0.0.1:$ECHO_PORT\"  +  socat udp4-listen:L,reuseaddr,bind=127.0.0.1 tcp:127.0.0.1:P"
 
 # moshman tunnel, with its state lines time-stamped (bench/tstamp.pl) in
 # $LAB_DIR/log/tun_TAG.log.  tunnel_start TAG PROFILE LPORT: ready when a datagram comes
