@@ -290,9 +290,15 @@ cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
 			if (n == 1 && total == 0) {
 				scan_summary(&hosts[0], line, sizeof line);
 				printf("%s; nothing to kill\n", line);
-			} else if (c.dry_run)
+			} else if (n == 1)
+				printf("%s: dry run: %zu of %zu mosh-servers would be killed, "
+				    "nothing was\n", hosts[0].host.name, total, hosts[0].nv);
+			else if (c.dry_run)
 				printf("dry run: %zu mosh-server%s would be killed, nothing was\n",
 				    total, total == 1 ? "" : "s");
+			else if (bad > 0)
+				printf("%zu hosts: nothing to kill; %d host%s not scanned fully\n",
+				    n, bad, bad == 1 ? "" : "s");
 			else
 				printf("%zu hosts: nothing to kill\n", n);
 		}

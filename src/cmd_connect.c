@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "src/cmd.h"
+#include "src/scan.h"
 #include "src/supervisor.h"
 
 static int
@@ -50,6 +51,7 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", o.transport);
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
+	scan_connect_hook(db, o.name, o.quiet);
 	return supervisor_run(db, &o);
 }
 

@@ -136,9 +136,11 @@ cmd_scan_run(struct cmd_ctx *ctx, int argc, char **argv)
 		/* The last line is the summary the dashboard shows. */
 		if (n == 1)
 			printf("%s\n", line);
+		else if (nbad > 0)
+			printf("%zu hosts: %d mosh-servers; %d host%s not scanned fully\n", n,
+			    nservers, nbad, nbad == 1 ? "" : "s");
 		else
-			printf("%zu hosts: %d mosh-servers%s%d not scanned fully\n", n, nservers,
-			    nbad ? ", " : "", nbad);
+			printf("%zu hosts: %d mosh-servers\n", n, nservers);
 	}
 	scan_hosts_free(hosts, n);
 	return bad > 0 ? EXIT_FAIL : 0;

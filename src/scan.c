@@ -1,12 +1,16 @@
 #include "src/scan.h"
 
+#include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "src/liveness.h"
 #include "src/log.h"
@@ -556,6 +560,20 @@ kill_report(const struct scan_host *h, long pid)
 	return NULL;
 }
 
+/* Was pid one of the selected servers, and is it gone? */
+static int
+kill_gone(const struct scan_host *h, const int *sel, long pid)
+{
+	const struct scan_kill_report *rep;
+
+	for (size_t i = 0; i < h->nv; i++) {
+		if (sel[i] && h->v[i].pid == pid)
+			return (rep = kill_report(h, pid)) != NULL &&
+			    scanparse_kill_gone(rep->status);
+	}
+	return 0;
+}
+
 /* The database after a kill: sessions, events, and the saved scan without the gone. */
 static void
 kill_record(struct db *db, struct scan_host *h, const int *sel)
@@ -588,8 +606,12 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 	rows = scan_rows(h, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct scan_kill_report *rep = sel[i] ? kill_report(h, h->v[i].pid) : NULL;
+		long twin_of = h->r.servers[i].twin_of;
 
 		if (rep != NULL && scanparse_kill_gone(rep->status))
+			continue;
+		/* A pre-client twin ends with its server. */
+		if (twin_of > 0 && kill_gone(h, sel, twin_of))
 			continue;
 		rows[keep++] = rows[i];
 	}
@@ -725,4 +747,97 @@ scan_summary(const struct scan_host *h, char *buf, size_t len)
 	if (strcmp(h->status, "ok") != 0)
 		snprintf(buf + used, len - used, "; %s: %s", h->status,
 		    h->message != NULL ? h->message : "?");
+}
+
+/* ---- the connect hook ------------------------------------------------------------------ */
+
+/* The background auto-clean: its own process, session and database connection. */
+static void __attribute__((noreturn))
+scan_auto_clean(const char *path, const char *name)
+{
+	struct scan_host *hosts = NULL;
+	struct scan_opts o;
+	struct db *db = NULL;
+	char err[256], *names[1];
+	int **sel = NULL, fd;
+	size_t n = 0, total = 0;
+
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (db_open(path, &db, err, sizeof err) != DB_OK)
+		_exit(1);
+	names[0] = (char *)(uintptr_t)name;
+	scan_opts_default(&o);
+	o.interactive = 0;
+	if (scan_hosts_load(db, names, 1, 0, &hosts, &n) == -1 || n != 1)
+		_exit(1);
+	scan_collect(db, hosts, n, &o);
+	sel = xcalloc(1, sizeof *sel);
+	sel[0] = xcalloc(hosts[0].nv + 1, sizeof *sel[0]);
+	for (size_t i = 0; i < hosts[0].nv; i++)
+		total += sel[0][i] = scan_is_target(&hosts[0], i, 0);
+	if (total > 0)
+		scan_kill(db, hosts, n, sel, 0, 0, &o);
+	log_debug("auto-clean %s: %zu target(s)", name, total);
+	db_close(db);
+	_exit(0);
+}
+
+void
+scan_connect_hook(struct db *db, const char *name, int quiet)
+{
+	struct db_host h;
+	struct db_session *s = NULL;
+	size_t ns = 0, count = 0;
+	char pids[160] = "";
+	pid_t pid;
+
+	memset(&h, 0, sizeof h);
+	if (db_host_get(db, name, &h) != DB_OK)
+		return;
+	if (liveness_reap(db) == -1 || db_session_list(db, 0, &s, &ns) != DB_OK)
+		goto out;
+	for (size_t i = 0; i < ns; i++) {
+		size_t u = strlen(pids);
+
+		if (s[i].host_id != h.id || strcmp(s[i].state, "orphaned") != 0)
+			continue;
+		count++;
+		if (s[i].server_pid > 0)
+			snprintf(pids + u, sizeof pids - u, "%s%lld", u > 0 ? " " : "",
+			    (long long)s[i].server_pid);
+	}
+	if (count == 0)
+		goto out;
+	if (!h.auto_clean) {
+		if (!quiet)
+			fprintf(stderr, "moshman: %s has %zu orphaned session%s (mosh-server "
+			    "pid %s); 'moshman clean %s' kills %s\n", name, count,
+			    count == 1 ? "" : "s", pids, name, count == 1 ? "it" : "them");
+		goto out;
+	}
+	if (!quiet)
+		fprintf(stderr, "moshman: %s has %zu orphaned session%s (mosh-server pid %s); "
+		    "auto-clean kills %s in the background\n", name, count,
+		    count == 1 ? "" : "s", pids, count == 1 ? "it" : "them");
+	fflush(stderr);
+	fflush(stdout);
+	/* Twice, so the cleaner is nobody's child here and never mistaken for ours. */
+	if ((pid = fork()) == 0) {
+		if (fork() == 0)
+			scan_auto_clean(db_path(db), name);
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+out:
+	db_session_list_free(s, ns);
+	db_host_clear(&h);
 }

@@ -67,6 +67,13 @@ int scan_is_target(const struct scan_host *h, size_t i, int detached);
 void scan_kill(struct db *, struct scan_host *, size_t n, int *const *sel, int usr1,
     int force, const struct scan_opts *);
 
+/* For `moshman connect NAME`, before the session starts: reports the orphaned sessions
+ * the database knows on that host (one line on stderr unless quiet), and with the
+ * profile's auto_clean kills their servers from a detached background process (the
+ * same rules as `clean NAME --yes`: a fresh scan, ours-orphaned targets only, nothing
+ * asked).  Never fails the connect. */
+void scan_connect_hook(struct db *, const char *name, int quiet);
+
 /* "web: 3 mosh-servers (1 orphaned, 1 detached, 1 attached)", or why the scan failed. */
 void scan_summary(const struct scan_host *, char *buf, size_t len);
 /* The rows db_scan_save takes, pointing into h (free with free() only). */

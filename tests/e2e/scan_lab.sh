@@ -126,6 +126,16 @@ rc=$?
 [ $rc = 2 ] && grep -q -- "--yes" <<<"$out" && alive "$O" &&
 	t_ok "clean without a tty and without --yes refuses (exit 2)" ||
 	t_fail "clean without a tty and without --yes refuses (exit 2)" "rc $rc: $out"
+lab_tmux_start ask bash -c '"$0" clean s; echo "clean exited $?"; sleep 60' "$M"
+if lab_tmux_wait ask "target pid $O" 30 && lab_tmux_wait ask 'Kill 1 mosh-server with SIGTERM' 5; then
+	lab_tmux_type ask no
+	lab_tmux_wait ask '^clean exited 0' 10 && alive "$O" &&
+		t_ok "clean on a tty lists the targets and asks; 'no' kills nothing" ||
+		t_fail "clean on a tty lists the targets and asks; 'no' kills nothing"
+else
+	t_fail "clean on a tty lists the targets and asks; 'no' kills nothing" "no question"
+fi
+lab_tmux_kill ask
 out=$(lab_client timeout 60 "$M" clean s --yes --pid "$A" 2>&1)
 rc=$?
 [ $rc = 1 ] && alive "$A" && t_ok "clean --pid of an attached server kills nothing (exit 1)" ||
@@ -192,6 +202,7 @@ lab_client perl -MIO::Socket::INET -e '$SIG{ALRM} = sub { exit 0 }; alarm 60;
 	my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:2299", Listen => 16, ReuseAddr => 1) or die;
 	open my $f, ">", $ARGV[0]; print $f "$$\n"; close $f; my @c; while (my $c = $l->accept) { push @c, $c }' \
 	"$LAB_DIR/silent.pid" &
+silent_job=$!
 for i in $(seq 1 7); do add_host "p$i"; done
 "$M" host add dead --host 127.0.0.1 --port 2299 --user "$LAB_USER" --identity "$LAB_KEY" \
 	--known-hosts "$LAB_KNOWN_HOSTS" --hostkey-policy strict >&2
@@ -218,8 +229,14 @@ dead=$(jq -r '.[] | select(.host == "dead") | .status' <<<"$out8")
 [ "$eight" -ge 4500 ] && [ "$eight" -lt 7000 ] &&
 	t_ok "parallel scan: with a silent host it takes about its timeout (5 s), no more" ||
 	t_fail "parallel scan: with a silent host it takes about its timeout (5 s), no more" "$eight ms"
+out=$(lab_client timeout 60 "$M" clean p1 dead --yes --timeout 3 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# clean p1 dead: /'
+[ $rc = 1 ] && grep -q '^dead: unreachable' <<<"$out" && grep -q 'not scanned fully$' <<<"$out" && alive "$L" && alive "$A" &&
+	t_ok "clean with an unreachable host: reported, exit 1, nothing else touched" ||
+	t_fail "clean with an unreachable host: reported, exit 1, nothing else touched" "rc $rc"
 [ -s "$LAB_DIR/silent.pid" ] && kill "$(cat "$LAB_DIR/silent.pid")" 2>/dev/null
-wait
+wait "$silent_job" 2>/dev/null
 
 for t in live att other; do lab_tmux_send "$t" C-d; done
 t_done
