@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -948,6 +949,15 @@ sc_next_auth(struct sshconn *c)
 	c->state = SC_FAILED;
 }
 
+/* A secret kept for reconnects stays out of swap where the system lets us (best effort:
+ * RLIMIT_MEMLOCK may say no); it is wiped when freed (xfree_secret). */
+static void
+sc_lock_secret(const char *p)
+{
+	if (p != NULL && mlock(p, strlen(p) + 1) == -1)
+		log_debug("ssh: mlock: %s", strerror(errno));
+}
+
 /* Loads the profile's identity, asking for its passphrase (kept for reconnects). */
 static int
 sc_load_key(struct sshconn *c)
@@ -973,6 +983,7 @@ sc_load_key(struct sshconn *c)
 		if (rc == SSH_OK) {
 			xfree_secret(c->passphrase);
 			c->passphrase = pp;
+			sc_lock_secret(pp);
 			break;
 		}
 		xfree_secret(pp);
@@ -1106,6 +1117,7 @@ sc_run_state(struct sshconn *c)
 					return -1;
 				}
 				c->password = pw;
+				sc_lock_secret(pw);
 				c->pw_tries++;
 				sc_say(c, "auth password");
 			}
@@ -1415,6 +1427,17 @@ st_flush(struct sshconn *c)
 	return 0;
 }
 
+/* The remote side closed or ended the channel: writing fails, but what it said (and
+ * its exit status) is still to be read, so that is not an error of its own. */
+static int
+st_ending(struct sshconn *c)
+{
+	if (!ssh_channel_is_closed(c->st_chan) && !ssh_channel_is_eof(c->st_chan))
+		return 0;
+	c->st_off = c->st_len = 0;
+	return 1;
+}
+
 static void
 st_step(struct sshconn *c)
 {
@@ -1444,7 +1467,7 @@ st_step(struct sshconn *c)
 		c->st = ST_RUN;
 		/* FALLTHROUGH */
 	case ST_RUN:
-		if (st_flush(c) == -1) {
+		if (st_flush(c) == -1 && !st_ending(c)) {
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}
@@ -1477,7 +1500,7 @@ st_step(struct sshconn *c)
 			st_failf(c, "the ssh connection closed");
 			return;
 		}
-		if (st_flush(c) == -1) {
+		if (st_flush(c) == -1 && !st_ending(c)) {
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}

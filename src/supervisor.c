@@ -12,17 +12,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/db.h"
 #include "src/cmd.h"
 #include "src/localrelay.h"
+#include "src/cmdpath.h"
 #include "src/log.h"
 #include "src/moshconnect.h"
 #include "src/proc.h"
 #include "src/proxy.h"
 #include "src/shquote.h"
 #include "src/sshconn.h"
+#include "src/pathsel.h"
+#include "src/rrelay.h"
 #include "src/tunnel.h"
 #include "src/xmalloc.h"
 
@@ -43,6 +47,16 @@ struct sup {
 	struct sshconn *ssh;
 	struct tunnel *tunnel;
 	int tcp;                 /* the session runs over the tunnel */
+	int autop;               /* transport auto: UDP and the tunnel, pathsel decides */
+	int cmdp;                /* transport command: the profile's tunnel command */
+	struct cmdpath *cmdpath;
+	int colors;
+	int bind_any;            /* mosh-server on every address (no -s) */
+	char relay_host[INET6_ADDRSTRLEN]; /* where the relay finds mosh-server (auto) */
+	struct pathsel ps;
+	int udp_fd;              /* auto: the direct UDP socket, -1 none */
+	ev_io udp_rd;
+	ev_timer path_w;
 	char key[MOSHCONNECT_KEY_LEN + 1];
 	char remote_addr[INET6_ADDRSTRLEN];
 
@@ -70,9 +84,11 @@ sup_progress(const char *step, void *arg)
 {
 	struct sup *s = arg;
 
-	if (!s->opts->quiet)
+	/* Once mosh-client runs, the terminal is its own: events only (reconnects). */
+	if (!s->opts->quiet && s->client == 0)
 		fprintf(stderr, "moshman: %s...\n", step);
-	sup_event(s, "step", step);
+	if (s->client == 0)
+		sup_event(s, "step", step);
 }
 
 static void
@@ -467,6 +483,11 @@ sup_fail_server(struct sup *s, const char *msg)
 }
 
 static void sup_client_up(struct sup *);
+static void sup_start_server(struct sup *);
+static void sup_sshconn_done(struct sshconn *, const char *, size_t, const char *, size_t,
+    int, const char *, void *);
+static void sup_exec_done(struct sshconn *, const char *, size_t, const char *, size_t,
+    int, const char *, void *);
 
 static void
 sup_set_state(struct sup *s, const char *state)
@@ -489,16 +510,25 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 
 	switch (ev) {
 	case TUNNEL_UP:
-		sup_progressf(s, "tunnel %s", msg);
-		if (s->client == 0)
+		if (s->autop)
+			pathsel_tcp_state(&s->ps, 1);
+		if (s->client == 0) {
+			sup_progressf(s, "tunnel %s", msg);
 			sup_client_up(s);
+		} else
+			sup_event(s, "tunnel", msg);
 		break;
 	case TUNNEL_DEAD:
 		sup_event(s, "reconnect", msg);
-		sup_set_state(s, "reconnecting");
+		if (s->autop)
+			pathsel_tcp_state(&s->ps, 0);
+		if (!s->autop || s->ps.path == PATHSEL_TCP)
+			sup_set_state(s, "reconnecting");
 		break;
 	case TUNNEL_UP_AGAIN:
 		sup_event(s, "reconnect", msg);
+		if (s->autop)
+			pathsel_tcp_state(&s->ps, 1);
 		if (s->client == 0) {
 			sup_client_up(s);
 			break;
@@ -520,6 +550,12 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 			sup_fail_server(s, buf);
 			return;
 		}
+		if (s->autop) {
+			/* UDP carries on; only the fallback is gone. */
+			pathsel_tcp_state(&s->ps, 0);
+			sup_event(s, "tunnel", msg);
+			break;
+		}
 		/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it):
 		 * the row says why nothing gets through any more. */
 		sup_event(s, "reconnect", msg);
@@ -529,6 +565,214 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 		s->row.state = xstrdup("failed");
 		break;
 	}
+}
+
+/* ---- transport auto: UDP and the tunnel side by side, pathsel decides -------------- */
+
+static int64_t
+sup_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+sup_auto_send(void *p, const void *buf, size_t len)
+{
+	struct sup *s = p;
+	int64_t now = sup_mono_ms();
+	int sent = 0;
+
+	pathsel_client_tx(&s->ps, now);
+	if (s->udp_fd != -1 && pathsel_send_udp(&s->ps, now) &&
+	    send(s->udp_fd, buf, len, MSG_DONTWAIT) != -1)
+		sent = 1;
+	if (s->tunnel != NULL && pathsel_send_tcp(&s->ps, now) &&
+	    tunnel_send(s->tunnel, buf, len) == 0)
+		sent = 1;
+	return sent ? 0 : -1;
+}
+
+static void
+sup_auto_free(void *p)
+{
+}
+
+static const struct localrelay_path_ops sup_auto_ops = {
+	"auto", sup_auto_send, sup_auto_free,
+};
+
+static void
+sup_auto_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sup *s = w->data;
+	unsigned char buf[LOCALRELAY_MAX_DATAGRAM + 1];
+	ssize_t n;
+
+	for (int i = 0; i < 64; i++) {
+		if ((n = recv(s->udp_fd, buf, sizeof buf, MSG_DONTWAIT)) == -1)
+			return;
+		if (n > LOCALRELAY_MAX_DATAGRAM)
+			continue;
+		pathsel_udp_rx(&s->ps, sup_mono_ms());
+		localrelay_deliver(s->relay, buf, (size_t)n);
+	}
+}
+
+static void
+sup_auto_tcp_rx(const void *buf, size_t len, void *arg)
+{
+	struct sup *s = arg;
+
+	localrelay_deliver(s->relay, buf, len);
+}
+
+/* Once a second: the policy's verdict, recorded as an event and in the row. */
+static void
+sup_path_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+	enum pathsel_path from = s->ps.path;
+	char why[128], msg[256];
+	int64_t was;
+
+	if (!pathsel_tick(&s->ps, sup_mono_ms(), why, sizeof why, &was))
+		return;
+	snprintf(msg, sizeof msg, "%s -> %s: %s (after %.1f s on %s)", pathsel_name(from),
+	    pathsel_name(s->ps.path), why, (double)was / 1000.0, pathsel_name(from));
+	log_debug("supervisor: path %s", msg);
+	sup_event(s, "path", msg);
+	free(s->row.path);
+	s->row.path = xstrdup(pathsel_name(s->ps.path));
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
+}
+
+/* A UDP socket connected to the server, or -1. */
+static int
+sup_auto_udp_open(struct sup *s, int port)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[16];
+	int fd;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if (getaddrinfo(s->remote_addr, portstr, &hints, &ai) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd != -1 && connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static void
+sup_auto_start(struct sup *s, int port)
+{
+	struct tunnel_config tc;
+
+	memset(&tc, 0, sizeof tc);
+	tc.udp_host = s->relay_host;
+	tc.udp_port = port;
+	tc.relay = TUNNEL_RELAY_ANY;
+	tc.deliver = sup_auto_tcp_rx;
+	tc.deliver_arg = s;
+	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &tc, sup_tunnel_cb, s);
+	if (sup_udp_addr(s) == 0)
+		s->udp_fd = sup_auto_udp_open(s, port);
+	pathsel_init(&s->ps, sup_mono_ms(), s->udp_fd != -1);
+	if (s->udp_fd != -1) {
+		ev_io_init(&s->udp_rd, sup_auto_udp_cb, s->udp_fd, EV_READ);
+		s->udp_rd.data = s;
+		ev_io_start(s->loop, &s->udp_rd);
+	} else
+		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+	localrelay_set_path(s->relay, &sup_auto_ops, s);
+	ev_timer_init(&s->path_w, sup_path_cb, 1., 1.);
+	s->path_w.data = s;
+	ev_timer_start(s->loop, &s->path_w);
+	sup_progressf(s, "transport auto: %s, the tunnel relay beside it",
+	    s->udp_fd != -1 ? "direct UDP first" : "tcp only (no UDP address)");
+	tunnel_start(s->tunnel);
+	if (s->udp_fd != -1)
+		sup_client_up(s);
+}
+
+/* ---- transport command ------------------------------------------------------------- */
+
+static void
+sup_command_event(const char *msg, void *arg)
+{
+	struct sup *s = arg;
+
+	sup_event(s, "command", msg);
+}
+
+/* A free UDP port on 127.0.0.1 for the command to listen on (it may be taken again
+ * before the command binds it; the command then fails and is restarted... on the same
+ * port, so pick well: the kernel's ephemeral choice). */
+static int
+sup_free_udp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+sup_command_start(struct sup *s, int port)
+{
+	struct cmdpath_vars v;
+	char err[512], *cmd = NULL;
+	int lport;
+
+	if ((lport = sup_free_udp_port()) == -1) {
+		sup_fail_server(s, "cannot find a free UDP port on 127.0.0.1");
+		return;
+	}
+	memset(&v, 0, sizeof v);
+	v.host = sshconn_target_host(s->ssh);
+	v.port = s->host.port;
+	v.user = s->host.user;
+	v.mosh_port = port;
+	v.local_port = lport;
+	if (cmdpath_expand(s->host.tunnel_command, &v, &cmd, err, sizeof err) == -1) {
+		sup_fail_server(s, err);
+		return;
+	}
+	log_debug("supervisor: tunnel command: %s", cmd);
+	snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+	if (localrelay_use_udp(s->relay, "127.0.0.1", lport, err, sizeof err) == -1) {
+		free(cmd);
+		sup_fail_server(s, err);
+		return;
+	}
+	s->cmdpath = cmdpath_new(s->loop, cmd, sup_command_event, s);
+	free(cmd);
+	sup_progressf(s, "tunnel command listening on 127.0.0.1:%d", lport);
+	cmdpath_start(s->cmdpath);
+	/* The command carries the datagrams; ssh is not needed any more. */
+	sshconn_close(s->ssh);
+	sup_client_up(s);
 }
 
 static void
@@ -555,6 +799,14 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
+	if (s->autop) {
+		sup_auto_start(s, mc.port);
+		return;
+	}
+	if (s->cmdp) {
+		sup_command_start(s, mc.port);
+		return;
+	}
 	if (s->tcp) {
 		struct tunnel_config tc;
 
@@ -571,8 +823,8 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	}
 	if (sup_udp_addr(s) == -1) {
 		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
-		    "reached through the proxy and has no address of its own here); the TCP "
-		    "transport is not available yet", sshconn_target_host(s->ssh));
+		    "reached through the proxy and has no address of its own here); use "
+		    "--transport tcp or auto", sshconn_target_host(s->ssh));
 		sup_fail_server(s, errbuf);
 		return;
 	}
@@ -594,14 +846,15 @@ sup_client_up(struct sup *s)
 	free(s->row.remote_addr);
 	s->row.remote_addr = xstrdup(s->remote_addr);
 	free(s->row.path);
-	s->row.path = xstrdup(s->tcp ? "tcp" : "udp");
+	s->row.path = xstrdup(s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" :
+	    s->cmdp ? "command" : "udp");
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
 	s->row.session_key = s->key;
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_progressf(s, "starting mosh-client (%s to %s:%d via 127.0.0.1:%d)",
-	    s->tcp ? "tcp" : "udp", s->remote_addr, port, localrelay_port(s->relay));
+	    s->autop ? "auto" : s->tcp ? "tcp" : s->cmdp ? "command" : "udp", s->remote_addr, port, localrelay_port(s->relay));
 	if (sup_spawn_client(s) == -1)
 		return;
 	/* From here on nothing is written to the terminal until the client exits. */
@@ -621,9 +874,7 @@ static void
 sup_open_done(struct sshconn *c, const char *error, void *arg)
 {
 	struct sup *s = arg;
-	char **loc;
-	char *cmd;
-	int nloc, colors;
+	int colors;
 
 	if (error != NULL) {
 		sup_fail(s, "%s", error);
@@ -642,17 +893,58 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 		    sup_client_path());
 		return;
 	}
+	s->colors = colors;
+	s->bind_any = strcmp(sshconn_route(c), "proxycommand") == 0;
+	if (s->autop && !s->bind_any) {
+		/* mosh-server -s binds the address this ssh connection reached; the relay
+		 * must send there too, so learn it first. */
+		sshconn_exec(c, "echo \"$SSH_CONNECTION\"", sup_sshconn_done, s);
+		return;
+	}
+	snprintf(s->relay_host, sizeof s->relay_host, "127.0.0.1");
+	sup_start_server(s);
+}
+
+/* SSH_CONNECTION is "client-addr client-port server-addr server-port". */
+static void
+sup_sshconn_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg)
+{
+	struct sup *s = arg;
+	char a[4][INET6_ADDRSTRLEN + 8];
+
+	if (error != NULL) {
+		sup_fail(s, "%s", error);
+		return;
+	}
+	if (out != NULL && sscanf(out, "%53s %53s %53s %53s", a[0], a[1], a[2], a[3]) == 4 &&
+	    rrelay_valid_host(a[2]) && strlen(a[2]) < sizeof s->relay_host)
+		memcpy(s->relay_host, a[2], strlen(a[2]) + 1);
+	else {
+		/* Unknown: let mosh-server listen everywhere and the relay use loopback. */
+		s->bind_any = 1;
+		snprintf(s->relay_host, sizeof s->relay_host, "127.0.0.1");
+	}
+	sup_start_server(s);
+}
+
+static void
+sup_start_server(struct sup *s)
+{
+	char **loc;
+	char *cmd;
+	int nloc;
+
 	loc = sup_locales(&s->host, &nloc);
-	cmd = supervisor_server_command(s->host.server_command, colors,
+	cmd = supervisor_server_command(s->host.server_command, s->colors,
 	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
-	    s->tcp,
-	    strcmp(sshconn_route(c), "proxycommand") == 0);
+	    s->tcp || s->cmdp, s->bind_any);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
 	free(loc);
 	log_debug("supervisor: remote command: %s", cmd);
 	sup_progressf(s, "starting %s", s->host.server_command);
-	sshconn_exec(c, cmd, sup_exec_done, s);
+	sshconn_exec(s->ssh, cmd, sup_exec_done, s);
 	free(cmd);
 }
 
@@ -770,12 +1062,15 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		rc = cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", s.transport);
 		goto out;
 	}
-	if (strcmp(s.transport, "command") == 0) {
-		rc = cmd_usage("transport command is not available yet; use --transport tcp "
-		    "or udp");
+	s.cmdp = strcmp(s.transport, "command") == 0;
+	if (s.cmdp && (s.host.tunnel_command == NULL || *s.host.tunnel_command == '\0')) {
+		rc = cmd_usage("transport command needs the profile's tunnel command: moshman "
+		    "host edit %s --tunnel-command '...{{local_port}}...'", s.host.name);
 		goto out;
 	}
 	s.tcp = strcmp(s.transport, "tcp") == 0;
+	s.autop = strcmp(s.transport, "auto") == 0;
+	s.udp_fd = -1;
 	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
 	if ((rc = supervisor_sshconn_config(&s.host, policy, &cfg)) != 0)
 		goto out;
@@ -791,9 +1086,6 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		goto out;
 	}
 	sup_event(&s, "start", "connect requested");
-	if (strcmp(s.transport, "auto") == 0)
-		sup_progressf(&s, "transport auto: the TCP tunnel is not available yet, "
-		    "using direct UDP");
 	db_host_touch(db, s.host.id, db_now_ms());
 
 	ev_signal_init(&s.sig_int, sup_signal_cb, SIGINT);
@@ -820,8 +1112,16 @@ out:
 		ev_signal_stop(s.loop, &s.sig_term);
 		ev_signal_stop(s.loop, &s.sig_hup);
 		ev_timer_stop(s.loop, &s.stats_w);
+		ev_timer_stop(s.loop, &s.path_w);
+		if (s.udp_fd != -1)
+			ev_io_stop(s.loop, &s.udp_rd);
 	}
+	if (s.relay != NULL)
+		localrelay_set_path(s.relay, NULL, NULL);
+	if (s.udp_fd != -1)
+		close(s.udp_fd);
 	tunnel_free(s.tunnel);
+	cmdpath_free(s.cmdpath);
 	sshconn_free(s.ssh);
 	localrelay_free(s.relay);
 	explicit_bzero(s.key, sizeof s.key);

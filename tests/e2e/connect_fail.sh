@@ -26,18 +26,16 @@ trap 'cleanup_fakes; lab_down' EXIT
 
 NOROW=1 fails "unknown profile" "no host profile named 'nosuch'" nosuch
 
-# The command transport is not there yet and says so (usage error, nothing recorded); tcp
-# is tested in tunnel_*.sh.
+# Transport command without a tunnel command in the profile says so (usage error, nothing
+# recorded); the transports themselves are tested in tunnel_*.sh.
 add_host later
-for tr in command; do
-	before=$(q "SELECT count(*) FROM sessions")
-	out=$("$M" connect later --transport "$tr" 2>&1)
-	rc=$?
-	[ "$rc" = 2 ] && echo "$out" | grep -q "transport $tr is not available yet; use --transport tcp or udp" &&
-		[ "$(q "SELECT count(*) FROM sessions")" = "$before" ] &&
-		t_ok "--transport $tr: exit 2, says it is not available yet" ||
-		t_fail "--transport $tr: exit 2, says it is not available yet" "rc $rc: $out"
-done
+before=$(q "SELECT count(*) FROM sessions")
+out=$("$M" connect later --transport command 2>&1)
+rc=$?
+[ "$rc" = 2 ] && echo "$out" | grep -q "transport command needs the profile's tunnel command" &&
+	[ "$(q "SELECT count(*) FROM sessions")" = "$before" ] &&
+	t_ok "--transport command without a tunnel command: exit 2, says so" ||
+	t_fail "--transport command without a tunnel command: exit 2, says so" "rc $rc: $out"
 out=$("$M" connect later --hostkey-policy maybe 2>&1)
 [ $? = 2 ] && t_ok "bad --hostkey-policy: exit 2" || t_fail "bad --hostkey-policy: exit 2" "$out"
 

@@ -2,7 +2,8 @@
 # The TCP tunnel survives what kills connections through proxies (UDP blocked
 # throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
 # and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a
-# row.  The same mosh-client runs throughout; reconnects are counted.
+# row.  The same mosh-client runs throughout; reconnects are counted.  Last, a host key
+# that changed meanwhile stops the reconnects (session failed, with the reason).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -95,4 +96,54 @@ fi
 t_check "proxy tests: same mosh-client still running" kill -0 "$cpid"
 if tcp_end px; then t_ok "proxy: exit ends moshman with status 0"; else t_fail "proxy: exit ends moshman with status 0"; fi
 t_check "no mosh-server left on the server" no_mosh_servers 10
+
+# --- reconnects re-authenticate without asking: a password and a key passphrase typed
+# at the start are kept in memory ---
+"$M" host add pwt --host "$LAB_SERVER_IP" --port "$LAB_SSH_PORT" --user "$LAB_PW_USER" \
+	--known-hosts "$LAB_KNOWN_HOSTS" --hostkey-policy strict --transport tcp \
+	--proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT" >&2
+add_host ppt --identity "$LAB_PP_KEY" --transport tcp --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
+for who in pwt ppt; do
+	start_moshman "$who" connect "$who"
+	if [ $who = pwt ]; then prompt="password: *$" secret=$LAB_PW_PASS; else prompt="Enter passphrase for key" secret=$LAB_PP_PASS; fi
+	if lab_tmux_wait "$who" "$prompt" 20 && lab_tmux_type "$who" "$secret" &&
+		lab_tmux_wait "$who" '\$ *$' 30; then
+		r0=$(q "SELECT reconnects FROM sessions WHERE id = $(last_session)")
+		lab_proxy_kill socks
+		lab_proxy_start socks
+		if wait_reconnects $((r0 + 1)) 20 && echo_after "$who" "re$who" 20; then
+			t_ok "$who: reconnects without asking for the secret again"
+		else
+			t_fail "$who: reconnects without asking for the secret again"
+		fi
+		t_check "$who: the secret is not in the database" [ -z "$(grep -a -- "$secret" "$MOSHMAN_DB" 2>/dev/null)" ]
+	else
+		t_fail "$who: reconnects without asking for the secret again" "no session"
+	fi
+	if tcp_end "$who"; then t_ok "$who: exit ends moshman with status 0"; else t_fail "$who: exit ends moshman with status 0"; fi
+done
+
+# --- a host key that changes during a reconnect stops reconnecting ---
+cp "$LAB_KNOWN_HOSTS" "$LAB_DIR/connect/kh"
+add_host hk --known-hosts "$LAB_DIR/connect/kh"
+if tcp_up hk hk; then t_ok "host key: session up over tcp"; else t_fail "host key: session up over tcp"; fi
+ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/connect/otherkey" </dev/null >/dev/null
+echo "[$LAB_SERVER_IP]:$LAB_SSH_PORT $(cut -d' ' -f1,2 "$LAB_DIR/connect/otherkey.pub")" >"$LAB_DIR/connect/kh"
+rp=$(relay_pids)
+[ -n "$rp" ] && lab_server kill $rp
+if wait_state failed 20; then
+	t_ok "host key changed during a reconnect: row failed, no more attempts"
+else
+	t_fail "host key changed during a reconnect: row failed, no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $(last_session)")"
+fi
+msg=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE '%IDENTIFICATION HAS CHANGED%' LIMIT 1")
+echo "# $msg"
+t_check "host key changed: the event says so" [ -n "$msg" ]
+n1=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+sleep 3
+n2=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+t_check "host key changed: nothing more happens" [ "$n1" = "$n2" ]
+spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
+lab_tmux_kill hk
+[ -n "$spid" ] && lab_server kill "$spid" 2>/dev/null
 t_done

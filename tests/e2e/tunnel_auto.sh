@@ -1,0 +1,72 @@
+#!/bin/bash
+# --transport auto: starts on direct UDP when UDP works; UDP blocked mid-session moves it
+# to the tunnel and the session goes on; UDP reopened moves it back.  Each switch is a
+# "path" event with its reason; the row's path follows.  With UDP blocked from the start
+# it comes up on tcp.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+. "$MOSHMAN_TOP/tests/lab/lab.sh"
+. "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
+. "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
+connect_setup tunnel_auto
+add_host direct --transport auto
+
+# wait_path PATH SECONDS: the newest row's path becomes PATH.
+wait_path() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")" = "$1" ] && return 0
+		sleep 0.1
+	done
+	q "SELECT path FROM sessions WHERE id = $(last_session)" >&2
+	return 1
+}
+path_events() { q "SELECT group_concat(message, ' | ') FROM events WHERE session_id = $(last_session) AND kind = 'path'"; }
+
+start_moshman au connect direct
+if lab_tmux_wait au '\$ *$' 30 && lab_tmux_type au 'echo $((6*7))' && lab_tmux_wait au '^42' 15; then
+	t_ok "auto: 42 on screen"
+else
+	t_fail "auto: 42 on screen"
+fi
+sleep 3
+t_check "auto: starts on udp with UDP open" [ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")" = udp ]
+cpid=$(client_pid)
+t0=$(ms)
+lab_block_udp
+if wait_path tcp 20; then
+	echo "# udp -> tcp after $(awk "BEGIN{printf \"%.1f\", ($(ms) - $t0) / 1000}") s"
+	t_ok "auto: UDP blocked mid-session -> path tcp"
+else
+	t_fail "auto: UDP blocked mid-session -> path tcp"
+fi
+if echo_after au ontcp 20; then t_ok "auto: the session goes on over tcp"; else t_fail "auto: the session goes on over tcp"; fi
+t0=$(ms)
+lab_unblock_udp
+if wait_path udp 40; then
+	echo "# tcp -> udp after $(awk "BEGIN{printf \"%.1f\", ($(ms) - $t0) / 1000}") s"
+	t_ok "auto: UDP reopened -> back to udp"
+else
+	t_fail "auto: UDP reopened -> back to udp"
+fi
+if echo_after au backonudp 20; then t_ok "auto: the session goes on over udp"; else t_fail "auto: the session goes on over udp"; fi
+ev=$(path_events)
+echo "# path events: $ev"
+case "$ev" in *"udp -> tcp: UDP silent for"*"tcp -> udp: UDP answers again"*) t_ok "auto: both switches are events with reasons" ;;
+*) t_fail "auto: both switches are events with reasons" "$ev" ;; esac
+t_check "auto: same mosh-client throughout" [ "$(client_pid)" = "$cpid" ]
+if tcp_end au; then t_ok "auto: exit ends moshman with status 0"; else t_fail "auto: exit ends moshman with status 0"; fi
+
+# UDP blocked before the session: auto comes up on tcp.
+lab_block_udp
+start_moshman ab connect direct
+if lab_tmux_wait ab '\$ *$' 30 && lab_tmux_type ab 'echo $((6*7))' && lab_tmux_wait ab '^42' 15; then
+	t_ok "auto, UDP blocked from the start: 42 on screen"
+else
+	t_fail "auto, UDP blocked from the start: 42 on screen"
+fi
+t_check "auto, UDP blocked from the start: path tcp" wait_path tcp 10
+echo "# path events: $(path_events)"
+if tcp_end ab; then t_ok "auto, UDP blocked: exit ends moshman with status 0"; else t_fail "auto, UDP blocked: exit ends moshman with status 0"; fi
+t_check "no mosh-server left on the server" no_mosh_servers 10
+t_done

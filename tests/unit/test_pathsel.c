@@ -1,0 +1,139 @@
+/* The auto path policy (src/pathsel.c): a pure state machine driven by timed events. */
+#include "tests/unit/unit.h"
+
+#include "src/pathsel.h"
+
+static char why[128];
+static int64_t was;
+
+/* Client datagrams every 500 ms from t0 to t1, server replies over UDP when udp_ok;
+ * ticks every second.  Returns the time of the first switch, or -1. */
+static int64_t
+run(struct pathsel *ps, int64_t t0, int64_t t1, int udp_ok)
+{
+	for (int64_t t = t0; t <= t1; t += 500) {
+		pathsel_client_tx(ps, t);
+		if (udp_ok && pathsel_send_udp(ps, t))
+			pathsel_udp_rx(ps, t + 20);
+		if (t % 1000 == 0 && pathsel_tick(ps, t + 30, why, sizeof why, &was))
+			return t;
+	}
+	return -1;
+}
+
+static void
+test_starts_on_udp(void)
+{
+	struct pathsel ps;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	CHECK(pathsel_send_udp(&ps, 0));
+	CHECK(!pathsel_send_tcp(&ps, 0));
+	CHECK_INT(run(&ps, 0, 60000, 1), -1);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+}
+
+static void
+test_no_udp_at_start(void)
+{
+	struct pathsel ps;
+	int64_t t;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	t = run(&ps, 0, 60000, 0);
+	CHECK(t >= PATHSEL_START_MS && t <= PATHSEL_START_MS + 1000);
+	CHECK_INT(ps.path, PATHSEL_TCP);
+	CHECK_HAS(why, "no UDP reply within");
+	CHECK(pathsel_send_tcp(&ps, t + 1));
+}
+
+static void
+test_no_tcp_stays_on_udp(void)
+{
+	struct pathsel ps;
+
+	/* UDP silent but the tunnel is not up: nothing better to switch to. */
+	pathsel_init(&ps, 0, 1);
+	CHECK_INT(run(&ps, 0, 30000, 0), -1);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	pathsel_tcp_state(&ps, 1);
+	CHECK(run(&ps, 30500, 40000, 0) != -1);
+	CHECK_INT(ps.path, PATHSEL_TCP);
+}
+
+static void
+test_udp_goes_silent_and_returns(void)
+{
+	struct pathsel ps;
+	int64_t t, back, probes = 0;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	CHECK_INT(run(&ps, 0, 20000, 1), -1);
+	/* Blocked at 20 s. */
+	t = run(&ps, 20500, 60000, 0);
+	CHECK(t >= 20500 + PATHSEL_SILENCE_MS - 1000 && t <= 20500 + PATHSEL_SILENCE_MS + 1000);
+	CHECK_HAS(why, "UDP silent for");
+	CHECK_INT(ps.path, PATHSEL_TCP);
+	CHECK(was >= 20000);
+	/* On TCP, UDP still blocked: probes now and then, no switch, TCP always used. */
+	for (int64_t u = t; u < t + 60000; u += 500) {
+		CHECK(pathsel_send_tcp(&ps, u));
+		probes += pathsel_send_udp(&ps, u);
+		pathsel_client_tx(&ps, u);
+		if (u % 1000 == 0)
+			CHECK_INT(pathsel_tick(&ps, u, why, sizeof why, &was), 0);
+	}
+	CHECK(probes > 0);
+	CHECK(probes < 60000 / 500 / 2); /* probing is the exception */
+	/* UDP reopens: within a probe interval, back to UDP. */
+	back = run(&ps, t + 60000, t + 120000, 1);
+	CHECK(back != -1);
+	CHECK(back - (t + 60000) <= PATHSEL_PROBE_EVERY_MS + PATHSEL_PROBE_MS);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	CHECK_HAS(why, "UDP answers again");
+}
+
+static void
+test_tcp_down_sends_both(void)
+{
+	struct pathsel ps;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	CHECK(run(&ps, 0, 10000, 0) != -1);
+	CHECK_INT(ps.path, PATHSEL_TCP);
+	pathsel_tcp_state(&ps, 0);
+	CHECK(pathsel_send_udp(&ps, 10001));
+	CHECK(pathsel_send_tcp(&ps, 10001));
+}
+
+static void
+test_no_udp_address(void)
+{
+	struct pathsel ps;
+
+	pathsel_init(&ps, 0, 0);
+	CHECK_INT(ps.path, PATHSEL_TCP);
+	CHECK(!pathsel_send_udp(&ps, 0));
+	CHECK(pathsel_send_tcp(&ps, 0));
+	CHECK_INT(run(&ps, 0, 60000, 1), -1);
+	CHECK_STR(pathsel_name(PATHSEL_TCP), "tcp");
+	CHECK_STR(pathsel_name(PATHSEL_UDP), "udp");
+}
+
+int
+main(void)
+{
+	UNIT_BEGIN("test_pathsel");
+	RUN(test_starts_on_udp);
+	RUN(test_no_udp_at_start);
+	RUN(test_no_tcp_stays_on_udp);
+	RUN(test_udp_goes_silent_and_returns);
+	RUN(test_tcp_down_sends_both);
+	RUN(test_no_udp_address);
+	UNIT_END();
+}
