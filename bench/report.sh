@@ -173,7 +173,7 @@ REV=$(get run_rev "?")
 LOSSES=
 addloss() { LOSSES="$LOSSES- $*"$'\n'; }
 worse "$(get rtt_tun_d_p50)" "$(get rtt_direct_p50)" &&
-	addloss "**Latency against direct UDP ($R_B_A x at p50).** Expected and unavoidable: the tunnel adds two relays (moshman's local relay and the remote relay), an ssh channel (encryption and MAC each way) and two TCP hops to every datagram.  Direct UDP is the floor, not a competitor: use it when it works (\`--transport auto\` does)."
+	addloss "**Latency against direct UDP ($R_B_A x at p50).** Expected and unavoidable: the tunnel adds two relays (moshman's local relay and the remote relay), an ssh channel (encryption and MAC each way) over one TCP connection, and a loopback UDP hop at each end, to every datagram.  Direct UDP is the floor, not a competitor: use it when it works (\`--transport auto\` does)."
 worse "$(get rtt_tun_d_p50)" "$(get rtt_recipe_p50)" &&
 	addloss "**Latency against the socat recipe ($R_B_C x at p50).** Both cross one ssh channel, but moshman adds framing (a length prefix each way), a user-space relay on each end and libssh's channel handling in place of OpenSSH's; the recipe pays none of that because it does not keep datagram boundaries (section 2 shows what that costs it)."
 worse "$(get rtt_tun_d_p99)" "$(get rtt_recipe_p99)" &&
