@@ -58,20 +58,6 @@ struct runner {
 
 static void runner_start_next(struct runner *);
 
-static int
-scan_policy(const char *p, enum sshconn_policy *out)
-{
-	if (p == NULL || strcmp(p, "ask") == 0)
-		*out = SSHCONN_ASK;
-	else if (strcmp(p, "accept-new") == 0)
-		*out = SSHCONN_ACCEPT_NEW;
-	else if (strcmp(p, "strict") == 0)
-		*out = SSHCONN_STRICT;
-	else
-		return -1;
-	return 0;
-}
-
 static void
 reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -159,31 +145,7 @@ job_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 scan_config(const struct db_host *h, int timeout_s, struct sshconn_config *cfg, char **err)
 {
-	memset(cfg, 0, sizeof *cfg);
-	if (scan_policy(h->hostkey_policy, &cfg->policy) == -1) {
-		xasprintf(err, "unknown host key policy '%s'", h->hostkey_policy);
-		return -1;
-	}
-	cfg->proxy.type = proxy_type_from_name(h->proxy_type != NULL ? h->proxy_type : "none");
-	if ((int)cfg->proxy.type == -1) {
-		xasprintf(err, "unknown proxy type '%s'", h->proxy_type);
-		return -1;
-	}
-	cfg->host = h->hostname;
-	cfg->port = h->port;
-	cfg->user = h->user;
-	cfg->identity = h->identity;
-	cfg->known_hosts = h->known_hosts;
-	cfg->proxy.host = h->proxy_host;
-	cfg->proxy.port = h->proxy_port;
-	cfg->proxy.user = h->proxy_user;
-	cfg->proxy.pass = h->proxy_pass;
-	cfg->jump = h->jump;
-	cfg->proxy_command = h->proxy_command;
-	cfg->use_ssh_config = cfg->proxy.type == PROXY_NONE && cfg->jump == NULL &&
-	    cfg->proxy_command == NULL;
-	cfg->timeout_ms = timeout_s * 1000;
-	return 0;
+	return sshconn_config_from_profile(h, NULL, timeout_s * 1000, cfg, err);
 }
 
 static void

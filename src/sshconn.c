@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "src/log.h"
 #include "src/paths.h"
 #include "src/prompt.h"
@@ -1598,4 +1599,53 @@ int
 sshconn_is_open(const struct sshconn *c)
 {
 	return c != NULL && c->state == SC_READY && c->ssh != NULL;
+}
+
+int
+sshconn_policy_from_name(const char *p, enum sshconn_policy *out)
+{
+	if (p == NULL || strcmp(p, "ask") == 0)
+		*out = SSHCONN_ASK;
+	else if (strcmp(p, "accept-new") == 0)
+		*out = SSHCONN_ACCEPT_NEW;
+	else if (strcmp(p, "strict") == 0)
+		*out = SSHCONN_STRICT;
+	else
+		return -1;
+	return 0;
+}
+
+int
+sshconn_config_from_profile(const struct db_host *h, const char *policy, int timeout_ms,
+    struct sshconn_config *cfg, char **err)
+{
+	const char *p = policy != NULL ? policy : h->hostkey_policy;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (sshconn_policy_from_name(p, &cfg->policy) == -1) {
+		xasprintf(err, "unknown host key policy '%s' (ask, accept-new or strict)", p);
+		return -1;
+	}
+	cfg->proxy.type = proxy_type_from_name(h->proxy_type != NULL ? h->proxy_type : "none");
+	if ((int)cfg->proxy.type == -1) {
+		xasprintf(err, "profile '%s' has an unknown proxy type '%s'", h->name,
+		    h->proxy_type);
+		return -1;
+	}
+	cfg->host = h->hostname;
+	cfg->port = h->port;
+	cfg->user = h->user;
+	cfg->identity = h->identity;
+	cfg->known_hosts = h->known_hosts;
+	cfg->proxy.host = h->proxy_host;
+	cfg->proxy.port = h->proxy_port;
+	cfg->proxy.user = h->proxy_user;
+	cfg->proxy.pass = h->proxy_pass;
+	cfg->jump = h->jump;
+	cfg->proxy_command = h->proxy_command;
+	/* ~/.ssh/config supplies a route only when the profile names none. */
+	cfg->use_ssh_config = cfg->proxy.type == PROXY_NONE && cfg->jump == NULL &&
+	    cfg->proxy_command == NULL;
+	cfg->timeout_ms = timeout_ms;
+	return 0;
 }

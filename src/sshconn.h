@@ -35,6 +35,17 @@ struct sshconn_config {
 	int timeout_ms;            /* connect + handshake + auth, not counting prompts */
 };
 
+struct db_host;
+
+/* "ask", "accept-new" or "strict" (NULL: ask).  -1 for anything else. */
+int sshconn_policy_from_name(const char *, enum sshconn_policy *);
+
+/* Fill cfg from a host profile (pointers into h) with the host key policy named by policy
+ * ("ask", "accept-new", "strict"; NULL: the profile's).  -1 with *err (allocated) for an
+ * unknown policy or proxy type. */
+int sshconn_config_from_profile(const struct db_host *h, const char *policy, int timeout_ms,
+    struct sshconn_config *cfg, char **err);
+
 /* step: one line for the user ("ssh handshake", "auth publickey"); no secrets. */
 typedef void (*sshconn_progress_cb)(const char *step, void *arg);
 /* error == NULL: connected and authenticated.  Otherwise one line for the user. */

@@ -951,20 +951,6 @@ sup_start_server(struct sup *s)
 /* ---- setup ----------------------------------------------------------------------------- */
 
 static int
-sup_policy(const char *p, enum sshconn_policy *out)
-{
-	if (strcmp(p, "ask") == 0)
-		*out = SSHCONN_ASK;
-	else if (strcmp(p, "accept-new") == 0)
-		*out = SSHCONN_ACCEPT_NEW;
-	else if (strcmp(p, "strict") == 0)
-		*out = SSHCONN_STRICT;
-	else
-		return -1;
-	return 0;
-}
-
-static int
 sup_make_row(struct sup *s)
 {
 	char boot[PROC_BOOT_ID_LEN];
@@ -1011,29 +997,18 @@ int
 supervisor_sshconn_config(const struct db_host *h, const char *policy,
     struct sshconn_config *cfg)
 {
-	memset(cfg, 0, sizeof *cfg);
-	if (sup_policy(policy, &cfg->policy) == -1)
+	enum sshconn_policy p;
+	char *err = NULL;
+	int rc;
+
+	if (sshconn_policy_from_name(policy, &p) == -1)
 		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
 		    policy);
-	cfg->proxy.type = proxy_type_from_name(h->proxy_type);
-	if ((int)cfg->proxy.type == -1)
-		return cmd_fail("profile '%s' has an unknown proxy type '%s'", h->name,
-		    h->proxy_type);
-	cfg->host = h->hostname;
-	cfg->port = h->port;
-	cfg->user = h->user;
-	cfg->identity = h->identity;
-	cfg->known_hosts = h->known_hosts;
-	cfg->proxy.host = h->proxy_host;
-	cfg->proxy.port = h->proxy_port;
-	cfg->proxy.user = h->proxy_user;
-	cfg->proxy.pass = h->proxy_pass;
-	cfg->jump = h->jump;
-	cfg->proxy_command = h->proxy_command;
-	cfg->use_ssh_config = cfg->proxy.type == PROXY_NONE && cfg->jump == NULL &&
-	    cfg->proxy_command == NULL;
-	cfg->timeout_ms = SUP_CONNECT_TIMEOUT;
-	return 0;
+	if (sshconn_config_from_profile(h, policy, SUP_CONNECT_TIMEOUT, cfg, &err) == 0)
+		return 0;
+	rc = cmd_fail("%s", err);
+	free(err);
+	return rc;
 }
 
 int
