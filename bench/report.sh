@@ -248,7 +248,7 @@ times are shown for reference and never asserted, and nothing here is a pass/fai
 the lab runs on one small machine where all processes share two cores, so read the ratios,
 not the microseconds.  A row that could not be measured says why; no figure is invented.
 
-Measured $(get run_date "?") from moshman ${REV:-?} (branch bench); the whole run took
+Measured $(get run_date "?") from moshman ${REV:-?}; the whole run took
 $(get total_s) s (plus the build).
 
 | machine | |
