@@ -4,6 +4,12 @@
  * shell-quoted, run through /bin/sh in its own process group, and restarted with backoff
  * whenever it exits, until freed.  The local relay sends mosh's datagrams to
  * 127.0.0.1:{{local_port}}, where the command listens.
+ *
+ * The command's stdout and stderr go through one pipe read on the loop: each line, made
+ * printable and cut to a bounded length, goes to the log as "NAME[PID]: line", and the
+ * last non-empty one ends the event sent when the command exits.  Nothing more of the
+ * output is kept.  The command inherits no descriptor of moshman's beyond 0-2 (stdin is
+ * /dev/null).
  */
 #ifndef MOSHMAN_CMDPATH_H
 #define MOSHMAN_CMDPATH_H
@@ -26,8 +32,8 @@ struct cmdpath_vars {
 int cmdpath_expand(const char *tmpl, const struct cmdpath_vars *, char **out, char *err,
     size_t errsz);
 
-/* msg: "tunnel command started (pid N)", "tunnel command exited with status 1; restarting
- * in 0.2 s". */
+/* msg: "tunnel command started (pid N)", "tunnel command exited with status 1 after 0.3 s:
+ * LAST LINE OF ITS OUTPUT; restarting in 0.2 s" (no ": ..." when it printed nothing). */
 typedef void (*cmdpath_event_cb)(const char *msg, void *arg);
 
 struct cmdpath *cmdpath_new(struct ev_loop *, const char *command, cmdpath_event_cb,
