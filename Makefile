@@ -17,7 +17,7 @@ TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microso
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
              psmisc socat netcat-openbsd ncat busybox sqlite3 \
              net-tools lsof util-linux
-BENCH_DEBS = gnuplot-nox hyperfine
+BENCH_DEBS = gnuplot-nox hyperfine strace
 
 PKGS      = ncursesw libssh sqlite3
 # Recursively expanded on purpose: evaluated after `deps` has installed the packages.

@@ -48,6 +48,11 @@ R_SCAN=$(ratio "$(get scan_sixteen_med)" "$(get scan_one_med)" 2)
 R_SCAN_SEQ=$(ratio "$(get scan_seq_med)" "$(get scan_sixteen_med)" 2)
 R_COST_IDLE=$(ratio "$(get cost_ci_cpu)" "$(get cost_ci_ccpu)" 2)
 R_COST_BUSY=$(ratio "$(get cost_cb_cpu)" "$(get cost_cb_ccpu)" 2)
+R_IDLE_DASH=$(ratio "$(get idle_idash_cpu)" "$(get idle_itop_cpu)" 2)
+R_IDLE_DASH_W=$(ratio "$(get idle_idash_wake)" "$(get idle_itop_wake)" 2)
+R_IDLE_DASH_S=$(ratio "$(get idle_idash_sys)" "$(get idle_itop_sys)" 2)
+R_IDLE_TUN=$(ratio "$(get idle_itun_cpu)" "$(get idle_itop_cpu)" 2)
+R_IDLE_TUN_W=$(ratio "$(get idle_itun_wake)" "$(get idle_itop_wake)" 2)
 
 SUMMARY=$(cat <<EOF
 latency p50 (100 B round trip): direct $(get rtt_direct_p50) us, socat recipe $(get rtt_recipe_p50) us, moshman tunnel $(get rtt_tun_d_p50) us
@@ -61,11 +66,19 @@ bootstrap to 42 on screen (median): moshman udp $(get boot_mm_udp_med) ms, moshm
   moshman udp / mosh = $R_BOOT_MOSH x, moshman udp / ssh -t = $R_BOOT_SSH x, moshman tcp / mosh = $R_BOOTT_MOSH x
 supervisor over $(get cost_ci_secs "$COST_S") s: idle $(get cost_ci_cpu) % CPU $(get cost_ci_rss) KiB, printing $(get cost_cb_cpu) % CPU $(get cost_cb_rss) KiB (mosh-client: $(get cost_ci_ccpu) % / $(get cost_cb_ccpu) %)
 dashboard first paint, 1,000 hosts + 10,000 sessions: $(get dash_big_med) ms ($R_DASH x an empty database), peak RSS $(get dash_big_rss) KiB
+idle $(get idle_idash_secs "$IDLE_S") s: dashboard (same database) $(get idle_idash_cpu) % CPU, $(get idle_idash_rss) KiB, $(get idle_idash_wake) wake-ups/s, $(get idle_idash_sys) syscalls/s; moshman tunnel $(get idle_itun_cpu) %, $(get idle_itun_rss) KiB, $(get idle_itun_wake) wake-ups/s
+  against top -d 1 ($(get idle_itop_cpu) %, $(get idle_itop_wake) wake-ups/s): dashboard $R_IDLE_DASH x CPU, $R_IDLE_DASH_W x wake-ups; tunnel $R_IDLE_TUN x CPU, $R_IDLE_TUN_W x wake-ups; sleep $(get idle_isleep_cpu) %, $(get idle_isleep_wake) wake-ups/s
 scan 16 hosts in parallel / 1 host: $R_SCAN x ($(get scan_sixteen_med) ms vs $(get scan_one_med) ms); 16 one after the other / in parallel: $R_SCAN_SEQ x
 EOF
 )
-echo "==== moshman bench summary (this run, $(get total_s) s) ===="
-printf '%s\n' "$SUMMARY"
+if [ -n "${ONLY:-}" ]; then
+	# One part alone: only the lines it measured.
+	echo "==== moshman bench: $ONLY only ($(get total_s) s; lines with a missing figure left out, all results in $RES) ===="
+	printf '%s\n' "$SUMMARY" | grep -v 'n/a'
+else
+	echo "==== moshman bench summary (this run, $(get total_s) s) ===="
+	printf '%s\n' "$SUMMARY"
+fi
 
 [ "${BENCH_NO_DOCS:-0}" = 1 ] && return 0
 
@@ -187,6 +200,8 @@ worse "$(get boot_mm_udp_med)" "$(get boot_ssh_med)" &&
 	addloss "**Bootstrap against plain \`ssh -t\` ($R_BOOT_SSH x).** Any mosh start pays for ssh *and* mosh-server *and* the UDP handshake; ssh -t pays only for ssh.  It buys a session that survives roaming and sleep."
 worse "$(get rec_tun_d)" "$(get rec_direct)" &&
 	addloss "**Recovery against direct UDP ($(get rec_tun_d) s against $(get rec_direct) s from the end of the outage to the first echo).** Direct UDP needs nothing rebuilt: the next datagram goes through.  The tunnel must first notice the dead link ($(get rec_tun_d_detect) s here: unanswered pings, by design a few seconds so a slow link is not torn down), and during the outage its reconnect attempts come every 3-4 s (each waits up to 3 s for its TCP connection), so the path coming back is found by the next attempt or a retransmitted SYN of the current one; then come an ssh key exchange, authentication and a new remote relay.  The socat recipe, the over-TCP alternative, never recovered."
+worse "$(get idle_idash_cpu)" "$(get idle_itop_cpu)" &&
+	addloss "**Idle dashboard against \`top -d 1\` ($R_IDLE_DASH x the CPU, $R_IDLE_DASH_W x the wake-ups).** Both redraw about once a second; the dashboard also asks SQLite whether another process wrote (\`PRAGMA data_version\`) and checks its sessions' liveness, where top only reads /proc.  Section 5 (idle) has the figures."
 has cost_ci_cpu && addloss "**Cost: the supervisor is a process plain mosh does not have** ($(get cost_ci_rss) KiB RSS, $(get cost_ci_cpu) % CPU idle, $(get cost_cb_cpu) % while the session prints continuously, against mosh-client's own $(get cost_ci_ccpu) % and $(get cost_cb_ccpu) %).  It is what watches the link, reconnects and records the session."
 
 row_rtt() { # KEY LABEL COMMAND
@@ -232,6 +247,13 @@ row_dash() { # KEY LABEL
 		echo "| $2 | $(get "dash_$1_med") | $(get "dash_$1_min") / $(get "dash_$1_max") | $(get "dash_$1_n") | $(get "dash_$1_rss" "-") KiB |"
 	else
 		echo "| $2 | $(why "dash_$1") | | | |"
+	fi
+}
+row_idle() { # TAG LABEL COMMAND
+	if has "idle_$1_cpu"; then
+		echo "| $2 | $(get "idle_$1_secs") s | $(get "idle_$1_cpu") % | $(get "idle_$1_rss") KiB | $(get "idle_$1_wake") | $(get "idle_$1_sys" "-") | $(get "idle_$1_waits" "-") | $3 |"
+	else
+		echo "| $2 | | $(why "idle_$1") | | | | | $3 |"
 	fi
 }
 img() { [ -s "$PLOTS/$1" ] && echo "![$2](bench/$1)"; }
@@ -415,6 +437,31 @@ $(row_dash empty "empty")
 
 1,000 hosts / empty = **$R_DASH x**; a pty running \`true\` takes $(get dash_pty_med "?") ms (the floor).
 
+### Idle
+
+Four programs left alone side by side, each in its own tmux pane of the lab (100x30), for
+the same $(get idle_idash_secs "$IDLE_S") s after a 3 s settle: the dashboard on the database above, an idle
+\`moshman tunnel\` (profile bt, native relay, no traffic: only its liveness pings), and two
+baselines measured the same way: \`top -d 1\`, a terminal program that also redraws every
+second, and \`sleep\`, the floor.  CPU is utime+stime from /proc/PID/stat over the window
+as a percent of wall time (counted in clock ticks: one tick is $(get idle_tick_pct "?") % of the
+window, so 0.000 % means less than one tick); RSS is VmRSS at its end; wake-ups are
+context switches of all the program's threads (/proc/PID/task/*/status) per second.
+Then, in a window of its own (strace slows what it traces), \`strace -c -f -p PID\` for
+$STRACE_S s: system calls per second, and of those the waits (epoll_wait, poll, select,
+nanosleep and their variants), the calls a program sleeps in until its next event.
+
+| program | window | CPU | RSS | wake-ups / s | syscalls / s | waits / s | command |
+|---|---|---|---|---|---|---|---|
+$(row_idle idash "dashboard, $(get dash_hosts "?") hosts" "\`moshman\`")
+$(row_idle itun "moshman tunnel, idle" "\`moshman tunnel bt --local 127.0.0.1:7301 --remote 127.0.0.1:$ECHO_PORT\`")
+$(row_idle itop "top, the baseline" "\`top -d 1\`")
+$(row_idle isleep "sleep, the floor" "\`sleep 3600\`")
+
+Against \`top -d 1\`: the dashboard uses **$R_IDLE_DASH x** its CPU, $R_IDLE_DASH_W x its wake-ups and
+$R_IDLE_DASH_S x its system calls; the idle tunnel $R_IDLE_TUN x its CPU and $R_IDLE_TUN_W x its wake-ups.
+$(why idle_strace)
+
 ### Scan
 
 EOF
@@ -442,11 +489,14 @@ cat <<EOF
 
 ## Reproducing
 
-\`make bench\` (as root: it installs gnuplot-nox and hyperfine, builds, brings the lab up
+\`make bench\` (as root: it installs gnuplot-nox, hyperfine and strace, builds, brings the lab up
 and down).  Knobs: \`BENCH_RUNS\` (bootstrap runs, 5), \`BENCH_FLOOD_S\` (10),
-\`BENCH_OUTAGE_S\` (30), \`BENCH_COST_S\` (60), \`BENCH_RTT_COUNT\` (1000), \`BENCH_NO_DOCS=1\`
-(print the summary only).  Raw data (every round trip, every echo of the recovery
-senders, hyperfine's JSON) stays in \`BUILD/bench/\`.
+\`BENCH_OUTAGE_S\` (30), \`BENCH_COST_S\` (60), \`BENCH_IDLE_S\` (30), \`BENCH_STRACE_S\` (10),
+\`BENCH_RTT_COUNT\` (1000), \`BENCH_NO_DOCS=1\` (print the summary only).  One part alone:
+\`BENCH_ONLY="idle" bench/run.sh build\` (sections: latency flood recovery bootstrap cost
+dashboard idle scan) prints its figures and leaves docs/ alone.  Raw data (every round
+trip, every echo of the recovery senders, hyperfine's JSON, the strace summaries) stays in
+\`BUILD/bench/\`.
 EOF
 } >"$DOC"
 echo "bench: wrote $DOC and $(ls "$PLOTS"/*.png 2>/dev/null | wc -l) plots in $PLOTS"

@@ -9,8 +9,14 @@
 # start is stopped by PID (the lab's daemons by the lab; lab_down clears the rest).
 #
 # Knobs (environment): BENCH_RUNS (bootstrap runs, 5), BENCH_FLOOD_S (10),
-# BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_RTT_COUNT (1000), BENCH_NO_DOCS=1 (print
-# only, leave docs/ alone).
+# BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_IDLE_S (30), BENCH_STRACE_S (10),
+# BENCH_RTT_COUNT (1000), BENCH_NO_DOCS=1 (print only, leave docs/ alone).
+#
+# BENCH_ONLY="SECTION ..." runs only those sections (latency flood recovery bootstrap cost
+# dashboard idle scan) into BUILD/bench-only/ and prints the summary; it never touches
+# docs/ (the document is one whole run) nor the last whole run's results in BUILD/bench/.
+# A section that builds on an earlier one (flood and recovery use latency's tunnels, cost's
+# tcp rows need bootstrap's) says "not measured" for those rows when run alone.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # The whole script is one block, read before it runs: editing this file during a run
 # cannot shift what bash reads next.
@@ -22,7 +28,16 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 export MOSHMAN_TOP=$TOP MOSHMAN_BIN=$BUILD/moshman
 M=$MOSHMAN_BIN
+SECTIONS="latency flood recovery bootstrap cost dashboard idle scan"
+ONLY=${BENCH_ONLY:-}
+for sec in $ONLY; do
+	case " $SECTIONS " in *" $sec "*) ;; *) echo "bench: unknown section '$sec' (known: $SECTIONS)" >&2; exit 2 ;; esac
+done
 OUT=$BUILD/bench
+if [ -n "$ONLY" ]; then
+	OUT=$BUILD/bench-only
+	BENCH_NO_DOCS=1
+fi
 RES=$OUT/res
 DOC=$TOP/docs/benchmarks.md
 PLOTS=$TOP/docs/bench
@@ -33,6 +48,8 @@ RUNS=${BENCH_RUNS:-5}
 FLOOD_S=${BENCH_FLOOD_S:-10}
 OUTAGE_S=${BENCH_OUTAGE_S:-30}
 COST_S=${BENCH_COST_S:-60}
+IDLE_S=${BENCH_IDLE_S:-30}
+STRACE_S=${BENCH_STRACE_S:-10}
 RTT_COUNT=${BENCH_RTT_COUNT:-1000}
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -64,6 +81,7 @@ if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
 	. "$TOP/tests/lab/lab.sh"
 	RUNS=$(get knob_runs "$RUNS") FLOOD_S=$(get knob_flood_s "$FLOOD_S")
 	OUTAGE_S=$(get knob_outage_s "$OUTAGE_S") COST_S=$(get knob_cost_s "$COST_S")
+	IDLE_S=$(get knob_idle_s "$IDLE_S") STRACE_S=$(get knob_strace_s "$STRACE_S")
 	RTT_COUNT=$(get knob_rtt_count "$RTT_COUNT")
 	. "$TOP/bench/report.sh"
 	exit 0
@@ -75,6 +93,7 @@ mkdir -p "$OUT" "$RES" "$PLOTS"
 cc -O2 -Wall -Wextra -o "$UB" "$TOP/bench/udpbench.c" || { echo "bench: cannot build udpbench" >&2; exit 1; }
 put knob_runs "$RUNS"; put knob_flood_s "$FLOOD_S"; put knob_outage_s "$OUTAGE_S"
 put knob_cost_s "$COST_S"; put knob_rtt_count "$RTT_COUNT"
+put knob_idle_s "$IDLE_S"; put knob_strace_s "$STRACE_S"
 put run_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 put run_rev "$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)$(cd "$TOP" && git diff --quiet HEAD 2>/dev/null || echo "+changes")"
 
@@ -494,9 +513,12 @@ bench_cost() {
 }
 
 # ---- 5c. dashboard -----------------------------------------------------------------------
-bench_dashboard() {
-	say "5c. dashboard: time to first paint and RSS, 1,000 hosts and 10,000 past sessions"
+# dash_db: $W/dash_big.db (1,000 hosts, 10,000 past sessions) and $W/dash_empty.db, made
+# once per run.
+dash_db() {
 	local big=$W/dash_big.db empty=$W/dash_empty.db cols now
+	[ -s "$W/dash_db.done" ] && return 0
+	rm -f "$big" "$empty"
 	MOSHMAN_DB=$empty "$M" sessions >/dev/null 2>&1
 	MOSHMAN_DB=$big "$M" -q host add h0000 --host 10.255.0.1 --user bench --tag bench >/dev/null || { note dash "cannot make the database"; return 1; }
 	cols=$(sqlite3 "$big" "SELECT group_concat(name) FROM pragma_table_info('hosts') WHERE name NOT IN ('id', 'name')")
@@ -514,6 +536,11 @@ bench_dashboard() {
 		FROM n JOIN hosts h ON h.id = 1 + i % 1000;" || { note dash "sqlite3 failed"; return 1; }
 	put dash_hosts "$(sqlite3 "$big" 'SELECT count(*) FROM hosts')"
 	put dash_sessions "$(sqlite3 "$big" 'SELECT count(*) FROM sessions')"
+	echo done >"$W/dash_db.done"
+}
+bench_dashboard() {
+	say "5c. dashboard: time to first paint and RSS, 1,000 hosts and 10,000 past sessions"
+	dash_db || return 1
 	local d
 	for d in big empty; do
 		lab_client env MOSHMAN_DB="$W/dash_$d.db" MOSHMAN_EXIT_AFTER_PAINT=1 TERM=xterm-256color \
@@ -534,13 +561,97 @@ bench_dashboard() {
 		put dash_pty_med "$(jq -r '.results[0].median * 1000' "$OUT/dash_pty.json" | xargs printf '%.1f')"
 }
 
-# ---- 5d. scan ------------------------------------------------------------------------
+# ---- 5d. idle cost ------------------------------------------------------------------------
+# ctxsw PID: context switches of all its threads so far (each is the process going to
+# sleep or being put to sleep: a wake-up's worth of work).
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
+# idle_calls FILE: total system calls, and the sleeping ones (the loop waiting for its
+# next event), from an `strace -c` summary.
+idle_calls() {
+	awk '$NF == "total" { t = $4 }
+		$NF ~ /^(epoll_wait|epoll_pwait|epoll_pwait2|poll|ppoll|select|pselect6|nanosleep|clock_nanosleep)$/ { w += $4 }
+		END { printf "%d %d\n", t, w }' "$1"
+}
+# Programs left idle in tmux panes of the lab, side by side over the same window: the
+# dashboard on the big database, an idle `moshman tunnel`, and two baselines: `top -d 1`
+# (a terminal program that also redraws every second) and `sleep` (the floor).
+bench_idle() {
+	say "5d. idle: dashboard (1,000 hosts, 10,000 sessions), moshman tunnel, top -d 1 and sleep in tmux panes, ${IDLE_S} s (+ ${STRACE_S} s under strace)"
+	dash_db || { note idle_dash "no database"; return 1; }
+	local tag pid hz t0 t1 tags=
+	lab_tmux_start idash env MOSHMAN_DB="$W/dash_big.db" "$M" &&
+		fast_wait idash 'h0[0-9]{3}' 30 && tags="$tags idash" ||
+		note idle_idash "the dashboard did not paint its host list within 30 s"
+	if [ "$HAVE_TUNNEL" = 1 ] && lab_tmux_start itun "$M" tunnel bt --local 127.0.0.1:7301 \
+		--remote "127.0.0.1:$ECHO_PORT" && ready 7301 30; then
+		tags="$tags itun"
+	else
+		note idle_itun "not measured: $([ "$HAVE_TUNNEL" = 1 ] && echo "the tunnel did not carry a datagram within 30 s" || echo "this build has no 'moshman tunnel'")"
+	fi
+	lab_tmux_start itop top -d 1 && tags="$tags itop"
+	lab_tmux_start isleep sleep 3600 && tags="$tags isleep"
+	# Past start-up (the tunnel's first datagram, the dashboard's first reads).
+	sleep 3
+	local -A p0 c0
+	for tag in $tags; do
+		pid=$(lab_tmux_pane_pid "$tag")
+		echo "$pid" >"$W/idle_$tag.pid"
+		p0[$tag]=$(ticks "$pid")
+		c0[$tag]=$(ctxsw "$pid")
+	done
+	hz=$(getconf CLK_TCK)
+	t0=$(ms)
+	sleep "$IDLE_S"
+	t1=$(ms)
+	put idle_tick_pct "$(awk -v hz="$hz" -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", 100 / hz / (t / 1000) }')"
+	for tag in $tags; do
+		pid=$(cat "$W/idle_$tag.pid")
+		if ! kill -0 "$pid" 2>/dev/null; then
+			note "idle_$tag" "the program ended during the window"
+			continue
+		fi
+		put "idle_${tag}_cpu" "$(awk -v a="${p0[$tag]}" -v b="$(ticks "$pid")" -v hz="$hz" -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", (b - a) / hz / (t / 1000) * 100 }')"
+		put "idle_${tag}_rss" "$(rss_kb "$pid")"
+		put "idle_${tag}_wake" "$(awk -v a="${c0[$tag]}" -v b="$(ctxsw "$pid")" -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", (b - a) / (t / 1000) }')"
+		put "idle_${tag}_secs" "$(((t1 - t0) / 1000))"
+	done
+	# System calls, in a window of their own: strace slows what it traces.
+	if command -v strace >/dev/null 2>&1; then
+		local spids=
+		for tag in $tags; do
+			has "idle_${tag}_cpu" || continue
+			timeout -s INT "$STRACE_S" strace -c -f -o "$OUT/idle_$tag.strace" -p "$(cat "$W/idle_$tag.pid")" 2>"$W/idle_$tag.strace.err" &
+			spids="$spids $!"
+		done
+		for pid in $spids; do wait "$pid"; done
+		for tag in $tags; do
+			if [ -s "$OUT/idle_$tag.strace" ]; then
+				set -- $(idle_calls "$OUT/idle_$tag.strace")
+			elif grep -q ' attached' "$W/idle_$tag.strace.err" 2>/dev/null; then
+				set -- 0 0	# traced, and not one system call: strace writes no table
+			else
+				note "idle_${tag}_sys" "strace failed: $(head -n 1 "$W/idle_$tag.strace.err")"
+				continue
+			fi
+			put "idle_${tag}_sys" "$(awk -v n="$1" -v t="$STRACE_S" 'BEGIN { printf "%.1f", n / t }')"
+			put "idle_${tag}_waits" "$(awk -v n="$2" -v t="$STRACE_S" 'BEGIN { printf "%.1f", n / t }')"
+		done
+	else
+		note idle_strace "strace is not installed: no system call counts"
+	fi
+	for tag in $tags; do
+		say "  $tag: $(get "idle_${tag}_cpu") % CPU, $(get "idle_${tag}_rss") KiB, $(get "idle_${tag}_wake") context switches/s, $(get "idle_${tag}_sys") syscalls/s ($(get "idle_${tag}_waits") waits/s)"
+	done
+	for tag in idash itun itop isleep; do lab_tmux_kill "$tag" 2>/dev/null; done
+}
+
+# ---- 5e. scan ------------------------------------------------------------------------
 bench_scan() {
 	if ! "$M" scan --help >/dev/null 2>&1; then
 		note scan "not measured: this build has no 'moshman scan'"
 		return
 	fi
-	say "5d. scan: one profile against 16 profiles (the same sshd), in parallel"
+	say "5e. scan: one profile against 16 profiles (the same sshd), in parallel"
 	local i names=
 	for i in $(seq -w 1 16); do
 		add_host "s$i" --transport udp
@@ -560,13 +671,10 @@ bench_scan() {
 	say "  scan: 1 host $(get scan_one_med) ms, 16 hosts $(get scan_sixteen_med) ms, 16 one after the other $(get scan_seq_med) ms"
 }
 
-bench_latency
-bench_flood
-bench_recovery
-bench_bootstrap
-bench_cost
-bench_dashboard
-bench_scan
+for sec in $SECTIONS; do
+	[ -z "$ONLY" ] || case " $ONLY " in *" $sec "*) ;; *) continue ;; esac
+	"bench_$sec"
+done
 for t in d p s h; do tunnel_stop "$t"; done
 
 T_END=$(ms)
