@@ -1,10 +1,10 @@
 #include "src/cmdpath.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
