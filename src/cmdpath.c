@@ -373,6 +373,33 @@ cmdpath_pid(const struct cmdpath *c)
 	return (int)c->pid;
 }
 
+/*
+ * End the command's process group: SIGTERM, up to CP_STOP_GRACE_MS for it to go, then
+ * SIGKILL, so a command that ignores SIGTERM cannot hang the supervisor on its way out.
+ * Runs once, at the end of a session: the short sleeps are not an idle cost.
+ */
+#define CP_STOP_GRACE_MS 2000
+#define CP_STOP_STEP_MS 20
+static void
+cp_stop_group(pid_t pid)
+{
+	struct timespec step = { 0, CP_STOP_STEP_MS * 1000000L };
+	int waited;
+
+	kill(-pid, SIGTERM);
+	for (waited = 0; waited < CP_STOP_GRACE_MS; waited += CP_STOP_STEP_MS) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r == -1 && errno != EINTR))
+			return;
+		nanosleep(&step, NULL);
+	}
+	log_debug("cmdpath: command %ld ignored SIGTERM for %d ms; SIGKILL", (long)pid,
+	    CP_STOP_GRACE_MS);
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
 void
 cmdpath_free(struct cmdpath *c)
 {
@@ -381,8 +408,7 @@ cmdpath_free(struct cmdpath *c)
 	ev_timer_stop(c->loop, &c->restart);
 	if (c->pid > 0) {
 		ev_child_stop(c->loop, &c->child);
-		kill(-c->pid, SIGTERM);
-		waitpid(c->pid, NULL, 0);
+		cp_stop_group(c->pid);
 	}
 	cp_out_close(c);
 	free(c->command);

@@ -3,7 +3,10 @@
 #include "tests/unit/unit.h"
 
 #include <ev.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -221,6 +224,48 @@ test_no_inherited_fds(void)
 	CHECK_HAS(r.exited, ": stdin-ended; restarting");
 }
 
+static void
+run_for(double seconds)
+{
+	ev_timer t;
+
+	ev_timer_init(&t, run_timeout, seconds, 0.);
+	ev_timer_start(EV_DEFAULT, &t);
+	ev_run(EV_DEFAULT, 0);
+	ev_timer_stop(EV_DEFAULT, &t);
+}
+
+static void
+test_free_stubborn(void)
+{
+	struct run r;
+	struct cmdpath *c;
+	struct timespec t0, t1;
+	double took;
+	int pid;
+
+	/* A command (and its child) that ignores SIGTERM is killed, and free returns. */
+	memset(&r, 0, sizeof r);
+	c = cmdpath_new(EV_DEFAULT, "trap '' TERM; sleep 60; sleep 60", run_event, &r);
+	cmdpath_start(c);
+	run_for(0.5);
+	pid = cmdpath_pid(c);
+	CHECK(pid > 0);
+	CHECK_INT(kill(-pid, 0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cmdpath_free(c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("    # free of a command ignoring SIGTERM took %.2f s\n", took);
+	CHECK(took >= 1.5 && took < 10.);
+	/* The group's other members were orphaned by the SIGKILL: give init a moment to
+	 * reap them (zombies still count as members). */
+	for (int i = 0; i < 100 && kill(-pid, 0) == 0; i++)
+		run_for(0.02);
+	CHECK(kill(-pid, 0) == -1 && errno == ESRCH);
+	CHECK(*r.exited == '\0');
+}
+
 int
 main(void)
 {
@@ -240,6 +285,7 @@ main(void)
 	RUN(test_output_hostile);
 	RUN(test_output_bounded);
 	RUN(test_no_inherited_fds);
+	RUN(test_free_stubborn);
 	log_close();
 	unlink(log_path);
 	UNIT_END();
