@@ -5,7 +5,8 @@
  * channels.
  *
  * The object keeps what it needs to connect again without asking (the route, and a
- * passphrase or password typed earlier, in memory only and wiped when freed), so the
+ * passphrase, password or keyboard-interactive answers typed earlier, in memory only and
+ * wiped when freed), so the
  * tunnel can reconnect: sshconn_open() on a closed connection with interactive == 0 never
  * prompts and refuses a host key that is not already known.
  */
