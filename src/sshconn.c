@@ -59,10 +59,14 @@ struct sshconn {
 	int interactive;
 	int methods;     /* from ssh_userauth_list */
 	int tried_agent, tried_key, tried_auto, tried_password, tried_kbdint;
-	int pw_tries;
+	int pw_tries, kbd_tries;
 	ssh_key key;     /* the imported identity while SC_AUTH_KEY runs */
 	char *passphrase; /* secret, remembered for reconnects */
 	char *password;   /* secret, remembered for reconnects */
+	/* Keyboard-interactive: the questions and answers of the exchange in progress, and
+	 * of the last one that succeeded (secrets, remembered for reconnects). */
+	struct sshconn_kbd kbd_pending, kbd_saved;
+	size_t kbd_asked; /* questions answered so far in the exchange in progress */
 	const char *auth_method;
 	const char *route;
 	char peer[INET6_ADDRSTRLEN];
@@ -409,6 +413,8 @@ sshconn_free(struct sshconn *c)
 	xfree_secret(c->proxy_pass);
 	xfree_secret(c->passphrase);
 	xfree_secret(c->password);
+	sshconn_kbd_clear(&c->kbd_pending);
+	sshconn_kbd_clear(&c->kbd_saved);
 	free(c);
 }
 
@@ -750,7 +756,9 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	c->methods = 0;
 	c->tried_agent = c->tried_key = c->tried_auto = 0;
 	c->tried_password = c->tried_kbdint = 0;
-	c->pw_tries = 0;
+	c->pw_tries = c->kbd_tries = 0;
+	sshconn_kbd_clear(&c->kbd_pending);
+	c->kbd_asked = 0;
 	c->hostkey_refused = 0;
 	c->auth_method = NULL;
 	c->peer[0] = '\0';
@@ -940,8 +948,8 @@ sc_next_auth(struct sshconn *c)
 		c->state = SC_AUTH_PASSWORD;
 		return;
 	}
-	if ((c->methods & SSH_AUTH_METHOD_INTERACTIVE) && !c->tried_kbdint && c->interactive &&
-	    prompt_available()) {
+	if ((c->methods & SSH_AUTH_METHOD_INTERACTIVE) && !c->tried_kbdint &&
+	    ((c->interactive && prompt_available()) || c->kbd_saved.n > 0)) {
 		c->tried_kbdint = 1;
 		c->state = SC_AUTH_KBDINT;
 		sc_say(c, "auth keyboard-interactive");
@@ -997,25 +1005,73 @@ out:
 	return rc == SSH_OK ? 0 : -1;
 }
 
-/* Keyboard-interactive: answer the server's questions on the terminal. */
+void
+sshconn_kbd_clear(struct sshconn_kbd *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		free(k->prompt[i]);
+		xfree_secret(k->answer[i]);
+		k->prompt[i] = k->answer[i] = NULL;
+	}
+	k->n = 0;
+}
+
+int
+sshconn_kbd_add(struct sshconn_kbd *k, const char *prompt, const char *answer)
+{
+	if (k->n >= SSHCONN_KBD_MAX)
+		return -1;
+	k->prompt[k->n] = xstrdup(prompt);
+	k->answer[k->n] = xstrdup(answer);
+	sc_lock_secret(k->answer[k->n]);
+	k->n++;
+	return 0;
+}
+
+const char *
+sshconn_kbd_replay(const struct sshconn_kbd *k, size_t i, const char *prompt)
+{
+	if (i >= k->n || strcmp(k->prompt[i], prompt) != 0)
+		return NULL;
+	return k->answer[i];
+}
+
+/* Keyboard-interactive: answer the server's questions on the terminal, or without one
+ * (a reconnect) with the answers that worked before, if the server asks exactly the
+ * same questions in the same order.  Anything new (a one-time code, a changed prompt)
+ * is not guessed at.  The answers are kept until the exchange succeeds. */
 static int
 sc_kbdint_answer(struct sshconn *c)
 {
 	int i, n = ssh_userauth_kbdint_getnprompts(c->ssh);
-	const char *p, *name, *instr;
+	const char *p, *name, *instr, *old;
 	char echo = 0, *a;
 
 	name = ssh_userauth_kbdint_getname(c->ssh);
 	instr = ssh_userauth_kbdint_getinstruction(c->ssh);
-	if (name != NULL && *name != '\0')
+	if (c->interactive && name != NULL && *name != '\0')
 		prompt_say("%s\r\n", name);
-	if (instr != NULL && *instr != '\0')
+	if (c->interactive && instr != NULL && *instr != '\0')
 		prompt_say("%s\r\n", instr);
 	for (i = 0; i < n; i++) {
 		p = ssh_userauth_kbdint_getprompt(c->ssh, (unsigned)i, &echo);
-		if ((a = prompt_line(p != NULL ? p : "Response: ", echo)) == NULL)
+		if (p == NULL)
+			p = "Response: ";
+		if (!c->interactive) {
+			old = sshconn_kbd_replay(&c->kbd_saved, c->kbd_asked, p);
+			if (old == NULL)
+				return -1;
+			ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i, old);
+			c->kbd_asked++;
+			continue;
+		}
+		if ((a = prompt_line(p, echo)) == NULL)
 			return -1;
 		ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i, a);
+		sshconn_kbd_add(&c->kbd_pending, p, a);
+		c->kbd_asked++;
 		xfree_secret(a);
 	}
 	sc_timer_restart(c);
@@ -1159,10 +1215,21 @@ sc_run_state(struct sshconn *c)
 			return 0;
 		if (rc == SSH_AUTH_INFO) {
 			if (sc_kbdint_answer(c) == -1) {
-				sc_failf(c, "no answer given for %s's questions", c->host);
+				sc_failf(c, c->interactive ? "no answer given for %s's questions" :
+				    "%s asked keyboard-interactive questions that were not answered "
+				    "before; not answering without a terminal", c->host);
 				return -1;
 			}
 			return 1;
+		}
+		if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL) {
+			/* Remembered for reconnects only once they have worked. */
+			if (c->interactive) {
+				sshconn_kbd_clear(&c->kbd_saved);
+				c->kbd_saved = c->kbd_pending;
+				memset(&c->kbd_pending, 0, sizeof c->kbd_pending);
+			}
+			c->kbd_asked = 0;
 		}
 		if (rc == SSH_AUTH_SUCCESS) {
 			c->auth_method = "keyboard-interactive";
@@ -1174,6 +1241,17 @@ sc_run_state(struct sshconn *c)
 			    c->host, ssh_get_error(c->ssh));
 			return -1;
 		}
+		if (rc == SSH_AUTH_DENIED) {
+			sshconn_kbd_clear(&c->kbd_pending);
+			c->kbd_asked = 0;
+			/* As OpenSSH (NumberOfPasswordPrompts): ask again, up to three times. */
+			if (c->interactive && ++c->kbd_tries < SSHCONN_TRIES) {
+				prompt_say("Permission denied, please try again.\r\n");
+				return 1;
+			}
+		}
+		if (rc == SSH_AUTH_PARTIAL)
+			c->methods = ssh_userauth_list(c->ssh, NULL);
 		sc_next_auth(c);
 		return 1;
 	case SC_FAILED:

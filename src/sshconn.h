@@ -5,7 +5,8 @@
  * channels.
  *
  * The object keeps what it needs to connect again without asking (the route, and a
- * passphrase or password typed earlier, in memory only and wiped when freed), so the
+ * passphrase, password or keyboard-interactive answers typed earlier, in memory only and
+ * wiped when freed), so the
  * tunnel can reconnect: sshconn_open() on a closed connection with interactive == 0 never
  * prompts and refuses a host key that is not already known.
  */
@@ -107,6 +108,21 @@ const char *sshconn_target_host(const struct sshconn *);
 const char *sshconn_jump_spec(const struct sshconn *);
 /* The auth method that succeeded ("publickey", "password", ...), or NULL. */
 const char *sshconn_auth_method(const struct sshconn *);
+
+/* Keyboard-interactive questions and their answers, in the order they were asked. */
+#define SSHCONN_KBD_MAX 16
+struct sshconn_kbd {
+	size_t n;
+	char *prompt[SSHCONN_KBD_MAX];
+	char *answer[SSHCONN_KBD_MAX]; /* secrets: wiped by sshconn_kbd_clear */
+};
+/* Wipes and frees every entry; the struct can be reused. */
+void sshconn_kbd_clear(struct sshconn_kbd *);
+/* Appends a copy of prompt and answer; -1 when full (SSHCONN_KBD_MAX). */
+int sshconn_kbd_add(struct sshconn_kbd *, const char *prompt, const char *answer);
+/* The answer given to the i-th question (0-based) if it was asked with exactly this
+ * prompt, else NULL.  Pure. */
+const char *sshconn_kbd_replay(const struct sshconn_kbd *, size_t i, const char *prompt);
 
 /* "host" for port 22, else "[host]:port", as known_hosts names hosts.  Allocated. */
 char *sshconn_known_hosts_name(const char *host, int port);

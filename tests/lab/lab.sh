@@ -25,6 +25,7 @@ LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_SSH_PORT=2222
 LAB_JUMP_HOST=127.0.0.1
 LAB_JUMP_PORT=2223
+LAB_KBD_PORT=2224
 LAB_SOCKS_PORT=1080
 LAB_SOCKS_AUTH_PORT=1081
 LAB_HTTP_PORT=8888
@@ -39,7 +40,7 @@ LAB_HOSTNAME=lab-server
 
 # Names exported by lab_up (and saved in $LAB_DIR/state.env).
 _LAB_VARS="LAB_ID LAB_DIR LAB_CLIENT_NS LAB_SERVER_NS LAB_CLIENT_IP LAB_SERVER_IP
-LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_JUMP_PORT
+LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_JUMP_PORT LAB_KBD_PORT
 LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
@@ -341,6 +342,7 @@ _lab_keys() {
 	{
 		echo "[$LAB_SERVER_IP]:$LAB_SSH_PORT $hk"
 		echo "[$LAB_JUMP_HOST]:$LAB_JUMP_PORT $hk"
+		echo "[$LAB_SERVER_IP]:$LAB_KBD_PORT $hk"
 	} >"$LAB_KNOWN_HOSTS"
 }
 
@@ -459,10 +461,32 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
 }
 
+# A third sshd, for keyboard-interactive only: without PAM OpenSSH has no kbd-int device
+# on Linux, and UsePAM cannot go in a Match block, so it is a daemon of its own (the
+# others keep running without PAM).  Only the password user, only kbd-int: PAM's
+# "Password: " question answered with $LAB_PW_PASS.  Its PAM stack is the lab's own
+# (etc/pam_sshd, bind-mounted on /etc/pam.d/sshd in the server's mount namespace):
+# pam_unix for auth and account, nothing that needs the audit or login subsystems.
+_lab_sshd_kbd_config() { # _lab_sshd_kbd_config FILE
+	_lab_sshd_config "$1" "$LAB_SERVER_IP" "$LAB_KBD_PORT" "$LAB_DIR/run/sshd_kbd.nspid"
+	sed -i -e 's/^UsePAM no$/UsePAM yes/' \
+		-e 's/^PubkeyAuthentication yes$/PubkeyAuthentication no/' \
+		-e 's/^PasswordAuthentication yes$/PasswordAuthentication no/' \
+		-e 's/^KbdInteractiveAuthentication no$/KbdInteractiveAuthentication yes/' \
+		-e "s/^AllowUsers .*/AllowUsers $LAB_PW_USER/" "$1"
+	cat >"$LAB_DIR/etc/pam_sshd" <<EOF
+auth     required pam_unix.so
+account  required pam_unix.so
+session  required pam_permit.so
+password required pam_deny.so
+EOF
+}
+
 _lab_configs() {
 	local e=$LAB_DIR/etc
 	_lab_sshd_config "$e/sshd_config" "$LAB_SERVER_IP" "$LAB_SSH_PORT" "$LAB_DIR/run/sshd.nspid"
 	_lab_sshd_config "$e/sshd_jump_config" "$LAB_JUMP_HOST" "$LAB_JUMP_PORT" "$LAB_DIR/run/sshd_jump.nspid"
+	_lab_sshd_kbd_config "$e/sshd_kbd_config"
 	cat >"$e/tinyproxy.conf" <<EOF
 Port $LAB_HTTP_PORT
 Listen $LAB_PROXY_IP
@@ -498,6 +522,13 @@ _lab_daemon_start() {
 	sshd)
 		_lab_spawn_server sshd /usr/sbin/sshd -D -f "$e/sshd_config" -E "$LAB_DIR/log/sshd.auth.log" &&
 			_lab_wait_listen server "$LAB_SERVER_IP" "$LAB_SSH_PORT" ;;
+	sshd_kbd)
+		if [ ! -e "$LAB_DIR/run/pam_sshd.mounted" ]; then
+			lab_server mount --bind "$e/pam_sshd" /etc/pam.d/sshd || return 1
+			: >"$LAB_DIR/run/pam_sshd.mounted"
+		fi
+		_lab_spawn_server sshd_kbd /usr/sbin/sshd -D -f "$e/sshd_kbd_config" -E "$LAB_DIR/log/sshd_kbd.auth.log" &&
+			_lab_wait_listen server "$LAB_SERVER_IP" "$LAB_KBD_PORT" ;;
 	sshd_jump)
 		_lab_spawn_server sshd_jump /usr/sbin/sshd -D -f "$e/sshd_jump_config" -E "$LAB_DIR/log/sshd_jump.auth.log" &&
 			_lab_wait_listen server "$LAB_JUMP_HOST" "$LAB_JUMP_PORT" ;;
@@ -581,7 +612,7 @@ _lab_up_steps() {
 	_lab_save_state
 	_lab_configs || return 1
 	local d
-	for d in sshd sshd_jump socks socks_auth http ss_server ss_local; do
+	for d in sshd sshd_jump sshd_kbd socks socks_auth http ss_server ss_local; do
 		_lab_daemon_start "$d" || return 1
 	done
 }
@@ -1076,11 +1107,11 @@ _lab_cli_status() {
 	echo "id      $LAB_ID   dir $LAB_DIR"
 	echo "client  ns $LAB_CLIENT_NS  $LAB_CLIENT_IP ($LAB_CLIENT_IF)  HOME=$LAB_HOME"
 	echo "server  ns $LAB_SERVER_NS  $LAB_SERVER_IP, proxies on $LAB_PROXY_IP ($LAB_SERVER_IF)"
-	echo "sshd    $LAB_SERVER_IP:$LAB_SSH_PORT  jump $LAB_JUMP_HOST:$LAB_JUMP_PORT (server side)"
+	echo "sshd    $LAB_SERVER_IP:$LAB_SSH_PORT  jump $LAB_JUMP_HOST:$LAB_JUMP_PORT (server side)  kbd-int $LAB_SERVER_IP:$LAB_KBD_PORT"
 	echo "users   $LAB_USER (key $LAB_KEY; $LAB_PP_KEY pass $LAB_PP_PASS), $LAB_PW_USER (pass $LAB_PW_PASS), $LAB_OTHER_USER"
 	echo "proxies socks5 $LAB_PROXY_IP:$LAB_SOCKS_PORT, socks5+auth :$LAB_SOCKS_AUTH_PORT ($LAB_SOCKS_USER/$LAB_SOCKS_PASS), http :$LAB_HTTP_PORT, ss-local $LAB_SS_IP:$LAB_SS_PORT (client side)"
 	printf 'daemons'
-	for d in sshd sshd_jump socks socks_auth http ss_server ss_local; do
+	for d in sshd sshd_jump sshd_kbd socks socks_auth http ss_server ss_local; do
 		if _lab_pid_alive "$d"; then printf ' %s:up' "$d"; else printf ' %s:DOWN' "$d"; fi
 	done
 	echo

@@ -72,6 +72,37 @@ jump_commands(void)
 	    sizeof err), -1);
 }
 
+/* Keyboard-interactive answers replay only for the same questions in the same order. */
+static void
+kbd_replay(void)
+{
+	struct sshconn_kbd k;
+	int i;
+
+	memset(&k, 0, sizeof k);
+	CHECK(sshconn_kbd_replay(&k, 0, "Password: ") == NULL);
+	CHECK_INT(sshconn_kbd_add(&k, "Password: ", "s3cret"), 0);
+	CHECK_INT(sshconn_kbd_add(&k, "Verification code: ", "123456"), 0);
+	CHECK_STR(sshconn_kbd_replay(&k, 0, "Password: "), "s3cret");
+	CHECK_STR(sshconn_kbd_replay(&k, 1, "Verification code: "), "123456");
+	/* Another prompt, another position, or more questions than before: no answer. */
+	CHECK(sshconn_kbd_replay(&k, 0, "password: ") == NULL);
+	CHECK(sshconn_kbd_replay(&k, 0, "Password:") == NULL);
+	CHECK(sshconn_kbd_replay(&k, 1, "Password: ") == NULL);
+	CHECK(sshconn_kbd_replay(&k, 2, "Password: ") == NULL);
+	CHECK(sshconn_kbd_replay(&k, 0, "") == NULL);
+	sshconn_kbd_clear(&k);
+	CHECK_INT((int)k.n, 0);
+	CHECK(sshconn_kbd_replay(&k, 0, "Password: ") == NULL);
+	/* Bounded: a server asking without end does not grow it. */
+	for (i = 0; i < SSHCONN_KBD_MAX; i++)
+		CHECK_INT(sshconn_kbd_add(&k, "Q: ", "a"), 0);
+	CHECK_INT(sshconn_kbd_add(&k, "Q: ", "a"), -1);
+	CHECK_INT((int)k.n, SSHCONN_KBD_MAX);
+	sshconn_kbd_clear(&k);
+	sshconn_kbd_clear(&k);
+}
+
 int
 main(void)
 {
@@ -79,5 +110,6 @@ main(void)
 	RUN(known_hosts_names);
 	RUN(known_hosts_lines);
 	RUN(jump_commands);
+	RUN(kbd_replay);
 	UNIT_END();
 }
