@@ -102,6 +102,7 @@ struct sshconn {
 	size_t st_off, st_len, st_cap;
 	ev_check st_check;
 	int hostkey_refused;
+	int auth_refused;	/* the last open failed on authentication, not the network */
 };
 
 enum st_state { ST_NONE, ST_OPEN, ST_EXEC, ST_RUN };
@@ -760,6 +761,7 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	sshconn_kbd_clear(&c->kbd_pending);
 	c->kbd_asked = 0;
 	c->hostkey_refused = 0;
+	c->auth_refused = 0;
 	c->auth_method = NULL;
 	c->peer[0] = '\0';
 	free(c->eff_host);
@@ -1084,6 +1086,7 @@ sc_auth_failed(struct sshconn *c)
 	char *name = sshconn_known_hosts_name(c->host, c->cfg.port);
 	char tried[128] = "";
 
+	c->auth_refused = 1;
 	if (c->tried_agent)
 		strncat(tried, " agent", sizeof tried - strlen(tried) - 1);
 	if (c->tried_key || c->tried_auto)
@@ -1215,6 +1218,7 @@ sc_run_state(struct sshconn *c)
 			return 0;
 		if (rc == SSH_AUTH_INFO) {
 			if (sc_kbdint_answer(c) == -1) {
+				c->auth_refused = 1;
 				sc_failf(c, c->interactive ? "no answer given for %s's questions" :
 				    "%s asked keyboard-interactive questions that were not answered "
 				    "before; not answering without a terminal", c->host);
@@ -1665,6 +1669,12 @@ int
 sshconn_hostkey_refused(const struct sshconn *c)
 {
 	return c->hostkey_refused;
+}
+
+int
+sshconn_auth_refused(const struct sshconn *c)
+{
+	return c->auth_refused;
 }
 
 void

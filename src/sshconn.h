@@ -93,6 +93,10 @@ size_t sshconn_stream_queued(const struct sshconn *);
 void sshconn_stream_close(struct sshconn *);
 /* Did the last open fail on the host key (changed or gone)?  Reconnecting is pointless. */
 int sshconn_hostkey_refused(const struct sshconn *);
+/* Did the last open fail because the server refused every way we could log in (or asked
+ * keyboard-interactive questions we cannot answer without a terminal)?  Retrying the
+ * same credentials cannot help. */
+int sshconn_auth_refused(const struct sshconn *);
 /* Connected and authenticated (exec and streams are possible). */
 int sshconn_is_open(const struct sshconn *);
 /* Connect + handshake + auth timeout for the next opens (reconnects use short ones). */
