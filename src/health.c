@@ -12,7 +12,7 @@ health_judge(const struct health_in *in, char *reason, size_t reasonsz)
 		reason[0] = '\0';
 	if (in->last_tx > ref && in->now - in->last_tx <= HEALTH_TX_RECENT_MS &&
 	    quiet > HEALTH_SILENCE_MS) {
-		snprintf(reason, reasonsz, "no reply for %.1f s while mosh-client sends",
+		snprintf(reason, reasonsz, "no reply for %.1f s while the client sends",
 		    (double)quiet / 1000.0);
 		return 1;
 	}

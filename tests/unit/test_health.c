@@ -69,7 +69,7 @@ test_one_sided_silence(void)
 	CHECK_HAS(why, "no reply for 3.5 s");
 	in = at(16000, 15900, 10000);
 	CHECK_INT(health_judge(&in, why, sizeof why), 1);
-	CHECK_HAS(why, "no reply for 6.0 s while mosh-client sends");
+	CHECK_HAS(why, "no reply for 6.0 s while the client sends");
 	/* A reply older than the client's datagram but the client's datagram stale. */
 	in = at(30000, 23000, 10000);
 	CHECK_INT(health_judge(&in, why, sizeof why), 0);
