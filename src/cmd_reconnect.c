@@ -26,7 +26,7 @@ reconnect_one(struct db *db, const struct db_session *s)
 {
 	char msg[512];
 
-	if (reconnect_request(db, s, msg, sizeof msg) == -1) {
+	if (reconnect_request(db, s->id, msg, sizeof msg) == -1) {
 		fprintf(stderr, "moshman: %s\n", msg);
 		return EXIT_FAIL;
 	}

@@ -40,8 +40,8 @@ reconnect_gone(struct db *db, const struct db_session *s, char *msg, size_t msgs
 	return -1;
 }
 
-int
-reconnect_request(struct db *db, const struct db_session *s, char *msg, size_t msgsz)
+static int
+reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz)
 {
 	int fd, rc = -1;
 
@@ -87,4 +87,26 @@ reconnect_request(struct db *db, const struct db_session *s, char *msg, size_t m
 	    "%s", (long long)s->id, s->host_name, s->path != NULL ? s->path : "-",
 	    (long long)s->supervisor_pid, reconnect_what(s));
 	return 0;
+}
+
+int
+reconnect_request(struct db *db, int64_t id, char *msg, size_t msgsz)
+{
+	struct db_session s;
+	int rc;
+
+	/* The row as it is now, not as a caller's snapshot had it. */
+	memset(&s, 0, sizeof s);
+	rc = db_session_get(db, id, &s);
+	if (rc == DB_NOTFOUND) {
+		snprintf(msg, msgsz, "no session %lld", (long long)id);
+		return -1;
+	}
+	if (rc != DB_OK) {
+		snprintf(msg, msgsz, "%s", db_error(db));
+		return -1;
+	}
+	rc = reconnect_row(db, &s, msg, msgsz);
+	db_session_clear(&s);
+	return rc;
 }

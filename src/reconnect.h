@@ -10,12 +10,12 @@
 #define MOSHMAN_RECONNECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
-struct db_session;
 
-/* 0: signalled, msg says what the supervisor will do; -1: nothing signalled, msg says
- * why. */
-int reconnect_request(struct db *, const struct db_session *, char *msg, size_t msgsz);
+/* Session id, read afresh.  0: signalled, msg says what the supervisor will do; -1:
+ * nothing signalled, msg says why. */
+int reconnect_request(struct db *, int64_t id, char *msg, size_t msgsz);
 
 #endif

@@ -337,9 +337,8 @@ handle_action(struct ui *u, enum action act)
 		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL) {
 			if (db_session_is_live_state(sess->state)) {
 				char msg[512];
-				int bad = reconnect_request(u->m.db, sess, msg, sizeof msg);
+				int bad = reconnect_request(u->m.db, sess->id, msg, sizeof msg);
 
-				/* sess points into the model: done with it before the reload. */
 				ui_status(u, bad, "%s", msg);
 				ui_reload(u, 1);
 				return REDRAW_PANES;
