@@ -5,7 +5,9 @@
 # (b) `moshman reconnect NAME` rebuilds the link at once: reconnects + 1, the same
 #     mosh-client runs on and the shell still answers;
 # (c) `moshman reconnect` on an unknown name or a supervisor that is gone (its pid now a
-#     stranger's) fails with one clear line and signals nothing.
+#     stranger's) fails with one clear line and signals nothing;
+# (d) on transport command it restarts the command; (e) on udp it only records the
+#     request (mosh roams by itself).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -109,5 +111,54 @@ t_check "dead supervisor pid: exit 1, the row is orphaned" [ "$rc" = 1 -a "$(q "
 t_check "the lab session still runs, reconnects unchanged" [ "$(q "SELECT state FROM sessions WHERE id = $sid")" = up -a "$(q "SELECT reconnects FROM sessions WHERE id = $sid")" = $((r0 + 2)) ]
 
 if tcp_end hl; then t_ok "exit ends moshman with status 0"; else t_fail "exit ends moshman with status 0"; fi
+
+# --- (d) transport command: the command is restarted ---
+add_host cx --transport command --tunnel-command "$M -q tunnel hx --local 127.0.0.1:{{local_port}} --remote 127.0.0.1:{{mosh_port}}"
+start_moshman cm connect cx
+if lab_tmux_wait cm '\$ *$' 30; then
+	cid=$(last_session)
+	out=$("$M" reconnect cx 2>&1)
+	rc=$?
+	echo "# $out"
+	t_check "command: reconnect says it restarts the command" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'restarting the tunnel command')" ]
+	n=0
+	for i in $(seq 1 100); do
+		n=$(q "SELECT count(*) FROM events WHERE session_id = $cid AND kind = 'command' AND message LIKE 'tunnel command started%'")
+		[ "$n" -ge 2 ] && break
+		sleep 0.1
+	done
+	t_check "command: started again" [ "$n" -ge 2 ]
+	t_check "command: reconnects 1" wait_reconnects 1 10
+	if echo_after cm aftercmd 30; then t_ok "command: the session goes on"; else t_fail "command: the session goes on"; fi
+	if tcp_end cm; then t_ok "command: exit ends moshman with status 0"; else t_fail "command: exit ends moshman with status 0"; fi
+else
+	t_fail "command: reconnect says it restarts the command" "no session"
+	lab_tmux_kill cm
+fi
+
+# --- (e) udp: nothing to rebuild, the request is recorded ---
+lab_unblock_udp
+add_host ux --transport udp
+start_moshman ud connect ux
+if lab_tmux_wait ud '\$ *$' 30; then
+	uid=$(last_session)
+	out=$("$M" reconnect "$uid" 2>&1)
+	rc=$?
+	echo "# $out"
+	t_check "udp: reconnect exits 0 and says there is nothing to rebuild" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'nothing to rebuild')" ]
+	ev=""
+	for i in $(seq 1 50); do
+		ev=$(q "SELECT message FROM events WHERE session_id = $uid AND kind = 'reconnect' AND message LIKE 'reconnect requested%'")
+		[ -n "$ev" ] && break
+		sleep 0.1
+	done
+	t_check "udp: the request is an event ($ev)" [ -n "$ev" ]
+	t_check "udp: no reconnect counted, still up" [ "$(q "SELECT reconnects || state FROM sessions WHERE id = $uid")" = 0up ]
+	if echo_after ud afterudp 15; then t_ok "udp: the session goes on"; else t_fail "udp: the session goes on"; fi
+	if tcp_end ud; then t_ok "udp: exit ends moshman with status 0"; else t_fail "udp: exit ends moshman with status 0"; fi
+else
+	t_fail "udp: reconnect exits 0 and says there is nothing to rebuild" "no session"
+	lab_tmux_kill ud
+fi
 t_check "no mosh-server left on the server" no_mosh_servers 10
 t_done
