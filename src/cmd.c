@@ -16,6 +16,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_host,
 	&cmd_connect,
 	&cmd_sessions,
+	&cmd_reconnect,
 	&cmd_relay,
 	&cmd_scan,
 	&cmd_clean,

@@ -9,6 +9,7 @@
 
 #include "db/db.h"
 #include "src/cmd.h"
+#include "src/health.h"
 #include "src/localrelay.h"
 #include "src/rrelay.h"
 #include "src/sshconn.h"
@@ -25,6 +26,9 @@ struct ct {
 	struct localrelay *relay;
 	struct tunnel *tunnel;
 	struct tunnel_config tc;
+	ev_timer health_w;
+	int64_t since;       /* ms epoch the link came up (again) */
+	int degraded;
 	int rc;
 	int done;
 };
@@ -37,6 +41,36 @@ ct_line(const char *msg)
 	fflush(stderr);
 }
 
+/* Once a second while the link is up: degraded and back, as one line each. */
+static void
+ct_health_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ct *c = w->data;
+	struct localrelay_stats st;
+	struct tunnel_info ti;
+	struct health_in in;
+	char why[160], line[200];
+	int bad;
+
+	if (c->tunnel == NULL || !tunnel_is_up(c->tunnel))
+		return;
+	localrelay_get_stats(c->relay, &st);
+	tunnel_get_info(c->tunnel, &ti);
+	memset(&in, 0, sizeof in);
+	in.now = db_now_ms();
+	in.since = c->since;
+	in.last_tx = st.last_up_ms;
+	in.last_rx = st.last_down_ms > ti.last_rx_ms ? st.last_down_ms : ti.last_rx_ms;
+	in.rtt_ms = ti.rtt_ms;
+	in.degraded = c->degraded;
+	bad = health_judge(&in, why, sizeof why);
+	if (bad == c->degraded)
+		return;
+	c->degraded = bad;
+	snprintf(line, sizeof line, "%s: %s", bad ? "degraded" : "up", why);
+	ct_line(line);
+}
+
 static void
 ct_event(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs, void *arg)
 {
@@ -44,8 +78,15 @@ ct_event(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs, v
 
 	switch (ev) {
 	case TUNNEL_UP:
-	case TUNNEL_DEAD:
 	case TUNNEL_UP_AGAIN:
+		c->since = db_now_ms();
+		c->degraded = 0;
+		ct_line(msg);
+		break;
+	case TUNNEL_DEAD:
+		c->degraded = 0;
+		ct_line(msg);
+		break;
 	case TUNNEL_NOTICE:
 		ct_line(msg);
 		break;
@@ -183,6 +224,9 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 	si.data = st.data = &c;
 	ev_signal_start(c.loop, &si);
 	ev_signal_start(c.loop, &st);
+	ev_timer_init(&c.health_w, ct_health_cb, 1., 1.);
+	c.health_w.data = &c;
+	ev_timer_start(c.loop, &c.health_w);
 	c.ssh = sshconn_new(c.loop, &cfg, ct_progress, &quiet);
 	c.rc = EXIT_FAIL;
 	sshconn_open(c.ssh, 1, ct_open_done, &c);
@@ -191,6 +235,7 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 	rc = c.rc;
 	ev_signal_stop(c.loop, &si);
 	ev_signal_stop(c.loop, &st);
+	ev_timer_stop(c.loop, &c.health_w);
 out:
 	tunnel_free(c.tunnel);
 	sshconn_free(c.ssh);
@@ -209,6 +254,10 @@ cmd_tunnel_help(FILE *f)
 	      "  tunnel: up via tcp (relay native)\n"
 	      "  tunnel: link dead (no reply for 7.0 s); reconnecting\n"
 	      "  tunnel: up again after 3.2 s (reconnect 1)\n"
+	      "  tunnel: degraded: no reply for 3.6 s while the client sends\n"
+	      "  tunnel: up: replies again (round trip 12 ms)\n"
+	      "(degraded: the link is alive but the far side has been silent for over 3.5 s\n"
+	      "while the client sends, or the round trip is over 1 s.)\n"
 	      "Addresses are numeric: 127.0.0.1:5353, [::1]:5353 (local port 0: any free one).\n"
 	      "Replies go to the newest sender.\n"
 	      "\n"

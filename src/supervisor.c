@@ -19,6 +19,7 @@
 #include "src/cmd.h"
 #include "src/localrelay.h"
 #include "src/cmdpath.h"
+#include "src/health.h"
 #include "src/log.h"
 #include "src/moshconnect.h"
 #include "src/proc.h"
@@ -50,6 +51,7 @@ struct sup {
 	int autop;               /* transport auto: UDP and the tunnel, pathsel decides */
 	int cmdp;                /* transport command: the profile's tunnel command */
 	struct cmdpath *cmdpath;
+	char *command_line;      /* transport command: the expanded command, for restarts */
 	int colors;
 	int bind_any;            /* mosh-server on every address (no -s) */
 	char relay_host[INET6_ADDRSTRLEN]; /* where the relay finds mosh-server (auto) */
@@ -64,6 +66,9 @@ struct sup {
 	ev_child child_w;
 	ev_timer stats_w;
 	ev_signal sig_int, sig_term, sig_hup;
+	ev_signal sig_usr2;      /* `moshman reconnect`: rebuild the link now */
+	int64_t link_since;      /* ms epoch the current link came up (health counts from) */
+	int forced;              /* links rebuilt on request outside the tunnel (command) */
 
 	int rc;                  /* exit status */
 	int done;
@@ -319,6 +324,45 @@ sup_udp_addr(struct sup *s)
 
 /* ---- the running session --------------------------------------------------------------- */
 
+/* up <-> degraded, from the relay's counters (every path) and, while the tunnel
+ * carries the session, its frames and round-trip time (src/health.h).  The row is
+ * written by the caller. */
+static void
+sup_health(struct sup *s, const struct localrelay_stats *st)
+{
+	struct health_in in;
+	char why[160], msg[200];
+	int was, bad;
+
+	if (strcmp(s->row.state, "up") != 0 && strcmp(s->row.state, "degraded") != 0)
+		return;
+	was = strcmp(s->row.state, "degraded") == 0;
+	memset(&in, 0, sizeof in);
+	in.now = db_now_ms();
+	in.since = s->link_since;
+	in.last_tx = st->last_up_ms;
+	in.last_rx = st->last_down_ms;
+	in.rtt_ms = -1;
+	in.degraded = was;
+	if (s->tunnel != NULL && (s->tcp || (s->autop && s->ps.path == PATHSEL_TCP))) {
+		struct tunnel_info ti;
+
+		/* A PONG proves the link even when mosh-server has nothing to say. */
+		tunnel_get_info(s->tunnel, &ti);
+		if (ti.last_rx_ms > in.last_rx)
+			in.last_rx = ti.last_rx_ms;
+		in.rtt_ms = ti.rtt_ms;
+	}
+	bad = health_judge(&in, why, sizeof why);
+	if (bad == was)
+		return;
+	snprintf(msg, sizeof msg, "%s: %s", bad ? "degraded" : "up", why);
+	log_debug("supervisor: %s", msg);
+	sup_event(s, "state", msg);
+	free(s->row.state);
+	s->row.state = xstrdup(bad ? "degraded" : "up");
+}
+
 static void
 sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -337,8 +381,11 @@ sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 		tunnel_get_info(s->tunnel, &ti);
 		s->row.rtt_ms = (int)ti.rtt_ms;
-		s->row.reconnects = ti.reconnects;
-	}
+		s->row.reconnects = ti.reconnects + s->forced;
+	} else
+		s->row.reconnects = s->forced;
+	if (s->client > 0)
+		sup_health(s, &st);
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: stats not written: %s", db_error(s->db));
 }
@@ -533,8 +580,9 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 			sup_client_up(s);
 			break;
 		}
-		sup_stats_cb(s->loop, &s->stats_w, 0);
+		s->link_since = db_now_ms();
 		sup_set_state(s, "up");
+		sup_stats_cb(s->loop, &s->stats_w, 0);
 		break;
 	case TUNNEL_RETRY:
 		log_debug("supervisor: %s", msg);
@@ -767,12 +815,58 @@ sup_command_start(struct sup *s, int port)
 		return;
 	}
 	s->cmdpath = cmdpath_new(s->loop, cmd, sup_command_event, s);
-	free(cmd);
+	s->command_line = cmd;
 	sup_progressf(s, "tunnel command listening on 127.0.0.1:%d", lport);
 	cmdpath_start(s->cmdpath);
 	/* The command carries the datagrams; ssh is not needed any more. */
 	sshconn_close(s->ssh);
 	sup_client_up(s);
+}
+
+/* SIGUSR2 (`moshman reconnect`, the dashboard's r): rebuild the link now.  mosh-client
+ * is never restarted; each path does what rebuilding means for it, and the request is
+ * an event either way. */
+static void
+sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct sup *s = w->data;
+	int rc;
+
+	if (s->client <= 0) {
+		sup_event(s, "reconnect", "reconnect requested while connecting: ignored");
+		return;
+	}
+	if (s->cmdp) {
+		sup_event(s, "reconnect", "reconnect requested: restarting the tunnel command");
+		cmdpath_free(s->cmdpath);
+		s->cmdpath = cmdpath_new(s->loop, s->command_line, sup_command_event, s);
+		cmdpath_start(s->cmdpath);
+		s->forced++;
+		s->link_since = db_now_ms();
+		sup_stats_cb(loop, &s->stats_w, 0);
+		return;
+	}
+	if (s->tunnel == NULL) {
+		sup_event(s, "reconnect", "reconnect requested: nothing to rebuild on udp "
+		    "(mosh-client roams by itself)");
+		return;
+	}
+	if (s->autop) {
+		sup_event(s, "reconnect", s->ps.path == PATHSEL_TCP ? "reconnect requested: "
+		    "probing UDP now and rebuilding the tunnel" : "reconnect requested: on udp, "
+		    "rebuilding the standby tunnel only if it is down");
+		/* Open pathsel's UDP probe window now rather than within 15 s. */
+		if (s->ps.path == PATHSEL_TCP && s->ps.udp_possible)
+			s->ps.next_probe = sup_mono_ms();
+		if (s->ps.path == PATHSEL_UDP && tunnel_is_up(s->tunnel))
+			return;
+	} else
+		sup_event(s, "reconnect", "reconnect requested: rebuilding the tunnel");
+	rc = tunnel_reconnect(s->tunnel, "reconnect requested");
+	if (rc == 1)
+		sup_event(s, "reconnect", "already reconnecting: the next attempt starts now");
+	else if (rc == -1)
+		sup_event(s, "reconnect", "the tunnel has given up for good; connect again");
 }
 
 static void
@@ -862,6 +956,7 @@ sup_client_up(struct sup *s)
 	s->row.client_start = proc_start_time(s->client);
 	free(s->row.state);
 	s->row.state = xstrdup("up");
+	s->link_since = db_now_ms();
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_event(s, "state", "up");
@@ -1070,6 +1165,9 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	ev_signal_start(s.loop, &s.sig_int);
 	ev_signal_start(s.loop, &s.sig_term);
 	ev_signal_start(s.loop, &s.sig_hup);
+	ev_signal_init(&s.sig_usr2, sup_reconnect_cb, SIGUSR2);
+	s.sig_usr2.data = &s;
+	ev_signal_start(s.loop, &s.sig_usr2);
 
 	s.ssh = sshconn_new(s.loop, &cfg, sup_progress, &s);
 	sshconn_open(s.ssh, 1, sup_open_done, &s);
@@ -1086,6 +1184,7 @@ out:
 		ev_signal_stop(s.loop, &s.sig_int);
 		ev_signal_stop(s.loop, &s.sig_term);
 		ev_signal_stop(s.loop, &s.sig_hup);
+		ev_signal_stop(s.loop, &s.sig_usr2);
 		ev_timer_stop(s.loop, &s.stats_w);
 		ev_timer_stop(s.loop, &s.path_w);
 		if (s.udp_fd != -1)
@@ -1097,6 +1196,7 @@ out:
 		close(s.udp_fd);
 	tunnel_free(s.tunnel);
 	cmdpath_free(s.cmdpath);
+	free(s.command_line);
 	sshconn_free(s.ssh);
 	localrelay_free(s.relay);
 	explicit_bzero(s.key, sizeof s.key);

@@ -93,6 +93,15 @@ tunnel_live_tx(struct tunnel_live *l, int64_t now)
 		l->first_tx = now;
 }
 
+void
+tunnel_live_pong(struct tunnel_live *l, int64_t rtt_ms)
+{
+	/* A PING that waited out a stall measures the stall: ask again at the next tick
+	 * rather than keep a stale slow sample (and a degraded session) for 10 s. */
+	if (rtt_ms > TUNNEL_RTT_RECHECK_MS)
+		l->last_ping = 0;
+}
+
 int
 tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason,
     size_t reasonsz)
@@ -352,6 +361,7 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			    FRAME_TOKEN_LEN) == 0) {
 				t->rtt_ms = now - t->ping_sent;
 				t->ping_sent = 0;
+				tunnel_live_pong(&t->live, t->rtt_ms);
 			}
 			break;
 		case FRAME_CLOSE:
@@ -680,4 +690,30 @@ int
 tunnel_is_up(const struct tunnel *t)
 {
 	return t->state == T_UP && t->have_hello;
+}
+
+int
+tunnel_reconnect(struct tunnel *t, const char *reason)
+{
+	switch (t->state) {
+	case T_UP:
+		t_dead(t, reason);
+		/* Requested: no backoff before the first attempt. */
+		ev_timer_stop(t->loop, &t->retry);
+		ev_timer_set(&t->retry, 0., 0.);
+		ev_timer_start(t->loop, &t->retry);
+		return 0;
+	case T_RECONNECTING:
+		if (ev_is_active(&t->retry)) {
+			ev_timer_stop(t->loop, &t->retry);
+			ev_timer_set(&t->retry, 0., 0.);
+			ev_timer_start(t->loop, &t->retry);
+		}
+		return 1;
+	case T_IDLE:
+	case T_STARTING:
+	case T_FAILED:
+		break;
+	}
+	return -1;
 }

@@ -60,6 +60,12 @@ void tunnel_get_info(const struct tunnel *, struct tunnel_info *);
 /* One datagram into the tunnel; -1 when it is down or full (the datagram is lost). */
 int tunnel_send(struct tunnel *, const void *, size_t);
 int tunnel_is_up(const struct tunnel *);
+/* Rebuild the link now, as if it had died (a forced reconnect: `moshman reconnect`).
+ * Returns 0 when the link is being dropped and rebuilt at once (TUNNEL_DEAD then
+ * TUNNEL_UP_AGAIN follow, and reconnects counts it), 1 when a reconnect was already under
+ * way (a pending retry is moved to now), -1 when the tunnel has given up for good or has
+ * not started (nothing done). */
+int tunnel_reconnect(struct tunnel *, const char *reason);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
 
@@ -68,6 +74,7 @@ int tunnel_is_up(const struct tunnel *);
 #define TUNNEL_PING_EVERY_MS 10000 /* and at least this often, for the RTT */
 #define TUNNEL_PINGS_LOST 2      /* this many unanswered PINGs (and one interval): dead */
 #define TUNNEL_HELLO_MS 5000     /* a relay that says nothing for this long is dead */
+#define TUNNEL_RTT_RECHECK_MS 1000 /* a slower PONG is checked by another PING at once */
 
 /* Liveness bookkeeping: times are ms on one monotonic clock. */
 struct tunnel_live {
@@ -80,6 +87,8 @@ struct tunnel_live {
 void tunnel_live_reset(struct tunnel_live *, int64_t now);
 void tunnel_live_rx(struct tunnel_live *, int64_t now);
 void tunnel_live_tx(struct tunnel_live *, int64_t now);
+/* A PONG came back after rtt_ms: a slow one is measured again at the next tick. */
+void tunnel_live_pong(struct tunnel_live *, int64_t rtt_ms);
 /* Called about once a second.  Returns 1 when the link is dead (why in reason), else 0
  * and *ping = 1 when a PING should go out now (recorded as sent). */
 int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason,

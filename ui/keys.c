@@ -9,7 +9,7 @@ const struct binding ui_bindings[] = {
 	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host (no confirmation)" },
 	{ '\r', ACT_CONNECT, NULL, NULL },
 	{ KEY_ENTER, ACT_CONNECT, NULL, NULL },
-	{ 'r', ACT_RECONNECT, "r", "reconnect the selected host or session" },
+	{ 'r', ACT_RECONNECT, "r", "reconnect: a live session's link now, else the host" },
 	{ 't', ACT_TMUX, "t", "connect in a new tmux window (inside tmux)" },
 	{ 'a', ACT_ADD, "a", "add a host" },
 	{ 'e', ACT_EDIT, "e", "edit the selected host" },

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "src/reconnect.h"
 #include "src/xmalloc.h"
 #include "ui/dash.h"
 #include "ui/pane.h"
@@ -335,8 +336,11 @@ handle_action(struct ui *u, enum action act)
 	case ACT_RECONNECT:
 		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL) {
 			if (db_session_is_live_state(sess->state)) {
-				ui_status(u, 0, "session %lld is %s: its supervisor reconnects by "
-				    "itself", (long long)sess->id, sess->state);
+				char msg[512];
+				int bad = reconnect_request(u->m.db, sess->id, msg, sizeof msg);
+
+				ui_status(u, bad, "%s", msg);
+				ui_reload(u, 1);
 				return REDRAW_PANES;
 			}
 			jobs_connect(u, sess->host_name, u->tmux_windows && getenv("TMUX"));

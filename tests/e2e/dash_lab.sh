@@ -1,7 +1,8 @@
 #!/bin/bash
 # The dashboard against the lab: Enter on a host connects with no question asked, the
 # session runs in the same terminal (42 on screen), `exit` brings the dashboard back with
-# the session shown closed, and the Sessions pane shows a live session's health.
+# the session shown closed, the Sessions pane shows a live session's health, and r there
+# rebuilds a live session's link.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -106,6 +107,37 @@ lab_tmux_send dash Enter
 if lab_tmux_wait dash 'press Enter to return' 20; then t_ok "a failed connect shows its error and waits"; else t_fail "a failed connect shows its error and waits"; fi
 lab_tmux_send dash Enter
 if lab_tmux_wait dash 'connect other failed' 10; then t_ok "then the dashboard is back with the failure in the status line"; else t_fail "then the dashboard is back with the failure in the status line"; fi
+
+# r on a live session in the Sessions pane rebuilds its link (here the tunnel): the
+# reconnects go up and the same mosh-client runs on.
+start_moshman rtcp connect labhost --transport tcp
+if lab_tmux_wait rtcp '\$ *$' 30; then
+	rid=$(last_session)
+	rc0=$(q "SELECT reconnects FROM sessions WHERE id = $rid")
+	rcpid=$(q "SELECT client_pid FROM sessions WHERE id = $rid")
+	lab_tmux_send dash 2
+	lab_tmux_send dash Home
+	lab_tmux_wait dash 'labhost +up +tcp' 10 >/dev/null
+	lab_tmux_send dash r
+	if lab_tmux_wait dash "session $rid \(labhost, tcp\): supervisor pid [0-9]+ asked to reconnect" 10; then
+		t_ok "r on a live session asks its supervisor to reconnect"
+	else
+		t_fail "r on a live session asks its supervisor to reconnect"; lab_tmux_capture dash | grep -v '^ *$' | tail -n 1 | sed "s/^/#  | /"
+	fi
+	i=0
+	while [ $i -lt 75 ] && [ "$(q "SELECT reconnects > $rc0 AND state = 'up' FROM sessions WHERE id = $rid")" != 1 ]; do sleep 0.2; i=$((i + 1)); done
+	[ "$(q "SELECT reconnects > $rc0 AND state = 'up' FROM sessions WHERE id = $rid")" = 1 ] && t_ok "r: reconnects went up, the session is up" || t_fail "r: reconnects went up, the session is up"
+	kill -0 "$rcpid" && t_ok "r: the same mosh-client runs" || t_fail "r: the same mosh-client runs"
+	lab_tmux_type rtcp 'exit'
+	i=0
+	while [ $i -lt 75 ] && [ "$(q "SELECT ended_at > 0 FROM sessions WHERE id = $rid")" != 1 ]; do sleep 0.2; i=$((i + 1)); done
+	[ "$(q "SELECT state FROM sessions WHERE id = $rid")" = closed ] && t_ok "r: exit still closes the session" || t_fail "r: exit still closes the session"
+else
+	t_fail "r on a live session asks its supervisor to reconnect" "the tcp session never started"
+fi
+lab_tmux_kill rtcp
+lab_tmux_send dash 1
+lab_tmux_wait dash 'Sessions \(0 live\)' 10 >/dev/null
 lab_tmux_send dash q
 if lab_tmux_wait dash 'moshman exited 0' 10; then t_ok "q quits"; else t_fail "q quits"; fi
 t_done

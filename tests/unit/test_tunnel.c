@@ -103,6 +103,35 @@ test_idle_pings(void)
 	CHECK(pings >= 60000 / TUNNEL_PING_EVERY_MS);
 }
 
+/* A slow PONG (a PING that waited out a stall) is checked again at the next tick; a fast
+ * one waits the usual 10 s.  Neither counts as an unanswered PING. */
+static void
+test_slow_pong_rechecked(void)
+{
+	struct tunnel_live l;
+	char why[128];
+	int ping;
+
+	tunnel_live_reset(&l, 0);
+	CHECK_INT(tunnel_live_tick(&l, 1000, &ping, why, sizeof why), 0);
+	CHECK_INT(ping, 1);
+	tunnel_live_rx(&l, 1020);
+	tunnel_live_pong(&l, 20);
+	tunnel_live_tx(&l, 1500);
+	tunnel_live_rx(&l, 1600);
+	CHECK_INT(tunnel_live_tick(&l, 2000, &ping, why, sizeof why), 0);
+	CHECK_INT(ping, 0);
+	tunnel_live_rx(&l, 2100);
+	tunnel_live_pong(&l, TUNNEL_RTT_RECHECK_MS + 1);
+	CHECK_INT(tunnel_live_tick(&l, 3000, &ping, why, sizeof why), 0);
+	CHECK_INT(ping, 1);
+	CHECK_INT(l.pings_out, 0);
+	tunnel_live_rx(&l, 3030);
+	tunnel_live_pong(&l, 30);
+	CHECK_INT(tunnel_live_tick(&l, 4000, &ping, why, sizeof why), 0);
+	CHECK_INT(ping, 0);
+}
+
 static void
 test_backoff(void)
 {
@@ -175,6 +204,7 @@ main(void)
 	RUN(test_one_sided_silence);
 	RUN(test_silence_rule_alone);
 	RUN(test_idle_pings);
+	RUN(test_slow_pong_rechecked);
 	RUN(test_backoff);
 	RUN(test_addrport);
 	UNIT_END();

@@ -1,0 +1,164 @@
+#!/bin/bash
+# Degraded and forced reconnects over the TCP tunnel (UDP blocked throughout):
+# (a) a TCP blackhole shorter than the dead-link time makes the row `degraded`, and it is
+#     `up` again after the restore without a reconnect, both changes recorded as events;
+# (b) `moshman reconnect NAME` rebuilds the link at once: reconnects + 1, the same
+#     mosh-client runs on and the shell still answers;
+# (c) `moshman reconnect` on an unknown name or a supervisor that is gone (its pid now a
+#     stranger's) fails with one clear line and signals nothing;
+# (d) on transport command it restarts the command; (e) on udp it only records the
+#     request (mosh roams by itself).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+. "$MOSHMAN_TOP/tests/lab/lab.sh"
+. "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
+. "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
+connect_setup tunnel_health
+lab_block_udp
+add_host hx
+
+# json_state: the newest session's state, from sessions --json.
+json_state() {
+	"$M" sessions --json | perl -MJSON::PP -e '
+		my $a = decode_json(join "", <STDIN>); my $m = 0; my $s = "";
+		for (@$a) { if ($_->{id} > $m) { $m = $_->{id}; $s = $_->{state} } }
+		print $s, "\n"'
+}
+
+# wait_json_state STATE SECONDS: sessions --json shows STATE for the newest session.
+wait_json_state() {
+	local end=$(($(ms) + $2 * 1000))
+	while [ "$(ms)" -lt "$end" ]; do
+		[ "$(json_state)" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# --- (a) a short blackhole: degraded, then up, no reconnect ---
+if tcp_up hl hx; then t_ok "session up over tcp"; else t_fail "session up over tcp"; fi
+sid=$(last_session)
+cpid=$(client_pid)
+r0=$(reconnects)
+sleep 3
+t_check "an idle session stays up" [ "$(json_state)" = up ]
+t0=$(ms)
+lab_blackhole_tcp server
+# The silence shows after 3.5 s; the tunnel would call the link dead after ~6-7 s.
+if wait_json_state degraded 6; then
+	t1=$(ms)
+	lab_restore_tcp server
+	echo "# degraded $(awk "BEGIN{printf \"%.1f\", ($t1 - $t0) / 1000}") s into the blackhole"
+	t_ok "blackhole: the row shows degraded (sessions --json)"
+else
+	lab_restore_tcp server
+	t_fail "blackhole: the row shows degraded (sessions --json)" "state $(json_state)"
+fi
+if wait_json_state up 15; then t_ok "restored: the row is up again"; else t_fail "restored: the row is up again" "state $(json_state)"; fi
+r1=$(reconnects)
+t_check "restored without a reconnect ($r0 -> $r1)" [ "$r1" = "$r0" ]
+q "SELECT kind || ': ' || message FROM events WHERE session_id = $sid AND kind = 'state' ORDER BY id" | sed 's/^/# /' | tail -n 3
+t_check "an event says degraded and why" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'degraded: no reply for %'")" ]
+t_check "an event says up again" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'up: replies again%'")" ]
+t_check "no link-dead event" [ -z "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'link dead%'")" ]
+
+# --- (b) moshman reconnect NAME ---
+out=$("$M" reconnect hx 2>&1)
+rc=$?
+echo "# $out"
+t_check "reconnect hx: exit 0 and says what it did" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'asked to reconnect: rebuilding the tunnel')" ]
+if wait_reconnects $((r0 + 1)) 15; then t_ok "reconnect: reconnects went up by one"; else t_fail "reconnect: reconnects went up by one" "$(reconnects)"; fi
+t_check "reconnect: an event says it was requested" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'reconnect' AND message LIKE 'reconnect requested%'")" ]
+t_check "reconnect: the same mosh-client runs" kill -0 "$cpid"
+t_check "reconnect: the same mosh-client pid in the row" [ "$(client_pid)" = "$cpid" ]
+lab_tmux_type hl 'clear'
+sleep 0.5
+lab_tmux_type hl 'echo $((6*7))'
+if lab_tmux_wait hl '^42' 15; then t_ok "reconnect: the shell answers 42 afterwards"; else t_fail "reconnect: the shell answers 42 afterwards"; fi
+out=$("$M" reconnect "$sid" 2>&1)
+rc=$?
+t_check "reconnect by session id: exit 0" [ "$rc" = 0 ]
+if wait_reconnects $((r0 + 2)) 15 && echo_after hl byid 15; then t_ok "reconnect by id: rebuilt, the shell answers"; else t_fail "reconnect by id: rebuilt, the shell answers"; fi
+
+# --- (c) refusals: nothing is signalled ---
+out=$("$M" reconnect nosuchhost 2>&1)
+rc=$?
+echo "# $out"
+t_check "unknown name: exit 1 with one clear line" [ "$rc" = 1 -a "$(echo "$out" | wc -l)" = 1 -a -n "$(echo "$out" | grep "no live session with id or host name 'nosuchhost'")" ]
+out=$("$M" reconnect 2>&1)
+t_check "no argument: exit 2" [ $? = 2 ]
+# A row whose supervisor pid now belongs to another process (another start time): SIGUSR2
+# would end that sleep, so it must still run afterwards.
+sleep 300 &
+stranger=$!
+"$M" host add ghost --host "$LAB_SERVER_IP" --user "$LAB_USER" >&2
+q "INSERT INTO sessions (host_id, host_name, state, transport, path, mosh_port, supervisor_pid, supervisor_start, started_at, updated_at) VALUES ((SELECT id FROM hosts WHERE name = 'ghost'), 'ghost', 'up', 'tcp', 'tcp', 60999, $stranger, 1, 1, 1)"
+gid=$(q "SELECT max(id) FROM sessions WHERE host_name = 'ghost'")
+out=$("$M" reconnect ghost 2>&1)
+rc=$?
+echo "# $out"
+t_check "reused supervisor pid: exit 1, says the supervisor is gone" [ "$rc" = 1 -a -n "$(echo "$out" | grep 'supervisor (pid [0-9]*) is gone; marked orphaned')" ]
+t_check "reused supervisor pid: the stranger was not signalled" kill -0 "$stranger"
+t_check "reused supervisor pid: the row is orphaned" [ "$(q "SELECT state FROM sessions WHERE id = $gid")" = orphaned ]
+kill "$stranger"; wait "$stranger" 2>/dev/null
+# A supervisor pid that is simply gone.
+sh -c 'exit 0' & dead=$!; wait $dead
+q "INSERT INTO sessions (host_id, host_name, state, transport, path, mosh_port, supervisor_pid, supervisor_start, started_at, updated_at) VALUES ((SELECT id FROM hosts WHERE name = 'ghost'), 'ghost', 'degraded', 'tcp', 'tcp', 60998, $dead, 1, 1, 1)"
+gid=$(q "SELECT max(id) FROM sessions WHERE host_name = 'ghost'")
+out=$("$M" reconnect "$gid" 2>&1)
+rc=$?
+t_check "dead supervisor pid: exit 1, the row is orphaned" [ "$rc" = 1 -a "$(q "SELECT state FROM sessions WHERE id = $gid")" = orphaned ]
+t_check "the lab session still runs, reconnects unchanged" [ "$(q "SELECT state FROM sessions WHERE id = $sid")" = up -a "$(q "SELECT reconnects FROM sessions WHERE id = $sid")" = $((r0 + 2)) ]
+
+if tcp_end hl; then t_ok "exit ends moshman with status 0"; else t_fail "exit ends moshman with status 0"; fi
+
+# --- (d) transport command: the command is restarted ---
+add_host cx --transport command --tunnel-command "$M -q tunnel hx --local 127.0.0.1:{{local_port}} --remote 127.0.0.1:{{mosh_port}}"
+start_moshman cm connect cx
+if lab_tmux_wait cm '\$ *$' 30; then
+	cid=$(last_session)
+	out=$("$M" reconnect cx 2>&1)
+	rc=$?
+	echo "# $out"
+	t_check "command: reconnect says it restarts the command" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'restarting the tunnel command')" ]
+	n=0
+	for i in $(seq 1 100); do
+		n=$(q "SELECT count(*) FROM events WHERE session_id = $cid AND kind = 'command' AND message LIKE 'tunnel command started%'")
+		[ "$n" -ge 2 ] && break
+		sleep 0.1
+	done
+	t_check "command: started again" [ "$n" -ge 2 ]
+	t_check "command: reconnects 1" wait_reconnects 1 10
+	if echo_after cm aftercmd 30; then t_ok "command: the session goes on"; else t_fail "command: the session goes on"; fi
+	if tcp_end cm; then t_ok "command: exit ends moshman with status 0"; else t_fail "command: exit ends moshman with status 0"; fi
+else
+	t_fail "command: reconnect says it restarts the command" "no session"
+	lab_tmux_kill cm
+fi
+
+# --- (e) udp: nothing to rebuild, the request is recorded ---
+lab_unblock_udp
+add_host ux --transport udp
+start_moshman ud connect ux
+if lab_tmux_wait ud '\$ *$' 30; then
+	uid=$(last_session)
+	out=$("$M" reconnect "$uid" 2>&1)
+	rc=$?
+	echo "# $out"
+	t_check "udp: reconnect exits 0 and says there is nothing to rebuild" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'nothing to rebuild')" ]
+	ev=""
+	for i in $(seq 1 50); do
+		ev=$(q "SELECT message FROM events WHERE session_id = $uid AND kind = 'reconnect' AND message LIKE 'reconnect requested%'")
+		[ -n "$ev" ] && break
+		sleep 0.1
+	done
+	t_check "udp: the request is an event ($ev)" [ -n "$ev" ]
+	t_check "udp: no reconnect counted, still up" [ "$(q "SELECT reconnects || state FROM sessions WHERE id = $uid")" = 0up ]
+	if echo_after ud afterudp 15; then t_ok "udp: the session goes on"; else t_fail "udp: the session goes on"; fi
+	if tcp_end ud; then t_ok "udp: exit ends moshman with status 0"; else t_fail "udp: exit ends moshman with status 0"; fi
+else
+	t_fail "udp: reconnect exits 0 and says there is nothing to rebuild" "no session"
+	lab_tmux_kill ud
+fi
+t_check "no mosh-server left on the server" no_mosh_servers 10
+t_done
