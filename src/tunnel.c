@@ -542,7 +542,10 @@ t_open_done(struct sshconn *c, const char *error, void *arg)
 	struct tunnel *t = arg;
 
 	if (error != NULL) {
-		if (sshconn_hostkey_refused(c)) {
+		/* A changed host key, or a login the server now refuses (a changed password,
+		 * a revoked key, a new question), will not get better by asking again, and
+		 * asking forever can lock the account (fail2ban, pam_faillock). */
+		if (sshconn_hostkey_refused(c) || sshconn_auth_refused(c)) {
 			t->state = T_FAILED;
 			t_emit(t, TUNNEL_FAILED, 0, "not reconnecting: %s", error);
 			return;

@@ -146,4 +146,34 @@ t_check "host key changed: nothing more happens" [ "$n1" = "$n2" ]
 spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
 lab_tmux_kill hk
 [ -n "$spid" ] && lab_server kill "$spid" 2>/dev/null
+
+# --- a login the server refuses during a reconnect stops reconnecting (retrying the same
+# key forever would only feed fail2ban) ---
+ak=$LAB_DIR/srv/home/$LAB_USER/.ssh/authorized_keys
+ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/connect/revoked" </dev/null >/dev/null
+cp "$ak" "$LAB_DIR/connect/ak.saved"
+cat "$LAB_DIR/connect/revoked.pub" >>"$ak"
+"$M" host add ar --host "$LAB_SERVER_IP" --port "$LAB_SSH_PORT" --user "$LAB_USER" \
+	--identity "$LAB_DIR/connect/revoked" --known-hosts "$LAB_KNOWN_HOSTS" \
+	--hostkey-policy strict >&2
+if tcp_up ar ar; then t_ok "revoked key: session up over tcp"; else t_fail "revoked key: session up over tcp"; fi
+cat "$LAB_DIR/connect/ak.saved" >"$ak"
+rp=$(relay_pids)
+[ -n "$rp" ] && lab_server kill $rp
+if wait_state failed 30; then
+	t_ok "key revoked during a reconnect: row failed, no more attempts"
+else
+	t_fail "key revoked during a reconnect: row failed, no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $(last_session)")"
+fi
+msg=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE 'not reconnecting: authentication failed%' LIMIT 1")
+echo "# $msg"
+t_check "key revoked: the event says the login was refused" [ -n "$msg" ]
+n1=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+sleep 4
+n2=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+t_check "key revoked: nothing more happens" [ "$n1" = "$n2" ]
+t_check "key revoked: mosh-client still runs (Ctrl-^ . ends it)" kill -0 "$(client_pid)"
+spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
+lab_tmux_kill ar
+[ -n "$spid" ] && lab_server kill "$spid" 2>/dev/null
 t_done
