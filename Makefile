@@ -16,7 +16,7 @@ BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
              psmisc socat netcat-openbsd ncat busybox sqlite3 \
-             net-tools lsof util-linux
+             net-tools lsof util-linux tcsh csh fish
 BENCH_DEBS = gnuplot-nox hyperfine strace
 
 PKGS      = ncursesw libssh sqlite3

@@ -220,13 +220,9 @@ job_clear(struct job *j)
 char *
 scan_command(const char *script, const char *words)
 {
-	char *q = shquote(script), *cmd = NULL;
-
-	/* The script goes in as sh -c's text, not on stdin: sshconn's exec has no stdin. */
-	xasprintf(&cmd, "sh -c %s moshman-scan%s%s", q, words != NULL ? " " : "",
-	    words != NULL ? words : "");
-	free(q);
-	return cmd;
+	/* The script goes in as sh -c's text, not on stdin: sshconn's exec has no stdin.
+	 * Encoded so that any login shell (csh, tcsh and fish too) hands it to sh intact. */
+	return shquote_script("moshman-scan", script, words);
 }
 
 /* ---- options and profiles ------------------------------------------------------------ */

@@ -6,6 +6,7 @@
  */
 #include "src/shquote.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,20 +66,36 @@ shquote_assignment(const char *s)
 	return s[i] == '=' ? i : 0;
 }
 
+/*
+ * env: the leading NAME=VALUE words are environment for the command.  They go through
+ * env(1) ("env 'A=x y' 'cmd' ...") rather than the POSIX prefix form ("A='x y' cmd"),
+ * because the login shell that runs an ssh exec need not be POSIX: csh and tcsh take
+ * "A=x" for a command name.  env would take a command word containing '=' for one more
+ * assignment, so then (never for mosh-server) the prefix form is kept.
+ */
 static char *
 shquote_join(int argc, const char *const *argv, int env)
 {
-	size_t len = 1, name;
-	int i, n, in_env = env;
+	size_t len = 5, name;
+	int i, n, nenv = 0, use_env = 0, in_env = env;
 	char *out, *p;
 
 	n = argc;
 	if (n < 0)
 		for (n = 0; argv[n] != NULL; n++)
 			;
+	if (env) {
+		while (nenv < n && shquote_assignment(argv[nenv]) > 0)
+			nenv++;
+		use_env = nenv > 0 && nenv < n && strchr(argv[nenv], '=') == NULL;
+	}
 	for (i = 0; i < n; i++)
 		len += shquote_len(argv[i]) + 1;
 	out = p = xmalloc(len);
+	if (use_env) {
+		memcpy(p, "env ", 4);
+		p += 4;
+	}
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			*p++ = ' ';
@@ -91,6 +108,61 @@ shquote_join(int argc, const char *const *argv, int env)
 		p = shquote_put(p, argv[i] + name + (name > 0));
 	}
 	*p = '\0';
+	return out;
+}
+
+/* A word's longest run for shquote_script: short enough for any shell's word limits. */
+#define SHQUOTE_CHUNK 1000
+
+char *
+shquote_script(const char *name, const char *script, const char *words)
+{
+	static const char head[] = "sh -c 'eval \"$(printf %b \"$@\")\"' ";
+	const unsigned char *s;
+	size_t cap, run = 0;
+	char *q, *out, *p, *body;
+
+	xasprintf(&body, "set --%s%s\n%s", words != NULL && *words != '\0' ? " " : "",
+	    words != NULL ? words : "", script);
+	q = shquote(name);
+	/* Each byte takes at most 5 ("\0ooo"), plus a quote pair and a space per chunk. */
+	cap = sizeof head + strlen(q) + 1 + strlen(body) * 5 +
+	    (strlen(body) / (SHQUOTE_CHUNK - 5) + 1) * 3 + 1;
+	out = p = xmalloc(cap);
+	memcpy(p, head, sizeof head - 1);
+	p += sizeof head - 1;
+	memcpy(p, q, strlen(q));
+	p += strlen(q);
+	memcpy(p, " '", 2);
+	p += 2;
+	for (s = (const unsigned char *)body; *s != '\0'; s++) {
+		char esc[6];
+		size_t e;
+
+		/* Nothing a login shell could act on inside '...': no quote, no newline (csh
+		 * rejects it), no ! (csh history), no backslash (fish reads \\ and \'), no 8-bit
+		 * byte (old csh keeps its own flag in the eighth bit). */
+		if (*s == '\n')
+			e = (size_t)snprintf(esc, sizeof esc, "\\n");
+		else if (*s == '\\' || *s == '\'' || *s == '!' || *s < 0x20 || *s >= 0x7f)
+			e = (size_t)snprintf(esc, sizeof esc, "\\0%03o", *s);
+		else {
+			esc[0] = (char)*s;
+			e = 1;
+		}
+		if (run + e > SHQUOTE_CHUNK) {
+			memcpy(p, "' '", 3);
+			p += 3;
+			run = 0;
+		}
+		memcpy(p, esc, e);
+		p += e;
+		run += e;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	free(q);
+	free(body);
 	return out;
 }
 

@@ -18,9 +18,22 @@ char *shquote_argv(int argc, const char *const *argv);
 
 /*
  * Like shquote_argv, but the leading words of the form NAME=VALUE, where NAME is a valid
- * shell variable name, keep NAME= bare and quote only VALUE, so that the shell still
- * treats them as environment assignments for the command ("A='x y' mosh-server new").
+ * shell variable name, are environment for the command: "env A='x y' 'mosh-server'
+ * 'new'", which csh and tcsh login shells run as well as POSIX ones.  (If the command
+ * word itself contains '=', env would misread it, and the POSIX prefix form "A='x y'
+ * 'cmd'" is used instead.)
  */
 char *shquote_env_argv(int argc, const char *const *argv);
+
+/*
+ * A command line that runs SCRIPT (a POSIX sh script, any bytes but NUL) with $0 = NAME
+ * and "$@" = WORDS (already quoted for sh, e.g. by shquote_argv; NULL for none), whatever
+ * the login shell that reads the line: sh, bash, dash, BusyBox, csh, tcsh or fish.  The
+ * script travels inside single-quoted words that hold no quote, newline, backslash or !
+ * (all written as printf %b escapes), cut into runs of at most 1,000 bytes:
+ *   sh -c 'eval "$(printf %b "$@")"' NAME 'set -- WORDS\n...' '...'
+ * Trailing newlines of the script are dropped (command substitution).  Allocated.
+ */
+char *shquote_script(const char *name, const char *script, const char *words);
 
 #endif

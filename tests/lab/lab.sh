@@ -35,13 +35,14 @@ LAB_SS_PORT=1090
 LAB_USER=moshlab
 LAB_PW_USER=moshlabpw
 LAB_OTHER_USER=moshlabother
+LAB_CSH_USER=moshlabcsh    # key login like LAB_USER, but tcsh is its login shell
 LAB_SOCKS_USER=labsocks
 LAB_HOSTNAME=lab-server
 
 # Names exported by lab_up (and saved in $LAB_DIR/state.env).
 _LAB_VARS="LAB_ID LAB_DIR LAB_CLIENT_NS LAB_SERVER_NS LAB_CLIENT_IP LAB_SERVER_IP
 LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_JUMP_PORT LAB_KBD_PORT
-LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER
+LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER LAB_CSH_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
 LAB_NFT_TABLE LAB_HOST_KEY LAB_SSH LAB_SSH_BASE LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
@@ -117,7 +118,7 @@ _lab_pick_net() {
 _lab_need_cmds() {
 	local c missing=
 	for c in ip nft unshare nsenter tmux perl ssh ssh-keygen /usr/sbin/sshd mosh mosh-server \
-		microsocks tinyproxy ss-server ss-local ss useradd flock timeout; do
+		microsocks tinyproxy ss-server ss-local ss useradd usermod flock timeout tcsh; do
 		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 	done
 	[ -z "$missing" ] || _lab_err "missing programs:$missing (make deps-test installs them)"
@@ -279,6 +280,12 @@ _lab_users() {
 			id "$u" >/dev/null 2>&1 && continue
 			useradd -m -d "/home/$u" -s /bin/bash "$u" >/dev/null 2>&1 || id "$u" >/dev/null 2>&1 || exit 1
 		done
+		# A user whose login shell is not POSIX: sshd runs every exec through it.
+		u=$LAB_CSH_USER
+		if ! id "$u" >/dev/null 2>&1; then
+			useradd -m -d "/home/$u" -s "$(command -v tcsh)" "$u" >/dev/null 2>&1 || id "$u" >/dev/null 2>&1 || exit 1
+		fi
+		[ "$(getent passwd "$u" | cut -d: -f7)" = "$(command -v tcsh)" ] || usermod -s "$(command -v tcsh)" "$u" || exit 1
 		# mosh-server marks detached sessions in utmp; a fresh container may lack it.
 		if [ ! -e /run/utmp ]; then
 			touch /run/utmp && chgrp utmp /run/utmp 2>/dev/null
@@ -349,7 +356,7 @@ _lab_keys() {
 # The server's own /home/<user> (bind-mounted there), with authorized_keys, and /etc/shadow.
 _lab_homes() {
 	local u h grp hash
-	for u in "$LAB_USER" "$LAB_PW_USER" "$LAB_OTHER_USER"; do
+	for u in "$LAB_USER" "$LAB_PW_USER" "$LAB_OTHER_USER" "$LAB_CSH_USER"; do
 		h=$LAB_DIR/srv/home/$u
 		grp=$(id -gn "$u")
 		mkdir -p "$h/.ssh"
@@ -358,7 +365,7 @@ _lab_homes() {
 		case "$u" in
 		"$LAB_USER")
 			cat "$LAB_KEY.pub" "$LAB_PP_KEY.pub" >"$h/.ssh/authorized_keys" ;;
-		"$LAB_OTHER_USER")
+		"$LAB_OTHER_USER" | "$LAB_CSH_USER")
 			cat "$LAB_KEY.pub" >"$h/.ssh/authorized_keys" ;;
 		esac
 		chown -R "$u:$grp" "$h"
@@ -370,8 +377,9 @@ _lab_homes() {
 	hash=$(LAB_PW_PASS=$LAB_PW_PASS perl -e 'my @c = ("a".."z", "A".."Z", 0..9);
 		my $s = join "", map { $c[rand @c] } 1..16; print crypt($ENV{LAB_PW_PASS}, "\$6\$$s\$")')
 	case "$hash" in '$6$'*) ;; *) _lab_err "crypt() gave no SHA-512 hash"; return 1 ;; esac
-	awk -F: -v OFS=: -v a="$LAB_USER" -v b="$LAB_PW_USER" -v c="$LAB_OTHER_USER" -v h="$hash" '
-		$1 == a || $1 == c { $2 = "*" } $1 == b { $2 = h } { print }' /etc/shadow >"$LAB_DIR/srv/shadow" || return 1
+	awk -F: -v OFS=: -v a="$LAB_USER" -v b="$LAB_PW_USER" -v c="$LAB_OTHER_USER" \
+		-v d="$LAB_CSH_USER" -v h="$hash" '
+		$1 == a || $1 == c || $1 == d { $2 = "*" } $1 == b { $2 = h } { print }' /etc/shadow >"$LAB_DIR/srv/shadow" || return 1
 	chown root:shadow "$LAB_DIR/srv/shadow" 2>/dev/null
 	chmod 640 "$LAB_DIR/srv/shadow"
 	: >"$LAB_DIR/srv/utmp"
@@ -425,7 +433,7 @@ _lab_server_init() {
 		sleep 0.05
 	done
 	lab_server hostname "$LAB_HOSTNAME" || return 1
-	for u in "$LAB_USER" "$LAB_PW_USER" "$LAB_OTHER_USER"; do
+	for u in "$LAB_USER" "$LAB_PW_USER" "$LAB_OTHER_USER" "$LAB_CSH_USER"; do
 		lab_server mount --bind "$LAB_DIR/srv/home/$u" "/home/$u" || return 1
 	done
 	lab_server mount --bind "$LAB_DIR/srv/shadow" /etc/shadow || return 1
@@ -447,7 +455,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin no
 StrictModes yes
 AuthorizedKeysFile .ssh/authorized_keys
-AllowUsers $LAB_USER $LAB_PW_USER $LAB_OTHER_USER
+AllowUsers $LAB_USER $LAB_PW_USER $LAB_OTHER_USER $LAB_CSH_USER
 AllowTcpForwarding yes
 X11Forwarding no
 PrintMotd no
@@ -1108,7 +1116,7 @@ _lab_cli_status() {
 	echo "client  ns $LAB_CLIENT_NS  $LAB_CLIENT_IP ($LAB_CLIENT_IF)  HOME=$LAB_HOME"
 	echo "server  ns $LAB_SERVER_NS  $LAB_SERVER_IP, proxies on $LAB_PROXY_IP ($LAB_SERVER_IF)"
 	echo "sshd    $LAB_SERVER_IP:$LAB_SSH_PORT  jump $LAB_JUMP_HOST:$LAB_JUMP_PORT (server side)  kbd-int $LAB_SERVER_IP:$LAB_KBD_PORT"
-	echo "users   $LAB_USER (key $LAB_KEY; $LAB_PP_KEY pass $LAB_PP_PASS), $LAB_PW_USER (pass $LAB_PW_PASS), $LAB_OTHER_USER"
+	echo "users   $LAB_USER (key $LAB_KEY; $LAB_PP_KEY pass $LAB_PP_PASS), $LAB_PW_USER (pass $LAB_PW_PASS), $LAB_OTHER_USER, $LAB_CSH_USER (tcsh login shell, key)"
 	echo "proxies socks5 $LAB_PROXY_IP:$LAB_SOCKS_PORT, socks5+auth :$LAB_SOCKS_AUTH_PORT ($LAB_SOCKS_USER/$LAB_SOCKS_PASS), http :$LAB_HTTP_PORT, ss-local $LAB_SS_IP:$LAB_SS_PORT (client side)"
 	printf 'daemons'
 	for d in sshd sshd_jump sshd_kbd socks socks_auth http ss_server ss_local; do

@@ -9,14 +9,17 @@
 #include <unistd.h>
 
 #include "src/shquote.h"
+#include "src/xmalloc.h"
 #include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/moshman-shquote.XXXXXX";
 static char canary[256];
 
-/* Run `sh -c script` and collect its stdout (up to size-1 bytes); returns exit status. */
+/* Run SHELL... -c script (shell: argv up to "-c", NULL-terminated) and collect its
+ * stdout (up to size-1 bytes); returns the exit status. */
 static int
-run_sh(const char *script, char *out, size_t size, size_t *outlen)
+run_in(const char *const *shell, const char *script, char *out, size_t size,
+    size_t *outlen)
 {
 	int fds[2], status;
 	size_t n = 0;
@@ -33,7 +36,20 @@ run_sh(const char *script, char *out, size_t size, size_t *outlen)
 		close(fds[1]);
 		if (chdir(tmpdir) == -1)
 			_exit(120);
-		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		{
+			char *argv[8];
+			int i = 0;
+
+			/* The child's own copies: execvp wants char *const[]. */
+			while (shell[i] != NULL && i < 5) {
+				argv[i] = strdup(shell[i]);
+				i++;
+			}
+			argv[i++] = strdup("-c");
+			argv[i++] = strdup(script);
+			argv[i] = NULL;
+			execvp(argv[0], argv);
+		}
 		_exit(121);
 	}
 	close(fds[1]);
@@ -50,6 +66,15 @@ run_sh(const char *script, char *out, size_t size, size_t *outlen)
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Run `sh -c script`. */
+static int
+run_sh(const char *script, char *out, size_t size, size_t *outlen)
+{
+	static const char *const sh[] = { "/bin/sh", NULL };
+
+	return run_in(sh, script, out, size, outlen);
 }
 
 /* The shell must print the word back byte for byte, and must not create the canary. */
@@ -189,7 +214,7 @@ test_env_argv(void)
 	argv[6] = word;
 	argv[7] = NULL;
 	line = shquote_env_argv(-1, argv);
-	CHECK(strncmp(line, "MOSH_SERVER_NETWORK_TMOUT='600' _X1='a b' 'sh' '-c' ", 51) == 0);
+	CHECK(strncmp(line, "env MOSH_SERVER_NETWORK_TMOUT='600' _X1='a b' 'sh' '-c' ", 55) == 0);
 	unlink(canary);
 	CHECK_INT(run_sh(line, out, sizeof out, &outlen), 0);
 	CHECK(strncmp(out, "600|a b|C.UTF-8'; touch ", 24) == 0);
@@ -210,6 +235,81 @@ test_env_argv(void)
 	line = shquote_env_argv(-1, argv);
 	CHECK_STR(line, "A='$(x)'\\'''");
 	free(line);
+	/* A command word with '=' would be an assignment to env: the prefix form then. */
+	argv[0] = "A=1";
+	argv[1] = "/opt/a=b/mosh-server";
+	argv[2] = NULL;
+	line = shquote_env_argv(-1, argv);
+	CHECK_STR(line, "A='1' '/opt/a=b/mosh-server'");
+	free(line);
+}
+
+/* Is PROGRAM on PATH? */
+static int
+have(const char *program)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", program);
+	return system(cmd) == 0;
+}
+
+/* shquote_script's line, read by each login shell an ssh server might run it under,
+ * reaches sh intact: every byte 1..255, words with quotes and !, $0, and a script long
+ * enough to be cut into several words. */
+static void
+test_script_shells(void)
+{
+	static const char *const shells[][3] = {
+		{ "sh", NULL }, { "bash", NULL }, { "dash", NULL }, { "busybox", "sh", NULL },
+		{ "tcsh", NULL }, { "csh", NULL }, { "fish", NULL },
+	};
+	const char *words[] = { "a b", "c'd", "!x", "$HOME", NULL };
+	char *script, *qw, *line, *want, out[8192], bytes[256], pad[3001];
+	size_t n = 0, outlen;
+	int i, canary_made;
+
+	for (i = 1; i < 256; i++)
+		bytes[n++] = (char)i;
+	bytes[n] = '\0';
+	memset(pad, 'p', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	snprintf(canary, sizeof canary, "%s/canary-script", tmpdir);
+	xasprintf(&script, "# %s\nprintf '%%s|' \"$0\" \"$@\"\ncat <<'MOSHEOF'\n%s\nMOSHEOF\n"
+	    ": '; touch %s; '\n", pad, bytes, canary);
+	xasprintf(&want, "moshman-t|a b|c'd|!x|$HOME|%s\n", bytes);
+	qw = shquote_argv(-1, words);
+	line = shquote_script("moshman-t", script, qw);
+	/* Safe in any login shell: no quote inside the quoted runs, no newline, no !, no
+	 * backslash but the escapes', no 8-bit byte, and runs of at most 1,000 bytes. */
+	CHECK(strchr(line, '\n') == NULL && strchr(line, '!') == NULL);
+	for (const unsigned char *p = (const unsigned char *)line; *p != '\0'; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f);
+	CHECK(strstr(line, "' '") != NULL);
+	for (i = 0; i < (int)(sizeof shells / sizeof shells[0]); i++) {
+		if (!have(shells[i][0])) {
+			printf("skip - test_shquote: script under %s: not installed\n", shells[i][0]);
+			continue;
+		}
+		unlink(canary);
+		memset(out, 0, sizeof out);
+		CHECK_INT(run_in(shells[i], line, out, sizeof out, &outlen), 0);
+		canary_made = access(canary, F_OK) == 0;
+		if (outlen != strlen(want) || memcmp(out, want, outlen) != 0 || canary_made) {
+			printf("    under %s: got %zu bytes, want %zu%s\n", shells[i][0], outlen,
+			    strlen(want), canary_made ? "; the canary was made" : "");
+			unit_case_failed = 1;
+		}
+	}
+	/* No words: "$@" is empty (the script's own runs are not left in it). */
+	free(line);
+	line = shquote_script("n", "echo \"$#\"", NULL);
+	CHECK_INT(run_sh(line, out, sizeof out, &outlen), 0);
+	CHECK_STR(out, "0\n");
+	free(line);
+	free(qw);
+	free(want);
+	free(script);
 }
 
 int
@@ -226,6 +326,7 @@ main(void)
 	RUN(test_odd_bytes_sh);
 	RUN(test_argv_sh);
 	RUN(test_env_argv);
+	RUN(test_script_shells);
 	unlink(canary);
 	rmdir(tmpdir);
 	UNIT_END();

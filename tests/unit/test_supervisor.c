@@ -8,7 +8,7 @@ server_command_udp(void)
 	char *cmd;
 
 	cmd = supervisor_server_command("mosh-server", 256, loc, 2, 604800, 60, 0, 0);
-	CHECK_STR(cmd, "MOSH_SERVER_NETWORK_TMOUT='604800' MOSH_SERVER_SIGNAL_TMOUT='60' "
+	CHECK_STR(cmd, "env MOSH_SERVER_NETWORK_TMOUT='604800' MOSH_SERVER_SIGNAL_TMOUT='60' "
 	    "'mosh-server' 'new' '-c' '256' '-s' '-l' 'LANG=C.UTF-8' '-l' "
 	    "'LC_ALL=en_US.UTF-8'");
 	free(cmd);
@@ -22,7 +22,7 @@ server_command_variants(void)
 
 	/* No idle timeout: the variable is left out, not set to 0. */
 	cmd = supervisor_server_command("/opt/mosh/bin/mosh-server", 8, NULL, 0, 0, 60, 1, 0);
-	CHECK_STR(cmd, "MOSH_SERVER_SIGNAL_TMOUT='60' '/opt/mosh/bin/mosh-server' 'new' '-c' "
+	CHECK_STR(cmd, "env MOSH_SERVER_SIGNAL_TMOUT='60' '/opt/mosh/bin/mosh-server' 'new' '-c' "
 	    "'8' '-i' '127.0.0.1'");
 	free(cmd);
 	/* bind_any: no -s (the ssh address is not where UDP arrives). */
