@@ -65,7 +65,11 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 t_check "clean through csh: exit 0" [ $rc = 0 ]
-t_check "clean through csh: the orphan's mosh-server is gone" ! lab_server kill -0 "$O"
+if lab_server kill -0 "$O" 2>/dev/null; then
+	t_fail "clean through csh: the orphan's mosh-server is gone" "pid $O still runs"
+else
+	t_ok "clean through csh: the orphan's mosh-server is gone"
+fi
 t_check "clean through csh: the live session's server is untouched" lab_server kill -0 "$L"
 t_check "clean through csh: the orphan's row is killed" [ "$(q "SELECT state FROM sessions WHERE id = $OID")" = killed ]
 lab_tmux_kill orph
