@@ -114,20 +114,43 @@ shquote_join(int argc, const char *const *argv, int env)
 /* A word's longest run for shquote_script: short enough for any shell's word limits. */
 #define SHQUOTE_CHUNK 1000
 
+/* How shquote_script writes byte c: its length, and the bytes at esc (6 bytes) unless
+ * NULL.  Nothing a login shell could act on inside '...' is left: no quote, no newline
+ * (csh rejects it), no ! (csh history), no backslash (fish reads \\ and \'), no 8-bit
+ * byte (old csh keeps its own flag in the eighth bit). */
+static size_t
+shquote_script_esc(unsigned char c, char *esc)
+{
+	char buf[6];
+
+	if (esc == NULL)
+		esc = buf;
+	if (c == '\n')
+		return (size_t)snprintf(esc, 6, "\\n");
+	if (c == '\\' || c == '\'' || c == '!' || c < 0x20 || c >= 0x7f)
+		return (size_t)snprintf(esc, 6, "\\0%03o", c);
+	esc[0] = (char)c;
+	esc[1] = '\0';
+	return 1;
+}
+
 char *
 shquote_script(const char *name, const char *script, const char *words)
 {
 	static const char head[] = "sh -c 'eval \"$(printf %b \"$@\")\"' ";
 	const unsigned char *s;
-	size_t cap, run = 0;
+	size_t cap, esclen, run = 0;
 	char *q, *out, *p, *body;
 
 	xasprintf(&body, "set --%s%s\n%s", words != NULL && *words != '\0' ? " " : "",
 	    words != NULL ? words : "", script);
 	q = shquote(name);
-	/* Each byte takes at most 5 ("\0ooo"), plus a quote pair and a space per chunk. */
-	cap = sizeof head + strlen(q) + 1 + strlen(body) * 5 +
-	    (strlen(body) / (SHQUOTE_CHUNK - 5) + 1) * 3 + 1;
+	/* The escaped length, exactly; a chunk holds at least SHQUOTE_CHUNK - 4 of it (an
+	 * escape is at most 5 bytes and never split), and each break adds "' '". */
+	esclen = 0;
+	for (s = (const unsigned char *)body; *s != '\0'; s++)
+		esclen += shquote_script_esc(*s, NULL);
+	cap = sizeof head + strlen(q) + 2 + esclen + (esclen / (SHQUOTE_CHUNK - 4) + 1) * 3 + 2;
 	out = p = xmalloc(cap);
 	memcpy(p, head, sizeof head - 1);
 	p += sizeof head - 1;
@@ -137,19 +160,8 @@ shquote_script(const char *name, const char *script, const char *words)
 	p += 2;
 	for (s = (const unsigned char *)body; *s != '\0'; s++) {
 		char esc[6];
-		size_t e;
+		size_t e = shquote_script_esc(*s, esc);
 
-		/* Nothing a login shell could act on inside '...': no quote, no newline (csh
-		 * rejects it), no ! (csh history), no backslash (fish reads \\ and \'), no 8-bit
-		 * byte (old csh keeps its own flag in the eighth bit). */
-		if (*s == '\n')
-			e = (size_t)snprintf(esc, sizeof esc, "\\n");
-		else if (*s == '\\' || *s == '\'' || *s == '!' || *s < 0x20 || *s >= 0x7f)
-			e = (size_t)snprintf(esc, sizeof esc, "\\0%03o", *s);
-		else {
-			esc[0] = (char)*s;
-			e = 1;
-		}
 		if (run + e > SHQUOTE_CHUNK) {
 			memcpy(p, "' '", 3);
 			p += 3;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -581,7 +582,10 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 			break;
 		}
 		s->link_since = db_now_ms();
-		sup_set_state(s, "up");
+		/* On auto, a standby tunnel coming back says nothing about the udp path
+		 * that carries the session (nor about its degraded state). */
+		if (!s->autop || s->ps.path == PATHSEL_TCP)
+			sup_set_state(s, "up");
 		sup_stats_cb(s->loop, &s->stats_w, 0);
 		break;
 	case TUNNEL_RETRY:
@@ -1115,6 +1119,14 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	const char *policy;
 	int rc;
 
+	/* The supervisor (and mosh-client after it) holds the session key and whatever
+	 * password, passphrase or answers were typed: no core file may keep them. */
+	{
+		struct rlimit nocore = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &nocore) == -1)
+			log_debug("supervisor: setrlimit(RLIMIT_CORE): %s", strerror(errno));
+	}
 	memset(&s, 0, sizeof s);
 	s.udp_fd = -1;
 	s.db = db;
@@ -1185,6 +1197,9 @@ out:
 		ev_signal_stop(s.loop, &s.sig_term);
 		ev_signal_stop(s.loop, &s.sig_hup);
 		ev_signal_stop(s.loop, &s.sig_usr2);
+		/* Stopping the watcher restored SIGUSR2's default (terminate): a reconnect
+		 * request that arrives now must not cut the clean-up short. */
+		signal(SIGUSR2, SIG_IGN);
 		ev_timer_stop(s.loop, &s.stats_w);
 		ev_timer_stop(s.loop, &s.path_w);
 		if (s.udp_fd != -1)

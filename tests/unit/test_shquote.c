@@ -301,6 +301,29 @@ test_script_shells(void)
 			unit_case_failed = 1;
 		}
 	}
+	/* A script made of bytes that all need escapes (each 5 bytes out) fits its buffer
+	 * and still reaches sh intact. */
+	free(line);
+	{
+		char *tabs = xmalloc(10001), *tscript, *twant;
+
+		memset(tabs, '\t', 10000);
+		tabs[10000] = '\0';
+		xasprintf(&tscript, "cat <<'MOSHEOF'\n%s\nMOSHEOF\n", tabs);
+		xasprintf(&twant, "%s\n", tabs);
+		line = shquote_script("t", tscript, NULL);
+		CHECK(strlen(line) > 50000);
+		{
+			char *big = xmalloc(20000);
+
+			CHECK_INT(run_sh(line, big, 20000, &outlen), 0);
+			CHECK(outlen == strlen(twant) && memcmp(big, twant, outlen) == 0);
+			free(big);
+		}
+		free(tabs);
+		free(tscript);
+		free(twant);
+	}
 	/* No words: "$@" is empty (the script's own runs are not left in it). */
 	free(line);
 	line = shquote_script("n", "echo \"$#\"", NULL);
