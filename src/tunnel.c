@@ -542,12 +542,23 @@ t_open_done(struct sshconn *c, const char *error, void *arg)
 	struct tunnel *t = arg;
 
 	if (error != NULL) {
-		/* A changed host key, or a login the server now refuses (a changed password,
-		 * a revoked key, a new question), will not get better by asking again, and
-		 * asking forever can lock the account (fail2ban, pam_faillock). */
-		if (sshconn_hostkey_refused(c) || sshconn_auth_refused(c)) {
+		/* A changed host key is never worked around. */
+		if (sshconn_hostkey_refused(c)) {
 			t->state = T_FAILED;
 			t_emit(t, TUNNEL_FAILED, 0, "not reconnecting: %s", error);
+			return;
+		}
+		/* A login the server refused (a changed password, a revoked key, a locked
+		 * agent, a new question) does not get better in 2 s, and failed logins every
+		 * 2 s lock accounts (fail2ban, pam_faillock: 3 in 15 min).  Try again rarely;
+		 * a reconnect request (SIGUSR2, `moshman reconnect`) tries at once. */
+		if (sshconn_auth_refused(c)) {
+			t->attempt++;
+			t_emit(t, TUNNEL_NOTICE, 0, "login refused on reconnect: %s; next try in %d "
+			    "min ('moshman reconnect' tries now)", error, TUNNEL_AUTH_RETRY_S / 60);
+			ev_timer_stop(t->loop, &t->retry);
+			ev_timer_set(&t->retry, TUNNEL_AUTH_RETRY_S, 0.);
+			ev_timer_start(t->loop, &t->retry);
 			return;
 		}
 		t_emit(t, TUNNEL_RETRY, 0, "reconnect attempt %d failed: %s", t->attempt + 1,

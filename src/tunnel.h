@@ -74,6 +74,7 @@ int tunnel_reconnect(struct tunnel *, const char *reason);
 #define TUNNEL_PING_EVERY_MS 10000 /* and at least this often, for the RTT */
 #define TUNNEL_PINGS_LOST 2      /* this many unanswered PINGs (and one interval): dead */
 #define TUNNEL_HELLO_MS 5000     /* a relay that says nothing for this long is dead */
+#define TUNNEL_AUTH_RETRY_S 600 /* after a refused login, the next try (10 min) */
 #define TUNNEL_RTT_RECHECK_MS 800 /* a slower PONG is checked by another PING at once
 				   * (800: below it a degraded session counts as up again) */
 
