@@ -3,8 +3,9 @@
 # throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
 # and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a
 # row.  The same mosh-client runs throughout; reconnects are counted.  Last, a host key
-# that changed meanwhile, or a key the server no longer accepts, stops the reconnects
-# (session failed, with the reason).
+# that changed meanwhile stops the reconnects (session failed, with the reason), and a
+# key the server no longer accepts is retried only every 10 minutes, or at once on
+# `moshman reconnect` once it is accepted again.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
