@@ -28,6 +28,9 @@
 /* Read at most this much per wake-up, so a command that floods its output cannot keep
  * the loop from the session's other watchers. */
 #define CMDPATH_READ_BURST (64 * 1024)
+/* A command asked to stop (SIGTERM) has this long before SIGKILL. */
+#define CP_STOP_GRACE_MS 2000
+#define CP_STOP_STEP_MS 20
 
 struct cmdpath {
 	struct ev_loop *loop;
@@ -40,6 +43,8 @@ struct cmdpath {
 	struct timespec started;
 	ev_child child;
 	ev_timer restart;
+	ev_timer kill_w;	/* a requested restart: SIGKILL if SIGTERM was not enough */
+	int restart_now;	/* the child was stopped on request: start it again at once */
 
 	/* The child's stdout and stderr (one pipe), read on the loop; fd -1 when closed. */
 	ev_io out;
@@ -229,6 +234,7 @@ cp_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	long ran;
 
 	ev_child_stop(loop, w);
+	ev_timer_stop(loop, &c->kill_w);
 	c->pid = 0;
 	/* What it wrote before it exited is in the pipe now (at most the pipe's size); read
 	 * it so its last words make the event.  Then stop listening: whatever it left
@@ -247,11 +253,50 @@ cp_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	*last = '\0';
 	if (*c->last != '\0')
 		snprintf(last, sizeof last, ": %s", c->last);
+	if (c->restart_now) {
+		c->restart_now = 0;
+		c->attempt = 0;
+		cp_say(c, "tunnel command stopped on request (%s after %.1f s%s); starting it "
+		    "again", how, (double)ran / 1000.0, last);
+		cp_spawn(c);
+		return;
+	}
 	ms = tunnel_backoff_ms(c->attempt++, (double)random() / ((double)RAND_MAX + 1.0));
 	cp_say(c, "tunnel command %s after %.1f s%s; restarting in %.1f s", how,
 	    (double)ran / 1000.0, last, ms / 1000.0);
 	ev_timer_set(&c->restart, ms / 1000.0, 0.);
 	ev_timer_start(loop, &c->restart);
+}
+
+static void
+cp_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cmdpath *c = w->data;
+
+	if (c->pid > 0) {
+		log_debug("cmdpath: command %ld ignored SIGTERM for %d ms; SIGKILL",
+		    (long)c->pid, CP_STOP_GRACE_MS);
+		kill(-c->pid, SIGKILL);
+	}
+}
+
+void
+cmdpath_restart(struct cmdpath *c)
+{
+	if (c->pid > 0) {
+		/* Already on its way out: one restart is enough. */
+		if (c->restart_now)
+			return;
+		c->restart_now = 1;
+		kill(-c->pid, SIGTERM);
+		ev_timer_set(&c->kill_w, CP_STOP_GRACE_MS / 1000.0, 0.);
+		ev_timer_start(c->loop, &c->kill_w);
+		return;
+	}
+	/* Between runs (a backoff): start now. */
+	ev_timer_stop(c->loop, &c->restart);
+	c->attempt = 0;
+	cp_spawn(c);
 }
 
 static void
@@ -356,6 +401,8 @@ cmdpath_new(struct ev_loop *loop, const char *command, cmdpath_event_cb cb, void
 	c->arg = arg;
 	ev_timer_init(&c->restart, cp_restart_cb, 1., 0.);
 	c->restart.data = c;
+	ev_timer_init(&c->kill_w, cp_kill_cb, 1., 0.);
+	c->kill_w.data = c;
 	ev_io_init(&c->out, cp_out_cb, -1, EV_READ);
 	c->out.data = c;
 	return c;
@@ -378,8 +425,6 @@ cmdpath_pid(const struct cmdpath *c)
  * SIGKILL, so a command that ignores SIGTERM cannot hang the supervisor on its way out.
  * Runs once, at the end of a session: the short sleeps are not an idle cost.
  */
-#define CP_STOP_GRACE_MS 2000
-#define CP_STOP_STEP_MS 20
 static void
 cp_stop_group(pid_t pid)
 {
@@ -406,6 +451,7 @@ cmdpath_free(struct cmdpath *c)
 	if (c == NULL)
 		return;
 	ev_timer_stop(c->loop, &c->restart);
+	ev_timer_stop(c->loop, &c->kill_w);
 	if (c->pid > 0) {
 		ev_child_stop(c->loop, &c->child);
 		cp_stop_group(c->pid);

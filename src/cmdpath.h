@@ -40,7 +40,11 @@ struct cmdpath *cmdpath_new(struct ev_loop *, const char *command, cmdpath_event
     void *arg);
 /* Starts the command (and keeps it running). */
 void cmdpath_start(struct cmdpath *);
-/* Ends the command's process group (SIGTERM) and frees. */
+/* Restarts the command at once (a reconnect request): SIGTERM to its process group,
+ * SIGKILL 2 s later if it is still there, started again as soon as it has exited
+ * (without backoff); between runs, starts it now.  Never blocks. */
+void cmdpath_restart(struct cmdpath *);
+/* Ends the command's process group (SIGTERM; SIGKILL after 2 s) and frees. */
 void cmdpath_free(struct cmdpath *);
 /* The current child's pid, 0 when none runs. */
 int cmdpath_pid(const struct cmdpath *);

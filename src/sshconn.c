@@ -1018,6 +1018,28 @@ sshconn_kbd_clear(struct sshconn_kbd *k)
 		k->prompt[i] = k->answer[i] = NULL;
 	}
 	k->n = 0;
+	k->no_replay = 0;
+}
+
+int
+sshconn_kbd_replayable(const char *prompt, int echo)
+{
+	static const char *const otp[] = { "code", "otp", "token", "passcode", "one-time",
+		"one time", "verif", "2fa", "two-factor", "authenticator", "duo", "yubi",
+		"challenge", "option" };
+	size_t i, j, n;
+
+	if (echo)
+		return 0;
+	n = strlen(prompt);
+	for (i = 0; i < sizeof otp / sizeof otp[0]; i++) {
+		size_t m = strlen(otp[i]);
+
+		for (j = 0; j + m <= n; j++)
+			if (strncasecmp(prompt + j, otp[i], m) == 0)
+				return 0;
+	}
+	return 1;
 }
 
 int
@@ -1042,8 +1064,9 @@ sshconn_kbd_replay(const struct sshconn_kbd *k, size_t i, const char *prompt)
 
 /* Keyboard-interactive: answer the server's questions on the terminal, or without one
  * (a reconnect) with the answers that worked before, if the server asks exactly the
- * same questions in the same order.  Anything new (a one-time code, a changed prompt)
- * is not guessed at.  The answers are kept until the exchange succeeds. */
+ * same questions in the same order.  Anything new (a changed prompt) is not guessed at,
+ * and an exchange that asked for a one-time code or a visible answer is never replayed
+ * (sshconn_kbd_replayable).  The answers are kept until the exchange succeeds. */
 static int
 sc_kbdint_answer(struct sshconn *c)
 {
@@ -1072,7 +1095,8 @@ sc_kbdint_answer(struct sshconn *c)
 		if ((a = prompt_line(p, echo)) == NULL)
 			return -1;
 		ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i, a);
-		sshconn_kbd_add(&c->kbd_pending, p, a);
+		if (!sshconn_kbd_replayable(p, echo) || sshconn_kbd_add(&c->kbd_pending, p, a) == -1)
+			c->kbd_pending.no_replay = 1;
 		c->kbd_asked++;
 		xfree_secret(a);
 	}
@@ -1229,9 +1253,18 @@ sc_run_state(struct sshconn *c)
 		if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL) {
 			/* Remembered for reconnects only once they have worked. */
 			if (c->interactive) {
+				int keep = !c->kbd_pending.no_replay && !c->kbd_saved.no_replay;
+
+				/* A round that cannot be replayed spoils the whole exchange
+				 * (answers given in part are worse than none). */
 				sshconn_kbd_clear(&c->kbd_saved);
-				c->kbd_saved = c->kbd_pending;
-				memset(&c->kbd_pending, 0, sizeof c->kbd_pending);
+				if (keep) {
+					c->kbd_saved = c->kbd_pending;
+					memset(&c->kbd_pending, 0, sizeof c->kbd_pending);
+				} else {
+					sshconn_kbd_clear(&c->kbd_pending);
+					c->kbd_saved.no_replay = 1;
+				}
 			}
 			c->kbd_asked = 0;
 		}

@@ -117,9 +117,15 @@ const char *sshconn_auth_method(const struct sshconn *);
 #define SSHCONN_KBD_MAX 16
 struct sshconn_kbd {
 	size_t n;
+	int no_replay; /* a one-time code, a visible answer or one that did not fit */
 	char *prompt[SSHCONN_KBD_MAX];
 	char *answer[SSHCONN_KBD_MAX]; /* secrets: wiped by sshconn_kbd_clear */
 };
+/* May the answer to this question be given again on a reconnect?  Only a hidden answer
+ * (echo off) to a question that does not ask for a one-time code ("Verification code",
+ * "OTP", "token", "passcode", ...): a stale code would be refused, count as a failed
+ * login, and inside its time window could even be accepted again.  Pure. */
+int sshconn_kbd_replayable(const char *prompt, int echo);
 /* Wipes and frees every entry; the struct can be reused. */
 void sshconn_kbd_clear(struct sshconn_kbd *);
 /* Appends a copy of prompt and answer; -1 when full (SSHCONN_KBD_MAX). */

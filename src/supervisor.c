@@ -842,9 +842,7 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	if (s->cmdp) {
 		sup_event(s, "reconnect", "reconnect requested: restarting the tunnel command");
-		cmdpath_free(s->cmdpath);
-		s->cmdpath = cmdpath_new(s->loop, s->command_line, sup_command_event, s);
-		cmdpath_start(s->cmdpath);
+		cmdpath_restart(s->cmdpath);
 		s->forced++;
 		s->link_since = db_now_ms();
 		sup_stats_cb(loop, &s->stats_w, 0);

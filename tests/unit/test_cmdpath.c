@@ -266,6 +266,62 @@ test_free_stubborn(void)
 	CHECK(*r.exited == '\0');
 }
 
+static char restart_msg[1024];
+
+static void
+restart_event(const char *msg, void *arg)
+{
+	(void)arg;
+	if (strstr(msg, "stopped on request") != NULL) {
+		snprintf(restart_msg, sizeof restart_msg, "%s", msg);
+		ev_break(EV_DEFAULT, EVBREAK_ALL);
+	}
+}
+
+static double
+mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A requested restart never blocks the loop: the command is stopped (SIGKILL after 2 s
+ * if it ignores SIGTERM) and started again at once when it has exited. */
+static void
+test_restart(void)
+{
+	static const char *const cmds[] = { "exec sleep 60", "trap '' TERM; sleep 60; sleep 60" };
+	struct cmdpath *c;
+	double t0, took, waited;
+	int pid0, pid1, i;
+
+	for (i = 0; i < 2; i++) {
+		*restart_msg = '\0';
+		c = cmdpath_new(EV_DEFAULT, cmds[i], restart_event, NULL);
+		cmdpath_start(c);
+		run_for(0.3);
+		pid0 = cmdpath_pid(c);
+		CHECK(pid0 > 0);
+		t0 = mono_s();
+		cmdpath_restart(c);
+		cmdpath_restart(c); /* a second request while the first runs: no effect */
+		took = mono_s() - t0;
+		CHECK(took < 0.1);
+		run_for(5.);
+		waited = mono_s() - t0;
+		pid1 = cmdpath_pid(c);
+		printf("    # '%s': restart returned after %.3f s, new child after %.2f s\n",
+		    cmds[i], took, waited);
+		CHECK_HAS(restart_msg, "starting it again");
+		CHECK(pid1 > 0 && pid1 != pid0);
+		CHECK(i == 0 ? waited < 1.5 : (waited >= 1.5 && waited < 4.5));
+		CHECK(kill(pid0, 0) == -1);
+		cmdpath_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -286,6 +342,7 @@ main(void)
 	RUN(test_output_bounded);
 	RUN(test_no_inherited_fds);
 	RUN(test_free_stubborn);
+	RUN(test_restart);
 	log_close();
 	unlink(log_path);
 	UNIT_END();

@@ -73,6 +73,27 @@ jump_commands(void)
 }
 
 /* Keyboard-interactive answers replay only for the same questions in the same order. */
+/* Which answers may be given again on a reconnect: hidden ones, never a one-time code. */
+static void
+kbd_replayable(void)
+{
+	CHECK_INT(sshconn_kbd_replayable("Password: ", 0), 1);
+	CHECK_INT(sshconn_kbd_replayable("(moshlab@host) Password: ", 0), 1);
+	CHECK_INT(sshconn_kbd_replayable("Enter PIN for 'PIV Card': ", 0), 1);
+	CHECK_INT(sshconn_kbd_replayable("", 0), 1);
+	/* Visible answers (a user name, a menu choice) are not replayed. */
+	CHECK_INT(sshconn_kbd_replayable("Password: ", 1), 0);
+	CHECK_INT(sshconn_kbd_replayable("Username: ", 1), 0);
+	/* One-time codes, whatever their spelling. */
+	CHECK_INT(sshconn_kbd_replayable("Verification code: ", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("One-time password (OATH) for `moshlab': ", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("Enter TOKEN: ", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("Passcode or option (1-3): ", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("Duo two-factor login for moshlab", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("YubiKey for `moshlab': ", 0), 0);
+	CHECK_INT(sshconn_kbd_replayable("2FA: ", 0), 0);
+}
+
 static void
 kbd_replay(void)
 {
@@ -111,5 +132,6 @@ main(void)
 	RUN(known_hosts_lines);
 	RUN(jump_commands);
 	RUN(kbd_replay);
+	RUN(kbd_replayable);
 	UNIT_END();
 }
