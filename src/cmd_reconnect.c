@@ -51,20 +51,27 @@ cmd_reconnect_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	/* No liveness_reap() first: a dead supervisor is found (and its session marked)
 	 * by reconnect_request(), which then says so about this very session. */
+	/* A live session with that id wins; an ended one only when no host of that name
+	 * (profile names may be all digits) has a live session. */
+	memset(&one, 0, sizeof one);
+	id = 0;
 	if (reconnect_parse_id(arg, &id) == 0) {
-		memset(&one, 0, sizeof one);
 		rc = db_session_get(db, id, &one);
-		if (rc == DB_OK) {
+		if (rc == DB_OK && db_session_is_live_state(one.state)) {
 			rc = reconnect_one(db, &one);
 			db_session_clear(&one);
 			return rc;
 		}
-		if (rc != DB_NOTFOUND)
+		if (rc != DB_OK && rc != DB_NOTFOUND)
 			return cmd_fail("%s", db_error(db));
+		if (rc == DB_NOTFOUND)
+			id = 0;
 		rc = 0;
 	}
-	if (db_session_list(db, 0, &v, &n) != DB_OK)
+	if (db_session_list(db, 0, &v, &n) != DB_OK) {
+		db_session_clear(&one);
 		return cmd_fail("%s", db_error(db));
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].host_name, arg) != 0 || !db_session_is_live_state(v[i].state))
 			continue;
@@ -73,6 +80,13 @@ cmd_reconnect_run(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = EXIT_FAIL;
 	}
 	db_session_list_free(v, n);
+	if (matched == 0 && id > 0) {
+		/* Says why this session cannot be asked (closed, orphaned...). */
+		rc = reconnect_one(db, &one);
+		db_session_clear(&one);
+		return rc;
+	}
+	db_session_clear(&one);
 	if (matched == 0)
 		return cmd_fail("no live session with id or host name '%s'; see 'moshman "
 		    "sessions'", arg);

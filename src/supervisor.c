@@ -837,7 +837,8 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	int rc;
 
 	if (s->client <= 0) {
-		sup_event(s, "reconnect", "reconnect requested while connecting: ignored");
+		sup_event(s, "reconnect", "reconnect requested while mosh-client is not "
+		    "running: ignored");
 		return;
 	}
 	if (s->cmdp) {
@@ -854,9 +855,10 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	if (s->autop) {
-		sup_event(s, "reconnect", s->ps.path == PATHSEL_TCP ? "reconnect requested: "
-		    "probing UDP now and rebuilding the tunnel" : "reconnect requested: on udp, "
-		    "rebuilding the standby tunnel only if it is down");
+		sup_event(s, "reconnect", s->ps.path != PATHSEL_TCP ? "reconnect requested: on "
+		    "udp, rebuilding the standby tunnel only if it is down" : s->ps.udp_possible ?
+		    "reconnect requested: probing UDP now and rebuilding the tunnel" :
+		    "reconnect requested: rebuilding the tunnel (no UDP address to probe)");
 		/* Open pathsel's UDP probe window now rather than within 15 s. */
 		if (s->ps.path == PATHSEL_TCP && s->ps.udp_possible)
 			s->ps.next_probe = sup_mono_ms();
@@ -865,10 +867,15 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	} else
 		sup_event(s, "reconnect", "reconnect requested: rebuilding the tunnel");
 	rc = tunnel_reconnect(s->tunnel, "reconnect requested");
-	if (rc == 1)
+	if (rc == TUNNEL_RC_MOVED)
 		sup_event(s, "reconnect", "already reconnecting: the next attempt starts now");
-	else if (rc == -1)
-		sup_event(s, "reconnect", "the tunnel has given up for good; connect again");
+	else if (rc == TUNNEL_RC_UNDERWAY)
+		sup_event(s, "reconnect", "already reconnecting: an attempt is under way");
+	else if (rc == TUNNEL_RC_NOTYET)
+		sup_event(s, "reconnect", "the tunnel is still starting: nothing to rebuild yet");
+	else if (rc == TUNNEL_RC_FAILED)
+		sup_event(s, "reconnect", "the tunnel has given up for good (see the events "
+		    "before); connect again");
 }
 
 static void

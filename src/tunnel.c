@@ -716,18 +716,19 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 		ev_timer_stop(t->loop, &t->retry);
 		ev_timer_set(&t->retry, 0., 0.);
 		ev_timer_start(t->loop, &t->retry);
-		return 0;
+		return TUNNEL_RC_NOW;
 	case T_RECONNECTING:
-		if (ev_is_active(&t->retry)) {
-			ev_timer_stop(t->loop, &t->retry);
-			ev_timer_set(&t->retry, 0., 0.);
-			ev_timer_start(t->loop, &t->retry);
-		}
-		return 1;
+		if (!ev_is_active(&t->retry))
+			return TUNNEL_RC_UNDERWAY;
+		ev_timer_stop(t->loop, &t->retry);
+		ev_timer_set(&t->retry, 0., 0.);
+		ev_timer_start(t->loop, &t->retry);
+		return TUNNEL_RC_MOVED;
 	case T_IDLE:
 	case T_STARTING:
+		return TUNNEL_RC_NOTYET;
 	case T_FAILED:
 		break;
 	}
-	return -1;
+	return TUNNEL_RC_FAILED;
 }

@@ -61,10 +61,13 @@ void tunnel_get_info(const struct tunnel *, struct tunnel_info *);
 int tunnel_send(struct tunnel *, const void *, size_t);
 int tunnel_is_up(const struct tunnel *);
 /* Rebuild the link now, as if it had died (a forced reconnect: `moshman reconnect`).
- * Returns 0 when the link is being dropped and rebuilt at once (TUNNEL_DEAD then
- * TUNNEL_UP_AGAIN follow, and reconnects counts it), 1 when a reconnect was already under
- * way (a pending retry is moved to now), -1 when the tunnel has given up for good or has
- * not started (nothing done). */
+ * Returns TUNNEL_RC_NOW when the link is being dropped and rebuilt at once (TUNNEL_DEAD
+ * then TUNNEL_UP_AGAIN follow, and reconnects counts it), TUNNEL_RC_MOVED when a
+ * reconnect was waiting for its next attempt (moved to now), TUNNEL_RC_UNDERWAY when an
+ * attempt is running already, TUNNEL_RC_NOTYET before the tunnel first came up, and
+ * TUNNEL_RC_FAILED when it has given up for good (a changed host key). */
+enum { TUNNEL_RC_NOW, TUNNEL_RC_MOVED, TUNNEL_RC_UNDERWAY, TUNNEL_RC_NOTYET,
+	TUNNEL_RC_FAILED };
 int tunnel_reconnect(struct tunnel *, const char *reason);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
