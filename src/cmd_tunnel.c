@@ -26,7 +26,6 @@ struct ct {
 	struct localrelay *relay;
 	struct tunnel *tunnel;
 	struct tunnel_config tc;
-	ev_timer health_w;
 	int64_t since;       /* ms epoch the link came up (again) */
 	int degraded;
 	int rc;
@@ -41,11 +40,12 @@ ct_line(const char *msg)
 	fflush(stderr);
 }
 
-/* Once a second while the link is up: degraded and back, as one line each. */
+/* Once a second while the link is up (from the tunnel's own tick): degraded and back,
+ * as one line each. */
 static void
-ct_health_cb(struct ev_loop *loop, ev_timer *w, int revents)
+ct_health_tick(void *arg)
 {
-	struct ct *c = w->data;
+	struct ct *c = arg;
 	struct localrelay_stats st;
 	struct tunnel_info ti;
 	struct health_in in;
@@ -195,6 +195,8 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage("unknown relay '%s' (any, native or perl)", relay);
 	c.tc.udp_host = raddr;
 	c.tc.udp_port = rport;
+	c.tc.tick = ct_health_tick;
+	c.tc.tick_arg = &c;
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	rc = db_host_get(db, argv[optind], &host);
@@ -224,9 +226,6 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 	si.data = st.data = &c;
 	ev_signal_start(c.loop, &si);
 	ev_signal_start(c.loop, &st);
-	ev_timer_init(&c.health_w, ct_health_cb, 1., 1.);
-	c.health_w.data = &c;
-	ev_timer_start(c.loop, &c.health_w);
 	c.ssh = sshconn_new(c.loop, &cfg, ct_progress, &quiet);
 	c.rc = EXIT_FAIL;
 	sshconn_open(c.ssh, 1, ct_open_done, &c);
@@ -235,7 +234,6 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 	rc = c.rc;
 	ev_signal_stop(c.loop, &si);
 	ev_signal_stop(c.loop, &st);
-	ev_timer_stop(c.loop, &c.health_w);
 out:
 	tunnel_free(c.tunnel);
 	sshconn_free(c.ssh);

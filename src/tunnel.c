@@ -64,7 +64,10 @@ struct tunnel {
 	int64_t dead_at;          /* mono ms when the link was declared dead */
 	char dead_reason[256];
 
+	int rtt_slow_once;        /* the last PONG was slow: not trusted until confirmed */
 	ev_timer tick;
+	void (*on_tick)(void *);  /* the owner's once-a-second hook (tunnel_config.tick) */
+	void *tick_arg;
 	ev_timer retry;
 	ev_idle again;            /* reopen the stream from the loop (native -> perl) */
 };
@@ -359,9 +362,19 @@ t_stream_data(const void *buf, size_t len, void *arg)
 		case FRAME_PONG:
 			if (t->ping_sent != 0 && memcmp(f.token, t->ping_token,
 			    FRAME_TOKEN_LEN) == 0) {
-				t->rtt_ms = now - t->ping_sent;
+				int64_t rtt = now - t->ping_sent;
+
+				/* One slow PONG is most often the PING that waited out a stall
+				 * that is over now: it is measured again at the next tick, and
+				 * only a second slow one becomes the link's round trip. */
+				if (rtt > TUNNEL_RTT_RECHECK_MS && !t->rtt_slow_once)
+					t->rtt_slow_once = 1;
+				else {
+					t->rtt_ms = rtt;
+					t->rtt_slow_once = 0;
+				}
 				t->ping_sent = 0;
-				tunnel_live_pong(&t->live, t->rtt_ms);
+				tunnel_live_pong(&t->live, rtt);
 			}
 			break;
 		case FRAME_CLOSE:
@@ -618,6 +631,8 @@ t_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		n = frame_encode_ping(out, sizeof out, t->ping_token);
 		sshconn_stream_write(t->ssh, out, n);
 	}
+	if (t->on_tick != NULL && t->state == T_UP)
+		t->on_tick(t->tick_arg);
 }
 
 /* ---- the object ---------------------------------------------------------------------- */
@@ -638,6 +653,8 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->udp_port = cfg->udp_port;
 	t->want = cfg->relay;
 	t->deliver = cfg->deliver;
+	t->on_tick = cfg->tick;
+	t->tick_arg = cfg->tick_arg;
 	t->deliver_arg = cfg->deliver_arg;
 	t->cb = cb;
 	t->cb_arg = arg;

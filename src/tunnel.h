@@ -27,6 +27,10 @@ struct tunnel_config {
 	 * the local relay's path (transport auto sends through tunnel_send()). */
 	void (*deliver)(const void *, size_t, void *arg);
 	void *deliver_arg;
+	/* Set: called at the end of the tunnel's own 1 s tick while the link is up, so an
+	 * owner with nothing else to time (moshman tunnel's health check) needs no timer. */
+	void (*tick)(void *arg);
+	void *tick_arg;
 };
 
 enum tunnel_event {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Degraded and forced reconnects over the TCP tunnel (UDP blocked throughout):
-# (a) a TCP blackhole shorter than the dead-link time makes the row `degraded`, and it is
+# (a) a stall shorter than the dead-link time makes the row `degraded`, and it is
 #     `up` again after the restore without a reconnect, both changes recorded as events;
 # (b) `moshman reconnect NAME` rebuilds the link at once: reconnects + 1, the same
 #     mosh-client runs on and the shell still answers;
@@ -35,24 +35,28 @@ wait_json_state() {
 	return 1
 }
 
-# --- (a) a short blackhole: degraded, then up, no reconnect ---
+# --- (a) a short stall: degraded, then up, no reconnect ---
 if tcp_up hl hx; then t_ok "session up over tcp"; else t_fail "session up over tcp"; fi
 sid=$(last_session)
 cpid=$(client_pid)
 r0=$(reconnects)
 sleep 3
 t_check "an idle session stays up" [ "$(json_state)" = up ]
+# The stall: the remote relay stopped (SIGSTOP), so nothing comes back while TCP itself
+# stays healthy.  (A TCP blackhole would leave the recovery to TCP's retransmission
+# backoff, which after 4-5 s of silence can wait 3 s more: past the dead-link time.)
 t0=$(ms)
-lab_blackhole_tcp server
+rp=$(relay_pids)
+[ -n "$rp" ] && lab_server kill -STOP $rp
 # The silence shows after 3.5 s; the tunnel would call the link dead after ~6-7 s.
-if wait_json_state degraded 6; then
+if [ -n "$rp" ] && wait_json_state degraded 6; then
 	t1=$(ms)
-	lab_restore_tcp server
-	echo "# degraded $(awk "BEGIN{printf \"%.1f\", ($t1 - $t0) / 1000}") s into the blackhole"
-	t_ok "blackhole: the row shows degraded (sessions --json)"
+	lab_server kill -CONT $rp
+	echo "# degraded $(awk "BEGIN{printf \"%.1f\", ($t1 - $t0) / 1000}") s into the stall"
+	t_ok "stall: the row shows degraded (sessions --json)"
 else
-	lab_restore_tcp server
-	t_fail "blackhole: the row shows degraded (sessions --json)" "state $(json_state)"
+	[ -n "$rp" ] && lab_server kill -CONT $rp
+	t_fail "stall: the row shows degraded (sessions --json)" "relay '$rp', state $(json_state)"
 fi
 if wait_json_state up 15; then t_ok "restored: the row is up again"; else t_fail "restored: the row is up again" "state $(json_state)"; fi
 r1=$(reconnects)

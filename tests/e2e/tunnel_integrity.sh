@@ -2,8 +2,8 @@
 # moshman tunnel to a UDP echo server on the host: 100,000 datagrams of random sizes
 # 1..2048 come back unmerged, unsplit and unchanged (length and MD5 per datagram), once
 # straight through and once with a flap (the proxy killed and restarted) in the middle:
-# loss is allowed across the flap, corruption never.  Also: the state lines, and strict
-# ADDR:PORT validation.
+# loss is allowed across the flap, corruption never.  Also: the state lines (degraded
+# during a short stall, then up), and strict ADDR:PORT validation.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -59,6 +59,24 @@ set -- $res
 t_check "flap: $N datagrams sent, none bad" [ "${2:-0}" = "$N" -a "${8:-1}" = 0 ]
 t_check "flap: most came back (${4:-0} of $N)" [ "${4:-0}" -ge $((N * 9 / 10)) ]
 t_check "flap: 'link dead ... reconnecting' then 'up again after X s (reconnect 1)'" grep -Eq '^tunnel: up again after [0-9.]+ s \(reconnect 1\)$' "$OUT"
+# Degraded and back: a 5 s stall (shorter than the ~7 s that declares the link dead)
+# while datagrams keep going out: the remote relay stopped with SIGSTOP, so TCP itself
+# stays healthy and the replies flow as soon as it goes on (after a TCP blackhole,
+# TCP's retransmission backoff could hold them past the dead-link time).
+lab_udp_probe 127.0.0.1 7000 1800 500 >/dev/null &   # 9 s of datagrams, 5 ms apart
+PP=$!
+sleep 1
+rp=$(relay_pids)
+[ -n "$rp" ] && lab_server kill -STOP $rp
+sleep 5
+[ -n "$rp" ] && lab_server kill -CONT $rp
+for i in $(seq 1 100); do grep -q '^tunnel: up: replies again' "$OUT" && break; sleep 0.1; done
+wait "$PP"
+t_check "a 5 s stall (relay '$rp'): 'tunnel: degraded: no reply for ... while the client sends'" \
+	grep -Eq '^tunnel: degraded: no reply for [0-9.]+ s while the client sends$' "$OUT"
+t_check "then 'tunnel: up: replies again'" grep -q '^tunnel: up: replies again' "$OUT"
+t_check "the PING that waited out the stall is not taken for a slow link" \
+	[ "$(grep -c '^tunnel: degraded: round trip' "$OUT")" = 0 ]
 sed 's/^/# /' "$OUT"
 kill "$MPID"
 wait "$TPID"
