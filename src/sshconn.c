@@ -419,6 +419,17 @@ sshconn_free(struct sshconn *c)
 	free(c);
 }
 
+void
+sshconn_forget_secrets(struct sshconn *c)
+{
+	xfree_secret(c->passphrase);
+	c->passphrase = NULL;
+	xfree_secret(c->password);
+	c->password = NULL;
+	sshconn_kbd_clear(&c->kbd_pending);
+	sshconn_kbd_clear(&c->kbd_saved);
+}
+
 const char *
 sshconn_peer_addr(const struct sshconn *c)
 {

@@ -91,6 +91,10 @@ void sshconn_stream_write(struct sshconn *, const void *, size_t);
 size_t sshconn_stream_queued(const struct sshconn *);
 /* Ends the stream without calling closed. */
 void sshconn_stream_close(struct sshconn *);
+/* Wipes the passphrase, password and keyboard-interactive answers kept for reconnects,
+ * once no reconnect will need them (direct UDP, the command transport).  A later open
+ * asks again, or fails without a terminal. */
+void sshconn_forget_secrets(struct sshconn *);
 /* Did the last open fail on the host key (changed or gone)?  Reconnecting is pointless. */
 int sshconn_hostkey_refused(const struct sshconn *);
 /* Did the last open fail because the server refused every way we could log in (or asked

@@ -822,8 +822,10 @@ sup_command_start(struct sup *s, int port)
 	s->command_line = cmd;
 	sup_progressf(s, "tunnel command listening on 127.0.0.1:%d", lport);
 	cmdpath_start(s->cmdpath);
-	/* The command carries the datagrams; ssh is not needed any more. */
+	/* The command carries the datagrams; ssh is not needed any more, nor what was
+	 * typed to log in. */
 	sshconn_close(s->ssh);
+	sshconn_forget_secrets(s->ssh);
 	sup_client_up(s);
 }
 
@@ -935,8 +937,9 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_fail_server(s, errbuf);
 		return;
 	}
-	/* Direct UDP needs ssh no longer (like mosh); the object stays for reconnects. */
+	/* Direct UDP needs ssh no longer (like mosh), nor what was typed to log in. */
 	sshconn_close(s->ssh);
+	sshconn_forget_secrets(s->ssh);
 	sup_client_up(s);
 }
 
