@@ -28,13 +28,7 @@ echo "# $cmdline"
 pid=$(echo "$cmdline" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 	kill -TERM -- "-$pid"
-	n=0
-	for i in $(seq 1 100); do
-		n=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session) AND kind = 'command' AND message LIKE 'tunnel command started%'")
-		[ "$n" -ge 2 ] && break
-		sleep 0.1
-	done
-	t_check "command killed: restarted" [ "$n" -ge 2 ]
+	t_check "command killed: restarted" command_starts "$(last_session)" 2 10
 	if echo_after c afterkill 30; then t_ok "command killed: session goes on"; else t_fail "command killed: session goes on"; fi
 else
 	t_fail "command killed: restarted" "no pid in '$cmdline'"

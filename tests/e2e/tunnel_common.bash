@@ -75,3 +75,15 @@ echo_after() {
 	lab_tmux_type "$1" "echo $2-\$((1+1))"
 	fast_wait "$1" "^$2-2" "$3"
 }
+
+# command_starts SID N SECONDS: session SID's tunnel command has started N times (its
+# "tunnel command started" events), waiting up to SECONDS.
+command_starts() {
+	local i n
+	for i in $(seq 1 $(($3 * 10))); do
+		n=$(q "SELECT count(*) FROM events WHERE session_id = $1 AND kind = 'command' AND message LIKE 'tunnel command started%'")
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

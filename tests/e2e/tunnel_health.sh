@@ -125,13 +125,7 @@ if lab_tmux_wait cm '\$ *$' 30; then
 	rc=$?
 	echo "# $out"
 	t_check "command: reconnect says it restarts the command" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'restarting the tunnel command')" ]
-	n=0
-	for i in $(seq 1 100); do
-		n=$(q "SELECT count(*) FROM events WHERE session_id = $cid AND kind = 'command' AND message LIKE 'tunnel command started%'")
-		[ "$n" -ge 2 ] && break
-		sleep 0.1
-	done
-	t_check "command: started again" [ "$n" -ge 2 ]
+	t_check "command: started again" command_starts "$cid" 2 10
 	t_check "command: reconnects 1" wait_reconnects 1 10
 	if echo_after cm aftercmd 30; then t_ok "command: the session goes on"; else t_fail "command: the session goes on"; fi
 	if tcp_end cm; then t_ok "command: exit ends moshman with status 0"; else t_fail "command: exit ends moshman with status 0"; fi
