@@ -1734,6 +1734,12 @@ sshconn_is_open(const struct sshconn *c)
 }
 
 int
+sshconn_exec_possible(const struct sshconn *c)
+{
+	return sshconn_is_open(c) && c->ex == EX_NONE && c->st == ST_NONE;
+}
+
+int
 sshconn_policy_from_name(const char *p, enum sshconn_policy *out)
 {
 	if (p == NULL || strcmp(p, "ask") == 0)

@@ -103,6 +103,9 @@ int sshconn_hostkey_refused(const struct sshconn *);
 int sshconn_auth_refused(const struct sshconn *);
 /* Connected and authenticated (exec and streams are possible). */
 int sshconn_is_open(const struct sshconn *);
+/* Open, and neither an exec nor a stream running (they share the connection's watchers):
+ * sshconn_exec may be called now. */
+int sshconn_exec_possible(const struct sshconn *);
 /* Connect + handshake + auth timeout for the next opens (reconnects use short ones). */
 void sshconn_set_timeout(struct sshconn *, int ms);
 

@@ -420,6 +420,8 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+static void sup_fail_server(struct sup *, const char *);
+
 static void
 sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -430,7 +432,24 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		kill(s->client, w->signum);
 		return;
 	}
-	sup_fail(s, "interrupted by signal %d while connecting", w->signum);
+	/* A second signal while the fresh server is being ended: stop waiting for that. */
+	if (s->pending[0] != '\0') {
+		sup_fail(s, "%s", s->pending);
+		return;
+	}
+	/* Like any failure after mosh-server started: end it first, so an interrupted
+	 * connect leaves no server waiting for a client that will not come.  A tunnel
+	 * still starting goes first (its stream and the kill cannot share the channel). */
+	if (s->tunnel != NULL) {
+		tunnel_free(s->tunnel);
+		s->tunnel = NULL;
+	}
+	{
+		char msg[96];
+
+		snprintf(msg, sizeof msg, "interrupted by signal %d while connecting", w->signum);
+		sup_fail_server(s, msg);
+	}
 }
 
 /* Starts mosh-client on this terminal, pointed at the relay.  MOSH_KEY exists only in
@@ -519,7 +538,7 @@ sup_fail_server(struct sup *s, const char *msg)
 {
 	char *cmd = NULL;
 
-	if (s->row.server_pid <= 0 || !sshconn_is_open(s->ssh)) {
+	if (s->row.server_pid <= 0 || !sshconn_exec_possible(s->ssh)) {
 		sshconn_close(s->ssh);
 		sup_fail(s, "%s", msg);
 		return;

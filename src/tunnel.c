@@ -428,8 +428,12 @@ t_stream_closed(int status, const char *error, void *arg)
 	char why[768], ex[200], noise[600] = "";
 
 	t->stream = 0;
-	if (!t->have_hello && error == NULL) {
-		/* The relay never answered: the command is not there or refused us. */
+	if (!t->have_hello) {
+		/* The relay never answered: the command is not there or refused us.  (Even
+		 * with an error: writing the Perl script to a command that had already
+		 * exited fails, and that must not pass for a dead link worth retrying.) */
+		if (error != NULL)
+			log_debug("tunnel: relay stream ended before its hello: %s", error);
 		if (frame_decoder_eof(&t->dec) == -1)
 			snprintf(noise, sizeof noise, "%s", frame_decoder_error(&t->dec));
 		frame_excerpt(t->errtail, t->errlen, ex, sizeof ex);
@@ -533,6 +537,15 @@ t_dead(struct tunnel *t, const char *reason)
 	t->stream = 0;
 	t->have_hello = 0;
 	ev_idle_stop(t->loop, &t->again);
+	/* Before the link was ever up (the relay hangs, the connection drops during the
+	 * start) this is a failed start, reported like every other bootstrap failure, with
+	 * the ssh connection left as it is so the caller can still end the mosh-server it
+	 * started.  Retrying in silence would leave `connect` hanging. */
+	if (t->state == T_STARTING) {
+		t->state = T_FAILED;
+		t_emit(t, TUNNEL_FAILED, 0, "%s", reason);
+		return;
+	}
 	if (t->state != T_RECONNECTING) {
 		t->dead_at = mono_ms();
 		t->attempt = 0;

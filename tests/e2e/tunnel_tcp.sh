@@ -1,7 +1,9 @@
 #!/bin/bash
 # moshman connect --transport tcp with UDP blocked: directly and through SOCKS5, HTTP
 # CONNECT and shadowsocks, once with the native relay (moshman on the remote PATH) and
-# once with Perl only; the row says path tcp; an idle session's CPU over a minute.
+# once with Perl only; the row says path tcp; an idle session's CPU over a minute.  Then
+# failed starts: no relay at all, a SIGTERM while the relay hangs, a relay that never
+# answers; none leaves a mosh-server behind.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -56,6 +58,39 @@ h=$(lab_server_home "$LAB_USER")
 printf 'perl() { return 127; }\nexec() { if [ "$1" = perl ]; then echo "perl: command not found" >&2; exit 127; fi; builtin exec "$@"; }\n' >"$h/.bashrc"
 chown "$LAB_USER" "$h/.bashrc"
 FAIL_TTY=1 fails "no relay" 'no relay could be started on the host.*neither moshman nor perl' direct --transport tcp
-rm -f "$h/.bashrc"
 t_check "no relay: no mosh-server left on the server" no_mosh_servers 10
+
+# Interrupted while the tunnel starts (both relays hang): SIGTERM ends moshman, and with
+# it the mosh-server it had started.
+printf 'exec() { case "$1" in perl | moshman) sleep 30; exit 1 ;; esac; builtin exec "$@"; }\n' >"$h/.bashrc"
+before=$(q "SELECT coalesce(max(id), 0) FROM sessions")
+# On a terminal (script(1) makes one): mosh-client would need it.
+lab_client script -qec "$(printf '%q ' timeout 40 "$M" -q connect direct --transport tcp)" \
+	/dev/null </dev/null >"$LAB_DIR/connect/term.out" 2>&1 &
+bg=$!
+# The relay is given 5 s to answer; the signal comes once mosh-server runs, well before.
+sup= srv=
+for i in $(seq 1 100); do
+	sup=$(q "SELECT supervisor_pid FROM sessions WHERE id > $before ORDER BY id DESC LIMIT 1")
+	srv=$(lab_server pgrep -u "$LAB_USER" -x mosh-server | head -n 1)
+	[ -n "$sup" ] && [ -n "$srv" ] && break
+	sleep 0.05
+done
+sleep 0.3
+echo "# supervisor $sup, mosh-server $srv"
+[ -n "$sup" ] && kill -TERM "$sup"
+wait "$bg"
+rc=$?
+out=$(tr -d '\r' <"$LAB_DIR/connect/term.out")
+echo "# $out"
+t_check "SIGTERM while the tunnel starts: exit 1, says so" \
+	[ "$rc" = 1 -a -n "$(echo "$out" | grep 'interrupted by signal 15 while connecting')" ]
+t_check "SIGTERM while the tunnel starts: no mosh-server left" no_mosh_servers 10
+t_check "SIGTERM while the tunnel starts: row failed" \
+	[ "$(q "SELECT state FROM sessions WHERE id > $before ORDER BY id DESC LIMIT 1")" = failed ]
+# Left alone, a relay that never answers fails the start after 5 s (no silent retries)
+# and its mosh-server is ended too.
+FAIL_TTY=1 fails "hung relay" '^moshman: tunnel: the relay did not answer within 5 s$' direct --transport tcp
+t_check "hung relay: no mosh-server left on the server" no_mosh_servers 10
+rm -f "$h/.bashrc"
 t_done
