@@ -1,7 +1,8 @@
 #include "src/fmt.h"
 
 #include <stdio.h>
-#include <sys/time.h>
+
+#include "src/clock.h"
 
 void
 fmt_duration(int64_t s, char *buf, size_t len)
@@ -22,15 +23,13 @@ fmt_duration(int64_t s, char *buf, size_t len)
 void
 fmt_ago(int64_t when_ms, char *buf, size_t len)
 {
-	struct timeval tv;
 	int64_t now, s;
 
 	if (when_ms <= 0) {
 		snprintf(buf, len, "never");
 		return;
 	}
-	gettimeofday(&tv, NULL);
-	now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	now = clock_epoch_ms();
 	s = (now - when_ms) / 1000;
 	fmt_duration(s < 0 ? 0 : s, buf, len);
 }

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "src/clock.h"
 #include "src/log.h"
 #include "src/xmalloc.h"
 
@@ -26,15 +27,6 @@ struct localrelay {
 	struct localrelay_stats st;
 	int any_sender;
 };
-
-static int64_t
-relay_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 int
 localrelay_sender_ok(const struct sockaddr *sa, socklen_t len)
@@ -88,7 +80,7 @@ relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		r->st.pkts_up++;
 		r->st.bytes_up += (uint64_t)n;
-		r->st.last_up_ms = relay_now_ms();
+		r->st.last_up_ms = clock_epoch_ms();
 		if (r->ops == NULL || r->ops->send(r->path, buf, (size_t)n) == -1)
 			r->st.dropped++;
 	}
@@ -189,7 +181,7 @@ localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 	}
 	r->st.pkts_down++;
 	r->st.bytes_down += len;
-	r->st.last_down_ms = relay_now_ms();
+	r->st.last_down_ms = clock_epoch_ms();
 	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client,
 	    r->clientlen) == -1)
 		r->st.dropped++;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "relay.pl.h"
+#include "src/clock.h"
 #include "src/frame.h"
 #include "src/xmalloc.h"
 
@@ -109,28 +110,19 @@ rrelay_write(struct rrelay *r)
 	return 0;
 }
 
-static long long
-rrelay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends CLOSE and gives it a moment to drain.  reason also becomes the error, unless an
  * earlier one (from writing) is already there. */
 static int
 rrelay_finish(struct rrelay *r, int status, const char *reason)
 {
 	uint8_t fb[FRAME_ENCODED_MAX];
-	long long deadline = rrelay_now_ms() + RRELAY_LINGER_MS, left;
+	long long deadline = clock_mono_ms() + RRELAY_LINGER_MS, left;
 	struct pollfd p;
 
 	if (status != FRAME_CLOSE_OK && reason != r->err)
 		rrelay_error(r, "%s", reason);
 	rrelay_queue(r, fb, frame_encode_close(fb, sizeof fb, status, reason));
-	while (rrelay_pending(r) > 0 && (left = deadline - rrelay_now_ms()) > 0) {
+	while (rrelay_pending(r) > 0 && (left = deadline - clock_mono_ms()) > 0) {
 		p.fd = r->o->out_fd;
 		p.events = POLLOUT;
 		if (poll(&p, 1, (int)left) > 0 && rrelay_write(r) == -1)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "src/clock.h"
 #include "src/cmd.h"
 #include "src/localrelay.h"
 #include "src/cmdpath.h"
@@ -640,20 +641,11 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 
 /* ---- transport auto: UDP and the tunnel side by side, pathsel decides -------------- */
 
-static int64_t
-sup_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 sup_auto_send(void *p, const void *buf, size_t len)
 {
 	struct sup *s = p;
-	int64_t now = sup_mono_ms();
+	int64_t now = clock_mono_ms();
 	int sent = 0;
 
 	pathsel_client_tx(&s->ps, now);
@@ -687,7 +679,7 @@ sup_auto_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		if (n > LOCALRELAY_MAX_DATAGRAM)
 			continue;
-		pathsel_udp_rx(&s->ps, sup_mono_ms());
+		pathsel_udp_rx(&s->ps, clock_mono_ms());
 		localrelay_deliver(s->relay, buf, (size_t)n);
 	}
 }
@@ -709,7 +701,7 @@ sup_path_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	char why[128], msg[256];
 	int64_t was;
 
-	if (!pathsel_tick(&s->ps, sup_mono_ms(), why, sizeof why, &was))
+	if (!pathsel_tick(&s->ps, clock_mono_ms(), why, sizeof why, &was))
 		return;
 	snprintf(msg, sizeof msg, "%s -> %s: %s (after %.1f s on %s)", pathsel_name(from),
 	    pathsel_name(s->ps.path), why, (double)was / 1000.0, pathsel_name(from));
@@ -759,7 +751,7 @@ sup_auto_start(struct sup *s, int port)
 	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &tc, sup_tunnel_cb, s);
 	if (sup_udp_addr(s) == 0)
 		s->udp_fd = sup_auto_udp_open(s, port);
-	pathsel_init(&s->ps, sup_mono_ms(), s->udp_fd != -1);
+	pathsel_init(&s->ps, clock_mono_ms(), s->udp_fd != -1);
 	if (s->udp_fd != -1) {
 		ev_io_init(&s->udp_rd, sup_auto_udp_cb, s->udp_fd, EV_READ);
 		s->udp_rd.data = s;
@@ -882,7 +874,7 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		    "reconnect requested: rebuilding the tunnel (no UDP address to probe)");
 		/* Open pathsel's UDP probe window now rather than within 15 s. */
 		if (s->ps.path == PATHSEL_TCP && s->ps.udp_possible)
-			s->ps.next_probe = sup_mono_ms();
+			s->ps.next_probe = clock_mono_ms();
 		if (s->ps.path == PATHSEL_UDP && tunnel_is_up(s->tunnel))
 			return;
 	} else

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 
+#include "src/clock.h"
 #include "src/frame.h"
 #include "src/localrelay.h"
 #include "src/log.h"
@@ -225,24 +226,6 @@ tunnel_backoff_ms(int n, double r)
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-epoch_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static void
 t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -288,7 +271,7 @@ t_path_send(void *p, const void *buf, size_t len)
 		return -1;
 	sshconn_stream_write(t->ssh, out, n);
 	if (t->have_hello)
-		tunnel_live_tx(&t->live, mono_ms());
+		tunnel_live_tx(&t->live, clock_mono_ms());
 	return 0;
 }
 
@@ -312,12 +295,12 @@ t_stream_data(const void *buf, size_t len, void *arg)
 	struct tunnel *t = arg;
 	struct frame f;
 	enum frame_result r;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	frame_decoder_feed(&t->dec, buf, len);
 	while ((r = frame_decoder_next(&t->dec, &f)) == FRAME_OK) {
 		tunnel_live_rx(&t->live, now);
-		t->last_rx_epoch = epoch_ms();
+		t->last_rx_epoch = clock_epoch_ms();
 		switch (f.type) {
 		case FRAME_HELLO:
 			if (frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX,
@@ -496,7 +479,7 @@ t_open_stream(struct tunnel *t)
 	}
 	free(cmd);
 	t->stream = 1;
-	t->stream_at = mono_ms();
+	t->stream_at = clock_mono_ms();
 	if (t->using == TUNNEL_RELAY_PERL) {
 		script = rrelay_perl_script();
 		sshconn_stream_write(t->ssh, script, strlen(script));
@@ -547,7 +530,7 @@ t_dead(struct tunnel *t, const char *reason)
 		return;
 	}
 	if (t->state != T_RECONNECTING) {
-		t->dead_at = mono_ms();
+		t->dead_at = clock_mono_ms();
 		t->attempt = 0;
 		snprintf(t->dead_reason, sizeof t->dead_reason, "%s", reason);
 		t->state = T_RECONNECTING;
@@ -619,7 +602,7 @@ t_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct tunnel *t = w->data;
 	uint8_t out[FRAME_ENCODED_MAX];
 	char why[256];
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	int ping;
 	size_t n;
 

@@ -236,7 +236,7 @@ run_for(double seconds)
 }
 
 static void
-test_free_stubborn(void)
+test_free_ignoring_sigterm(void)
 {
 	struct run r;
 	struct cmdpath *c;
@@ -341,7 +341,7 @@ main(void)
 	RUN(test_output_hostile);
 	RUN(test_output_bounded);
 	RUN(test_no_inherited_fds);
-	RUN(test_free_stubborn);
+	RUN(test_free_ignoring_sigterm);
 	RUN(test_restart);
 	log_close();
 	unlink(log_path);
