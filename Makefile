@@ -1,7 +1,10 @@
 # moshman: see README.md.  `make run` opens the dashboard, `make check` runs every test.
 #
 # Layout: db/ (SQLite only) <- src/ (core, no curses) <- ui/ (entry point, ncurses).
-# Every src/*.c and db/*.c goes into build/libmoshman.a; ui/*.c plus that library make
+# src/ has one folder per subsystem: util/ (used by all), ssh/ (reaching a host), link/
+# (carrying datagrams), session/ (one session's life), scan/ (finding orphans), cmd/ (the
+# CLI); `make layers` checks who may include whom.
+# Every src/*/*.c and db/*.c goes into build/libmoshman.a; ui/*.c plus that library make
 # the binary; each tests/unit/test_*.c is a unit program linked against the library;
 # each tests/fuzz/fuzz_*.c is a libFuzzer target.  New files need no Makefile edits.
 
@@ -35,11 +38,11 @@ CPPFLAGS += -D_GNU_SOURCE -DMOSHMAN_VERSION='"$(VERSION)"' -I. -I$(BUILD)/gen
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(WERROR) -MMD -MP
 LDLIBS   += $(PKG_LIBS)
 
-LIB_SRC  = $(sort $(wildcard src/*.c db/*.c))
+LIB_SRC  = $(sort $(wildcard src/*/*.c db/*.c))
 UI_SRC   = $(sort $(wildcard ui/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
-GEN_SRC  = $(sort $(wildcard src/*.pl src/*.sh))
+GEN_SRC  = $(sort $(wildcard src/*/*.pl src/*/*.sh))
 GEN_HDR  = $(patsubst src/%,$(BUILD)/gen/%.h,$(GEN_SRC))
 
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
@@ -92,11 +95,17 @@ layers:
 	@fail=0; \
 	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|ev\.h|libssh/|(\.\./)?(src|ui)/)' db/*.[ch] 2>/dev/null; then \
 	  echo "layers: db/ may include only SQLite and libc headers" >&2; fail=1; fi; \
-	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|(\.\./)?ui/)' src/*.[ch] 2>/dev/null; then \
+	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|(\.\./)?ui/)' src/*/*.[ch] 2>/dev/null; then \
 	  echo "layers: src/ must not include curses or ui/ headers" >&2; fail=1; fi; \
+	for rule in 'util:src/(ssh|link|session|scan|cmd)/|db/' 'ssh:src/(link|session|scan|cmd)/' \
+	            'link:src/(session|scan|cmd)/' 'scan:src/(link|cmd)/'; do \
+	  d=$${rule%%:*}; pat=$${rule#*:}; \
+	  if grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"($$pat)" src/$$d/*.[ch] 2>/dev/null; then \
+	    echo "layers: src/$$d/ may not include $$pat" >&2; fail=1; fi; \
+	done; \
 	if grep -nE '(\<(sqlite3|ssh)_[a-z0-9_]+[[:space:]]*\(|#[[:space:]]*include[[:space:]]*[<"](sqlite3\.h|libssh/))' ui/*.[ch] 2>/dev/null; then \
 	  echo "layers: ui/ must not call sqlite3_* or ssh_* (go through src/)" >&2; fail=1; fi; \
-	if grep -nE '\<(malloc|calloc|realloc|strdup|strcpy|strcat|sprintf|vsprintf)[[:space:]]*\(' src/*.c ui/*.c db/*.c 2>/dev/null | grep -v 'src/xmalloc.c'; then \
+	if grep -nE '\<(malloc|calloc|realloc|strdup|strcpy|strcat|sprintf|vsprintf)[[:space:]]*\(' src/*/*.c ui/*.c db/*.c 2>/dev/null | grep -v 'src/util/xmalloc.c'; then \
 	  echo "layers: use xmalloc/xstrdup/xasprintf and snprintf (db/: sqlite3_malloc)" >&2; fail=1; fi; \
 	exit $$fail
 
@@ -105,10 +114,10 @@ $(BUILD)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-# src/foo.pl -> $(BUILD)/gen/foo.pl.h holding `static const char foo_pl[]`.
+# src/link/foo.pl -> $(BUILD)/gen/link/foo.pl.h holding `static const char foo_pl[]`.
 $(BUILD)/gen/%.h: src/%
 	@mkdir -p $(dir $@)
-	@n=$$(echo $* | tr '.-' '__'); { \
+	@n=$$(basename $* | tr '.-' '__'); { \
 	  echo "/* generated from src/$* by the Makefile; do not edit */"; \
 	  echo "static const char $${n}[] = {"; \
 	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \

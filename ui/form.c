@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/profile.h"
-#include "src/xmalloc.h"
+#include "src/ssh/profile.h"
+#include "src/util/xmalloc.h"
 #include "ui/ui.h"
 
 struct field {

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/xmalloc.h"
+#include "src/util/xmalloc.h"
 #include "ui/ui.h"
 
 struct job {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "src/cmd.h"
-#include "src/log.h"
+#include "src/cmd/cmd.h"
+#include "src/util/log.h"
 #include "ui/dash.h"
 
 static void

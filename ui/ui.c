@@ -12,8 +12,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "src/reconnect.h"
-#include "src/xmalloc.h"
+#include "src/session/reconnect.h"
+#include "src/util/xmalloc.h"
 #include "ui/dash.h"
 #include "ui/pane.h"
 #include "ui/ui.h"

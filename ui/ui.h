@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/fmt.h"
-#include "src/model.h"
+#include "src/util/fmt.h"
+#include "src/cmd/model.h"
 
 enum pane_id { PANE_HOSTS, PANE_SESSIONS, PANE_SERVERS, PANE_COUNT };
 

@@ -33,12 +33,12 @@ drive() {
 	fi
 }
 
-if "$bin" relay --print-perl | cmp -s - "$top/src/relay.pl"; then
-	ok "--print-perl prints src/relay.pl"
+if "$bin" relay --print-perl | cmp -s - "$top/src/link/relay.pl"; then
+	ok "--print-perl prints src/link/relay.pl"
 else
-	notok "--print-perl differs from src/relay.pl"
+	notok "--print-perl differs from src/link/relay.pl"
 fi
-if perl -c "$top/src/relay.pl" >/dev/null 2>&1; then ok "relay.pl compiles"; else notok "relay.pl does not compile"; fi
+if perl -c "$top/src/link/relay.pl" >/dev/null 2>&1; then ok "relay.pl compiles"; else notok "relay.pl does not compile"; fi
 
 # Usage errors exit 2 and say why, before any output on stdout.
 usage_case() { # name expected-substring args...

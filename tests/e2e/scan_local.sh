@@ -15,8 +15,8 @@ set -u
 top=${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${MOSHMAN_BUILD:-$top/build}
 helper=$build/tests/test_scanparse
-collect=$top/src/scan_collect.sh
-killsh=$top/src/scan_kill.sh
+collect=$top/src/scan/scan_collect.sh
+killsh=$top/src/scan/scan_kill.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moshman-scan-e2e.XXXXXX")
 started=
 cleanup() {

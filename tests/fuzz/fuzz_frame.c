@@ -1,4 +1,4 @@
-/* libFuzzer target for the tunnel's frame decoder (src/frame.c).
+/* libFuzzer target for the tunnel's frame decoder (src/link/frame.c).
  * Byte 0 picks the mode, byte 1 seeds the chunking; the rest is the input.
  *   mode & 1: decode as the relay's output (noise allowed) or the client's (strict).
  *   mode & 2: round trip: the input is a list of datagrams (2-byte length, then bytes),
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/frame.h"
+#include "src/link/frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

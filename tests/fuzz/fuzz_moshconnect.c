@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/moshconnect.h"
+#include "src/session/moshconnect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/proxy.h"
-#include "src/xmalloc.h"
+#include "src/ssh/proxy.h"
+#include "src/util/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

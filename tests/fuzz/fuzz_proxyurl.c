@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "src/profile.h"
-#include "src/proxyurl.h"
-#include "src/xmalloc.h"
+#include "src/ssh/profile.h"
+#include "src/ssh/proxyurl.h"
+#include "src/util/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

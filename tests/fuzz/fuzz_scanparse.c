@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/scanclass.h"
-#include "src/scanparse.h"
+#include "src/scan/scanclass.h"
+#include "src/scan/scanparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

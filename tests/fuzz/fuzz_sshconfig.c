@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/sshconfig.h"
-#include "src/xmalloc.h"
+#include "src/ssh/sshconfig.h"
+#include "src/util/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

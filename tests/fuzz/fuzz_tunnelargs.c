@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/cmdpath.h"
-#include "src/tunnel.h"
-#include "src/xmalloc.h"
+#include "src/link/cmdpath.h"
+#include "src/link/tunnel.h"
+#include "src/util/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,4 +1,4 @@
-/* The command transport (src/cmdpath.c): template expansion, and the command's output,
+/* The command transport (src/link/cmdpath.c): template expansion, and the command's output,
  * read from real `sh` children on a libev loop. */
 #include "tests/unit/unit.h"
 
@@ -10,8 +10,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
-#include "src/cmdpath.h"
-#include "src/log.h"
+#include "src/link/cmdpath.h"
+#include "src/util/log.h"
 
 static char log_path[] = "/tmp/moshman-test-cmdpath-XXXXXX";
 

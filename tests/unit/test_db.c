@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "src/paths.h"
+#include "src/util/paths.h"
 #include "tests/unit/unit.h"
 
 static char dir[256];

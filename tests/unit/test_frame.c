@@ -1,10 +1,10 @@
-/* The tunnel's frame codec (src/frame.c) and the relay command lines (src/rrelay.c). */
+/* The tunnel's frame codec (src/link/frame.c) and the relay command lines (src/link/rrelay.c). */
 #include "tests/unit/unit.h"
 
 #include <stdint.h>
 
-#include "src/frame.h"
-#include "src/rrelay.h"
+#include "src/link/frame.h"
+#include "src/link/rrelay.h"
 
 /* What a decoded frame said, copied out of the decoder's buffer. */
 struct rec {

@@ -1,7 +1,7 @@
-/* The degraded verdict (src/health.c): a pure function of timestamps and the RTT. */
+/* The degraded verdict (src/link/health.c): a pure function of timestamps and the RTT. */
 #include "tests/unit/unit.h"
 
-#include "src/health.h"
+#include "src/link/health.h"
 
 static char why[128];
 

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "src/liveness.h"
-#include "src/proc.h"
+#include "src/session/liveness.h"
+#include "src/util/proc.h"
 #include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/moshman-liveness.XXXXXX";

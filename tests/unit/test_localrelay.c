@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "src/localrelay.h"
+#include "src/link/localrelay.h"
 #include "tests/unit/unit.h"
 
 static void

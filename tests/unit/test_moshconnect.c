@@ -1,6 +1,6 @@
 /* moshconnect_parse against outputs recorded from Debian's mosh-server 1.4.0 on this
  * machine (servers killed right after), plus hostile and broken ones. */
-#include "src/moshconnect.h"
+#include "src/session/moshconnect.h"
 #include "tests/unit/unit.h"
 
 /* `mosh-server new -i 127.0.0.1 -p 0 -c 256 -l LANG=C.UTF-8 </dev/null`, as root. */

@@ -1,7 +1,7 @@
-/* The auto path policy (src/pathsel.c): a pure state machine driven by timed events. */
+/* The auto path policy (src/link/pathsel.c): a pure state machine driven by timed events. */
 #include "tests/unit/unit.h"
 
-#include "src/pathsel.h"
+#include "src/link/pathsel.h"
 
 static char why[128];
 static int64_t was;

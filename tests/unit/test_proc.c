@@ -2,7 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/proc.h"
+#include "src/util/proc.h"
 #include "tests/unit/unit.h"
 
 static void

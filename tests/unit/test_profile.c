@@ -2,8 +2,8 @@
 #include <stdlib.h>
 
 #include "db/db.h"
-#include "src/profile.h"
-#include "src/proxyurl.h"
+#include "src/ssh/profile.h"
+#include "src/ssh/proxyurl.h"
 #include "tests/unit/unit.h"
 
 static struct db_host h;

@@ -27,8 +27,8 @@
 
 #include <ev.h>
 
-#include "src/proxy.h"
-#include "src/xmalloc.h"
+#include "src/ssh/proxy.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 static const char banner[] = "SSH-2.0-moshman-test-target\r\n";

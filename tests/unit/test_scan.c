@@ -1,4 +1,4 @@
-/* src/scan.c without a remote host: summaries, the rows saved, the target rule, the
+/* src/scan/scan.c without a remote host: summaries, the rows saved, the target rule, the
  * remote command's quoting (run by a local sh), and the parallel runner against hosts
  * that refuse or never answer (on loopback), which must cost their timeout at most,
  * together, and be saved as unreachable. */
@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "src/scan.h"
-#include "src/xmalloc.h"
+#include "src/scan/scan.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 static char *

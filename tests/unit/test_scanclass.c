@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/scanclass.h"
-#include "src/scanparse.h"
-#include "src/xmalloc.h"
+#include "src/scan/scanclass.h"
+#include "src/scan/scanparse.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 #define NOW 1800000000

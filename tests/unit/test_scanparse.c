@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/scanclass.h"
-#include "src/scanparse.h"
-#include "src/xmalloc.h"
+#include "src/scan/scanclass.h"
+#include "src/scan/scanparse.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 static char *
@@ -612,13 +612,13 @@ embedded(void)
 	char		 path[4096], *text;
 	size_t		 len;
 
-	snprintf(path, sizeof path, "%s/src/scan_collect.sh", top ? top : ".");
+	snprintf(path, sizeof path, "%s/src/scan/scan_collect.sh", top ? top : ".");
 	text = slurp(path, &len);
 	CHECK(text != NULL);
 	CHECK_STR(scanparse_collect_script(), text);
 	CHECK_HAS(scanparse_collect_script(), "\necho \"end\"\n");
 	free(text);
-	snprintf(path, sizeof path, "%s/src/scan_kill.sh", top ? top : ".");
+	snprintf(path, sizeof path, "%s/src/scan/scan_kill.sh", top ? top : ".");
 	text = slurp(path, &len);
 	CHECK(text != NULL);
 	CHECK_STR(scanparse_kill_script(), text);

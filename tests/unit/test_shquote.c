@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/shquote.h"
-#include "src/xmalloc.h"
+#include "src/util/shquote.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/moshman-shquote.XXXXXX";

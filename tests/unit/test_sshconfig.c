@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "src/sshconfig.h"
-#include "src/xmalloc.h"
+#include "src/ssh/sshconfig.h"
+#include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
 #define HOME "/home/t"

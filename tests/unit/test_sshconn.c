@@ -1,5 +1,5 @@
-#include "src/shquote.h"
-#include "src/sshconn.h"
+#include "src/util/shquote.h"
+#include "src/ssh/sshconn.h"
 #include "tests/unit/unit.h"
 
 static void

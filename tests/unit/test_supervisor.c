@@ -1,4 +1,4 @@
-#include "src/supervisor.h"
+#include "src/session/supervisor.h"
 #include "tests/unit/unit.h"
 
 static void

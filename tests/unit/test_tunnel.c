@@ -1,7 +1,7 @@
-/* The tunnel's pure pieces (src/tunnel.c): liveness decisions, backoff, ADDR:PORT. */
+/* The tunnel's pure pieces (src/link/tunnel.c): liveness decisions, backoff, ADDR:PORT. */
 #include "tests/unit/unit.h"
 
-#include "src/tunnel.h"
+#include "src/link/tunnel.h"
 
 static void
 test_busy_link_alive(void)

@@ -1,0 +1,284 @@
+#include "src/link/localrelay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "src/util/clock.h"
+#include "src/util/log.h"
+#include "src/util/xmalloc.h"
+
+struct localrelay {
+	struct ev_loop *loop;
+	int fd;
+	int port;
+	ev_io rd;
+	struct sockaddr_storage client; /* newest loopback source */
+	socklen_t clientlen;
+	const struct localrelay_path_ops *ops;
+	void *path;
+	struct localrelay_stats st;
+	int any_sender;
+};
+
+int
+localrelay_sender_ok(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127 && sin->sin_port != 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) && s6->sin6_port != 0;
+	}
+	return 0;
+}
+
+static void
+relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct localrelay *r = w->data;
+	unsigned char buf[LOCALRELAY_MAX_DATAGRAM + 1];
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	ssize_t n;
+	int i;
+
+	/* Drain a bounded batch so one busy client cannot starve the loop. */
+	for (i = 0; i < 64; i++) {
+		fromlen = sizeof from;
+		n = recvfrom(r->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
+		    &fromlen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("relay: recvfrom: %s", strerror(errno));
+			return;
+		}
+		if ((!r->any_sender && !localrelay_sender_ok((struct sockaddr *)&from, fromlen)) ||
+		    n > LOCALRELAY_MAX_DATAGRAM || n == 0) {
+			r->st.dropped++;
+			continue;
+		}
+		/* The newest sender wins: mosh-client hops ports after silence. */
+		if (fromlen != r->clientlen || memcmp(&from, &r->client, fromlen) != 0) {
+			if (r->clientlen != 0)
+				log_debug("relay: client moved to a new source port");
+			memcpy(&r->client, &from, fromlen);
+			r->clientlen = fromlen;
+		}
+		r->st.pkts_up++;
+		r->st.bytes_up += (uint64_t)n;
+		r->st.last_up_ms = clock_epoch_ms();
+		if (r->ops == NULL || r->ops->send(r->path, buf, (size_t)n) == -1)
+			r->st.dropped++;
+	}
+}
+
+struct localrelay *
+localrelay_new(struct ev_loop *loop, char *err, size_t errlen)
+{
+	return localrelay_new_at(loop, "127.0.0.1", 0, 0, err, errlen);
+}
+
+struct localrelay *
+localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_sender,
+    char *err, size_t errlen)
+{
+	struct localrelay *r = NULL;
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char portstr[16];
+	int fd, rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "bad local address %s: %s", addr, gai_strerror(rc));
+		return NULL;
+	}
+	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "cannot create the local relay socket: %s",
+		    strerror(errno));
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "cannot bind the local relay to %s port %d: %s", addr,
+		    port, strerror(errno));
+		close(fd);
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	freeaddrinfo(ai);
+	r = xcalloc(1, sizeof *r);
+	r->loop = loop;
+	r->fd = fd;
+	r->any_sender = any_sender;
+	r->port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	ev_io_init(&r->rd, relay_read_cb, fd, EV_READ);
+	r->rd.data = r;
+	ev_io_start(loop, &r->rd);
+	return r;
+}
+
+void
+localrelay_free(struct localrelay *r)
+{
+	if (r == NULL)
+		return;
+	localrelay_set_path(r, NULL, NULL);
+	ev_io_stop(r->loop, &r->rd);
+	close(r->fd);
+	free(r);
+}
+
+int
+localrelay_port(const struct localrelay *r)
+{
+	return r->port;
+}
+
+void
+localrelay_set_path(struct localrelay *r, const struct localrelay_path_ops *ops, void *path)
+{
+	if (r->ops != NULL && r->ops->free != NULL)
+		r->ops->free(r->path);
+	r->ops = ops;
+	r->path = path;
+}
+
+const char *
+localrelay_path_name(const struct localrelay *r)
+{
+	return r->ops != NULL ? r->ops->name : NULL;
+}
+
+void
+localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
+{
+	if (len == 0 || len > LOCALRELAY_MAX_DATAGRAM || r->clientlen == 0) {
+		r->st.dropped++;
+		return;
+	}
+	r->st.pkts_down++;
+	r->st.bytes_down += len;
+	r->st.last_down_ms = clock_epoch_ms();
+	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client,
+	    r->clientlen) == -1)
+		r->st.dropped++;
+}
+
+void
+localrelay_get_stats(const struct localrelay *r, struct localrelay_stats *out)
+{
+	*out = r->st;
+}
+
+/* ---- the direct UDP path ---------------------------------------------------------- */
+
+struct udp_path {
+	struct localrelay *relay;
+	int fd;
+	ev_io rd;
+};
+
+static int
+udp_path_send(void *p, const void *buf, size_t len)
+{
+	struct udp_path *u = p;
+
+	if (send(u->fd, buf, len, MSG_DONTWAIT) == -1) {
+		/* ECONNREFUSED from an ICMP error is normal while the server starts. */
+		log_debug("udp path: send: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+udp_path_free(void *p)
+{
+	struct udp_path *u = p;
+
+	ev_io_stop(u->relay->loop, &u->rd);
+	close(u->fd);
+	free(u);
+}
+
+static const struct localrelay_path_ops udp_path_ops = {
+	"udp", udp_path_send, udp_path_free,
+};
+
+static void
+udp_path_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct udp_path *u = w->data;
+	unsigned char buf[LOCALRELAY_MAX_DATAGRAM + 1];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		n = recv(u->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == -1)
+			return;
+		if (n > LOCALRELAY_MAX_DATAGRAM)
+			continue;
+		localrelay_deliver(u->relay, buf, (size_t)n);
+	}
+}
+
+int
+localrelay_use_udp(struct localrelay *r, const char *addr, int port, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct udp_path *u;
+	char portstr[16];
+	int fd = -1, rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "bad server address %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		snprintf(err, errlen, "cannot open UDP to %s port %d: %s", addr, port,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	u = xcalloc(1, sizeof *u);
+	u->relay = r;
+	u->fd = fd;
+	ev_io_init(&u->rd, udp_path_read_cb, fd, EV_READ);
+	u->rd.data = u;
+	ev_io_start(r->loop, &u->rd);
+	localrelay_set_path(r, &udp_path_ops, u);
+	return 0;
+}

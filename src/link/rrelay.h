@@ -1,0 +1,33 @@
+/* The remote relay: the far end of the tunnel, next to mosh-server.  `moshman relay` runs
+ * it natively; src/link/relay.pl is its twin for hosts without moshman.  docs/protocol.md. */
+#ifndef MOSHMAN_RRELAY_H
+#define MOSHMAN_RRELAY_H
+
+#include <stddef.h>
+
+struct rrelay_opts {
+	int in_fd;        /* frames from the supervisor */
+	int out_fd;       /* frames to the supervisor */
+	const char *host; /* numeric address of the UDP peer; NULL means 127.0.0.1 */
+	int port;         /* mosh-server's UDP port */
+	int vmin, vmax;   /* protocol versions to offer */
+};
+
+/* Sends its HELLO, then relays until the input ends at a frame boundary or a CLOSE
+ * arrives (0), or until something fails: a protocol error, the UDP socket, the output
+ * (-1 and a message in err; the peer got a CLOSE saying the same when possible). */
+int rrelay_run(const struct rrelay_opts *, char *err, size_t errsz);
+
+/* Is s a numeric IPv4 or IPv6 address (safe to pass on a remote command line)? */
+int rrelay_valid_host(const char *s);
+/* The embedded Perl relay, NUL-terminated. */
+const char *rrelay_perl_script(void);
+/* What the supervisor gives the remote login shell to run a relay.  host is NULL or
+ * passes rrelay_valid_host() (anything else is a caller bug: fatalx); proto 0 means
+ * "whatever the relay speaks".  Nothing in them is secret.  The Perl one reads exactly
+ * strlen(rrelay_perl_script()) bytes of script from stdin first: write the script, then
+ * the frame stream, with no need to wait in between.  Allocated. */
+char *rrelay_perl_command(const char *host, int port, int proto);
+char *rrelay_native_command(const char *host, int port, int proto);
+
+#endif

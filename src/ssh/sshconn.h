@@ -1,0 +1,155 @@
+/*
+ * One ssh connection to a host profile's target, driven by libev in libssh's
+ * non-blocking mode: TCP (directly, through a SOCKS5/HTTP proxy handled by src/ssh/proxy.c,
+ * or a ProxyCommand / ProxyJump run by libssh), host key check, authentication, and exec
+ * channels.
+ *
+ * The object keeps what it needs to connect again without asking (the route, and a
+ * passphrase, password or keyboard-interactive answers typed earlier, in memory only and
+ * wiped when freed), so the
+ * tunnel can reconnect: sshconn_open() on a closed connection with interactive == 0 never
+ * prompts and refuses a host key that is not already known.
+ */
+#ifndef MOSHMAN_SSHCONN_H
+#define MOSHMAN_SSHCONN_H
+
+#include <stddef.h>
+
+#include "src/ssh/proxy.h"
+
+struct ev_loop;
+struct sshconn;
+
+enum sshconn_policy { SSHCONN_ASK, SSHCONN_ACCEPT_NEW, SSHCONN_STRICT };
+
+struct sshconn_config {
+	const char *host;          /* target, as the profile names it */
+	int port;
+	const char *user;
+	const char *identity;      /* NULL: agent and ~/.ssh defaults */
+	const char *known_hosts;   /* NULL: ~/.ssh/known_hosts */
+	enum sshconn_policy policy;
+	struct proxy_spec proxy;   /* type PROXY_NONE: direct (or ProxyCommand) */
+	const char *jump;          /* [user@]host[:port]; NULL for none */
+	const char *proxy_command; /* verbatim; NULL for none */
+	int use_ssh_config;        /* read ~/.ssh/config and /etc/ssh/ssh_config first */
+	int timeout_ms;            /* connect + handshake + auth, not counting prompts */
+};
+
+struct db_host;
+
+/* "ask", "accept-new" or "strict" (NULL: ask).  -1 for anything else. */
+int sshconn_policy_from_name(const char *, enum sshconn_policy *);
+
+/* Fill cfg from a host profile (pointers into h) with the host key policy named by policy
+ * ("ask", "accept-new", "strict"; NULL: the profile's).  -1 with *err (allocated) for an
+ * unknown policy or proxy type. */
+int sshconn_config_from_profile(const struct db_host *h, const char *policy, int timeout_ms,
+    struct sshconn_config *cfg, char **err);
+
+/* step: one line for the user ("ssh handshake", "auth publickey"); no secrets. */
+typedef void (*sshconn_progress_cb)(const char *step, void *arg);
+/* error == NULL: connected and authenticated.  Otherwise one line for the user. */
+typedef void (*sshconn_done_cb)(struct sshconn *, const char *error, void *arg);
+/* The exec finished: its stdout, stderr (bounded) and exit status (-1 unknown), or
+ * error != NULL when the channel failed. */
+typedef void (*sshconn_exec_cb)(struct sshconn *, const char *out, size_t outlen,
+    const char *err, size_t errlen, int status, const char *error, void *arg);
+
+/* Copies the config.  progress may be NULL. */
+struct sshconn *sshconn_new(struct ev_loop *, const struct sshconn_config *,
+    sshconn_progress_cb, void *arg);
+/* Wipes remembered secrets and frees everything (closing the connection). */
+void sshconn_free(struct sshconn *);
+/* Connect, check the host key, authenticate.  done runs once, from the loop.  With
+ * interactive == 0 nothing is asked on the terminal. */
+void sshconn_open(struct sshconn *, int interactive, sshconn_done_cb, void *arg);
+/* Run one command line on an exec channel of an open connection. */
+void sshconn_exec(struct sshconn *, const char *command, sshconn_exec_cb, void *arg);
+/* Disconnects; the object can open again. */
+void sshconn_close(struct sshconn *);
+/*
+ * A long-lived exec channel for the tunnel: command runs on the open connection, its
+ * stdout and stderr arrive through the callbacks as they come, and what is written is
+ * queued and sent as the channel's window allows.  One stream at a time, next to
+ * sshconn_exec.  After every wake-up of the loop the channel is drained (libssh may hold
+ * decrypted data the socket no longer signals).  closed runs once when the channel ends
+ * (error NULL: EOF or close, with the exit status or -1) or the connection fails (error
+ * says why); it may close or reopen anything.
+ */
+struct sshconn_stream_ops {
+	void (*data)(const void *, size_t, void *arg);
+	void (*err)(const void *, size_t, void *arg);
+	void (*closed)(int status, const char *error, void *arg);
+};
+/* -1 if the connection is not open (no callback runs then). */
+int sshconn_stream_open(struct sshconn *, const char *command,
+    const struct sshconn_stream_ops *, void *arg);
+/* Queues bytes for the channel (sent at once when possible). */
+void sshconn_stream_write(struct sshconn *, const void *, size_t);
+/* Bytes queued and not yet handed to libssh. */
+size_t sshconn_stream_queued(const struct sshconn *);
+/* Ends the stream without calling closed. */
+void sshconn_stream_close(struct sshconn *);
+/* Wipes the passphrase, password and keyboard-interactive answers kept for reconnects,
+ * once no reconnect will need them (direct UDP, the command transport).  A later open
+ * asks again, or fails without a terminal. */
+void sshconn_forget_secrets(struct sshconn *);
+/* Did the last open fail on the host key (changed or gone)?  Reconnecting is pointless. */
+int sshconn_hostkey_refused(const struct sshconn *);
+/* Did the last open fail because the server refused every way we could log in (or asked
+ * keyboard-interactive questions we cannot answer without a terminal)?  Retrying the
+ * same credentials cannot help. */
+int sshconn_auth_refused(const struct sshconn *);
+/* Connected and authenticated (exec and streams are possible). */
+int sshconn_is_open(const struct sshconn *);
+/* Open, and neither an exec nor a stream running (they share the connection's watchers):
+ * sshconn_exec may be called now. */
+int sshconn_exec_possible(const struct sshconn *);
+/* Connect + handshake + auth timeout for the next opens (reconnects use short ones). */
+void sshconn_set_timeout(struct sshconn *, int ms);
+
+/* The numeric address of the TCP peer when connected directly, else NULL. */
+const char *sshconn_peer_addr(const struct sshconn *);
+/* How the connection went out: "direct", "socks5", "socks5h", "http", "proxycommand". */
+const char *sshconn_route(const struct sshconn *);
+/* The host the connection went to after ~/.ssh/config (its HostName), and the jump
+ * spec ([user@]host[:port]) of a ProxyJump from the profile or the config, or NULL. */
+const char *sshconn_target_host(const struct sshconn *);
+const char *sshconn_jump_spec(const struct sshconn *);
+/* The auth method that succeeded ("publickey", "password", ...), or NULL. */
+const char *sshconn_auth_method(const struct sshconn *);
+
+/* Keyboard-interactive questions and their answers, in the order they were asked. */
+#define SSHCONN_KBD_MAX 16
+struct sshconn_kbd {
+	size_t n;
+	int no_replay; /* a one-time code, a visible answer or one that did not fit */
+	char *prompt[SSHCONN_KBD_MAX];
+	char *answer[SSHCONN_KBD_MAX]; /* secrets: wiped by sshconn_kbd_clear */
+};
+/* May the answer to this question be given again on a reconnect?  Only a hidden answer
+ * (echo off) to a question that does not ask for a one-time code ("Verification code",
+ * "OTP", "token", "passcode", ...): a stale code would be refused, count as a failed
+ * login, and inside its time window could even be accepted again.  Pure. */
+int sshconn_kbd_replayable(const char *prompt, int echo);
+/* Wipes and frees every entry; the struct can be reused. */
+void sshconn_kbd_clear(struct sshconn_kbd *);
+/* Appends a copy of prompt and answer; -1 when full (SSHCONN_KBD_MAX). */
+int sshconn_kbd_add(struct sshconn_kbd *, const char *prompt, const char *answer);
+/* The answer given to the i-th question (0-based) if it was asked with exactly this
+ * prompt, else NULL.  Pure. */
+const char *sshconn_kbd_replay(const struct sshconn_kbd *, size_t i, const char *prompt);
+
+/* "host" for port 22, else "[host]:port", as known_hosts names hosts.  Allocated. */
+char *sshconn_known_hosts_name(const char *host, int port);
+/* The 1-based line of the first plain (unhashed) known_hosts entry naming name, 0 when
+ * none.  Pure: text is the file's contents. */
+int sshconn_known_hosts_line(const char *text, size_t len, const char *name);
+/* The ProxyCommand for a jump spec "[user@]host[:port]", every value shell-quoted;
+ * -1 with a message for a malformed spec.  Allocated into *out. */
+int sshconn_jump_command(const char *jump, const char *target_host, int target_port,
+    const char *known_hosts, const char *identity, enum sshconn_policy, char **out,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,48 @@
+#include "src/util/fmt.h"
+
+#include <stdio.h>
+
+#include "src/util/clock.h"
+
+void
+fmt_duration(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%llds", (long long)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm", (long long)(s / 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+}
+
+void
+fmt_ago(int64_t when_ms, char *buf, size_t len)
+{
+	int64_t now, s;
+
+	if (when_ms <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	now = clock_epoch_ms();
+	s = (now - when_ms) / 1000;
+	fmt_duration(s < 0 ? 0 : s, buf, len);
+}
+
+void
+fmt_bytes(int64_t b, char *buf, size_t len)
+{
+	if (b < 1024)
+		snprintf(buf, len, "%lldB", (long long)b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, len, "%.1fk", b / 1024.0);
+	else if (b < 1024LL * 1024 * 1024)
+		snprintf(buf, len, "%.1fM", b / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%.1fG", b / (1024.0 * 1024 * 1024));
+}
