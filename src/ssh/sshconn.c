@@ -36,6 +36,7 @@ enum sc_state {
 	SC_AUTH_AUTO,
 	SC_AUTH_PASSWORD,
 	SC_AUTH_KBDINT,
+	SC_AUTH_EXHAUSTED, /* no method left that the server takes and we can try */
 	SC_READY,
 	SC_FAILED,
 };
@@ -968,7 +969,7 @@ sc_next_auth(struct sshconn *c)
 		sc_say(c, "auth keyboard-interactive");
 		return;
 	}
-	c->state = SC_FAILED;
+	c->state = SC_AUTH_EXHAUSTED;
 }
 
 /* A secret kept for reconnects stays out of swap where the system lets us (best effort:
@@ -1136,196 +1137,261 @@ sc_auth_failed(struct sshconn *c)
 	free(name);
 }
 
-/* One round of the current state.  Returns 1 to go on, 0 to wait for the fd. */
+/* ---- the open's state machine ------------------------------------------------------- */
+
+/* What one state's round asks of sc_step, the one place that drives the machine. */
+enum sc_next {
+	SC_NEXT_DONE = -1, /* the open finished (sc_finish ran): c may be gone */
+	SC_NEXT_WAIT,      /* libssh waits for the socket: re-arm the watcher */
+	SC_NEXT_RUN,       /* run the (new) state now */
+};
+
 static int
-sc_run_state(struct sshconn *c)
+sc_fail_auth_error(struct sshconn *c)
 {
-	int rc;
-	char *q = NULL, *pw;
-
-	switch (c->state) {
-	case SC_CONNECT:
-		rc = ssh_connect(c->ssh);
-		if (rc == SSH_AGAIN)
-			return 0;
-		if (rc != SSH_OK) {
-			sc_failf(c, "ssh connection to %s port %d failed: %s", c->host,
-			    c->cfg.port, ssh_get_error(c->ssh));
-			return -1;
-		}
-		c->hostkey_refused = 1;
-		if (sc_check_hostkey(c) == -1)
-			return -1;
-		c->hostkey_refused = 0;
-		c->state = SC_AUTH_NONE;
-		return 1;
-	case SC_AUTH_NONE:
-		rc = ssh_userauth_none(c->ssh, NULL);
-		if (rc == SSH_AUTH_AGAIN)
-			return 0;
-		if (rc == SSH_AUTH_SUCCESS) {
-			c->auth_method = "none";
-			c->state = SC_READY;
-			return 1;
-		}
-		if (rc == SSH_AUTH_ERROR) {
-			sc_failf(c, "ssh connection to %s failed during authentication: %s",
-			    c->host, ssh_get_error(c->ssh));
-			return -1;
-		}
-		c->methods = ssh_userauth_list(c->ssh, NULL);
-		sc_next_auth(c);
-		return 1;
-	case SC_AUTH_AGENT:
-	case SC_AUTH_AUTO:
-	case SC_AUTH_KEY:
-	case SC_AUTH_PASSWORD:
-		if (c->state == SC_AUTH_AGENT)
-			rc = ssh_userauth_agent(c->ssh, NULL);
-		else if (c->state == SC_AUTH_AUTO)
-			rc = ssh_userauth_publickey_auto(c->ssh, NULL, c->passphrase);
-		else if (c->state == SC_AUTH_KEY) {
-			if (c->key == NULL) {
-				if (sc_load_key(c) == -1) {
-					if (c->interactive)
-						prompt_say("Cannot use identity %s.\r\n",
-						    c->identity);
-					sc_next_auth(c);
-					return 1;
-				}
-				sc_say(c, "auth publickey (%s)", c->identity);
-			}
-			rc = ssh_userauth_publickey(c->ssh, NULL, c->key);
-		} else {
-			if (c->password == NULL) {
-				char *name = sshconn_known_hosts_name(c->host, c->cfg.port);
-
-				xasprintf(&q, "%s@%s's password: ", c->user != NULL ? c->user : "",
-				    name);
-				free(name);
-				pw = prompt_line(q, 0);
-				free(q);
-				sc_timer_restart(c);
-				if (pw == NULL) {
-					sc_failf(c, "no password given for %s@%s",
-					    c->user != NULL ? c->user : "", c->host);
-					return -1;
-				}
-				c->password = pw;
-				sc_lock_secret(pw);
-				c->pw_tries++;
-				sc_say(c, "auth password");
-			}
-			rc = ssh_userauth_password(c->ssh, NULL, c->password);
-		}
-		if (rc == SSH_AUTH_AGAIN)
-			return 0;
-		if (rc == SSH_AUTH_SUCCESS) {
-			c->auth_method = c->state == SC_AUTH_AGENT ? "publickey (agent)" :
-			    c->state == SC_AUTH_PASSWORD ? "password" : "publickey";
-			c->state = SC_READY;
-			return 1;
-		}
-		if (rc == SSH_AUTH_ERROR) {
-			sc_failf(c, "ssh connection to %s failed during authentication: %s",
-			    c->host, ssh_get_error(c->ssh));
-			return -1;
-		}
-		if (c->state == SC_AUTH_KEY && c->key != NULL) {
-			ssh_key_free(c->key);
-			c->key = NULL;
-		}
-		if (c->state == SC_AUTH_PASSWORD) {
-			xfree_secret(c->password);
-			c->password = NULL;
-			if (c->interactive && c->pw_tries < SSHCONN_TRIES) {
-				prompt_say("Permission denied, please try again.\r\n");
-				return 1;
-			}
-		}
-		if (rc == SSH_AUTH_PARTIAL)
-			c->methods = ssh_userauth_list(c->ssh, NULL);
-		sc_next_auth(c);
-		return 1;
-	case SC_AUTH_KBDINT:
-		rc = ssh_userauth_kbdint(c->ssh, NULL, NULL);
-		if (rc == SSH_AUTH_AGAIN)
-			return 0;
-		if (rc == SSH_AUTH_INFO) {
-			if (sc_kbdint_answer(c) == -1) {
-				c->auth_refused = 1;
-				sc_failf(c, c->interactive ? "no answer given for %s's questions" :
-				    "%s asked keyboard-interactive questions that were not answered "
-				    "before; not answering without a terminal", c->host);
-				return -1;
-			}
-			return 1;
-		}
-		if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL) {
-			/* Remembered for reconnects only once they have worked. */
-			if (c->interactive) {
-				int keep = !c->kbd_pending.no_replay && !c->kbd_saved.no_replay;
-
-				/* A round that cannot be replayed spoils the whole exchange
-				 * (answers given in part are worse than none). */
-				sshconn_kbd_clear(&c->kbd_saved);
-				if (keep) {
-					c->kbd_saved = c->kbd_pending;
-					memset(&c->kbd_pending, 0, sizeof c->kbd_pending);
-				} else {
-					sshconn_kbd_clear(&c->kbd_pending);
-					c->kbd_saved.no_replay = 1;
-				}
-			}
-			c->kbd_asked = 0;
-		}
-		if (rc == SSH_AUTH_SUCCESS) {
-			c->auth_method = "keyboard-interactive";
-			c->state = SC_READY;
-			return 1;
-		}
-		if (rc == SSH_AUTH_ERROR) {
-			sc_failf(c, "ssh connection to %s failed during authentication: %s",
-			    c->host, ssh_get_error(c->ssh));
-			return -1;
-		}
-		if (rc == SSH_AUTH_DENIED) {
-			sshconn_kbd_clear(&c->kbd_pending);
-			c->kbd_asked = 0;
-			/* As OpenSSH (NumberOfPasswordPrompts): ask again, up to three times. */
-			if (c->interactive && ++c->kbd_tries < SSHCONN_TRIES) {
-				prompt_say("Permission denied, please try again.\r\n");
-				return 1;
-			}
-		}
-		if (rc == SSH_AUTH_PARTIAL)
-			c->methods = ssh_userauth_list(c->ssh, NULL);
-		sc_next_auth(c);
-		return 1;
-	case SC_FAILED:
-		sc_auth_failed(c);
-		return -1;
-	case SC_READY:
-		sc_io_stop(c);
-		sc_finish(c, NULL);
-		return -1;
-	default:
-		return 0;
-	}
+	sc_failf(c, "ssh connection to %s failed during authentication: %s", c->host,
+	    ssh_get_error(c->ssh));
+	return SC_NEXT_DONE;
 }
 
+static int
+sc_auth_done(struct sshconn *c, const char *method)
+{
+	c->auth_method = method;
+	c->state = SC_READY;
+	return SC_NEXT_RUN;
+}
+
+static int
+sc_state_connect(struct sshconn *c)
+{
+	int rc = ssh_connect(c->ssh);
+
+	if (rc == SSH_AGAIN)
+		return SC_NEXT_WAIT;
+	if (rc != SSH_OK) {
+		sc_failf(c, "ssh connection to %s port %d failed: %s", c->host, c->cfg.port,
+		    ssh_get_error(c->ssh));
+		return SC_NEXT_DONE;
+	}
+	c->hostkey_refused = 1;
+	if (sc_check_hostkey(c) == -1)
+		return SC_NEXT_DONE;
+	c->hostkey_refused = 0;
+	c->state = SC_AUTH_NONE;
+	return SC_NEXT_RUN;
+}
+
+static int
+sc_state_auth_none(struct sshconn *c)
+{
+	int rc = ssh_userauth_none(c->ssh, NULL);
+
+	if (rc == SSH_AUTH_AGAIN)
+		return SC_NEXT_WAIT;
+	if (rc == SSH_AUTH_SUCCESS)
+		return sc_auth_done(c, "none");
+	if (rc == SSH_AUTH_ERROR)
+		return sc_fail_auth_error(c);
+	c->methods = ssh_userauth_list(c->ssh, NULL);
+	sc_next_auth(c);
+	return SC_NEXT_RUN;
+}
+
+/* The answer to a publickey or password attempt (the state that made it is current). */
+static int
+sc_auth_result(struct sshconn *c, int rc)
+{
+	if (rc == SSH_AUTH_AGAIN)
+		return SC_NEXT_WAIT;
+	if (rc == SSH_AUTH_SUCCESS)
+		return sc_auth_done(c, c->state == SC_AUTH_AGENT ? "publickey (agent)" :
+		    c->state == SC_AUTH_PASSWORD ? "password" : "publickey");
+	if (rc == SSH_AUTH_ERROR)
+		return sc_fail_auth_error(c);
+	if (c->state == SC_AUTH_KEY && c->key != NULL) {
+		ssh_key_free(c->key);
+		c->key = NULL;
+	}
+	if (c->state == SC_AUTH_PASSWORD) {
+		xfree_secret(c->password);
+		c->password = NULL;
+		if (c->interactive && c->pw_tries < SSHCONN_TRIES) {
+			prompt_say("Permission denied, please try again.\r\n");
+			return SC_NEXT_RUN;
+		}
+	}
+	if (rc == SSH_AUTH_PARTIAL)
+		c->methods = ssh_userauth_list(c->ssh, NULL);
+	sc_next_auth(c);
+	return SC_NEXT_RUN;
+}
+
+static int
+sc_state_auth_agent(struct sshconn *c)
+{
+	return sc_auth_result(c, ssh_userauth_agent(c->ssh, NULL));
+}
+
+static int
+sc_state_auth_auto(struct sshconn *c)
+{
+	return sc_auth_result(c, ssh_userauth_publickey_auto(c->ssh, NULL, c->passphrase));
+}
+
+static int
+sc_state_auth_key(struct sshconn *c)
+{
+	if (c->key == NULL) {
+		if (sc_load_key(c) == -1) {
+			if (c->interactive)
+				prompt_say("Cannot use identity %s.\r\n", c->identity);
+			sc_next_auth(c);
+			return SC_NEXT_RUN;
+		}
+		sc_say(c, "auth publickey (%s)", c->identity);
+	}
+	return sc_auth_result(c, ssh_userauth_publickey(c->ssh, NULL, c->key));
+}
+
+/* Asks for the password on the terminal (kept for reconnects).  -1: none given, c
+ * finished. */
+static int
+sc_ask_password(struct sshconn *c)
+{
+	char *name = sshconn_known_hosts_name(c->host, c->cfg.port), *q = NULL, *pw;
+
+	xasprintf(&q, "%s@%s's password: ", c->user != NULL ? c->user : "", name);
+	free(name);
+	pw = prompt_line(q, 0);
+	free(q);
+	sc_timer_restart(c);
+	if (pw == NULL) {
+		sc_failf(c, "no password given for %s@%s", c->user != NULL ? c->user : "",
+		    c->host);
+		return -1;
+	}
+	c->password = pw;
+	sc_lock_secret(pw);
+	c->pw_tries++;
+	sc_say(c, "auth password");
+	return 0;
+}
+
+static int
+sc_state_auth_password(struct sshconn *c)
+{
+	if (c->password == NULL && sc_ask_password(c) == -1)
+		return SC_NEXT_DONE;
+	return sc_auth_result(c, ssh_userauth_password(c->ssh, NULL, c->password));
+}
+
+/* A keyboard-interactive exchange went through: its answers are remembered for
+ * reconnects only now that they have worked, and only if every round may be replayed
+ * (answers given in part are worse than none). */
+static void
+sc_kbd_settle(struct sshconn *c)
+{
+	int keep;
+
+	if (c->interactive) {
+		keep = !c->kbd_pending.no_replay && !c->kbd_saved.no_replay;
+		sshconn_kbd_clear(&c->kbd_saved);
+		if (keep) {
+			c->kbd_saved = c->kbd_pending;
+			memset(&c->kbd_pending, 0, sizeof c->kbd_pending);
+		} else {
+			sshconn_kbd_clear(&c->kbd_pending);
+			c->kbd_saved.no_replay = 1;
+		}
+	}
+	c->kbd_asked = 0;
+}
+
+static int
+sc_state_auth_kbdint(struct sshconn *c)
+{
+	int rc = ssh_userauth_kbdint(c->ssh, NULL, NULL);
+
+	if (rc == SSH_AUTH_AGAIN)
+		return SC_NEXT_WAIT;
+	if (rc == SSH_AUTH_INFO) {
+		if (sc_kbdint_answer(c) == -1) {
+			c->auth_refused = 1;
+			sc_failf(c, c->interactive ? "no answer given for %s's questions" :
+			    "%s asked keyboard-interactive questions that were not answered "
+			    "before; not answering without a terminal", c->host);
+			return SC_NEXT_DONE;
+		}
+		return SC_NEXT_RUN;
+	}
+	if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL)
+		sc_kbd_settle(c);
+	if (rc == SSH_AUTH_SUCCESS)
+		return sc_auth_done(c, "keyboard-interactive");
+	if (rc == SSH_AUTH_ERROR)
+		return sc_fail_auth_error(c);
+	if (rc == SSH_AUTH_DENIED) {
+		sshconn_kbd_clear(&c->kbd_pending);
+		c->kbd_asked = 0;
+		/* As OpenSSH (NumberOfPasswordPrompts): ask again, up to three times. */
+		if (c->interactive && ++c->kbd_tries < SSHCONN_TRIES) {
+			prompt_say("Permission denied, please try again.\r\n");
+			return SC_NEXT_RUN;
+		}
+	}
+	if (rc == SSH_AUTH_PARTIAL)
+		c->methods = ssh_userauth_list(c->ssh, NULL);
+	sc_next_auth(c);
+	return SC_NEXT_RUN;
+}
+
+static int
+sc_state_auth_exhausted(struct sshconn *c)
+{
+	sc_auth_failed(c);
+	return SC_NEXT_DONE;
+}
+
+static int
+sc_state_ready(struct sshconn *c)
+{
+	sc_io_stop(c);
+	sc_finish(c, NULL);
+	return SC_NEXT_DONE;
+}
+
+/* One round per state; the states without a round (idle, the proxy's TCP connect,
+ * failed) wait for whoever moves them on. */
+static int (*const sc_states[SC_FAILED + 1])(struct sshconn *) = {
+	[SC_CONNECT] = sc_state_connect,
+	[SC_AUTH_NONE] = sc_state_auth_none,
+	[SC_AUTH_AGENT] = sc_state_auth_agent,
+	[SC_AUTH_KEY] = sc_state_auth_key,
+	[SC_AUTH_AUTO] = sc_state_auth_auto,
+	[SC_AUTH_PASSWORD] = sc_state_auth_password,
+	[SC_AUTH_KBDINT] = sc_state_auth_kbdint,
+	[SC_AUTH_EXHAUSTED] = sc_state_auth_exhausted,
+	[SC_READY] = sc_state_ready,
+};
+
+/* The one driver of the open: runs states until libssh waits for the socket (then the
+ * watcher is re-armed from ssh_get_poll_flags) or the open finished. */
 static void
 sc_step(struct sshconn *c)
 {
-	int rc;
+	int (*run)(struct sshconn *);
 
 	for (;;) {
-		rc = sc_run_state(c);
-		if (rc == -1)
-			return; /* finished: c may be gone */
-		if (rc == 0) {
+		run = sc_states[c->state];
+		switch (run != NULL ? run(c) : SC_NEXT_WAIT) {
+		case SC_NEXT_DONE:
+			return; /* c may be gone */
+		case SC_NEXT_WAIT:
 			sc_arm(c);
 			return;
+		default:
+			break;
 		}
 	}
 }
@@ -1639,8 +1705,9 @@ wait:
 	sc_arm(c);
 }
 
-/* The i3 trick: whatever woke the loop, libssh may have decrypted more than the socket
- * shows, so look at the channel again before the loop sleeps. */
+/* Runs after every wake-up of the loop, whatever woke it: libssh may already hold
+ * decrypted data for this channel that the socket no longer shows (read while serving
+ * an exec or the handshake), and no fd watcher would fire for it. */
 static void
 st_check_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
@@ -1728,15 +1795,10 @@ sshconn_set_timeout(struct sshconn *c, int ms)
 }
 
 int
-sshconn_is_open(const struct sshconn *c)
-{
-	return c != NULL && c->state == SC_READY && c->ssh != NULL;
-}
-
-int
 sshconn_exec_possible(const struct sshconn *c)
 {
-	return sshconn_is_open(c) && c->ex == EX_NONE && c->st == ST_NONE;
+	return c != NULL && c->state == SC_READY && c->ssh != NULL && c->ex == EX_NONE &&
+	    c->st == ST_NONE;
 }
 
 int
