@@ -104,7 +104,7 @@ job_done(struct ev_loop *loop, ev_child *w, int revents)
 	free(j);
 }
 
-int
+static int
 jobs_background(struct ui *u, const char *what, const char *const cargv[])
 {
 	char **argv = argv_copy(cargv);
@@ -150,6 +150,27 @@ jobs_background(struct ui *u, const char *what, const char *const cargv[])
 	ui_status(u, 0, "%s...", what);
 	return 0;
 }
+
+/* Runs `moshman --db DB CMD [HOST] [EXTRA...]` in the background. */
+void
+jobs_self(struct ui *u, const char *what, const char *cmd, const char *host,
+    const char *const *extra, size_t nextra)
+{
+	const char *argv[32];
+	int n = 0;
+
+	argv[n++] = u->self;
+	argv[n++] = "--db";
+	argv[n++] = u->db_path;
+	argv[n++] = cmd;
+	if (host != NULL)
+		argv[n++] = host;
+	for (size_t i = 0; i < nextra && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	jobs_background(u, what, argv);
+}
+
 
 /* Enter: run the session in this terminal exactly as `moshman connect` does. */
 int

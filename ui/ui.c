@@ -1,4 +1,4 @@
-/* The dashboard: the event loop, the selection, and what each key does. */
+/* The dashboard: the event loop and the selection (what each key does: ui/keys.c). */
 #include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "src/session/reconnect.h"
 #include "src/util/xmalloc.h"
 #include "ui/dash.h"
 #include "ui/pane.h"
@@ -113,8 +112,8 @@ load_servers(struct ui *u, int force)
 
 /* Rebuild the visible hosts, keeping host `keep` selected when it is still there.  The
  * id is taken before a reload: after one, the old indexes mean nothing. */
-static void
-apply_filter_keep(struct ui *u, int64_t keep)
+void
+ui_apply_filter_keep(struct ui *u, int64_t keep)
 {
 	free(u->vis);
 	u->vis = xcalloc(u->m.nhosts ? u->m.nhosts : 1, sizeof *u->vis);
@@ -135,12 +134,12 @@ apply_filter_keep(struct ui *u, int64_t keep)
 	load_servers(u, 0);
 }
 
-static void
-apply_filter(struct ui *u)
+void
+ui_apply_filter(struct ui *u)
 {
 	struct model_host *mh = ui_selected_host(u);
 
-	apply_filter_keep(u, mh != NULL ? mh->h.id : 0);
+	ui_apply_filter_keep(u, mh != NULL ? mh->h.id : 0);
 }
 
 static void
@@ -183,15 +182,15 @@ ui_reload(struct ui *u, int force)
 		return;
 	}
 	if (rc == 1) {
-		apply_filter_keep(u, keep);
+		ui_apply_filter_keep(u, keep);
 		load_servers(u, 1);
 	}
 	if (u->redraw == REDRAW_NONE)
 		u->redraw = REDRAW_PANES;
 }
 
-static void
-move_sel(struct ui *u, long delta)
+void
+ui_move_sel(struct ui *u, long delta)
 {
 	size_t n = pane_rows(u, u->focus);
 	long s = (long)u->sel[u->focus] + delta;
@@ -205,273 +204,6 @@ move_sel(struct ui *u, long delta)
 	u->sel[u->focus] = (size_t)s;
 	if (u->focus == PANE_HOSTS)
 		load_servers(u, 0);
-}
-
-static void
-spawn_self(struct ui *u, const char *what, const char *cmd, const char *host,
-    const char *const *extra, size_t nextra)
-{
-	const char *argv[32];
-	int n = 0;
-
-	argv[n++] = u->self;
-	argv[n++] = "--db";
-	argv[n++] = u->db_path;
-	argv[n++] = cmd;
-	if (host != NULL)
-		argv[n++] = host;
-	for (size_t i = 0; i < nextra && n < 30; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	jobs_background(u, what, argv);
-}
-
-static int
-act_kill(struct ui *u)
-{
-	struct model_host *mh = ui_selected_host(u);
-	static const char *const choices[] = { "TERM", "USR1 only if idle", "Cancel" };
-	char lines[16][160], what[96];
-	const char *extra[40];
-	const char *lp[16];
-	char pidargs[16][24];
-	size_t n = 0, ne = 0, refused = 0;
-	const struct db_scan_server *last_refused = NULL;
-	int c;
-
-	if (mh == NULL || u->nservers == 0) {
-		ui_status(u, 1, "no remote servers listed: press R to scan %s",
-		    mh ? mh->h.name : "a host");
-		return REDRAW_PANES;
-	}
-	for (size_t i = 0; i < u->nservers && n < 14; i++) {
-		const struct db_scan_server *s = &u->servers[i];
-		char age[24];
-		int tagged_any = 0;
-
-		for (size_t t = 0; t < u->nservers; t++)
-			tagged_any |= u->tagged[t];
-		if (tagged_any ? !u->tagged[i] : i != u->sel[PANE_SERVERS])
-			continue;
-		/* Never a live session: the same rule as `clean`. */
-		if (!s->candidate && !s->candidate_detached) {
-			refused++;
-			last_refused = s;
-			continue;
-		}
-		fmt_duration(s->age_s, age, sizeof age);
-		snprintf(lines[n], sizeof lines[n], "pid %lld  port %d  age %s  %s",
-		    (long long)s->pid, s->port, age, s->class_);
-		lp[n] = lines[n];
-		snprintf(pidargs[n], sizeof pidargs[n], "%lld", (long long)s->pid);
-		n++;
-	}
-	if (n == 0) {
-		/* Say why, in the classifier's words (e.g. utmp still says attached). */
-		if (refused == 1 && last_refused != NULL)
-			ui_status(u, 1, "pid %lld is not a target: %s", (long long)last_refused->pid,
-			    last_refused->why);
-		else
-			ui_status(u, 1, "none of those servers is a target (attached, live, "
-			    "starting or not proven orphaned)");
-		return REDRAW_PANES;
-	}
-	c = dialog_choose(u, "Kill these mosh-servers?", lp, n, choices, 3);
-	if (c < 0 || c == 2) {
-		ui_status(u, 0, "nothing killed");
-		return REDRAW_ALL;
-	}
-	extra[ne++] = "--yes";
-	extra[ne++] = "--detached";
-	extra[ne++] = "--signal";
-	extra[ne++] = c == 0 ? "term" : "usr1";
-	for (size_t i = 0; i < n; i++) {
-		extra[ne++] = "--pid";
-		extra[ne++] = pidargs[i];
-	}
-	snprintf(what, sizeof what, "kill on %s", mh->h.name);
-	spawn_self(u, what, "clean", mh->h.name, extra, ne);
-	return REDRAW_ALL;
-}
-
-static int
-confirm_quit(struct ui *u)
-{
-	int here = 0;
-	char line[96];
-	const char *lp[1];
-
-	for (size_t i = 0; i < u->m.nsessions; i++) {
-		if (db_session_is_live_state(u->m.sessions[i].state) &&
-		    u->m.sessions[i].started_at >= u->started_at)
-			here++;
-	}
-	if (here == 0)
-		return 1;
-	snprintf(line, sizeof line, "%d session%s started from this dashboard still run%s.",
-	    here, here == 1 ? "" : "s", here == 1 ? "s" : "");
-	lp[0] = line;
-	return dialog_confirm(u, "Quit moshman?", lp, 1, "They keep running. Quit? (y/n)");
-}
-
-static int
-handle_action(struct ui *u, enum action act)
-{
-	struct model_host *mh = ui_selected_host(u);
-	const struct db_session *sess;
-	char *err = NULL, what[96];
-
-	switch (act) {
-	case ACT_CONNECT:
-	case ACT_TMUX:
-		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL)
-			return jobs_connect(u, sess->host_name, act == ACT_TMUX || u->tmux_windows),
-			       REDRAW_ALL;
-		if (mh == NULL) {
-			ui_status(u, 1, "no host selected: press a to add one");
-			return REDRAW_PANES;
-		}
-		jobs_connect(u, mh->h.name, act == ACT_TMUX || (u->tmux_windows && getenv("TMUX")));
-		return REDRAW_ALL;
-	case ACT_RECONNECT:
-		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL) {
-			if (db_session_is_live_state(sess->state)) {
-				char msg[512];
-				int bad = reconnect_request(u->m.db, sess->id, msg, sizeof msg);
-
-				ui_status(u, bad, "%s", msg);
-				ui_reload(u, 1);
-				return REDRAW_PANES;
-			}
-			jobs_connect(u, sess->host_name, u->tmux_windows && getenv("TMUX"));
-			return REDRAW_ALL;
-		}
-		return handle_action(u, ACT_CONNECT);
-	case ACT_ADD:
-		form_run(u, NULL, 0);
-		return REDRAW_ALL;
-	case ACT_EDIT:
-	case ACT_DUP:
-		if (mh == NULL)
-			return REDRAW_NONE;
-		form_run(u, mh->h.name, act == ACT_DUP);
-		return REDRAW_ALL;
-	case ACT_DELETE:
-		if (mh == NULL)
-			return REDRAW_NONE;
-		{
-			char line[128], name[80];
-			const char *lp[1] = { line };
-
-			snprintf(name, sizeof name, "%s", mh->h.name);
-			snprintf(line, sizeof line, "%s (%s@%s); its session history is kept.", name,
-			    mh->h.user, mh->h.hostname);
-			if (dialog_confirm(u, "Delete host?", lp, 1, "Delete it? (y/n)")) {
-				if (model_delete(&u->m, name, &err) == -1) {
-					ui_status(u, 1, "%s", err);
-					free(err);
-				} else
-					ui_status(u, 0, "deleted %s", name);
-				ui_reload(u, 1);
-			}
-		}
-		return REDRAW_ALL;
-	case ACT_IMPORT:
-		spawn_self(u, "import ~/.ssh/config", "host", "import", NULL, 0);
-		return REDRAW_PANES;
-	case ACT_FILTER:
-		u->filtering = 1;
-		u->focus = PANE_HOSTS;
-		return REDRAW_PANES;
-	case ACT_CLEAR:
-		u->filter[0] = '\0';
-		u->filtering = 0;
-		apply_filter(u);
-		return REDRAW_PANES;
-	case ACT_NEXT_PANE:
-		u->focus = (u->focus + 1) % PANE_COUNT;
-		return REDRAW_ALL;
-	case ACT_PANE1:
-	case ACT_PANE2:
-	case ACT_PANE3:
-		u->focus = (enum pane_id)(act - ACT_PANE1);
-		return REDRAW_ALL;
-	case ACT_UP:
-		move_sel(u, -1);
-		return REDRAW_PANES;
-	case ACT_DOWN:
-		move_sel(u, 1);
-		return REDRAW_PANES;
-	case ACT_PGUP:
-		move_sel(u, -(LINES / 2));
-		return REDRAW_PANES;
-	case ACT_PGDN:
-		move_sel(u, LINES / 2);
-		return REDRAW_PANES;
-	case ACT_HOME:
-		move_sel(u, -(long)pane_rows(u, u->focus));
-		return REDRAW_PANES;
-	case ACT_END:
-		move_sel(u, (long)pane_rows(u, u->focus));
-		return REDRAW_PANES;
-	case ACT_SORT:
-		/* Sorting moves the hosts under the visible indexes: keep the host, not the row. */
-		model_set_sort(&u->m, (enum model_sort)((u->m.sort + 1) % MODEL_SORT_COUNT));
-		apply_filter_keep(u, mh != NULL ? mh->h.id : 0);
-		ui_status(u, 0, "sorted by %s", model_sort_name(u->m.sort));
-		return REDRAW_PANES;
-	case ACT_PIN:
-		if (mh == NULL)
-			return REDRAW_NONE;
-		if (model_pin(&u->m, mh->h.id, !mh->h.pinned, &err) == -1) {
-			ui_status(u, 1, "%s", err);
-			free(err);
-		}
-		ui_reload(u, 1);
-		return REDRAW_PANES;
-	case ACT_RESCAN:
-		if (mh == NULL)
-			return REDRAW_NONE;
-		snprintf(what, sizeof what, "scan %s", mh->h.name);
-		spawn_self(u, what, "scan", mh->h.name, NULL, 0);
-		return REDRAW_PANES;
-	case ACT_TAG:
-		if (u->focus != PANE_SERVERS || u->nservers == 0)
-			return REDRAW_NONE;
-		u->tagged[u->sel[PANE_SERVERS]] ^= 1;
-		move_sel(u, 1);
-		return REDRAW_PANES;
-	case ACT_KILL:
-		return act_kill(u);
-	case ACT_CLEAN:
-		if (mh == NULL)
-			return REDRAW_NONE;
-		{
-			char line[128];
-			const char *lp[1] = { line };
-
-			snprintf(line, sizeof line, "Kill the orphaned mosh-servers of %s (SIGTERM)?",
-			    mh->h.name);
-			if (dialog_confirm(u, "Clean orphans", lp, 1, "Clean? (y/n)")) {
-				const char *extra[] = { "--yes" };
-
-				snprintf(what, sizeof what, "clean %s", mh->h.name);
-				spawn_self(u, what, "clean", mh->h.name, extra, 1);
-			}
-		}
-		return REDRAW_ALL;
-	case ACT_HELP:
-		u->help = 1;
-		return REDRAW_ALL;
-	case ACT_QUIT:
-		if (confirm_quit(u))
-			u->quit = 1;
-		return REDRAW_ALL;
-	case ACT_REDRAW:
-		return REDRAW_ALL;
-	default:
-		return REDRAW_NONE;
-	}
 }
 
 static void
@@ -489,25 +221,25 @@ handle_key(struct ui *u, int ch)
 		size_t n = strlen(u->filter);
 
 		if (ch == 27) {
-			handle_action(u, ACT_CLEAR);
+			ui_act(u, ACT_CLEAR);
 		} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
 			u->filtering = 0;
 		} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
 			if (n > 0)
 				u->filter[n - 1] = '\0';
-			apply_filter(u);
+			ui_apply_filter(u);
 		} else if (ch >= 0x20 && ch < 0x7f && n + 1 < sizeof u->filter) {
 			u->filter[n] = (char)ch;
 			u->filter[n + 1] = '\0';
 			u->sel[PANE_HOSTS] = 0;
-			apply_filter(u);
+			ui_apply_filter(u);
 		} else if (ch == KEY_UP || ch == KEY_DOWN) {
-			handle_action(u, ui_key_action(ch));
+			ui_act(u, ui_key_action(ch));
 		}
 		u->redraw = u->redraw > REDRAW_PANES ? u->redraw : REDRAW_PANES;
 		return;
 	}
-	r = handle_action(u, ui_key_action(ch));
+	r = ui_act(u, ui_key_action(ch));
 	if (r > u->redraw)
 		u->redraw = r;
 }
@@ -644,7 +376,7 @@ dash_run(struct db *db, const char *db_path, const struct dash_opts *opts)
 	set_escdelay(25);
 	curs_set(0);
 	draw_init_colors(&u);
-	apply_filter(&u);
+	ui_apply_filter(&u);
 	sample_sparks(&u);
 
 	ev_io_init(&tty, on_tty, STDIN_FILENO, EV_READ);

@@ -15,7 +15,7 @@ enum action {
 	ACT_NONE, ACT_CONNECT, ACT_RECONNECT, ACT_TMUX, ACT_ADD, ACT_EDIT, ACT_DUP, ACT_DELETE,
 	ACT_IMPORT, ACT_FILTER, ACT_CLEAR, ACT_NEXT_PANE, ACT_PANE1, ACT_PANE2, ACT_PANE3,
 	ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END, ACT_SORT, ACT_PIN, ACT_RESCAN,
-	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW,
+	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW, ACT_COUNT
 };
 
 /* What an action asks of the screen. */
@@ -86,6 +86,13 @@ struct ui {
 void ui_status(struct ui *, int error, const char *, ...) __attribute__((format(printf, 3, 4)));
 void ui_reload(struct ui *, int force);
 struct model_host *ui_selected_host(struct ui *);
+/* Moves the focused pane's selection by delta rows (clamped). */
+void ui_move_sel(struct ui *, long delta);
+/* Rebuilds the visible hosts from the filter, keeping the selected host (or host `keep`). */
+void ui_apply_filter(struct ui *);
+void ui_apply_filter_keep(struct ui *, int64_t keep);
+/* keys.c: runs an action; returns what must be redrawn (REDRAW_*) */
+int ui_act(struct ui *, enum action);
 /* draw.c */
 void draw_init_colors(struct ui *);
 void draw_all(struct ui *);
@@ -103,6 +110,7 @@ int dialog_choose(struct ui *, const char *title, const char *const *lines, size
 void dialog_wait_key(const char *message);
 /* jobs.c: children (connect in the foreground; scan and clean in the background) */
 int jobs_connect(struct ui *, const char *host, int in_tmux);
-int jobs_background(struct ui *, const char *what, const char *const argv[]);
+void jobs_self(struct ui *, const char *what, const char *cmd, const char *host,
+    const char *const *extra, size_t nextra);
 
 #endif
