@@ -169,14 +169,132 @@ paint(struct field *f, int cur, const char *title, const char *banner)
 	refresh();
 }
 
+/* A duplicate is a new host: no id, pin or history of its own. */
+static void
+as_new(struct db_host *h)
+{
+	h->id = 0;
+	h->pinned = 0;
+	h->last_used_at = 0;
+	h->created_at = 0;
+}
+
+/* Checks a field when the cursor leaves it, so its error shows at once. */
+static void
+check_field(struct field *f)
+{
+	struct db_host scratch;
+
+	if (f->opt == NULL)
+		return;
+	profile_defaults(&scratch, "x");
+	apply(f, &scratch);
+	db_host_clear(&scratch);
+}
+
+enum form_key { FORM_EDIT, FORM_SAVE, FORM_CANCEL };
+
+/* One key: moves the cursor or edits the current field, or asks to save or cancel. */
+static enum form_key
+form_key(struct field *f, int *cur, int ch)
+{
+	struct field *c = &f[*cur];
+	size_t n = strlen(c->value);
+
+	switch (ch) {
+	case 27:
+		return FORM_CANCEL;
+	case KEY_F(2):
+	case 's' & 0x1f:
+		return FORM_SAVE;
+	case '\t':
+	case KEY_DOWN:
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		check_field(c);
+		if (ch != '\t' && ch != KEY_DOWN && *cur == NFIELDS - 1)
+			return FORM_SAVE;
+		*cur = (*cur + 1) % NFIELDS;
+		return FORM_EDIT;
+	case KEY_BTAB:
+	case KEY_UP:
+		*cur = (*cur + NFIELDS - 1) % NFIELDS;
+		return FORM_EDIT;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (n > 0)
+			c->value[n - 1] = '\0';
+		return FORM_EDIT;
+	case 'u' & 0x1f:
+		c->value[0] = '\0';
+		return FORM_EDIT;
+	default:
+		if (ch >= 0x20 && ch < 0x7f && n + 1 < sizeof c->value) {
+			c->value[n] = (char)ch;
+			c->value[n + 1] = '\0';
+		}
+		return FORM_EDIT;
+	}
+}
+
+/* Saves the form, built field by field on a fresh copy of the stored profile.  Returns 1
+ * when saved; else 0 with *cur on the field to fix (its error set) and *banner saying
+ * why. */
+static int
+form_save(struct ui *u, struct field *f, const char *name, int duplicate, int *cur,
+    const char **banner)
+{
+	struct db_host h;
+	char *err = NULL;
+	int bad = -1, rc;
+
+	if (name == NULL)
+		profile_defaults(&h, "");
+	else if (model_host_get(&u->m, name, &h, &err) == -1) {
+		/* Deleted or renamed by another moshman since the form opened. */
+		free(f[0].err);
+		f[0].err = err;
+		*cur = 0;
+		*banner = "not saved: the stored host cannot be read (Esc cancels)";
+		return 0;
+	}
+	if (duplicate)
+		as_new(&h);
+	for (int i = 0; i < NFIELDS; i++) {
+		if (apply(&f[i], &h) == -1 && bad == -1)
+			bad = i;
+	}
+	if (bad == -1 && (rc = model_save(&u->m, &h, name == NULL || duplicate, &err)) != 0) {
+		/* A clash of names belongs to the name field; the rest to the form. */
+		if (rc != DB_EXISTS) {
+			*banner = "could not save (see the message below the form)";
+			ui_status(u, 1, "%s", err);
+		}
+		f[0].err = err;
+		bad = 0;
+	}
+	if (bad == -1)
+		ui_status(u, 0, "saved %s", h.name);
+	else {
+		*cur = bad;
+		if (*banner == NULL)
+			*banner = "not saved: fix the field marked below";
+	}
+	db_host_clear(&h);
+	return bad == -1;
+}
+
 int
 form_run(struct ui *u, const char *name, int duplicate)
 {
 	struct field f[NFIELDS];
-	struct db_host base, h;
+	struct db_host base;
 	char title[128], *err = NULL;
 	const char *banner = NULL;
-	int cur = 0, saved = 0, insert = name == NULL || duplicate, done = 0;
+	int cur = 0, saved = 0, ch;
+	enum form_key k = FORM_EDIT;
 
 	memcpy(f, fields_template, sizeof f);
 	if (name != NULL) {
@@ -189,100 +307,19 @@ form_run(struct ui *u, const char *name, int duplicate)
 		profile_defaults(&base, "");
 	fill(f, &base);
 	if (duplicate) {
-		char copy[80];
-		snprintf(copy, sizeof copy, "%.60s-copy", base.name);
-		snprintf(f[0].value, sizeof f[0].value, "%s", copy);
-		base.id = 0;
-		base.pinned = 0;
-		base.last_used_at = 0;
-		base.created_at = 0;
+		snprintf(f[0].value, sizeof f[0].value, "%.60s-copy", base.name);
+		as_new(&base);
 	}
 	snprintf(title, sizeof title, "%s", name == NULL ? "Add a host"
 	    : duplicate ? "Duplicate a host" : "Edit a host");
-	while (!done) {
-		int ch;
-
+	while (!saved && k != FORM_CANCEL) {
 		paint(f, cur, title, banner);
-		ch = getch();
-		banner = NULL;
-		if (ch == 27) {
-			done = 1;
-		} else if (ch == KEY_RESIZE) {
+		if ((ch = getch()) == KEY_RESIZE)
 			continue;
-		} else if (ch == '\t' || ch == KEY_DOWN || ch == '\n' || ch == '\r' ||
-		    ch == KEY_ENTER) {
-			/* Check the field when leaving it, so the error shows at once. */
-			if (f[cur].opt != NULL) {
-				struct db_host scratch;
-				profile_defaults(&scratch, "x");
-				apply(&f[cur], &scratch);
-				db_host_clear(&scratch);
-			}
-			if ((ch == '\n' || ch == '\r' || ch == KEY_ENTER) && cur == NFIELDS - 1)
-				goto save;
-			cur = (cur + 1) % NFIELDS;
-		} else if (ch == KEY_BTAB || ch == KEY_UP) {
-			cur = (cur + NFIELDS - 1) % NFIELDS;
-		} else if (ch == KEY_F(2) || ch == ('s' & 0x1f)) {
-			goto save;
-		} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
-			size_t n = strlen(f[cur].value);
-			if (n > 0)
-				f[cur].value[n - 1] = '\0';
-		} else if (ch == ('u' & 0x1f)) {
-			f[cur].value[0] = '\0';
-		} else if (ch >= 0x20 && ch < 0x7f) {
-			size_t n = strlen(f[cur].value);
-			if (n + 1 < sizeof f[cur].value) {
-				f[cur].value[n] = (char)ch;
-				f[cur].value[n + 1] = '\0';
-			}
-		}
-		continue;
-save:
-		{
-			int bad = -1;
-
-			/* Build on a fresh copy of the stored profile, field by field. */
-			if (name != NULL)
-				model_host_get(&u->m, name, &h, &err);
-			else
-				profile_defaults(&h, "");
-			free(err);
-			err = NULL;
-			if (duplicate) {
-				h.id = 0;
-				h.pinned = 0;
-				h.last_used_at = 0;
-				h.created_at = 0;
-			}
-			for (int i = 0; i < NFIELDS; i++) {
-				if (apply(&f[i], &h) == -1 && bad == -1)
-					bad = i;
-			}
-			if (bad == -1 && model_save(&u->m, &h, insert, &err) == -1) {
-				/* A clash of names belongs to the name field. */
-				if (strstr(err, "exists") != NULL) {
-					f[0].err = err;
-					bad = 0;
-				} else {
-					banner = "could not save (see the message below the form)";
-					ui_status(u, 1, "%s", err);
-					f[0].err = err;
-					bad = 0;
-				}
-				err = NULL;
-			}
-			if (bad == -1) {
-				ui_status(u, 0, "saved %s", h.name);
-				saved = done = 1;
-			} else {
-				cur = bad;
-				if (banner == NULL)
-					banner = "not saved: fix the field marked below";
-			}
-			db_host_clear(&h);
-		}
+		banner = NULL;
+		k = form_key(f, &cur, ch);
+		if (k == FORM_SAVE)
+			saved = form_save(u, f, name, duplicate, &cur, &banner);
 	}
 	for (int i = 0; i < NFIELDS; i++)
 		free(f[i].err);

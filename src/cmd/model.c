@@ -221,7 +221,7 @@ model_save(struct model *m, struct db_host *h, int insert, char **err)
 	rc = insert ? db_host_insert(m->db, h) : db_host_update(m->db, h);
 	if (rc != DB_OK) {
 		*err = xstrdup(db_error(m->db));
-		return -1;
+		return rc == DB_EXISTS ? DB_EXISTS : -1;
 	}
 	return 0;
 }

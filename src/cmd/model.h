@@ -46,7 +46,8 @@ int model_scan(struct model *, int64_t host_id, struct db_scan *, struct db_scan
     size_t *);
 int model_pin(struct model *, int64_t host_id, int pinned, char **err);
 int model_delete(struct model *, const char *name, char **err);
-/* Save a profile from a form: validate across fields, then insert or update. */
+/* Save a profile from a form: validate across fields, then insert or update.  0, or with
+ * *err set DB_EXISTS when the name is taken, -1 for anything else. */
 int model_save(struct model *, struct db_host *, int insert, char **err);
 /* A copy of a stored profile, for the edit and duplicate forms. */
 int model_host_get(struct model *, const char *name, struct db_host *, char **err);
