@@ -4,44 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "db/db.h"
 #include "src/cmd/cmd.h"
 #include "src/session/liveness.h"
+#include "src/util/clock.h"
+#include "src/util/fmt.h"
 #include "src/util/xmalloc.h"
-
-static void
-fmt_time(char *buf, size_t len, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static void
-fmt_ago(char *buf, size_t len, int64_t at, int64_t now)
-{
-	if (at <= 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%" PRId64, now - at > 0 ? now - at : 0);
-}
-
-static void
-fmt_pid(char *buf, size_t len, int64_t pid)
-{
-	if (pid <= 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%" PRId64, pid);
-}
 
 #define NCOL 14
 
@@ -55,7 +24,7 @@ print_table(struct db *db, int all)
 	size_t n = 0;
 	char ***cells;
 	size_t w[NCOL];
-	int64_t now = db_now_ms();
+	int64_t now = clock_epoch_ms();
 
 	if (db_session_list(db, all, &v, &n) != DB_OK)
 		return cmd_fail("%s", db_error(db));
@@ -70,15 +39,12 @@ print_table(struct db *db, int all)
 		snprintf(buf[1], sizeof buf[1], "%s", s->host_name);
 		snprintf(buf[2], sizeof buf[2], "%s", s->state);
 		snprintf(buf[3], sizeof buf[3], "%s", s->path != NULL ? s->path : "-");
-		if (s->mosh_port > 0)
-			snprintf(buf[4], sizeof buf[4], "%d", s->mosh_port);
-		else
-			snprintf(buf[4], sizeof buf[4], "-");
-		fmt_pid(buf[5], sizeof buf[5], s->server_pid);
-		fmt_pid(buf[6], sizeof buf[6], s->supervisor_pid);
-		fmt_pid(buf[7], sizeof buf[7], s->client_pid);
-		fmt_time(buf[8], sizeof buf[8], s->started_at);
-		fmt_ago(buf[9], sizeof buf[9], s->last_rx_at, now);
+		fmt_known(s->mosh_port, buf[4], sizeof buf[4]);
+		fmt_known(s->server_pid, buf[5], sizeof buf[5]);
+		fmt_known(s->supervisor_pid, buf[6], sizeof buf[6]);
+		fmt_known(s->client_pid, buf[7], sizeof buf[7]);
+		fmt_localtime(s->started_at, buf[8], sizeof buf[8]);
+		fmt_ms_since(s->last_rx_at, now, buf[9], sizeof buf[9]);
 		snprintf(buf[10], sizeof buf[10], "%" PRId64, s->bytes_up);
 		snprintf(buf[11], sizeof buf[11], "%" PRId64, s->bytes_down);
 		snprintf(buf[12], sizeof buf[12], "%d", s->reconnects);

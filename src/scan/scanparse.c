@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "src/scan/scanparse.h"
+#include "src/util/hex.h"
 #include "src/util/xmalloc.h"
 
 /* The scripts themselves, generated from src/scan/scan_collect.sh and src/scan/scan_kill.sh. */
@@ -170,18 +171,6 @@ tty_ok(const char *s)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 unhex(const char *s, char **out, size_t *outlen)
 {
 	size_t	 i, n = strlen(s);
@@ -191,7 +180,7 @@ unhex(const char *s, char **out, size_t *outlen)
 		return -1;
 	b = xmalloc(n / 2 + 1);
 	for (i = 0; i < n; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(b);
 			return -1;

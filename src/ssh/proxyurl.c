@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "src/ssh/profile.h"
+#include "src/util/hex.h"
 #include "src/util/xmalloc.h"
 
 void
@@ -14,18 +15,6 @@ proxyurl_clear(struct proxyurl *u)
 	free(u->user);
 	xfree_secret(u->pass);
 	memset(u, 0, sizeof *u);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Percent-decode [s, s+len); NUL bytes and control characters are refused. */
@@ -40,8 +29,8 @@ pct_decode(const char *s, size_t len)
 		if (c == '%') {
 			if (i + 2 >= len)
 				goto bad;
-			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if ((hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0)
 				goto bad;
 			c = hi * 16 + lo;
 			i += 2;

@@ -1,6 +1,8 @@
 #include "src/util/fmt.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "src/util/clock.h"
 
@@ -45,4 +47,33 @@ fmt_bytes(int64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%.1fM", b / (1024.0 * 1024));
 	else
 		snprintf(buf, len, "%.1fG", b / (1024.0 * 1024 * 1024));
+}
+
+void
+fmt_localtime(int64_t when_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(when_ms / 1000);
+	struct tm tm;
+
+	if (when_ms <= 0 || localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+void
+fmt_ms_since(int64_t when_ms, int64_t now_ms, char *buf, size_t len)
+{
+	if (when_ms <= 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%" PRId64, now_ms > when_ms ? now_ms - when_ms : 0);
+}
+
+void
+fmt_known(int64_t v, char *buf, size_t len)
+{
+	if (v <= 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%" PRId64, v);
 }

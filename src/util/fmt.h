@@ -11,5 +11,13 @@ void fmt_duration(int64_t seconds, char *, size_t);
 void fmt_ago(int64_t when_ms, char *, size_t);
 /* "512B", "1.5k", "3.2M", "1.1G". */
 void fmt_bytes(int64_t, char *, size_t);
+/* The local date and time of when_ms (ms since the epoch), "2026-12-06 23:05:09"; "-"
+ * for 0 (never). */
+void fmt_localtime(int64_t when_ms, char *, size_t);
+/* Whole milliseconds from when_ms to now_ms (0 if when_ms is later), for machine-read
+ * columns; "-" for 0 (never). */
+void fmt_ms_since(int64_t when_ms, int64_t now_ms, char *, size_t);
+/* The number, or "-" when it is not positive (a pid or port not known). */
+void fmt_known(int64_t, char *, size_t);
 
 #endif
