@@ -42,7 +42,9 @@ int db_begin_read(struct db *);
 int db_commit(struct db *);
 void db_rollback(struct db *);
 
-/* Milliseconds since the Unix epoch, as the store records times. */
+/* Milliseconds since the Unix epoch, as the store records times.  db/ may include
+ * nothing of src/, so the store keeps this clock; src/ and ui/ use clock_epoch_ms
+ * (src/util/clock.h), the same clock. */
 int64_t db_now_ms(void);
 
 /* ---- host profiles ------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/util/clock.h"
 #include "ui/pane.h"
 #include "ui/ui.h"
 
@@ -80,7 +81,7 @@ pane_sessions_draw(struct ui *u, int y, int h, int focused)
 			snprintf(contact, sizeof contact, "-");
 		fmt_bytes(s->bytes_up, up, sizeof up);
 		fmt_bytes(s->bytes_down, down, sizeof down);
-		fmt_duration(((s->ended_at ? s->ended_at : db_now_ms()) - s->started_at) / 1000,
+		fmt_duration(((s->ended_at ? s->ended_at : clock_epoch_ms()) - s->started_at) / 1000,
 		    uptime, sizeof uptime);
 		sparkline(u, spark_of(u, s->id), spark, sizeof spark);
 		snprintf(line, sizeof line, "  %-14.14s %-12.12s %-7.7s %6s %8s %3d", s->host_name,

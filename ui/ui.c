@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "src/util/clock.h"
 #include "src/util/xmalloc.h"
 #include "ui/dash.h"
 #include "ui/pane.h"
@@ -342,7 +343,7 @@ dash_run(struct db *db, const char *db_path, const struct dash_opts *opts)
 	u.self = u.self_buf = self_path();
 	u.tmux_windows = opts->tmux_windows;
 	u.exit_after_paint = getenv("MOSHMAN_EXIT_AFTER_PAINT") != NULL;
-	u.started_at = db_now_ms();
+	u.started_at = clock_epoch_ms();
 	model_init(&u.m, db);
 	cs = nl_langinfo(CODESET);
 	u.unicode = !opts->no_unicode && cs != NULL && strcmp(cs, "UTF-8") == 0;

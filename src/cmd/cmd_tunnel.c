@@ -15,6 +15,7 @@
 #include "src/ssh/sshconn.h"
 #include "src/session/supervisor.h"
 #include "src/link/tunnel.h"
+#include "src/util/clock.h"
 #include "src/util/xmalloc.h"
 
 #define TUNNEL_USAGE "usage: moshman tunnel NAME --local ADDR:PORT --remote ADDR:PORT " \
@@ -57,7 +58,7 @@ ct_health_tick(void *arg)
 	localrelay_get_stats(c->relay, &st);
 	tunnel_get_info(c->tunnel, &ti);
 	memset(&in, 0, sizeof in);
-	in.now = db_now_ms();
+	in.now = clock_epoch_ms();
 	in.since = c->since;
 	in.last_tx = st.last_up_ms;
 	in.last_rx = st.last_down_ms > ti.last_rx_ms ? st.last_down_ms : ti.last_rx_ms;
@@ -79,7 +80,7 @@ ct_event(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs, v
 	switch (ev) {
 	case TUNNEL_UP:
 	case TUNNEL_UP_AGAIN:
-		c->since = db_now_ms();
+		c->since = clock_epoch_ms();
 		c->degraded = 0;
 		ct_line(msg);
 		break;

@@ -6,6 +6,7 @@
 
 #include "src/session/liveness.h"
 #include "src/ssh/profile.h"
+#include "src/util/clock.h"
 #include "src/util/xmalloc.h"
 
 #define RECENT_MS (3600 * 1000)
@@ -126,7 +127,7 @@ model_refresh(struct model *m, int force, char **err)
 	if (db_begin_read(m->db) != DB_OK ||
 	    db_host_list(m->db, &hosts, &nh) != DB_OK ||
 	    db_host_stats(m->db, &st, &nst) != DB_OK ||
-	    db_session_recent(m->db, db_now_ms() - RECENT_MS, MAX_SESSIONS, &sess, &ns) != DB_OK) {
+	    db_session_recent(m->db, clock_epoch_ms() - RECENT_MS, MAX_SESSIONS, &sess, &ns) != DB_OK) {
 		*err = xstrdup(db_error(m->db));
 		db_rollback(m->db);
 		db_host_list_free(hosts, nh);

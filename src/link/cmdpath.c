@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "src/link/frame.h"
+#include "src/util/clock.h"
 #include "src/util/log.h"
 #include "src/util/shquote.h"
 #include "src/link/tunnel.h"
@@ -40,7 +41,7 @@ struct cmdpath {
 	void *arg;
 	pid_t pid;
 	int attempt;
-	struct timespec started;
+	int64_t started_ms; /* clock_mono_ms() at the spawn */
 	ev_child child;
 	ev_timer restart;
 	ev_timer kill_w;	/* a requested restart: SIGKILL if SIGTERM was not enough */
@@ -228,10 +229,9 @@ static void
 cp_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct cmdpath *c = w->data;
-	struct timespec now;
 	char how[64], last[CMDPATH_SHOW_MAX + 2];
 	int ms, st = w->rstatus;
-	long ran;
+	int64_t ran;
 
 	ev_child_stop(loop, w);
 	ev_timer_stop(loop, &c->kill_w);
@@ -241,9 +241,7 @@ cp_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	 * running in the background is not heard any more. */
 	cp_out_drain(c, 4 * CMDPATH_READ_BURST);
 	cp_out_close(c);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ran = (now.tv_sec - c->started.tv_sec) * 1000 +
-	    (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	ran = clock_mono_ms() - c->started_ms;
 	if (ran >= CMDPATH_STABLE_MS)
 		c->attempt = 0;
 	if (WIFSIGNALED(st))
@@ -330,7 +328,7 @@ cp_spawn(struct cmdpath *c)
 	pid_t pid;
 	int nul, pfd[2] = { -1, -1 };
 
-	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->started_ms = clock_mono_ms();
 	/* Both ends close-on-exec; the child's copies on 1 and 2 (dup2) are not. */
 	if (pipe2(pfd, O_CLOEXEC) == -1 || fcntl(pfd[0], F_SETFL, O_NONBLOCK) == -1 ||
 	    (pid = fork()) == -1) {

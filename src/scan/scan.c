@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "src/session/liveness.h"
+#include "src/util/clock.h"
 #include "src/util/log.h"
 #include "src/util/proc.h"
 #include "src/util/shquote.h"
@@ -411,7 +412,7 @@ scan_save(struct db *db, const struct scan_host *h)
 		missing = t;
 	}
 	sc.host_id = h->host.id;
-	sc.scanned_at = db_now_ms();
+	sc.scanned_at = clock_epoch_ms();
 	sc.status = (char *)(uintptr_t)h->status;
 	sc.message = h->message;
 	sc.missing_tools = missing;
@@ -583,7 +584,7 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 		if (db_scan_get(db, h->host.id, &sc, &ov, &on) == DB_OK)
 			old = &sc;
 		if (old != NULL) {
-			sc.scanned_at = db_now_ms();
+			sc.scanned_at = clock_epoch_ms();
 			if (db_scan_save(db, &sc, rows, keep) != DB_OK)
 				fprintf(stderr, "moshman: %s: %s\n", h->host.name, db_error(db));
 			db_scan_clear(&sc);
