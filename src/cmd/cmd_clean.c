@@ -20,6 +20,15 @@ struct clean {
 	long *pids;
 	size_t npids;
 	struct scan_opts o;
+
+	/* The run: the hosts scanned, per host the targets marked and their count. */
+	struct scan_host *hosts;
+	size_t n;
+	int **sel;
+	size_t *ntargets;
+	size_t total;  /* targets on all hosts */
+	int refused;   /* pids named with --pid that are not targets now */
+	int bad;       /* hosts not scanned fully */
 };
 
 static int
@@ -88,14 +97,11 @@ clean_report(const struct scan_host *h, const int *sel, size_t ntargets, int pri
 	char pids[256] = "";
 
 	for (size_t i = 0; i < h->nv; i++) {
-		const struct scan_kill_report *rep = NULL;
+		const struct scan_kill_report *rep;
 
 		if (!sel[i])
 			continue;
-		for (size_t k = 0; k < h->k.nreports; k++) {
-			if (h->k.reports[k].pid == h->v[i].pid)
-				rep = &h->k.reports[k];
-		}
+		rep = scan_kill_report_for(h, h->v[i].pid);
 		if (rep != NULL && scanparse_kill_gone(rep->status)) {
 			size_t u = strlen(pids);
 
@@ -130,14 +136,11 @@ clean_json_host(struct db *db, const struct scan_host *h, const int *sel, char *
 	if (db_scan_json(db, h->host.id, &js) != DB_OK)
 		js = NULL;
 	for (size_t i = 0; i < h->nv; i++) {
-		const struct scan_kill_report *rep = NULL;
+		const struct scan_kill_report *rep;
 
 		if (!sel[i])
 			continue;
-		for (size_t k = 0; k < h->k.nreports; k++) {
-			if (h->k.reports[k].pid == h->v[i].pid)
-				rep = &h->k.reports[k];
-		}
+		rep = scan_kill_report_for(h, h->v[i].pid);
 		t = NULL;
 		if (db_json_kill_target(db, h->v[i].pid, scanclass_name(h->v[i].class),
 		    h->v[i].session_id,
@@ -239,126 +242,165 @@ clean_parse(struct clean *c, int argc, char **argv)
 	return 0;
 }
 
+/* Refuse before any connection: nobody could be asked. */
 static int
-cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
+clean_may_ask(const struct clean *c)
 {
-	struct clean c;
-	struct scan_host *hosts = NULL;
-	struct db *db;
-	int **sel = NULL;
-	size_t n = 0, total = 0, *ntargets = NULL;
-	int rc, refused = 0, bad = 0, left = 0;
+	if (c->yes || c->dry_run || isatty(STDIN_FILENO))
+		return 0;
+	return cmd_usage("refusing to kill without asking, and there is no terminal to ask "
+	    "on: add --yes (or --dry-run to see the targets)");
+}
+
+/* Marks the targets on every host scanned; a host that could not be scanned says so. */
+static void
+clean_select_all(struct clean *c)
+{
 	char line[512];
 
-	memset(&c, 0, sizeof c);
-	scan_opts_default(&c.o);
-	if ((rc = clean_parse(&c, argc, argv)) != 0)
-		goto out;
-	/* Refuse before any connection: nobody could be asked. */
-	if (!c.yes && !c.dry_run && !isatty(STDIN_FILENO)) {
-		rc = cmd_usage("refusing to kill without asking, and there is no terminal to "
-		    "ask on: add --yes (or --dry-run to see the targets)");
-		goto out;
-	}
-	rc = EXIT_FAIL;
-	if ((db = cmd_db(ctx)) == NULL)
-		goto out;
-	if (scan_hosts_load(db, argv + optind, argc - optind, c.all, &hosts, &n) == -1)
-		goto out;
-	c.o.interactive = n == 1 && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	scan_collect(db, hosts, n, &c.o);
+	c->sel = xcalloc(c->n + 1, sizeof *c->sel);
+	c->ntargets = xcalloc(c->n + 1, sizeof *c->ntargets);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct scan_host *h = &c->hosts[i];
 
-	sel = xcalloc(n + 1, sizeof *sel);
-	ntargets = xcalloc(n + 1, sizeof *ntargets);
-	for (size_t i = 0; i < n; i++) {
-		sel[i] = xcalloc(hosts[i].nv + 1, sizeof *sel[i]);
-		if (strcmp(hosts[i].status, "unreachable") == 0 ||
-		    strcmp(hosts[i].status, "error") == 0) {
-			bad++;
-			if (!c.json) {
-				scan_summary(&hosts[i], line, sizeof line);
+		c->sel[i] = xcalloc(h->nv + 1, sizeof *c->sel[i]);
+		if (strcmp(h->status, "unreachable") == 0 || strcmp(h->status, "error") == 0) {
+			c->bad++;
+			if (!c->json) {
+				scan_summary(h, line, sizeof line);
 				printf("%s\n", line);
 			}
 			continue;
 		}
-		if (strcmp(hosts[i].status, "ok") != 0)
-			bad++;
-		ntargets[i] = clean_select(&c, &hosts[i], sel[i], &refused);
-		total += ntargets[i];
+		if (strcmp(h->status, "ok") != 0)
+			c->bad++;
+		c->ntargets[i] = clean_select(c, h, c->sel[i], &c->refused);
+		c->total += c->ntargets[i];
 	}
+}
 
-	if (total == 0 || c.dry_run) {
-		if (c.json) {
-			clean_json(db, hosts, n, sel);
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				if (c.dry_run)
-					clean_list(&hosts[i], sel[i], "would kill");
-				scan_summary(&hosts[i], line, sizeof line);
-				if (n > 1 && ntargets[i] == 0 && c.dry_run)
-					printf("%s; nothing to kill\n", line);
-			}
-			if (n == 1 && total == 0) {
-				scan_summary(&hosts[0], line, sizeof line);
-				printf("%s; nothing to kill\n", line);
-			} else if (n == 1)
-				printf("%s: dry run: %zu of %zu mosh-servers would be killed, "
-				    "nothing was\n", hosts[0].host.name, total, hosts[0].nv);
-			else if (c.dry_run)
-				printf("dry run: %zu mosh-server%s would be killed, nothing was\n",
-				    total, total == 1 ? "" : "s");
-			else if (bad > 0)
-				printf("%zu hosts: nothing to kill; %d host%s not scanned fully\n",
-				    n, bad, bad == 1 ? "" : "s");
-			else
-				printf("%zu hosts: nothing to kill\n", n);
-		}
-		rc = bad > 0 || refused > 0 ? EXIT_FAIL : 0;
+/* Nothing to kill, or a dry run: the targets and a summary line. */
+static void
+clean_print_no_kill(const struct clean *c)
+{
+	char line[512];
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->dry_run)
+			clean_list(&c->hosts[i], c->sel[i], "would kill");
+		scan_summary(&c->hosts[i], line, sizeof line);
+		if (c->n > 1 && c->ntargets[i] == 0 && c->dry_run)
+			printf("%s; nothing to kill\n", line);
+	}
+	if (c->n == 1 && c->total == 0) {
+		scan_summary(&c->hosts[0], line, sizeof line);
+		printf("%s; nothing to kill\n", line);
+	} else if (c->n == 1)
+		printf("%s: dry run: %zu of %zu mosh-servers would be killed, nothing was\n",
+		    c->hosts[0].host.name, c->total, c->hosts[0].nv);
+	else if (c->dry_run)
+		printf("dry run: %zu mosh-server%s would be killed, nothing was\n", c->total,
+		    c->total == 1 ? "" : "s");
+	else if (c->bad > 0)
+		printf("%zu hosts: nothing to kill; %d host%s not scanned fully\n", c->n, c->bad,
+		    c->bad == 1 ? "" : "s");
+	else
+		printf("%zu hosts: nothing to kill\n", c->n);
+}
+
+/* Lists the targets and asks; 1 when the user said yes. */
+static int
+clean_confirm(const struct clean *c)
+{
+	char q[128];
+
+	for (size_t i = 0; i < c->n; i++)
+		clean_list(&c->hosts[i], c->sel[i], "target");
+	snprintf(q, sizeof q, "Kill %zu mosh-server%s with SIG%s? ", c->total,
+	    c->total == 1 ? "" : "s", c->usr1 ? "USR1" : "TERM");
+	return prompt_yesno(q) == 1;
+}
+
+/* What the kill did, per host and in sum; returns how many targets are still there. */
+static int
+clean_print_killed(const struct clean *c, struct db *db)
+{
+	char line[512];
+	int left = 0, hosts_with = 0;
+
+	if (c->json) {
+		clean_json(db, c->hosts, c->n, c->sel);
+		for (size_t i = 0; i < c->n; i++)
+			left += clean_report(&c->hosts[i], c->sel[i], c->ntargets[i], 0, line,
+			    sizeof line);
+		return left;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->ntargets[i] == 0)
+			continue;
+		hosts_with++;
+		left += clean_report(&c->hosts[i], c->sel[i], c->ntargets[i], 1, line,
+		    sizeof line);
+		printf("%s\n", line);
+	}
+	/* The last line is the summary the dashboard shows. */
+	if (hosts_with > 1 || c->n > 1)
+		printf("%zu hosts: %zu targeted, %d still running%s\n", c->n, c->total, left,
+		    c->bad ? ", some hosts not scanned fully" : "");
+	return left;
+}
+
+static void
+clean_free(struct clean *c)
+{
+	if (c->sel != NULL) {
+		for (size_t i = 0; i < c->n; i++)
+			free(c->sel[i]);
+		free(c->sel);
+	}
+	free(c->ntargets);
+	free(c->pids);
+	scan_hosts_free(c->hosts, c->n);
+}
+
+static int
+cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct clean c;
+	struct db *db;
+	int rc, left;
+
+	memset(&c, 0, sizeof c);
+	scan_opts_default(&c.o);
+	if ((rc = clean_parse(&c, argc, argv)) != 0 || (rc = clean_may_ask(&c)) != 0)
+		goto out;
+	rc = EXIT_FAIL;
+	if ((db = cmd_db(ctx)) == NULL)
+		goto out;
+	if (scan_hosts_load(db, (const char *const *)(argv + optind), argc - optind, c.all,
+	    &c.hosts, &c.n) == -1)
+		goto out;
+	c.o.interactive = c.n == 1 && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	scan_collect(db, c.hosts, c.n, &c.o);
+	clean_select_all(&c);
+	if (c.total == 0 || c.dry_run) {
+		if (c.json)
+			clean_json(db, c.hosts, c.n, c.sel);
+		else
+			clean_print_no_kill(&c);
+		rc = c.bad > 0 || c.refused > 0 ? EXIT_FAIL : 0;
 		goto out;
 	}
-
-	if (!c.yes) {
-		for (size_t i = 0; i < n; i++)
-			clean_list(&hosts[i], sel[i], "target");
-		snprintf(line, sizeof line, "Kill %zu mosh-server%s with SIG%s? ", total,
-		    total == 1 ? "" : "s", c.usr1 ? "USR1" : "TERM");
-		if (prompt_yesno(line) != 1) {
-			printf("nothing killed\n");
-			rc = 0;
-			goto out;
-		}
+	if (!c.yes && !clean_confirm(&c)) {
+		printf("nothing killed\n");
+		rc = 0;
+		goto out;
 	}
-	scan_kill(db, hosts, n, sel, c.usr1, c.force, &c.o);
-
-	if (c.json) {
-		clean_json(db, hosts, n, sel);
-		for (size_t i = 0; i < n; i++)
-			left += clean_report(&hosts[i], sel[i], ntargets[i], 0, line, sizeof line);
-	} else {
-		int hosts_with = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (ntargets[i] == 0)
-				continue;
-			hosts_with++;
-			left += clean_report(&hosts[i], sel[i], ntargets[i], 1, line, sizeof line);
-			printf("%s\n", line);
-		}
-		/* The last line is the summary the dashboard shows. */
-		if (hosts_with > 1 || n > 1)
-			printf("%zu hosts: %zu targeted, %d still running%s\n", n, total, left,
-			    bad ? ", some hosts not scanned fully" : "");
-	}
-	rc = left > 0 || refused > 0 || bad > 0 ? EXIT_FAIL : 0;
+	scan_kill(db, c.hosts, c.n, c.sel, c.usr1, c.force, &c.o);
+	left = clean_print_killed(&c, db);
+	rc = left > 0 || c.refused > 0 || c.bad > 0 ? EXIT_FAIL : 0;
 out:
-	if (sel != NULL) {
-		for (size_t i = 0; i < n; i++)
-			free(sel[i]);
-		free(sel);
-	}
-	free(ntargets);
-	free(c.pids);
-	scan_hosts_free(hosts, n);
+	clean_free(&c);
 	return rc;
 }
 

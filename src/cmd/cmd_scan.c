@@ -26,7 +26,7 @@ cmd_scan_timeout(const char *s, int *out)
 	return 0;
 }
 
-void
+static void
 cmd_scan_print_json(struct db *db, const struct scan_host *h, size_t n)
 {
 	char *array = NULL;
@@ -47,7 +47,7 @@ cmd_scan_print_json(struct db *db, const struct scan_host *h, size_t n)
 	db_free(array);
 }
 
-void
+static void
 cmd_scan_print_table(const struct scan_host *h)
 {
 	if (h->nv == 0)
@@ -113,7 +113,8 @@ cmd_scan_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage(SCAN_USAGE);
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
-	if (scan_hosts_load(db, argv + optind, argc - optind, all, &hosts, &n) == -1)
+	if (scan_hosts_load(db, (const char *const *)(argv + optind), argc - optind, all,
+	    &hosts, &n) == -1)
 		return EXIT_FAIL;
 	if (n == 0) {
 		printf("no host profiles to scan\n");

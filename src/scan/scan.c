@@ -247,7 +247,7 @@ scan_opts_default(struct scan_opts *o)
 }
 
 int
-scan_hosts_load(struct db *db, char **names, int nnames, int all, struct scan_host **out,
+scan_hosts_load(struct db *db, const char *const *names, int nnames, int all, struct scan_host **out,
     size_t *n)
 {
 	struct scan_host *v = NULL;
@@ -365,11 +365,15 @@ struct db_scan_server *
 scan_rows(const struct scan_host *h, size_t *n)
 {
 	struct db_scan_server *rows;
+	char (*names)[16];
 
 	*n = 0;
 	if (h->nv == 0)
 		return NULL;
-	rows = xcalloc(h->nv, sizeof *rows);
+	/* The rows' class_ is a char * (db/ frees what it reads), so the class names are
+	 * copied into the same block, behind the rows: one free() still releases all. */
+	rows = xcalloc(h->nv, sizeof *rows + sizeof *names);
+	names = (void *)(rows + h->nv);
 	for (size_t i = 0; i < h->nv && i < h->r.nservers; i++) {
 		const struct scan_server *s = &h->r.servers[i];
 		const struct scan_verdict *v = &h->v[i];
@@ -385,7 +389,8 @@ scan_rows(const struct scan_host *h, size_t *n)
 		    s->utmp == SCAN_UTMP_DETACHED ? "detached" : NULL;
 		w->tty = s->utmp_tty != NULL ? s->utmp_tty :
 		    s->child_tty != NULL ? s->child_tty : s->tty;
-		w->class_ = (char *)(uintptr_t)scanclass_name(v->class);
+		snprintf(names[i], sizeof names[i], "%s", scanclass_name(v->class));
+		w->class_ = names[i];
 		w->why = v->why;
 		w->session_id = v->session_id;
 		w->candidate = v->kill_default;
@@ -401,7 +406,7 @@ scan_save(struct db *db, const struct scan_host *h)
 {
 	struct db_scan sc;
 	struct db_scan_server *rows;
-	char *missing = NULL, *t = NULL;
+	char *missing = NULL, *t = NULL, status[16];
 	size_t n = 0;
 
 	memset(&sc, 0, sizeof sc);
@@ -413,7 +418,8 @@ scan_save(struct db *db, const struct scan_host *h)
 	}
 	sc.host_id = h->host.id;
 	sc.scanned_at = clock_epoch_ms();
-	sc.status = (char *)(uintptr_t)h->status;
+	snprintf(status, sizeof status, "%s", h->status);
+	sc.status = status;
 	sc.message = h->message;
 	sc.missing_tools = missing;
 	rows = scan_rows(h, &n);
@@ -509,8 +515,8 @@ scan_is_target(const struct scan_host *h, size_t i, int detached)
 
 /* ---- kill ----------------------------------------------------------------------------- */
 
-static const struct scan_kill_report *
-kill_report(const struct scan_host *h, long pid)
+const struct scan_kill_report *
+scan_kill_report_for(const struct scan_host *h, long pid)
 {
 	for (size_t i = 0; i < h->k.nreports; i++) {
 		if (h->k.reports[i].pid == pid)
@@ -527,7 +533,7 @@ kill_gone(const struct scan_host *h, const int *sel, long pid)
 
 	for (size_t i = 0; i < h->nv; i++) {
 		if (sel[i] && h->v[i].pid == pid)
-			return (rep = kill_report(h, pid)) != NULL &&
+			return (rep = scan_kill_report_for(h, pid)) != NULL &&
 			    scanparse_kill_gone(rep->status);
 	}
 	return 0;
@@ -547,7 +553,7 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 
 		if (!sel[i])
 			continue;
-		rep = kill_report(h, h->v[i].pid);
+		rep = scan_kill_report_for(h, h->v[i].pid);
 		if (rep == NULL)
 			snprintf(msg, sizeof msg, "clean: mosh-server pid %ld on %s: no report "
 			    "from the kill script", h->v[i].pid, h->host.name);
@@ -564,7 +570,8 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 	}
 	rows = scan_rows(h, &n);
 	for (size_t i = 0; i < n; i++) {
-		const struct scan_kill_report *rep = sel[i] ? kill_report(h, h->v[i].pid) : NULL;
+		const struct scan_kill_report *rep =
+		    sel[i] ? scan_kill_report_for(h, h->v[i].pid) : NULL;
 		long twin_of = h->r.servers[i].twin_of;
 
 		if (rep != NULL && scanparse_kill_gone(rep->status))
@@ -717,7 +724,8 @@ scan_auto_clean(const char *path, const char *name)
 	struct scan_host *hosts = NULL;
 	struct scan_opts o;
 	struct db *db = NULL;
-	char err[256], *names[1];
+	char err[256];
+	const char *names[1] = { name };
 	int **sel = NULL, fd;
 	size_t n = 0, total = 0;
 
@@ -731,7 +739,6 @@ scan_auto_clean(const char *path, const char *name)
 	}
 	if (db_open(path, &db, err, sizeof err) != DB_OK)
 		_exit(1);
-	names[0] = (char *)(uintptr_t)name;
 	scan_opts_default(&o);
 	o.interactive = 0;
 	if (scan_hosts_load(db, names, 1, 0, &hosts, &n) == -1 || n != 1)

@@ -50,8 +50,8 @@ struct scan_host {
 void scan_opts_default(struct scan_opts *);
 /* Loads the named profiles (or all with all != 0) into *out.  -1 with a message
  * printed when a name is unknown. */
-int scan_hosts_load(struct db *, char **names, int nnames, int all, struct scan_host **out,
-    size_t *n);
+int scan_hosts_load(struct db *, const char *const *names, int nnames, int all,
+    struct scan_host **out, size_t *n);
 void scan_hosts_free(struct scan_host *, size_t n);
 
 /* Scans every host in parallel, classifies and saves each result (db_scan_save).
@@ -66,6 +66,8 @@ int scan_is_target(const struct scan_host *h, size_t i, int detached);
  * killed (key wiped, event), others get an event; the saved scan drops gone servers. */
 void scan_kill(struct db *, struct scan_host *, size_t n, int *const *sel, int usr1,
     int force, const struct scan_opts *);
+/* What the kill script reported for pid on h (the first report of it), or NULL. */
+const struct scan_kill_report *scan_kill_report_for(const struct scan_host *, long pid);
 
 /* For `moshman connect NAME`, before the session starts: reports the orphaned sessions
  * the database knows on that host (one line on stderr unless quiet), and with the

@@ -246,7 +246,7 @@ test_runner_unreachable(void)
 	struct db *db = NULL;
 	struct scan_host *hosts = NULL;
 	struct scan_opts o;
-	char *names[8];
+	const char *names[8];
 	char namebuf[8][8];
 	int lfd[8], silent = 0;
 	size_t n = 0;
