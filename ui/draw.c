@@ -190,35 +190,7 @@ layout(struct ui *u, int *h)
 	h[u->focus] += avail - h[0] - h[1] - h[2];
 }
 
-void
-draw_all(struct ui *u)
-{
-	int h[PANE_COUNT], y = 1;
-
-	if (u->redraw == REDRAW_ALL)
-		clear();
-	if (u->help) {
-		draw_help(u);
-		u->redraw = REDRAW_NONE;
-		return;
-	}
-	draw_header(u);
-	if (LINES >= 8 && COLS >= 20) {
-		layout(u, h);
-		pane_hosts_draw(u, y, h[PANE_HOSTS], u->focus == PANE_HOSTS);
-		y += h[PANE_HOSTS];
-		pane_sessions_draw(u, y, h[PANE_SESSIONS], u->focus == PANE_SESSIONS);
-		y += h[PANE_SESSIONS];
-		pane_servers_draw(u, y, h[PANE_SERVERS], u->focus == PANE_SERVERS);
-	} else
-		mvaddnstr(1, 0, "terminal too small", COLS);
-	draw_status(u);
-	wnoutrefresh(stdscr);
-	doupdate();
-	u->redraw = REDRAW_NONE;
-}
-
-void
+static void
 draw_help(struct ui *u)
 {
 	int y = 0, col = 0, colw = COLS >= 150 ? COLS / 2 : COLS;
@@ -249,3 +221,32 @@ draw_help(struct ui *u)
 	wnoutrefresh(stdscr);
 	doupdate();
 }
+
+void
+draw_all(struct ui *u)
+{
+	int h[PANE_COUNT], y = 1;
+
+	if (u->redraw == REDRAW_ALL)
+		clear();
+	if (u->help) {
+		draw_help(u);
+		u->redraw = REDRAW_NONE;
+		return;
+	}
+	draw_header(u);
+	if (LINES >= 8 && COLS >= 20) {
+		layout(u, h);
+		pane_hosts_draw(u, y, h[PANE_HOSTS], u->focus == PANE_HOSTS);
+		y += h[PANE_HOSTS];
+		pane_sessions_draw(u, y, h[PANE_SESSIONS], u->focus == PANE_SESSIONS);
+		y += h[PANE_SESSIONS];
+		pane_servers_draw(u, y, h[PANE_SERVERS], u->focus == PANE_SERVERS);
+	} else
+		mvaddnstr(1, 0, "terminal too small", COLS);
+	draw_status(u);
+	wnoutrefresh(stdscr);
+	doupdate();
+	u->redraw = REDRAW_NONE;
+}
+

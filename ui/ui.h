@@ -96,7 +96,6 @@ int ui_act(struct ui *, enum action);
 /* draw.c */
 void draw_init_colors(struct ui *);
 void draw_all(struct ui *);
-void draw_help(struct ui *);
 int draw_state_attr(struct ui *, const char *state);
 const char *draw_state_glyph(struct ui *, const char *state);
 extern const struct glyphs draw_utf8, draw_ascii;

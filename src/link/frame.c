@@ -81,7 +81,7 @@ frame_decoder_feed(struct frame_decoder *d, const void *p, size_t n)
 	d->len += n;
 }
 
-const char *
+static const char *
 frame_type_name(int type)
 {
 	switch (type) {

@@ -109,7 +109,6 @@ size_t frame_encode_notice(uint8_t *out, size_t outsz, int code, const char *tex
 /* Both ends run this on the two HELLOs and so agree without a third message: the highest
  * version both speak, or -1. */
 int frame_version_choose(int min_a, int max_a, int min_b, int max_b);
-const char *frame_type_name(int);
 /* A one-line, printable, bounded rendering of untrusted text (remote output, stderr):
  * control bytes and escapes dropped, line breaks shown as " / ", cut with "...". */
 void frame_excerpt(const void *, size_t, char *out, size_t outsz);

@@ -2,9 +2,10 @@
  * The local relay: the UDP endpoint mosh-client talks to (127.0.0.1, ephemeral port).
  *
  * mosh-client never sees the server's address.  Its datagrams go to a "path" behind a
- * small interface (now direct UDP to the server; the tunnel later), and whatever the path
- * brings back goes to the newest source port the client used, since mosh-client hops to
- * a new socket after 10 s without a round trip.  Only loopback senders are accepted.
+ * small interface (UDP to the server or to a tunnel command's local port, the tcp
+ * tunnel through ssh, or auto's choice between them), and whatever the path brings back
+ * goes to the newest source port the client used, since mosh-client hops to a new
+ * socket after 10 s without a round trip.  Only loopback senders are accepted.
  */
 #ifndef MOSHMAN_LOCALRELAY_H
 #define MOSHMAN_LOCALRELAY_H
@@ -31,7 +32,7 @@ struct localrelay_stats {
  * lose it); free() releases the path.  A path hands server datagrams back with
  * localrelay_deliver(). */
 struct localrelay_path_ops {
-	const char *name; /* "udp", later "tcp" */
+	const char *name; /* "udp", "tcp" or "auto" */
 	int (*send)(void *path, const void *buf, size_t len);
 	void (*free)(void *path);
 };

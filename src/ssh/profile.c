@@ -139,7 +139,7 @@ profile_check_hostname(const char *s, char **err)
 	return 0;
 }
 
-int
+static int
 profile_check_user(const char *s, char **err)
 {
 	if (*s == '\0')
@@ -153,7 +153,7 @@ profile_check_user(const char *s, char **err)
 	return 0;
 }
 
-int
+static int
 profile_check_port(const char *s, int *port, char **err)
 {
 	long v = 0;
@@ -172,7 +172,7 @@ profile_check_port(const char *s, int *port, char **err)
 	return 0;
 }
 
-int
+static int
 profile_check_path(const char *s, char **err)
 {
 	if (*s == '\0')
@@ -227,7 +227,7 @@ out:
 	return rc;
 }
 
-int
+static int
 profile_check_jump(const char *s, char **err)
 {
 	char *copy, *hop, *save = NULL;
@@ -246,7 +246,7 @@ profile_check_jump(const char *s, char **err)
 	return rc;
 }
 
-int
+static int
 profile_check_locale(const char *s, char **err)
 {
 	const char *eq = strchr(s, '=');
@@ -274,7 +274,7 @@ profile_check_locale(const char *s, char **err)
 	return 0;
 }
 
-int
+static int
 profile_check_tunnel_command(const char *s, char **err)
 {
 	static const char *const vars[] = { "host", "port", "user", "mosh_port", "local_port" };
@@ -305,7 +305,7 @@ profile_check_tunnel_command(const char *s, char **err)
 	return 0;
 }
 
-int
+static int
 profile_check_tag(const char *s, char **err)
 {
 	if (*s == '\0' || strlen(s) > 32)

@@ -32,12 +32,5 @@ char *profile_proxy_display(const struct db_host *);
 /* Single-value validators, also used by the importer and the proxy URL parser. */
 int profile_check_name(const char *, char **err);
 int profile_check_hostname(const char *, char **err);
-int profile_check_user(const char *, char **err);
-int profile_check_port(const char *, int *port, char **err);
-int profile_check_path(const char *, char **err);
-int profile_check_jump(const char *, char **err);
-int profile_check_locale(const char *, char **err);
-int profile_check_tunnel_command(const char *, char **err);
-int profile_check_tag(const char *, char **err);
 
 #endif
