@@ -74,26 +74,28 @@ act_add(struct ui *u)
 	return REDRAW_ALL;
 }
 
+/* The form on the selected host: edit it, or a copy as a new host. */
 static int
-act_edit(struct ui *u)
+form_selected(struct ui *u, int duplicate)
 {
 	struct model_host *mh = ui_selected_host(u);
 
 	if (mh == NULL)
 		return REDRAW_NONE;
-	form_run(u, mh->h.name, 0);
+	form_run(u, mh->h.name, duplicate);
 	return REDRAW_ALL;
+}
+
+static int
+act_edit(struct ui *u)
+{
+	return form_selected(u, 0);
 }
 
 static int
 act_dup(struct ui *u)
 {
-	struct model_host *mh = ui_selected_host(u);
-
-	if (mh == NULL)
-		return REDRAW_NONE;
-	form_run(u, mh->h.name, 1);
-	return REDRAW_ALL;
+	return form_selected(u, 1);
 }
 
 static int

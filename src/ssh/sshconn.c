@@ -1198,6 +1198,24 @@ sc_state_auth_none(struct sshconn *c)
 	return SC_NEXT_RUN;
 }
 
+/* A method was refused (or accepted in part): on to the next one the server offers. */
+static int
+sc_auth_next(struct sshconn *c, int rc)
+{
+	if (rc == SSH_AUTH_PARTIAL)
+		c->methods = ssh_userauth_list(c->ssh, NULL);
+	sc_next_auth(c);
+	return SC_NEXT_RUN;
+}
+
+/* As OpenSSH: the same method again, with a fresh answer from the terminal. */
+static int
+sc_ask_again(void)
+{
+	prompt_say("Permission denied, please try again.\r\n");
+	return SC_NEXT_RUN;
+}
+
 /* The answer to a publickey or password attempt (the state that made it is current). */
 static int
 sc_auth_result(struct sshconn *c, int rc)
@@ -1217,14 +1235,10 @@ sc_auth_result(struct sshconn *c, int rc)
 		xfree_secret(c->password);
 		c->password = NULL;
 		if (c->interactive && c->pw_tries < SSHCONN_TRIES) {
-			prompt_say("Permission denied, please try again.\r\n");
-			return SC_NEXT_RUN;
+			return sc_ask_again();
 		}
 	}
-	if (rc == SSH_AUTH_PARTIAL)
-		c->methods = ssh_userauth_list(c->ssh, NULL);
-	sc_next_auth(c);
-	return SC_NEXT_RUN;
+	return sc_auth_next(c, rc);
 }
 
 static int
@@ -1336,14 +1350,10 @@ sc_state_auth_kbdint(struct sshconn *c)
 		c->kbd_asked = 0;
 		/* As OpenSSH (NumberOfPasswordPrompts): ask again, up to three times. */
 		if (c->interactive && ++c->kbd_tries < SSHCONN_TRIES) {
-			prompt_say("Permission denied, please try again.\r\n");
-			return SC_NEXT_RUN;
+			return sc_ask_again();
 		}
 	}
-	if (rc == SSH_AUTH_PARTIAL)
-		c->methods = ssh_userauth_list(c->ssh, NULL);
-	sc_next_auth(c);
-	return SC_NEXT_RUN;
+	return sc_auth_next(c, rc);
 }
 
 static int
