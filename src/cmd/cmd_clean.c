@@ -175,14 +175,15 @@ clean_json(struct db *db, const struct scan_host *hosts, size_t n, int **sel)
 static int
 clean_parse(struct clean *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "detached", no_argument, NULL, 'd' },
+	/* The switches set their field themselves (getopt_long then returns 0). */
+	const struct option longopts[] = {
+		{ "all", no_argument, &c->all, 1 },
+		{ "json", no_argument, &c->json, 1 },
+		{ "dry-run", no_argument, &c->dry_run, 1 },
+		{ "yes", no_argument, &c->yes, 1 },
+		{ "detached", no_argument, &c->detached, 1 },
 		{ "signal", required_argument, NULL, 's' },
-		{ "force", no_argument, NULL, 'f' },
+		{ "force", no_argument, &c->force, 1 },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
@@ -194,23 +195,7 @@ clean_parse(struct clean *c, int argc, char **argv)
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'a':
-			c->all = 1;
-			break;
-		case 'j':
-			c->json = 1;
-			break;
-		case 'n':
-			c->dry_run = 1;
-			break;
-		case 'y':
-			c->yes = 1;
-			break;
-		case 'd':
-			c->detached = 1;
-			break;
-		case 'f':
-			c->force = 1;
+		case 0:
 			break;
 		case 's':
 			if (strcmp(optarg, "term") == 0 || strcmp(optarg, "TERM") == 0)
