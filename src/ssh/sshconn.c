@@ -1146,7 +1146,7 @@ enum sc_next {
 	SC_NEXT_RUN,       /* run the (new) state now */
 };
 
-static int
+static enum sc_next
 sc_fail_auth_error(struct sshconn *c)
 {
 	sc_failf(c, "ssh connection to %s failed during authentication: %s", c->host,
@@ -1154,7 +1154,7 @@ sc_fail_auth_error(struct sshconn *c)
 	return SC_NEXT_DONE;
 }
 
-static int
+static enum sc_next
 sc_auth_done(struct sshconn *c, const char *method)
 {
 	c->auth_method = method;
@@ -1162,7 +1162,7 @@ sc_auth_done(struct sshconn *c, const char *method)
 	return SC_NEXT_RUN;
 }
 
-static int
+static enum sc_next
 sc_state_connect(struct sshconn *c)
 {
 	int rc = ssh_connect(c->ssh);
@@ -1182,7 +1182,7 @@ sc_state_connect(struct sshconn *c)
 	return SC_NEXT_RUN;
 }
 
-static int
+static enum sc_next
 sc_state_auth_none(struct sshconn *c)
 {
 	int rc = ssh_userauth_none(c->ssh, NULL);
@@ -1199,7 +1199,7 @@ sc_state_auth_none(struct sshconn *c)
 }
 
 /* A method was refused (or accepted in part): on to the next one the server offers. */
-static int
+static enum sc_next
 sc_auth_next(struct sshconn *c, int rc)
 {
 	if (rc == SSH_AUTH_PARTIAL)
@@ -1209,7 +1209,7 @@ sc_auth_next(struct sshconn *c, int rc)
 }
 
 /* As OpenSSH: the same method again, with a fresh answer from the terminal. */
-static int
+static enum sc_next
 sc_ask_again(void)
 {
 	prompt_say("Permission denied, please try again.\r\n");
@@ -1217,7 +1217,7 @@ sc_ask_again(void)
 }
 
 /* The answer to a publickey or password attempt (the state that made it is current). */
-static int
+static enum sc_next
 sc_auth_result(struct sshconn *c, int rc)
 {
 	if (rc == SSH_AUTH_AGAIN)
@@ -1241,19 +1241,19 @@ sc_auth_result(struct sshconn *c, int rc)
 	return sc_auth_next(c, rc);
 }
 
-static int
+static enum sc_next
 sc_state_auth_agent(struct sshconn *c)
 {
 	return sc_auth_result(c, ssh_userauth_agent(c->ssh, NULL));
 }
 
-static int
+static enum sc_next
 sc_state_auth_auto(struct sshconn *c)
 {
 	return sc_auth_result(c, ssh_userauth_publickey_auto(c->ssh, NULL, c->passphrase));
 }
 
-static int
+static enum sc_next
 sc_state_auth_key(struct sshconn *c)
 {
 	if (c->key == NULL) {
@@ -1292,7 +1292,7 @@ sc_ask_password(struct sshconn *c)
 	return 0;
 }
 
-static int
+static enum sc_next
 sc_state_auth_password(struct sshconn *c)
 {
 	if (c->password == NULL && sc_ask_password(c) == -1)
@@ -1322,7 +1322,7 @@ sc_kbd_settle(struct sshconn *c)
 	c->kbd_asked = 0;
 }
 
-static int
+static enum sc_next
 sc_state_auth_kbdint(struct sshconn *c)
 {
 	int rc = ssh_userauth_kbdint(c->ssh, NULL, NULL);
@@ -1356,14 +1356,14 @@ sc_state_auth_kbdint(struct sshconn *c)
 	return sc_auth_next(c, rc);
 }
 
-static int
+static enum sc_next
 sc_state_auth_exhausted(struct sshconn *c)
 {
 	sc_auth_failed(c);
 	return SC_NEXT_DONE;
 }
 
-static int
+static enum sc_next
 sc_state_ready(struct sshconn *c)
 {
 	sc_io_stop(c);
@@ -1373,7 +1373,7 @@ sc_state_ready(struct sshconn *c)
 
 /* One round per state; the states without a round (idle, the proxy's TCP connect,
  * failed) wait for whoever moves them on. */
-static int (*const sc_states[SC_FAILED + 1])(struct sshconn *) = {
+static enum sc_next (*const sc_states[SC_FAILED + 1])(struct sshconn *) = {
 	[SC_CONNECT] = sc_state_connect,
 	[SC_AUTH_NONE] = sc_state_auth_none,
 	[SC_AUTH_AGENT] = sc_state_auth_agent,
@@ -1390,7 +1390,7 @@ static int (*const sc_states[SC_FAILED + 1])(struct sshconn *) = {
 static void
 sc_step(struct sshconn *c)
 {
-	int (*run)(struct sshconn *);
+	enum sc_next (*run)(struct sshconn *);
 
 	for (;;) {
 		run = sc_states[c->state];
@@ -1400,7 +1400,7 @@ sc_step(struct sshconn *c)
 		case SC_NEXT_WAIT:
 			sc_arm(c);
 			return;
-		default:
+		case SC_NEXT_RUN:
 			break;
 		}
 	}
