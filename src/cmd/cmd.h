@@ -8,6 +8,7 @@
 #define EXIT_FAIL 1  /* the world said no: network, remote host, database */
 
 struct db;
+struct db_host;
 
 struct cmd_ctx {
 	const char *db_path; /* --db, or NULL for MOSHMAN_DB / the XDG default */
@@ -34,8 +35,21 @@ void cmd_ctx_close(struct cmd_ctx *);
 /* Print "moshman: <message>" to stderr and return EXIT_USAGE / EXIT_FAIL. */
 int cmd_usage(const char *, ...) __attribute__((format(printf, 1, 2)));
 int cmd_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
-/* `host import`, in its own file (cmd_host_import.c). */
+/* `host import`, in its own file (cmd_host_import.c); `host export` and `host import
+ * --json FILE` (cmd_host_json.c). */
 int cmd_host_import(struct cmd_ctx *, int argc, char **argv);
+int cmd_host_export(struct cmd_ctx *, int argc, char **argv);
+int cmd_host_import_json(struct cmd_ctx *, const char *file, int dry_run, int overwrite);
+/* Apply the profile option at argv[*i] ("--NAME VALUE", "--NAME=VALUE" or a flag) to h,
+ * validated by profile_set() as `host add` does; *i moves past a separate value.
+ * allow_name admits --name; replace_lists makes the first --tag/--locale replace the
+ * list (cleared remembers which, start it at 0).  0, CMD_NOT_OPTION (nothing printed)
+ * when argv[*i] is not a profile option, or EXIT_USAGE after a message. */
+#define CMD_NOT_OPTION (-1)
+int cmd_profile_option(struct db_host *h, int argc, char **argv, int *i, int allow_name,
+    int replace_lists, unsigned *cleared);
+/* Every profile option with its argument and help line, from the option table. */
+void cmd_print_profile_options(FILE *);
 /* Is argv[i] "-h" or "--help"? */
 int cmd_wants_help(int argc, char **argv);
 void cmd_print_help(const struct cmd *, FILE *);

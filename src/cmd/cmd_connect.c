@@ -1,77 +1,373 @@
-/* moshman connect NAME: one mosh session in this terminal, supervised. */
-#include <getopt.h>
+/* moshman connect TARGET [options]: one mosh session in this terminal, supervised.
+ *
+ * TARGET is a profile name or, as for mosh and ssh, [USER@]HOST[:PORT].  Profile names
+ * never contain '@', ':' or '[', so a word with one of them is a host; a bare word is the
+ * profile of that name when there is one, else a host; a leading '@' forces the host
+ * meaning (`moshman connect @web` when a profile is called web too).  An ad hoc target
+ * gets what ~/.ssh/config gives that name, as `ssh HOST` would; the command line wins
+ * over the config.  Every profile option applies to this run only, validated by the
+ * same code as `host add`; --save NAME stores what was used. */
+#include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "db/db.h"
 #include "src/cmd/cmd.h"
 #include "src/scan/scan.h"
 #include "src/session/supervisor.h"
+#include "src/ssh/profile.h"
+#include "src/ssh/sshconfig.h"
+#include "src/util/paths.h"
+#include "src/util/xmalloc.h"
+
+#define CONNECT_USAGE "usage: moshman connect NAME|[USER@]HOST[:PORT] [options] [--save NAME]"
+
+struct connect_args {
+	const char *target; /* the word, NULL with only --host */
+	const char *save;   /* --save NAME */
+	int route_given;    /* --proxy, --jump or --proxy-command on the command line */
+	int user_given, port_given, identity_given;
+};
+
+/* First pass: the target, --save, and which options the command line sets; every
+ * option name is checked here so a typo fails before anything is looked up. */
+static int
+connect_scan_args(int argc, char **argv, struct connect_args *a)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq;
+		const struct profile_option *o;
+		size_t len;
+
+		if (strcmp(arg, "--") == 0) {
+			if (i + 1 < argc && a->target == NULL && i + 2 == argc) {
+				a->target = argv[i + 1];
+				break;
+			}
+			return cmd_usage(CONNECT_USAGE);
+		}
+		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+			if (arg[0] == '-')
+				return cmd_usage("unknown option '%s'; see 'moshman connect --help'",
+				    arg);
+			if (a->target != NULL)
+				return cmd_usage("one target only ('%s' and '%s'); " CONNECT_USAGE,
+				    a->target, arg);
+			a->target = arg;
+			continue;
+		}
+		eq = strchr(arg + 2, '=');
+		len = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+		if (len == 4 && strncmp(arg + 2, "save", 4) == 0) {
+			if (eq != NULL)
+				a->save = eq + 1;
+			else if (i + 1 < argc)
+				a->save = argv[++i];
+			else
+				return cmd_usage("--save needs a profile name");
+			continue;
+		}
+		if ((o = profile_option_find(arg + 2, len)) == NULL)
+			return cmd_usage("unknown option '%.*s'; see 'moshman connect --help'",
+			    (int)len + 2, arg);
+		if (strcmp(o->name, "proxy") == 0 || strcmp(o->name, "jump") == 0 ||
+		    strcmp(o->name, "proxy-command") == 0)
+			a->route_given = 1;
+		a->user_given |= strcmp(o->name, "user") == 0;
+		a->port_given |= strcmp(o->name, "port") == 0;
+		a->identity_given |= strcmp(o->name, "identity") == 0;
+		if (o->arg != NULL && eq == NULL)
+			i++; /* its value; a missing one is reported by the second pass */
+	}
+	return 0;
+}
+
+/* Is word a host rather than a profile name, whatever the database holds? */
+static int
+connect_is_host_word(const char *word)
+{
+	return strpbrk(word, "@:[") != NULL;
+}
+
+static int
+connect_set(struct db_host *h, const char *opt, const char *value, const char *what)
+{
+	char *err = NULL;
+
+	if (profile_set(h, opt, value, &err) == 0)
+		return 0;
+	cmd_usage("%s: %s", what, err);
+	free(err);
+	return EXIT_USAGE;
+}
+
+/* ~/.ssh/config's values for host, for what the command line leaves open. */
+static int
+connect_ssh_config(struct db_host *h, const char *host, const struct connect_args *a,
+    int target_user, int target_port, int quiet)
+{
+	struct sshconfig *cfg;
+	struct sshconfig_host sh;
+	char *path = NULL, port[16];
+	int rc = 0;
+
+	xasprintf(&path, "%s/.ssh/config", paths_home());
+	if (access(path, F_OK) == -1) {
+		free(path);
+		return connect_set(h, "host", host, "target");
+	}
+	cfg = sshconfig_new();
+	if (sshconfig_load_file(cfg, NULL, paths_home()) == -1 && !quiet)
+		fprintf(stderr, "moshman: %s has problems ssh may refuse; see 'moshman host import "
+		    "--dry-run'\n", path);
+	sshconfig_lookup(cfg, host, &sh);
+	if (sh.errors > 0) {
+		for (size_t i = 0; i < sh.nnotes; i++)
+			fprintf(stderr, "moshman: %s\n", sh.notes[i]);
+		rc = cmd_fail("ssh would refuse the configuration for %s in %s (%u error%s)",
+		    host, path, sh.errors, sh.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((rc = connect_set(h, "host", sh.hostname, path)) != 0)
+		goto out;
+	if (!target_user && !a->user_given && sh.user != NULL &&
+	    (rc = connect_set(h, "user", sh.user, path)) != 0)
+		goto out;
+	if (!target_port && !a->port_given && sh.port > 0) {
+		snprintf(port, sizeof port, "%d", sh.port);
+		if ((rc = connect_set(h, "port", port, path)) != 0)
+			goto out;
+	}
+	/* A key file that does not exist here is left out, as ssh skips it too. */
+	if (!a->identity_given && sh.identity != NULL && access(sh.identity, F_OK) == 0 &&
+	    (rc = connect_set(h, "identity", sh.identity, path)) != 0)
+		goto out;
+	if (!a->route_given && sh.proxy_jump != NULL &&
+	    (rc = connect_set(h, "jump", sh.proxy_jump, path)) != 0)
+		goto out;
+	if (!a->route_given && sh.proxy_command != NULL &&
+	    (rc = connect_set(h, "proxy-command", sh.proxy_command, path)) != 0)
+		goto out;
+out:
+	sshconfig_host_clear(&sh);
+	sshconfig_free(cfg);
+	free(path);
+	return rc;
+}
+
+/* A profile for [USER@]HOST[:PORT] (spec may be NULL when --host names it). */
+static int
+connect_adhoc(struct db_host *h, const char *spec, const struct connect_args *a, int quiet)
+{
+	char *user = NULL, *host = NULL, *err = NULL, port[16];
+	int p = 0, rc;
+
+	profile_defaults(h, NULL);
+	if (spec == NULL)
+		return 0;
+	if (profile_parse_target(spec, &user, &host, &p, &err) == -1) {
+		rc = cmd_usage("target '%s': %s", spec, err);
+		free(err);
+		return rc;
+	}
+	if ((rc = connect_ssh_config(h, host, a, user != NULL, p > 0, quiet)) != 0)
+		goto out;
+	if (user != NULL && (rc = connect_set(h, "user", user, "target")) != 0)
+		goto out;
+	snprintf(port, sizeof port, "%d", p);
+	if (p > 0 && (rc = connect_set(h, "port", port, "target")) != 0)
+		goto out;
+out:
+	free(user);
+	free(host);
+	return rc;
+}
+
+/* A bare word that names no profile: if it does not resolve either (and no proxy or
+ * jump host resolves it for us), it was most likely a mistyped profile name. */
+static int
+connect_resolves(const struct db_host *h, const char *word)
+{
+	struct addrinfo hints, *ai = NULL;
+
+	if ((h->proxy_type != NULL && strcmp(h->proxy_type, "none") != 0) || h->jump != NULL ||
+	    h->proxy_command != NULL)
+		return 0;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(h->hostname, NULL, &hints, &ai) == 0) {
+		freeaddrinfo(ai);
+		return 0;
+	}
+	return cmd_fail("no host profile named '%s', and %s does not resolve as a host name; "
+	    "see 'moshman host list'", word, h->hostname);
+}
+
+/* The name the session row shows for an unsaved target: user@host[:port]. */
+static void
+connect_label(struct db_host *h)
+{
+	char *label = NULL;
+	int v6 = strchr(h->hostname, ':') != NULL;
+
+	if (h->port == 22)
+		xasprintf(&label, "%s@%s%s%s", h->user, v6 ? "[" : "", h->hostname, v6 ? "]" : "");
+	else
+		xasprintf(&label, "%s@%s%s%s:%d", h->user, v6 ? "[" : "", h->hostname,
+		    v6 ? "]" : "", h->port);
+	db_free(h->name);
+	h->name = db_strdup(label);
+	free(label);
+}
+
+static int
+connect_save(struct db *db, struct db_host *h, const char *name, int quiet)
+{
+	char *err = NULL;
+	int rc;
+
+	if (profile_check_name(name, &err) == -1) {
+		rc = cmd_usage("--save: %s", err);
+		free(err);
+		return rc;
+	}
+	db_free(h->name);
+	h->name = db_strdup(name);
+	h->id = 0;
+	h->created_at = h->last_used_at = 0;
+	h->pinned = 0;
+	switch (db_host_insert(db, h)) {
+	case DB_OK:
+		if (!quiet)
+			fprintf(stderr, "moshman: saved profile %s (%s@%s:%d)\n", h->name, h->user,
+			    h->hostname, h->port);
+		return 0;
+	case DB_EXISTS:
+		return cmd_usage("--save: a profile named '%s' exists already; change it with "
+		    "'moshman host edit %s'", name, name);
+	default:
+		return cmd_fail("%s", db_error(db));
+	}
+}
 
 static int
 cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "transport", required_argument, NULL, 't' },
-		{ "hostkey-policy", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct connect_args a;
 	struct supervisor_opts o;
+	struct db_host h;
 	struct db *db;
-	int ch;
+	const char *word;
+	unsigned cleared = 0;
+	int rc, profile = 0;
 
-	memset(&o, 0, sizeof o);
-	o.quiet = ctx->quiet;
-	/* 0, not 1: glibc then forgets the "+" ordering main() used, so options may
-	 * follow the operand. */
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			o.transport = optarg;
-			break;
-		case 'k':
-			o.hostkey_policy = optarg;
-			break;
-		default:
-			return cmd_usage("usage: moshman connect NAME [--transport udp|tcp|auto|"
-			    "command] [--hostkey-policy ask|accept-new|strict]");
-		}
-	}
-	if (optind != argc - 1)
-		return cmd_usage("usage: moshman connect NAME [--transport udp|tcp|auto|command] "
-		    "[--hostkey-policy ask|accept-new|strict]");
-	o.name = argv[optind];
-	if (o.hostkey_policy != NULL && strcmp(o.hostkey_policy, "ask") != 0 &&
-	    strcmp(o.hostkey_policy, "accept-new") != 0 && strcmp(o.hostkey_policy, "strict") != 0)
-		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
-		    o.hostkey_policy);
-	if (o.transport != NULL && strcmp(o.transport, "udp") != 0 &&
-	    strcmp(o.transport, "tcp") != 0 && strcmp(o.transport, "auto") != 0 &&
-	    strcmp(o.transport, "command") != 0)
-		return cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", o.transport);
+	memset(&h, 0, sizeof h);
+	if ((rc = connect_scan_args(argc, argv, &a)) != 0)
+		return rc;
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
-	scan_connect_hook(db, o.name, o.quiet);
-	return supervisor_run(db, &o);
+	word = a.target;
+	if (word != NULL && word[0] == '@')
+		word++; /* forced host meaning */
+	else if (word != NULL && !connect_is_host_word(word)) {
+		switch (db_host_get(db, word, &h)) {
+		case DB_OK:
+			profile = 1;
+			break;
+		case DB_NOTFOUND:
+			break;
+		default:
+			return cmd_fail("%s", db_error(db));
+		}
+	}
+	if (word == NULL) {
+		int has_host = 0;
+
+		for (int i = 1; i < argc; i++)
+			has_host |= strcmp(argv[i], "--host") == 0 || strncmp(argv[i], "--host=", 7) == 0;
+		if (!has_host)
+			return cmd_usage(CONNECT_USAGE);
+	}
+	if (!profile && (rc = connect_adhoc(&h, word, &a, ctx->quiet)) != 0)
+		goto out;
+	/* Second pass: the options, over the profile or the target. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i] == a.target)
+			continue;
+		if (strcmp(argv[i], "--save") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--save=", 7) == 0)
+			continue;
+		rc = cmd_profile_option(&h, argc, argv, &i, 0, 1, &cleared);
+		if (rc != 0)
+			goto out; /* the first pass let only profile options through */
+	}
+	{
+		char *err = NULL;
+
+		if (profile_check(&h, &err) == -1) {
+			if (profile)
+				rc = cmd_usage("%s (on this command line, or in the profile with "
+				    "'moshman host edit %s')", err, h.name);
+			else
+				rc = cmd_usage("%s", err);
+			free(err);
+			goto out;
+		}
+	}
+	if (!profile && a.target != NULL && a.target[0] != '@' &&
+	    !connect_is_host_word(a.target) && (rc = connect_resolves(&h, a.target)) != 0)
+		goto out;
+	if (a.save != NULL && (rc = connect_save(db, &h, a.save, ctx->quiet)) != 0)
+		goto out;
+	if (!profile && a.save == NULL)
+		connect_label(&h);
+	memset(&o, 0, sizeof o);
+	o.quiet = ctx->quiet;
+	o.name = h.name;
+	o.host = &h;
+	if (h.id > 0)
+		scan_connect_hook(db, h.name, o.quiet);
+	rc = supervisor_run(db, &o);
+out:
+	db_host_clear(&h);
+	return rc;
 }
 
 static void
 cmd_connect_help(FILE *f)
 {
-	fputs("\nConnects through the profile's route (direct, SOCKS5, HTTP CONNECT, a jump host\n"
-	      "or a ProxyCommand, also from ~/.ssh/config), checks the host key, logs in\n"
-	      "(agent, identity file, password), starts mosh-server and runs mosh-client in\n"
-	      "this terminal through a local relay.  moshman stays behind as the session's\n"
-	      "supervisor and records it (see 'moshman sessions'): up, degraded while the\n"
-	      "link is alive but in trouble (no reply for over 3.5 s while mosh-client\n"
-	      "sends, or a round trip over 1 s), reconnecting while the tunnel is rebuilt.\n"
-	      "'moshman reconnect' (or SIGUSR2 to the supervisor) rebuilds the link now.\n"
+	fputs("\nTARGET is a profile name or, as for mosh and ssh, [USER@]HOST[:PORT] (an IPv6\n"
+	      "address in brackets: [2001:db8::1]:2222).  A word with '@', ':' or '[' is\n"
+	      "always a host; a bare word is the profile of that name if there is one, else\n"
+	      "a host; a leading '@' forces the host meaning (moshman connect @web).\n"
+	      "'moshman USER@HOST ...' alone means 'moshman connect USER@HOST ...'.\n"
+	      "A host gets what ~/.ssh/config gives that name (HostName, User, Port,\n"
+	      "IdentityFile, ProxyJump, ProxyCommand), as 'ssh HOST' would; the command line\n"
+	      "wins over the config.\n"
 	      "\n"
-	      "  --transport T       auto (default: direct UDP, the tunnel when UDP fails,\n"
-	      "                      back to UDP when it works again), udp, tcp (mosh's UDP\n"
-	      "                      inside this ssh connection, reconnecting on its own) or\n"
-	      "                      command (the profile's --tunnel-command)\n"
-	      "  --hostkey-policy P  ask (default), accept-new or strict, for this run\n"
+	      "Connects through the route (direct, SOCKS5, HTTP CONNECT, a jump host or a\n"
+	      "ProxyCommand), checks the host key, logs in (agent, identity file, password),\n"
+	      "starts mosh-server and runs mosh-client in this terminal through a local\n"
+	      "relay.  moshman stays behind as the session's supervisor and records it (see\n"
+	      "'moshman sessions'): up, degraded while the link is alive but in trouble (no\n"
+	      "reply for over 3.5 s while mosh-client sends, or a round trip over 1 s),\n"
+	      "reconnecting while the tunnel is rebuilt.  'moshman reconnect' (or SIGUSR2 to\n"
+	      "the supervisor) rebuilds the link now.\n"
+	      "\n"
+	      "Every profile option applies to this run (lists such as --locale replace the\n"
+	      "profile's), checked as 'host add' checks them:\n",
+	    f);
+	cmd_print_profile_options(f);
+	fputs("  --save NAME                    store what this run used as profile NAME\n"
 	      "\n"
 	      "Exit status: mosh-client's once it ran, 1 if connecting failed, 2 for bad usage.\n",
 	    f);
@@ -79,8 +375,8 @@ cmd_connect_help(FILE *f)
 
 const struct cmd cmd_connect = {
 	"connect",
-	"NAME [--transport udp|tcp|auto|command] [--hostkey-policy ask|accept-new|strict]",
-	"open a supervised mosh session to a host profile in this terminal",
+	"NAME|[USER@]HOST[:PORT] [options] [--save NAME]",
+	"open a supervised mosh session to a profile or USER@HOST in this terminal",
 	cmd_connect_run,
 	cmd_connect_help,
 };
