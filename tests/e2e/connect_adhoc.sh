@@ -43,11 +43,21 @@ session_cycle saved saved1
 
 # 3. Without --save: no profile is made, the row has no host id and a user@host label.
 n_before=$("$M" host list --json | jq length)
-start_moshman plain connect "@$target" "${common[@]}"
+start_moshman plain connect "@$target" "${common[@]}" --bind-server "$LAB_SERVER_IP" --no-init
 if lab_tmux_wait plain '\$ *$' 30; then
-	row=$(q "SELECT host_id IS NULL, host_name FROM sessions WHERE id = $(last_session)")
+	id=$(last_session)
+	row=$(q "SELECT host_id IS NULL, host_name FROM sessions WHERE id = $id")
 	[ "$row" = "1|$target" ] && t_ok "ad hoc without --save: row labelled $target" ||
 		t_fail "ad hoc without --save: row labelled $target" "row $row"
+	# --bind-server ADDR is mosh-server -i ADDR; --no-init is MOSH_NO_TERM_INIT=1.
+	spid=$(q "SELECT server_pid FROM sessions WHERE id = $id")
+	cpid=$(q "SELECT client_pid FROM sessions WHERE id = $id")
+	cmdline=$(lab_server cat "/proc/$spid/cmdline" | tr '\0' ' ')
+	grep -q -- "-i $LAB_SERVER_IP" <<<"$cmdline" && ! grep -q -- " -s " <<<"$cmdline" &&
+		t_ok "--bind-server ADDR: mosh-server -i ADDR" || t_fail "--bind-server ADDR: mosh-server -i ADDR" "$cmdline"
+	tr '\0' '\n' <"/proc/$cpid/environ" | grep -qx MOSH_NO_TERM_INIT=1 &&
+		t_ok "--no-init: mosh-client runs with MOSH_NO_TERM_INIT=1" ||
+		t_fail "--no-init: mosh-client runs with MOSH_NO_TERM_INIT=1"
 fi
 session_check plain
 [ "$("$M" host list --json | jq length)" = "$n_before" ] && t_ok "ad hoc without --save: no profile added" ||
