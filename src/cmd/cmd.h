@@ -27,7 +27,12 @@ struct cmd {
 extern const struct cmd *const cmd_table[];
 extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
 extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect;
+/* Not in cmd_table (so not in --help): the shells' completion helper. */
+extern const struct cmd cmd_complete;
+/* The subcommands of host (add, list, ...), NULL-ended. */
+extern const char *const cmd_host_verbs[];
 
+/* The command named, from the table or the hidden ones. */
 const struct cmd *cmd_find(const char *name);
 /* Opens the database the context names; prints why and returns NULL on failure. */
 struct db *cmd_db(struct cmd_ctx *);

@@ -407,6 +407,9 @@ cmd_host_run(struct cmd_ctx *ctx, int argc, char **argv)
 	return cmd_usage("unknown 'host' command '%s'; see 'moshman host --help'", argv[1]);
 }
 
+const char *const cmd_host_verbs[] = { "add", "list", "show", "edit", "rm", "import", "export",
+	NULL };
+
 const struct cmd cmd_host = {
 	"host",
 	"add NAME --host HOST [options] | list [--json] | show NAME [--json] |\n"
