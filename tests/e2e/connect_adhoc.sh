@@ -38,8 +38,20 @@ json=$("$M" host show saved1 --json)
 	"$LAB_SERVER_IP $LAB_SSH_PORT $LAB_USER 60500:60510 udp strict" ] &&
 	t_ok "--save stored what was used" || t_fail "--save stored what was used" "$json"
 
-# 2. The saved profile connects the same way.
+# 2. The saved profile connects the same way; options on connect override it for one
+# run: auto uses --server-port too.
 session_cycle saved saved1
+start_moshman auto connect saved1 --transport auto --server-port 60700:60710
+if lab_tmux_wait auto '\$ *$' 30; then
+	port=$(q "SELECT mosh_port FROM sessions WHERE id = $(last_session)")
+	[ "$port" -ge 60700 ] && [ "$port" -le 60710 ] && t_ok "auto: mosh port $port in 60700:60710 (for this run)" ||
+		t_fail "auto: mosh port in 60700:60710" "port '$port'"
+	[ "$(q "SELECT transport FROM sessions WHERE id = $(last_session)")" = auto ] &&
+		t_ok "auto: the run used --transport auto" || t_fail "auto: the run used --transport auto"
+fi
+session_check auto
+[ "$("$M" host show saved1 --json | jq -r '.server_port + " " + .transport')" = "60500:60510 udp" ] &&
+	t_ok "options on connect leave the profile as it was" || t_fail "options on connect leave the profile as it was"
 
 # 3. Without --save: no profile is made, the row has no host id and a user@host label.
 n_before=$("$M" host list --json | jq length)
