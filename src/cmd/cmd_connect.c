@@ -50,6 +50,9 @@ connect_scan_args(int argc, char **argv, struct connect_args *a)
 			return cmd_usage(CONNECT_USAGE);
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+			if (strcmp(arg, "-p") == 0)
+				return cmd_usage("unknown option '-p': mosh's -p PORT[:PORT2] is "
+				    "--server-port here, ssh's -p PORT is --port");
 			if (arg[0] == '-')
 				return cmd_usage("unknown option '%s'; see 'moshman connect --help'",
 				    arg);
