@@ -316,6 +316,15 @@ host_show(struct cmd_ctx *ctx, int argc, char **argv)
 	show_line("hostkey-policy", h.hostkey_policy);
 	snprintf(buf, sizeof buf, "%llds", (long long)h.idle_timeout);
 	show_line("idle-timeout", buf);
+	{
+		char *sp = profile_get(&h, "server-port", 0), *bs = profile_get(&h, "bind-server", 0);
+
+		show_line("server-port", sp != NULL ? sp : "mosh's default (60001-60999)");
+		show_line("bind-server", bs);
+		show_line("init", h.no_init ? "no (--no-init)" : "yes");
+		free(sp);
+		free(bs);
+	}
 	for (size_t i = 0; i < h.ntags; i++)
 		show_line("tag", h.tags[i]);
 	show_line("auto-clean", h.auto_clean ? "yes" : "no");
