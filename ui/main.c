@@ -55,6 +55,7 @@ main(int argc, char **argv)
 	struct dash_opts dopts = { 0, 0 };
 	struct db *db;
 	const struct cmd *c;
+	char **av = NULL; /* argv with "connect" in front, for `moshman USER@HOST` */
 	int ch, rc;
 
 	setlocale(LC_ALL, "");
@@ -97,8 +98,7 @@ main(int argc, char **argv)
 	}
 	if ((c = cmd_find(argv[0])) == NULL && strchr(argv[0], '@') != NULL) {
 		/* `moshman USER@HOST ...` as mosh is used: no command has an '@'. */
-		char **av = xcalloc((size_t)argc + 2, sizeof *av);
-
+		av = xcalloc((size_t)argc + 2, sizeof *av);
 		av[0] = (char *)"connect";
 		memcpy(av + 1, argv, (size_t)argc * sizeof *av);
 		argv = av;
@@ -111,11 +111,13 @@ main(int argc, char **argv)
 	}
 	if (cmd_wants_help(argc, argv)) {
 		cmd_print_help(c, stdout);
+		free(av);
 		return 0;
 	}
 	optind = 1;
 	rc = c->run(&ctx, argc, argv);
 	cmd_ctx_close(&ctx);
 	log_close();
+	free(av);
 	return rc;
 }
