@@ -55,7 +55,8 @@ session_check auto
 
 # 3. Without --save: no profile is made, the row has no host id and a user@host label.
 n_before=$("$M" host list --json | jq length)
-start_moshman plain connect "@$target" "${common[@]}" --bind-server "$LAB_SERVER_IP" --no-init
+start_moshman plain connect "$LAB_USER@$LAB_SERVER_IP" --port "$LAB_SSH_PORT" "${common[@]}" \
+	--bind-server "$LAB_SERVER_IP" --no-init
 if lab_tmux_wait plain '\$ *$' 30; then
 	id=$(last_session)
 	row=$(q "SELECT host_id IS NULL, host_name FROM sessions WHERE id = $id")
@@ -91,6 +92,13 @@ fails "ssh config alias" "authenticated|needs a terminal" labalias --known-hosts
 	t_ok "ssh config alias: resolved to $LAB_USER@$LAB_SERVER_IP:$LAB_SSH_PORT" ||
 	t_fail "ssh config alias: resolved" "$(q "SELECT host_name FROM sessions WHERE id = $(last_session)")"
 rm -f "$LAB_HOME/.ssh/config"
+
+# 4b. A word that is both a profile name and a host: the profile; a leading @: the host.
+"$M" host add "$LAB_SERVER_IP" --host "$LAB_SERVER_IP" --port 1 >/dev/null
+fails "profile wins over the host" "$LAB_SERVER_IP:1|port 1" "$LAB_SERVER_IP" --known-hosts "$LAB_KNOWN_HOSTS"
+fails "@ forces the host" "needs a terminal" "@$LAB_SERVER_IP" --port "$LAB_SSH_PORT" --user "$LAB_USER" "${common[@]}"
+[ "$(q "SELECT host_id IS NULL, host_name FROM sessions WHERE id = $(last_session)")" = "1|$target" ] &&
+	t_ok "@HOST: an unsaved target, not the profile" || t_fail "@HOST: an unsaved target, not the profile"
 
 # 5. Every port of the range taken (one port, held by a plain mosh-server): says so.
 out=$(lab_client timeout 20 $LAB_SSH "$LAB_USER@$LAB_SERVER_IP" \
