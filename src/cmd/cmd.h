@@ -53,6 +53,14 @@ int cmd_host_import_json(struct cmd_ctx *, const char *file, int dry_run, int ov
 #define CMD_NOT_OPTION (-1)
 int cmd_profile_option(struct db_host *h, int argc, char **argv, int *i, int allow_name,
     int replace_lists, unsigned *cleared);
+/* connect's command line (argv[0] is "connect"): the target (a profile name, or
+ * [USER@]HOST[:PORT] with ~/.ssh/config applied), every profile option for this run,
+ * and --save NAME (the profile is stored, h->id set).  own_flags (NULL-ended, or NULL)
+ * are flags without a value the caller handles itself; they are skipped.  0 with *h
+ * filled (h->id 0: not stored; clear it with db_host_clear), or an exit code after a
+ * message.  The database is opened in ctx. */
+int cmd_connect_target(struct cmd_ctx *, int argc, char **argv, const char *const *own_flags,
+    struct db_host *h);
 /* Every profile option with its argument and help line, from the option table. */
 void cmd_print_profile_options(FILE *);
 /* Is argv[i] "-h" or "--help"? */

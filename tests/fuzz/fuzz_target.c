@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "src/ssh/profile.h"
 #include "src/util/xmalloc.h"
 
@@ -32,10 +33,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (profile_parse_target(s, &user, &host, &port, &err) == 0) {
 		/* What parses is safe on a command line and in a shell: each part passes the
 		 * field validators again, and the port is 0 (unset) or 1-65535. */
+		struct db_host h;
+
+		profile_defaults(&h, "fuzz");
 		if (host == NULL || port < 0 || port > 65535 ||
-		    profile_check_hostname(host, &e2) == -1 ||
-		    (user != NULL && profile_check_user(user, &e2) == -1))
+		    profile_set(&h, "host", host, &e2) == -1 ||
+		    (user != NULL && profile_set(&h, "user", user, &e2) == -1))
 			abort();
+		db_host_clear(&h);
 		if (strpbrk(host, " ;|&$`'\"\\<>(){}*?\n") != NULL ||
 		    (user != NULL && strpbrk(user, " ;|&$`'\"\\<>(){}*?\n@") != NULL))
 			abort();

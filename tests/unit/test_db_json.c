@@ -117,7 +117,7 @@ new_columns(void)
 	CHECK_INT(got.server_port_hi, 60510);
 	CHECK_STR(got.bind_server, "any");
 	CHECK_INT(got.no_init, 1);
-	CHECK_INT(db_user_version(db), 3);
+	CHECK_INT(db_user_version(db), DB_SCHEMA_VERSION);
 	/* A deep copy, for the supervisor's in-memory profile. */
 	db_host_copy(&copy, &got);
 	CHECK(copy.bind_server != got.bind_server);
