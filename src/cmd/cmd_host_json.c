@@ -321,6 +321,25 @@ is_int(const char *type)
 	return strcmp(type, "integer") == 0;
 }
 
+/* An absolute or ~/ path of printable characters that names no file here. */
+static int
+identity_missing(const char *v)
+{
+	char *full;
+	int missing;
+
+	if (v[0] != '/' && strncmp(v, "~/", 2) != 0)
+		return 0;
+	for (const char *p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	}
+	full = paths_expand_tilde(v);
+	missing = access(full, F_OK) == -1;
+	free(full);
+	return missing;
+}
+
 /* One member of a profile object.  0, or -1 with *err (allocated). */
 static int
 import_field(struct db *db, struct db_host *h, const struct db_json_item *f, char **err)
@@ -363,21 +382,13 @@ import_field(struct db *db, struct db_host *h, const struct db_json_item *f, cha
 	if (strcmp(f->type, "null") == 0)
 		return 0; /* unset: the default */
 	if (strcmp(o->name, "identity") == 0 && strcmp(f->type, "text") == 0 &&
-	    profile_check_path(f->value, &e) == 0) {
-		char *full = paths_expand_tilde(f->value);
-		int missing = access(full, F_OK) == -1;
-
+	    identity_missing(f->value)) {
 		/* As the ssh-config import: a key that is not on this machine is left out
 		 * (ssh skips it too), not a reason to refuse the whole file. */
-		if (missing)
-			fprintf(stderr, "moshman: import %s: identity %s does not exist here; left "
-			    "out\n", h->name, full);
-		free(full);
-		if (missing)
-			return 0;
+		fprintf(stderr, "moshman: import %s: identity %s does not exist here; left out\n",
+		    h->name, f->value);
+		return 0;
 	}
-	free(e);
-	e = NULL;
 	if (o->arg == NULL) {
 		if (strcmp(f->type, "true") != 0 && strcmp(f->type, "false") != 0) {
 			xasprintf(err, "%s: expected true or false, not %s", o->name, f->type);

@@ -80,6 +80,13 @@ out=$(a host export nosuch 2>&1)
 [ $? = 2 ] && grep -q "no host named 'nosuch'" <<<"$out" && ok "export of an unknown name: exit 2" ||
 	nok "export of an unknown name: exit 2" "$out"
 
+# A key file that is not on this machine is left out with a note, as ssh skips it.
+printf '%s' '{"moshman_profiles":1,"profiles":[{"name":"nokey","host":"h","identity":"/nonexistent/id"}]}' >"$T/nokey.json"
+out=$(b host import --json "$T/nokey.json" 2>&1)
+[ $? = 0 ] && grep -q "identity /nonexistent/id does not exist here; left out" <<<"$out" &&
+	[ "$(b host show nokey --json | jq -r .identity)" = null ] &&
+	ok "a missing identity file is left out with a note" || nok "a missing identity file is left out" "$out"
+
 # Hostile files: exit 2, one line naming the problem, nothing imported.
 bad() {
 	local name=$1 pat=$2 out rc
