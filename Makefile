@@ -19,7 +19,7 @@ BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
              psmisc socat netcat-openbsd ncat busybox sqlite3 \
-             net-tools lsof util-linux tcsh csh fish
+             net-tools lsof util-linux tcsh csh fish zsh
 BENCH_DEBS = gnuplot-nox hyperfine strace
 
 PKGS      = ncursesw libssh sqlite3
@@ -57,7 +57,10 @@ BIN      = $(BUILD)/moshman
 # Generated headers are inputs, not intermediates: keep them between builds.
 .SECONDARY: $(GEN_HDR)
 
-all: config layers $(BIN) $(UNIT_BIN)
+COMPLETIONS = $(BUILD)/completions/moshman.bash $(BUILD)/completions/_moshman \
+              $(BUILD)/completions/moshman.fish
+
+all: config layers $(BIN) $(UNIT_BIN) $(COMPLETIONS)
 
 # ---- dependencies --------------------------------------------------------------------
 # Installs the missing Debian packages as root (one apt-get update first); otherwise
@@ -188,14 +191,35 @@ bench:
 	@if [ -x bench/run.sh ]; then bench/run.sh $(BUILD); \
 	 else echo "bench: no benchmarks yet (bench/run.sh)"; fi
 
+# ---- shell completions: written by the binary, so they follow its command table --------
+$(BUILD)/completions/moshman.bash: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) complete bash >$@.tmp && mv $@.tmp $@
+$(BUILD)/completions/_moshman: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) complete zsh >$@.tmp && mv $@.tmp $@
+$(BUILD)/completions/moshman.fish: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) complete fish >$@.tmp && mv $@.tmp $@
+
 # ---- install ---------------------------------------------------------------------------
+SHARE = $(DESTDIR)$(PREFIX)/share
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/doc/moshman \
+	    $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions \
+	    $(SHARE)/fish/vendor_completions.d
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/moshman
-	install -m 0644 docs/moshman.1 $(DESTDIR)$(PREFIX)/share/man/man1/moshman.1
+	install -m 0644 docs/moshman.1 $(SHARE)/man/man1/moshman.1
+	install -m 0644 LICENSE $(SHARE)/doc/moshman/LICENSE
+	install -m 0644 $(BUILD)/completions/moshman.bash $(SHARE)/bash-completion/completions/moshman
+	install -m 0644 $(BUILD)/completions/_moshman $(SHARE)/zsh/site-functions/_moshman
+	install -m 0644 $(BUILD)/completions/moshman.fish $(SHARE)/fish/vendor_completions.d/moshman.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/moshman $(DESTDIR)$(PREFIX)/share/man/man1/moshman.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/moshman $(SHARE)/man/man1/moshman.1 \
+	    $(SHARE)/doc/moshman/LICENSE $(SHARE)/bash-completion/completions/moshman \
+	    $(SHARE)/zsh/site-functions/_moshman $(SHARE)/fish/vendor_completions.d/moshman.fish
+	-rmdir $(SHARE)/doc/moshman 2>/dev/null
 
 clean:
 	rm -rf build build-asan

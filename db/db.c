@@ -125,6 +125,13 @@ static const char *const migrations[] = {
 	"  cmdline TEXT"
 	");"
 	"CREATE INDEX scan_servers_by_host ON scan_servers(host_id, pid);",
+	/* 2 -> 3: mosh's own options on a profile (mosh -p, --bind-server, --no-init). */
+	"ALTER TABLE hosts ADD COLUMN server_port_lo INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (server_port_lo BETWEEN 0 AND 65535);"
+	"ALTER TABLE hosts ADD COLUMN server_port_hi INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (server_port_hi BETWEEN 0 AND 65535);"
+	"ALTER TABLE hosts ADD COLUMN bind_server TEXT;"
+	"ALTER TABLE hosts ADD COLUMN no_init INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

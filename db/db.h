@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 #define DB_OK 0
 #define DB_ERR (-1)
@@ -71,6 +71,10 @@ struct db_host {
 	char *hostkey_policy; /* "ask", "accept-new", "strict" */
 	int64_t idle_timeout; /* seconds, MOSH_SERVER_NETWORK_TMOUT */
 	int auto_clean;
+	int server_port_lo;   /* mosh-server -p LO[:HI]; 0: mosh's default (60001..60999) */
+	int server_port_hi;   /* == lo for one port, 0 when lo is 0 */
+	char *bind_server;    /* NULL: "ssh" (-s); "any" (no -s), or an address (-i) */
+	int no_init;          /* mosh-client without terminal init (MOSH_NO_TERM_INIT) */
 	int pinned;
 	int64_t created_at;
 	int64_t last_used_at; /* 0: never */
@@ -81,6 +85,8 @@ struct db_host {
 };
 
 void db_host_clear(struct db_host *);
+/* A deep copy of src into dst (dst owns no strings yet). */
+void db_host_copy(struct db_host *dst, const struct db_host *src);
 /* Inserts h (tags and locales too); sets h->id.  DB_EXISTS when the name is taken. */
 int db_host_insert(struct db *, struct db_host *h);
 /* Replaces every field of the row h->id (the name may change).  DB_EXISTS on a clash. */
@@ -203,6 +209,26 @@ int db_json_kill_target(struct db *, int64_t pid, const char *class_, int64_t se
     const char *result, const char *signals, int gone, char **out);
 int db_json_clean_host(struct db *, const char *scan_json, int kill_ran,
     const char *targets_json, char **out);
+/* JSON through SQLite's own parser and writer, for files the commands read and write.
+ * db_json_quote: s as a JSON string (NULL: null).  db_json_set: *obj (NULL starts {})
+ * with key set to a JSON value (NULL: null).  db_json_type: the JSON type at path
+ * ("null", "true", "false", "integer", "real", "text", "array", "object"); DB_ERR "not
+ * valid JSON" for malformed text, DB_NOTFOUND when path is absent.  db_json_items: the
+ * members of the array or object at path, in order: key (the index for arrays), type as
+ * above, value as text (a scalar's text, or a container's JSON).  Free with db_free()
+ * and db_json_items_free(). */
+struct db_json_item {
+	char *key;
+	char *type;
+	char *value;
+};
+int db_json_quote(struct db *, const char *s, char **out);
+int db_json_set(struct db *, char **obj, const char *key, const char *value_json);
+int db_json_type(struct db *, const char *json, const char *path, char **type);
+int db_json_items(struct db *, const char *json, const char *path,
+    struct db_json_item **out, size_t *n);
+void db_json_items_free(struct db_json_item *, size_t n);
+
 /* PRAGMA data_version: changes whenever another connection commits. */
 int64_t db_data_version(struct db *);
 

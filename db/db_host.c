@@ -8,22 +8,25 @@
 	"id, name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, "  \
 	"proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, "        \
 	"server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, " \
-	"pinned, created_at, last_used_at"
+	"pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, "   \
+	"no_init"
 
 static const char sql_host_insert[] =
     "INSERT INTO hosts (name, hostname, port, user, identity, proxy_type, proxy_host, "
     "proxy_port, proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, "
     "server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, "
-    "pinned, created_at, last_used_at) "
+    "pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, "
+    "no_init) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-    "?18, ?19, ?20, ?21, ?22, ?23)";
+    "?18, ?19, ?20, ?21, ?22, ?23, ?25, ?26, ?27, ?28)";
 static const char sql_host_update[] =
     "UPDATE hosts SET name = ?1, hostname = ?2, port = ?3, user = ?4, identity = ?5, "
     "proxy_type = ?6, proxy_host = ?7, proxy_port = ?8, proxy_user = ?9, proxy_pass = ?10, "
     "jump = ?11, proxy_command = ?12, transport = ?13, tunnel_command = ?14, "
     "server_command = ?15, predict = ?16, known_hosts = ?17, hostkey_policy = ?18, "
     "idle_timeout = ?19, auto_clean = ?20, pinned = ?21, created_at = ?22, "
-    "last_used_at = ?23 WHERE id = ?24";
+    "last_used_at = ?23, server_port_lo = ?25, server_port_hi = ?26, bind_server = ?27, "
+    "no_init = ?28 WHERE id = ?24";
 static const char sql_host_by_name[] = "SELECT " HOST_COLS " FROM hosts WHERE name = ?1";
 static const char sql_host_exists[] = "SELECT id FROM hosts WHERE name = ?1";
 static const char sql_host_all[] =
@@ -57,6 +60,11 @@ static const char sql_loc_add[] =
 	"'predict', h.predict, 'known_hosts', h.known_hosts, "                            \
 	"'hostkey_policy', h.hostkey_policy, 'idle_timeout', h.idle_timeout, "            \
 	"'auto_clean', json(CASE WHEN h.auto_clean THEN 'true' ELSE 'false' END), "       \
+	"'server_port', CASE WHEN h.server_port_lo = 0 THEN NULL "                        \
+	"  WHEN h.server_port_hi = h.server_port_lo THEN CAST(h.server_port_lo AS TEXT) "  \
+	"  ELSE h.server_port_lo || ':' || h.server_port_hi END, "                        \
+	"'bind_server', coalesce(h.bind_server, 'ssh'), "                                 \
+	"'init', json(CASE WHEN h.no_init THEN 'false' ELSE 'true' END), "                \
 	"'pinned', json(CASE WHEN h.pinned THEN 'true' ELSE 'false' END), "               \
 	"'created_at', h.created_at, "                                                    \
 	"'last_used_at', CASE WHEN h.last_used_at > 0 THEN h.last_used_at END, "         \
@@ -124,9 +132,50 @@ db_host_clear(struct db_host *h)
 	sqlite3_free(h->predict);
 	sqlite3_free(h->known_hosts);
 	sqlite3_free(h->hostkey_policy);
+	sqlite3_free(h->bind_server);
 	free_strv(h->locales, h->nlocales);
 	free_strv(h->tags, h->ntags);
 	memset(h, 0, sizeof *h);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? db_strdup(s) : NULL;
+}
+
+static void
+copy_strv(char ***dst, size_t *dn, char *const *src, size_t n)
+{
+	*dst = NULL;
+	*dn = 0;
+	for (size_t i = 0; i < n; i++)
+		db_strv_add(dst, dn, src[i]);
+}
+
+void
+db_host_copy(struct db_host *dst, const struct db_host *src)
+{
+	*dst = *src;
+	dst->name = dup_or_null(src->name);
+	dst->hostname = dup_or_null(src->hostname);
+	dst->user = dup_or_null(src->user);
+	dst->identity = dup_or_null(src->identity);
+	dst->proxy_type = dup_or_null(src->proxy_type);
+	dst->proxy_host = dup_or_null(src->proxy_host);
+	dst->proxy_user = dup_or_null(src->proxy_user);
+	dst->proxy_pass = dup_or_null(src->proxy_pass);
+	dst->jump = dup_or_null(src->jump);
+	dst->proxy_command = dup_or_null(src->proxy_command);
+	dst->transport = dup_or_null(src->transport);
+	dst->tunnel_command = dup_or_null(src->tunnel_command);
+	dst->server_command = dup_or_null(src->server_command);
+	dst->predict = dup_or_null(src->predict);
+	dst->known_hosts = dup_or_null(src->known_hosts);
+	dst->hostkey_policy = dup_or_null(src->hostkey_policy);
+	dst->bind_server = dup_or_null(src->bind_server);
+	copy_strv(&dst->locales, &dst->nlocales, src->locales, src->nlocales);
+	copy_strv(&dst->tags, &dst->ntags, src->tags, src->ntags);
 }
 
 static int
@@ -188,6 +237,10 @@ read_host(sqlite3_stmt *st, void *elem)
 	h->pinned = sqlite3_column_int(st, 21);
 	h->created_at = sqlite3_column_int64(st, 22);
 	h->last_used_at = sqlite3_column_int64(st, 23);
+	h->server_port_lo = sqlite3_column_int(st, 24);
+	h->server_port_hi = sqlite3_column_int(st, 25);
+	h->bind_server = db_col_text(st, 26);
+	h->no_init = sqlite3_column_int(st, 27);
 }
 
 static int
@@ -225,6 +278,10 @@ bind_host(sqlite3_stmt *st, const struct db_host *h)
 	sqlite3_bind_int(st, 21, h->pinned != 0);
 	sqlite3_bind_int64(st, 22, h->created_at ? h->created_at : db_now_ms());
 	sqlite3_bind_int64(st, 23, h->last_used_at);
+	sqlite3_bind_int(st, 25, h->server_port_lo);
+	sqlite3_bind_int(st, 26, h->server_port_lo > 0 ? h->server_port_hi : 0);
+	db_bind_text(st, 27, h->bind_server);
+	sqlite3_bind_int(st, 28, h->no_init != 0);
 }
 
 static int

@@ -157,7 +157,10 @@ db_session_insert(struct db *db, struct db_session *s)
 		return db_failf(db, "unknown session state '%s'", s->state ? s->state : "");
 	if ((st = db_stmt(db, sql_sess_insert)) == NULL)
 		return DB_ERR;
-	sqlite3_bind_int64(st, 1, s->host_id);
+	if (s->host_id > 0)
+		sqlite3_bind_int64(st, 1, s->host_id);
+	else
+		sqlite3_bind_null(st, 1); /* an ad hoc target: no profile */
 	db_bind_text(st, 2, s->host_name);
 	db_bind_text(st, 3, s->state);
 	db_bind_text(st, 4, s->path);

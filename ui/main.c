@@ -8,12 +8,14 @@
 #include "db/db.h"
 #include "src/cmd/cmd.h"
 #include "src/util/log.h"
+#include "src/util/xmalloc.h"
 #include "ui/dash.h"
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: moshman [--db PATH] [-q] [--no-unicode] [--tmux-windows] [COMMAND [ARGS...]]\n"
+	      "       moshman [-q] USER@HOST[:PORT] | @HOST [connect options]  (= moshman connect ...)\n"
 	      "\n"
 	      "mosh sessions that survive networks where UDP cannot pass: host profiles,\n"
 	      "ssh bootstrap through proxies, mosh's UDP carried over TCP when needed,\n"
@@ -53,6 +55,7 @@ main(int argc, char **argv)
 	struct dash_opts dopts = { 0, 0 };
 	struct db *db;
 	const struct cmd *c;
+	char **av = NULL; /* argv with "connect" in front, for `moshman USER@HOST` */
 	int ch, rc;
 
 	setlocale(LC_ALL, "");
@@ -93,17 +96,28 @@ main(int argc, char **argv)
 		log_close();
 		return rc;
 	}
-	if ((c = cmd_find(argv[0])) == NULL) {
+	if ((c = cmd_find(argv[0])) == NULL && strchr(argv[0], '@') != NULL) {
+		/* `moshman USER@HOST ...` as mosh is used: no command has an '@'. */
+		av = xcalloc((size_t)argc + 2, sizeof *av);
+		av[0] = (char *)"connect";
+		memcpy(av + 1, argv, (size_t)argc * sizeof *av);
+		argv = av;
+		argc++;
+		c = &cmd_connect;
+	}
+	if (c == NULL) {
 		fprintf(stderr, "moshman: unknown command '%s'; see 'moshman --help'\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	if (cmd_wants_help(argc, argv)) {
 		cmd_print_help(c, stdout);
+		free(av);
 		return 0;
 	}
 	optind = 1;
 	rc = c->run(&ctx, argc, argv);
 	cmd_ctx_close(&ctx);
 	log_close();
+	free(av);
 	return rc;
 }

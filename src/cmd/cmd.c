@@ -31,6 +31,8 @@ cmd_find(const char *name)
 		if (strcmp(cmd_table[i]->name, name) == 0)
 			return cmd_table[i];
 	}
+	if (strcmp(name, cmd_complete.name) == 0)
+		return &cmd_complete;
 	return NULL;
 }
 

@@ -8,6 +8,7 @@
 #define EXIT_FAIL 1  /* the world said no: network, remote host, database */
 
 struct db;
+struct db_host;
 
 struct cmd_ctx {
 	const char *db_path; /* --db, or NULL for MOSHMAN_DB / the XDG default */
@@ -26,7 +27,12 @@ struct cmd {
 extern const struct cmd *const cmd_table[];
 extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
 extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect;
+/* Not in cmd_table (so not in --help): the shells' completion helper. */
+extern const struct cmd cmd_complete;
+/* The subcommands of host (add, list, ...), NULL-ended. */
+extern const char *const cmd_host_verbs[];
 
+/* The command named, from the table or the hidden ones. */
 const struct cmd *cmd_find(const char *name);
 /* Opens the database the context names; prints why and returns NULL on failure. */
 struct db *cmd_db(struct cmd_ctx *);
@@ -34,8 +40,29 @@ void cmd_ctx_close(struct cmd_ctx *);
 /* Print "moshman: <message>" to stderr and return EXIT_USAGE / EXIT_FAIL. */
 int cmd_usage(const char *, ...) __attribute__((format(printf, 1, 2)));
 int cmd_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
-/* `host import`, in its own file (cmd_host_import.c). */
+/* `host import`, in its own file (cmd_host_import.c); `host export` and `host import
+ * --json FILE` (cmd_host_json.c). */
 int cmd_host_import(struct cmd_ctx *, int argc, char **argv);
+int cmd_host_export(struct cmd_ctx *, int argc, char **argv);
+int cmd_host_import_json(struct cmd_ctx *, const char *file, int dry_run, int overwrite);
+/* Apply the profile option at argv[*i] ("--NAME VALUE", "--NAME=VALUE" or a flag) to h,
+ * validated by profile_set() as `host add` does; *i moves past a separate value.
+ * allow_name admits --name; replace_lists makes the first --tag/--locale replace the
+ * list (cleared remembers which, start it at 0).  0, CMD_NOT_OPTION (nothing printed)
+ * when argv[*i] is not a profile option, or EXIT_USAGE after a message. */
+#define CMD_NOT_OPTION (-1)
+int cmd_profile_option(struct db_host *h, int argc, char **argv, int *i, int allow_name,
+    int replace_lists, unsigned *cleared);
+/* connect's command line (argv[0] is "connect"): the target (a profile name, or
+ * [USER@]HOST[:PORT] with ~/.ssh/config applied), every profile option for this run,
+ * and --save NAME (the profile is stored, h->id set).  own_flags (NULL-ended, or NULL)
+ * are flags without a value the caller handles itself; they are skipped.  0 with *h
+ * filled (h->id 0: not stored; clear it with db_host_clear), or an exit code after a
+ * message.  The database is opened in ctx. */
+int cmd_connect_target(struct cmd_ctx *, int argc, char **argv, const char *const *own_flags,
+    struct db_host *h);
+/* Every profile option with its argument and help line, from the option table. */
+void cmd_print_profile_options(FILE *);
 /* Is argv[i] "-h" or "--help"? */
 int cmd_wants_help(int argc, char **argv);
 void cmd_print_help(const struct cmd *, FILE *);

@@ -1,8 +1,10 @@
-/* moshman connect NAME: one mosh session in this terminal, supervised. */
-#include <getopt.h>
+/* moshman connect TARGET [options]: one mosh session in this terminal, supervised.
+ * What the command line means (profile or [USER@]HOST[:PORT], options for this run,
+ * --save) is cmd_connect_target.c's. */
 #include <stdio.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "src/cmd/cmd.h"
 #include "src/scan/scan.h"
 #include "src/session/supervisor.h"
@@ -10,68 +12,49 @@
 static int
 cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "transport", required_argument, NULL, 't' },
-		{ "hostkey-policy", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct supervisor_opts o;
-	struct db *db;
-	int ch;
+	struct db_host h;
+	int rc;
 
+	if ((rc = cmd_connect_target(ctx, argc, argv, NULL, &h)) != 0)
+		return rc;
 	memset(&o, 0, sizeof o);
 	o.quiet = ctx->quiet;
-	/* 0, not 1: glibc then forgets the "+" ordering main() used, so options may
-	 * follow the operand. */
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			o.transport = optarg;
-			break;
-		case 'k':
-			o.hostkey_policy = optarg;
-			break;
-		default:
-			return cmd_usage("usage: moshman connect NAME [--transport udp|tcp|auto|"
-			    "command] [--hostkey-policy ask|accept-new|strict]");
-		}
-	}
-	if (optind != argc - 1)
-		return cmd_usage("usage: moshman connect NAME [--transport udp|tcp|auto|command] "
-		    "[--hostkey-policy ask|accept-new|strict]");
-	o.name = argv[optind];
-	if (o.hostkey_policy != NULL && strcmp(o.hostkey_policy, "ask") != 0 &&
-	    strcmp(o.hostkey_policy, "accept-new") != 0 && strcmp(o.hostkey_policy, "strict") != 0)
-		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
-		    o.hostkey_policy);
-	if (o.transport != NULL && strcmp(o.transport, "udp") != 0 &&
-	    strcmp(o.transport, "tcp") != 0 && strcmp(o.transport, "auto") != 0 &&
-	    strcmp(o.transport, "command") != 0)
-		return cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", o.transport);
-	if ((db = cmd_db(ctx)) == NULL)
-		return EXIT_FAIL;
-	scan_connect_hook(db, o.name, o.quiet);
-	return supervisor_run(db, &o);
+	o.name = h.name;
+	o.host = &h;
+	if (h.id > 0)
+		scan_connect_hook(ctx->db, h.name, o.quiet);
+	rc = supervisor_run(ctx->db, &o);
+	db_host_clear(&h);
+	return rc;
 }
 
 static void
 cmd_connect_help(FILE *f)
 {
-	fputs("\nConnects through the profile's route (direct, SOCKS5, HTTP CONNECT, a jump host\n"
-	      "or a ProxyCommand, also from ~/.ssh/config), checks the host key, logs in\n"
-	      "(agent, identity file, password), starts mosh-server and runs mosh-client in\n"
-	      "this terminal through a local relay.  moshman stays behind as the session's\n"
-	      "supervisor and records it (see 'moshman sessions'): up, degraded while the\n"
-	      "link is alive but in trouble (no reply for over 3.5 s while mosh-client\n"
-	      "sends, or a round trip over 1 s), reconnecting while the tunnel is rebuilt.\n"
-	      "'moshman reconnect' (or SIGUSR2 to the supervisor) rebuilds the link now.\n"
+	fputs("\nTARGET is a profile name or, as for mosh and ssh, [USER@]HOST[:PORT] (an IPv6\n"
+	      "address in brackets: [2001:db8::1]:2222).  A word with '@', ':' or '[' is\n"
+	      "always a host; a bare word is the profile of that name if there is one, else\n"
+	      "a host; a leading '@' forces the host meaning (moshman connect @web).\n"
+	      "'moshman USER@HOST ...' alone means 'moshman connect USER@HOST ...'.\n"
+	      "A host gets what ~/.ssh/config gives that name (HostName, User, Port,\n"
+	      "IdentityFile, ProxyJump, ProxyCommand), as 'ssh HOST' would; the command line\n"
+	      "wins over the config.\n"
 	      "\n"
-	      "  --transport T       auto (default: direct UDP, the tunnel when UDP fails,\n"
-	      "                      back to UDP when it works again), udp, tcp (mosh's UDP\n"
-	      "                      inside this ssh connection, reconnecting on its own) or\n"
-	      "                      command (the profile's --tunnel-command)\n"
-	      "  --hostkey-policy P  ask (default), accept-new or strict, for this run\n"
+	      "Connects through the route (direct, SOCKS5, HTTP CONNECT, a jump host or a\n"
+	      "ProxyCommand), checks the host key, logs in (agent, identity file, password),\n"
+	      "starts mosh-server and runs mosh-client in this terminal through a local\n"
+	      "relay.  moshman stays behind as the session's supervisor and records it (see\n"
+	      "'moshman sessions'): up, degraded while the link is alive but in trouble (no\n"
+	      "reply for over 3.5 s while mosh-client sends, or a round trip over 1 s),\n"
+	      "reconnecting while the tunnel is rebuilt.  'moshman reconnect' (or SIGUSR2 to\n"
+	      "the supervisor) rebuilds the link now.\n"
+	      "\n"
+	      "Every profile option applies to this run (lists such as --locale replace the\n"
+	      "profile's), checked as 'host add' checks them:\n",
+	    f);
+	cmd_print_profile_options(f);
+	fputs("  --save NAME                    store what this run used as profile NAME\n"
 	      "\n"
 	      "Exit status: mosh-client's once it ran, 1 if connecting failed, 2 for bad usage.\n",
 	    f);
@@ -79,8 +62,8 @@ cmd_connect_help(FILE *f)
 
 const struct cmd cmd_connect = {
 	"connect",
-	"NAME [--transport udp|tcp|auto|command] [--hostkey-policy ask|accept-new|strict]",
-	"open a supervised mosh session to a host profile in this terminal",
+	"NAME|[USER@]HOST[:PORT] [options] [--save NAME]",
+	"open a supervised mosh session to a profile or USER@HOST in this terminal",
 	cmd_connect_run,
 	cmd_connect_help,
 };

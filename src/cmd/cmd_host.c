@@ -1,4 +1,4 @@
-/* moshman host add|list|show|edit|rm|import: host profiles. */
+/* moshman host add|list|show|edit|rm|import|export: host profiles. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,59 +10,69 @@
 #include "src/ssh/profile.h"
 #include "src/util/xmalloc.h"
 
-static const struct profile_option *
-find_option(const char *name, size_t len)
+int
+cmd_profile_option(struct db_host *h, int argc, char **argv, int *i, int allow_name,
+    int replace_lists, unsigned *cleared)
 {
-	for (const struct profile_option *o = profile_options; o->name != NULL; o++) {
-		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-			return o;
+	const char *arg = argv[*i], *name, *eq, *value = NULL;
+	const struct profile_option *o;
+	char *err = NULL;
+	size_t len;
+
+	if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+		return CMD_NOT_OPTION;
+	name = arg + 2;
+	eq = strchr(name, '=');
+	len = eq ? (size_t)(eq - name) : strlen(name);
+	if ((o = profile_option_find(name, len)) == NULL &&
+	    !(allow_name && len == 4 && strncmp(name, "name", 4) == 0))
+		return CMD_NOT_OPTION;
+	if (o != NULL && o->arg == NULL) {
+		if (eq != NULL)
+			return cmd_usage("--%s takes no value", o->name);
+	} else if (eq != NULL)
+		value = eq + 1;
+	else if (*i + 1 < argc)
+		value = argv[++*i];
+	else
+		return cmd_usage("--%.*s needs a value", (int)len, name);
+	/* Repeatable options replace the stored list when editing: `edit --tag a` leaves
+	 * just tag a. */
+	if (replace_lists && o != NULL && strcmp(o->name, "tag") == 0 && !(*cleared & 1)) {
+		*cleared |= 1;
+		db_strv_clear(&h->tags, &h->ntags);
 	}
-	return NULL;
+	if (replace_lists && o != NULL && strcmp(o->name, "locale") == 0 && !(*cleared & 2)) {
+		*cleared |= 2;
+		db_strv_clear(&h->locales, &h->nlocales);
+	}
+	if (profile_set(h, o ? o->name : "name", value, &err) == -1) {
+		cmd_usage("--%.*s: %s", (int)len, name, err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
-/* Apply --option value pairs from argv[first..] to h.  Repeatable options replace the
- * profile's list when editing (replace_lists), so `edit --tag a` leaves just tag a.
- * Positional arguments are refused.  Returns 0 or an exit code. */
+/* Apply --option value pairs from argv[first..] to h.  Positional arguments are
+ * refused.  Returns 0 or an exit code. */
 static int
 apply_options(struct db_host *h, int argc, char **argv, int first, int allow_name,
     int replace_lists)
 {
-	int cleared_tags = 0, cleared_locales = 0;
+	unsigned cleared = 0;
+	int rc;
 
 	for (int i = first; i < argc; i++) {
-		const char *arg = argv[i], *name, *eq, *value = NULL;
-		const struct profile_option *o;
-		char *err = NULL;
-		size_t len;
-
-		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-			return cmd_usage("unexpected argument '%s'; see 'moshman host --help'", arg);
-		name = arg + 2;
-		eq = strchr(name, '=');
-		len = eq ? (size_t)(eq - name) : strlen(name);
-		if ((o = find_option(name, len)) == NULL &&
-		    !(allow_name && len == 4 && strncmp(name, "name", 4) == 0))
-			return cmd_usage("unknown option '--%.*s'; see 'moshman host --help'",
-			    (int)len, name);
-		if (o != NULL && o->arg == NULL) {
-			if (eq != NULL)
-				return cmd_usage("--%s takes no value", o->name);
-		} else if (eq != NULL)
-			value = eq + 1;
-		else if (i + 1 < argc)
-			value = argv[++i];
-		else
-			return cmd_usage("--%.*s needs a value", (int)len, name);
-		if (replace_lists && o != NULL && strcmp(o->name, "tag") == 0 && !cleared_tags++)
-			db_strv_clear(&h->tags, &h->ntags);
-		if (replace_lists && o != NULL && strcmp(o->name, "locale") == 0 &&
-		    !cleared_locales++)
-			db_strv_clear(&h->locales, &h->nlocales);
-		if (profile_set(h, o ? o->name : "name", value, &err) == -1) {
-			cmd_usage("--%.*s: %s", (int)len, name, err);
-			free(err);
-			return EXIT_USAGE;
-		}
+		rc = cmd_profile_option(h, argc, argv, &i, allow_name, replace_lists, &cleared);
+		if (rc == CMD_NOT_OPTION && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+			return cmd_usage("unknown option '%.*s'; see 'moshman host --help'",
+			    (int)strcspn(argv[i], "="), argv[i]);
+		if (rc == CMD_NOT_OPTION)
+			return cmd_usage("unexpected argument '%s'; see 'moshman host --help'",
+			    argv[i]);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -306,6 +316,15 @@ host_show(struct cmd_ctx *ctx, int argc, char **argv)
 	show_line("hostkey-policy", h.hostkey_policy);
 	snprintf(buf, sizeof buf, "%llds", (long long)h.idle_timeout);
 	show_line("idle-timeout", buf);
+	{
+		char *sp = profile_get(&h, "server-port", 0), *bs = profile_get(&h, "bind-server", 0);
+
+		show_line("server-port", sp != NULL ? sp : "mosh's default (60001-60999)");
+		show_line("bind-server", bs);
+		show_line("init", h.no_init ? "no (--no-init)" : "yes");
+		free(sp);
+		free(bs);
+	}
 	for (size_t i = 0; i < h.ntags; i++)
 		show_line("tag", h.tags[i]);
 	show_line("auto-clean", h.auto_clean ? "yes" : "no");
@@ -351,12 +370,12 @@ static const struct {
 	{ "rm", host_rm },
 	{ "remove", host_rm },
 	{ "import", cmd_host_import },
+	{ "export", cmd_host_export },
 };
 
-static void
-host_help(FILE *f)
+void
+cmd_print_profile_options(FILE *f)
 {
-	fputs("\nProfile options (add, edit):\n", f);
 	for (const struct profile_option *o = profile_options; o->name != NULL; o++) {
 		char left[64];
 
@@ -364,9 +383,24 @@ host_help(FILE *f)
 		    o->arg ? o->arg : "");
 		fprintf(f, "  %-30s %s\n", left, o->help);
 	}
+}
+
+static void
+host_help(FILE *f)
+{
+	fputs("\nProfile options (add, edit):\n", f);
+	cmd_print_profile_options(f);
 	fputs("\nEdit replaces a repeatable option's whole list when it is given; an empty\n"
 	      "value (--tag '') clears it, and '' or none resets --identity, --jump,\n"
-	      "--proxy-command, --known-hosts and --tunnel-command.\n", f);
+	      "--proxy-command, --known-hosts and --tunnel-command.\n"
+	      "\n"
+	      "export writes the named profiles (all by default) as JSON, one object per\n"
+	      "profile keyed by the option names above (flags as true/false, --tag and\n"
+	      "--locale as arrays), for a dotfiles repository or another machine.  Proxy\n"
+	      "passwords are left out unless --with-secrets, which makes the file 0600 and\n"
+	      "refuses to print on a terminal.  import --json FILE ('-': stdin) checks\n"
+	      "every profile as 'host add' does and imports nothing if one is invalid; a\n"
+	      "name that exists is kept unless --overwrite replaces it.\n", f);
 }
 
 static int
@@ -382,11 +416,16 @@ cmd_host_run(struct cmd_ctx *ctx, int argc, char **argv)
 	return cmd_usage("unknown 'host' command '%s'; see 'moshman host --help'", argv[1]);
 }
 
+const char *const cmd_host_verbs[] = { "add", "list", "show", "edit", "rm", "import", "export",
+	NULL };
+
 const struct cmd cmd_host = {
 	"host",
 	"add NAME --host HOST [options] | list [--json] | show NAME [--json] |\n"
 	"       edit NAME [--name NEW] [options] | rm NAME | import [FILE] [--dry-run] "
-	"[--overwrite]",
+	"[--overwrite] |\n"
+	"       export [NAME...] [--json] [--with-secrets] [--output FILE] |\n"
+	"       import --json FILE [--dry-run] [--overwrite]",
 	"manage host profiles",
 	cmd_host_run,
 	host_help,

@@ -1,5 +1,6 @@
 /* moshman host import [FILE] [--dry-run] [--overwrite]: profiles from an OpenSSH client
- * config, with the values ssh itself would use for each concrete Host alias. */
+ * config, with the values ssh itself would use for each concrete Host alias; with --json,
+ * a file written by `host export` (cmd_host_json.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,17 +188,25 @@ cmd_host_import(struct cmd_ctx *ctx, int argc, char **argv)
 	int dry_run = 0, overwrite = 0, loaded, rc = 0;
 	struct db *db = NULL;
 
+	int json = 0;
+
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0)
 			dry_run = 1;
 		else if (strcmp(argv[i], "--overwrite") == 0)
 			overwrite = 1;
-		else if (argv[i][0] == '-' || file != NULL)
+		else if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if ((argv[i][0] == '-' && strcmp(argv[i], "-") != 0) || file != NULL)
 			return cmd_usage("usage: moshman host import [FILE] [--dry-run] "
-			    "[--overwrite]");
+			    "[--overwrite] | --json FILE [--dry-run] [--overwrite]");
 		else
 			file = argv[i];
 	}
+	if (json && file == NULL)
+		return cmd_usage("--json needs the file to import ('-' for stdin)");
+	if (json)
+		return cmd_host_import_json(ctx, file, dry_run, overwrite);
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	path = file ? paths_expand_tilde(file) : NULL;

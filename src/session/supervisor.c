@@ -139,10 +139,10 @@ sup_fail(struct sup *s, const char *fmt, ...)
 char *
 supervisor_server_command(const char *server_command, int colors,
     const char *const *locales, int nlocales, long long idle_timeout, int signal_timeout,
-    int tunnel, int bind_any)
+    int tunnel, int bind_any, const struct supervisor_server_opts *so)
 {
 	const char **argv;
-	char *net = NULL, *sig = NULL, *col = NULL, *cmd;
+	char *net = NULL, *sig = NULL, *col = NULL, *ports = NULL, *cmd;
 	int argc = 0;
 
 	argv = xcalloc((size_t)nlocales * 2 + 16, sizeof *argv);
@@ -160,8 +160,19 @@ supervisor_server_command(const char *server_command, int colors,
 	if (tunnel) {
 		argv[argc++] = "-i";
 		argv[argc++] = "127.0.0.1";
+	} else if (so != NULL && so->bind_addr != NULL) {
+		argv[argc++] = "-i";
+		argv[argc++] = so->bind_addr;
 	} else if (!bind_any)
 		argv[argc++] = "-s";
+	if (so != NULL && so->port_lo > 0) {
+		if (so->port_hi > so->port_lo)
+			xasprintf(&ports, "%d:%d", so->port_lo, so->port_hi);
+		else
+			xasprintf(&ports, "%d", so->port_lo);
+		argv[argc++] = "-p";
+		argv[argc++] = ports;
+	}
 	for (int i = 0; i < nlocales; i++) {
 		argv[argc++] = "-l";
 		argv[argc++] = locales[i];
@@ -171,6 +182,7 @@ supervisor_server_command(const char *server_command, int colors,
 	free(net);
 	free(sig);
 	free(col);
+	free(ports);
 	free(argv);
 	return cmd;
 }
@@ -492,7 +504,8 @@ sup_spawn_client(struct sup *s)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (setenv("MOSH_KEY", s->key, 1) == -1 ||
-		    setenv("MOSH_PREDICTION_DISPLAY", s->host.predict, 1) == -1)
+		    setenv("MOSH_PREDICTION_DISPLAY", s->host.predict, 1) == -1 ||
+		    (s->host.no_init && setenv("MOSH_NO_TERM_INIT", "1", 1) == -1))
 			err = errno;
 		else {
 			execlp(client, client, "127.0.0.1", port, (char *)NULL);
@@ -904,6 +917,21 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		return;
 	}
 	if (moshconnect_parse(out, outlen, err, errlen, status, &mc) == -1) {
+		if (s->host.server_port_lo > 0 && mc.why == MOSHCONNECT_NO_LINE && err != NULL &&
+		    memmem(err, errlen, "Address already in use", 22) != NULL) {
+			/* mosh-server tried every port of the range. */
+			char range[32];
+
+			if (s->host.server_port_hi > s->host.server_port_lo)
+				snprintf(range, sizeof range, "%d:%d", s->host.server_port_lo,
+				    s->host.server_port_hi);
+			else
+				snprintf(range, sizeof range, "%d", s->host.server_port_lo);
+			sup_fail(s, "every UDP port of --server-port %s is taken on the host (by "
+			    "other mosh sessions?): widen the range, or end sessions there "
+			    "('moshman scan' lists them, 'moshman clean' removes orphans)", range);
+			return;
+		}
 		sup_fail(s, "%s", mc.error);
 		return;
 	}
@@ -1013,6 +1041,14 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 	}
 	s->colors = colors;
 	s->bind_any = strcmp(sshconn_route(c), "proxycommand") == 0;
+	if (s->host.bind_server != NULL && strcmp(s->host.bind_server, "any") == 0)
+		s->bind_any = 1;
+	else if (s->host.bind_server != NULL) {
+		/* mosh --bind-server=ADDR: the relay on the host sends there too. */
+		snprintf(s->relay_host, sizeof s->relay_host, "%s", s->host.bind_server);
+		sup_start_server(s);
+		return;
+	}
 	if (s->autop && !s->bind_any) {
 		/* mosh-server -s binds the address this ssh connection reached; the relay
 		 * must send there too, so learn it first. */
@@ -1049,14 +1085,19 @@ sup_sshconn_done(struct sshconn *c, const char *out, size_t outlen, const char *
 static void
 sup_start_server(struct sup *s)
 {
+	struct supervisor_server_opts so;
 	char **loc;
 	char *cmd;
 	int nloc;
 
+	so.bind_addr = s->host.bind_server != NULL && strcmp(s->host.bind_server, "any") != 0 ?
+	    s->host.bind_server : NULL;
+	so.port_lo = s->host.server_port_lo;
+	so.port_hi = s->host.server_port_hi;
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, s->colors,
 	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
-	    s->tcp || s->cmdp, s->bind_any);
+	    s->tcp || s->cmdp, s->bind_any, &so);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
 	free(loc);
@@ -1151,7 +1192,11 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 	s.db = db;
 	s.opts = opts;
 	s.rc = EXIT_FAIL;
-	rc = db_host_get(db, opts->name, &s.host);
+	if (opts->host != NULL) {
+		db_host_copy(&s.host, opts->host);
+		rc = DB_OK;
+	} else
+		rc = db_host_get(db, opts->name, &s.host);
 	if (rc == DB_NOTFOUND)
 		return cmd_fail("no host profile named '%s'; see 'moshman host list' or add it "
 		    "with 'moshman host add'", opts->name);
@@ -1187,7 +1232,8 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts)
 		goto out;
 	}
 	sup_event(&s, "start", "connect requested");
-	db_host_touch(db, s.host.id, db_now_ms());
+	if (s.host.id > 0)
+		db_host_touch(db, s.host.id, db_now_ms());
 
 	ev_signal_init(&s.sig_int, sup_signal_cb, SIGINT);
 	ev_signal_init(&s.sig_term, sup_signal_cb, SIGTERM);

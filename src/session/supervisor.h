@@ -12,7 +12,9 @@ struct db_host;
 struct sshconn_config;
 
 struct supervisor_opts {
-	const char *name;           /* host profile */
+	const char *name;           /* host profile, loaded by name when host is NULL */
+	const struct db_host *host; /* or the profile itself (an ad hoc target, a profile
+	                               with options for this run); id 0: not stored */
 	const char *transport;      /* override, NULL: the profile's */
 	const char *hostkey_policy; /* override, NULL: the profile's */
 	int quiet;                  /* no progress lines */
@@ -27,12 +29,18 @@ int supervisor_run(struct db *, const struct supervisor_opts *);
 int supervisor_sshconn_config(const struct db_host *h, const char *policy,
     struct sshconn_config *cfg);
 
+/* mosh's own server options a profile may set (NULL: none of them). */
+struct supervisor_server_opts {
+	const char *bind_addr; /* -i ADDR (mosh --bind-server=ADDR), NULL: by the route */
+	int port_lo, port_hi;  /* -p LO[:HI] (mosh -p), 0: mosh's default range */
+};
+
 /* The remote command line that starts mosh-server (pure; every value shell-quoted).
- * tunnel != 0: bind to 127.0.0.1 for a relay on the host (-i), else -s unless
- * bind_any (a route where the ssh address is not the one UDP can reach).
- * Allocated. */
+ * tunnel != 0: bind to 127.0.0.1 for a relay on the host (-i), else -i bind_addr when
+ * given, else -s unless bind_any (a route where the ssh address is not the one UDP can
+ * reach, or --bind-server any).  Allocated. */
 char *supervisor_server_command(const char *server_command, int colors,
     const char *const *locales, int nlocales, long long idle_timeout, int signal_timeout,
-    int tunnel, int bind_any);
+    int tunnel, int bind_any, const struct supervisor_server_opts *);
 
 #endif

@@ -36,10 +36,27 @@ const struct profile_option profile_options[] = {
 	{ "idle-timeout", "SECONDS", "end a mosh-server without a client after this long "
 	    "(s/m/h/d suffixes; 0 never; default 7d)", 0 },
 	{ "tag", "TAG", "a tag for grouping (repeatable)", 1 },
+	{ "server-port", "PORT[:PORT2]", "mosh-server's UDP port or range (mosh -p; none: "
+	    "mosh's 60001-60999)", 0 },
+	{ "bind-server", "ssh|any|ADDR", "where mosh-server listens for UDP (mosh "
+	    "--bind-server; default ssh: the address ssh reached)", 0 },
+	{ "no-init", NULL, "mosh-client leaves the terminal's init strings alone (mosh "
+	    "--no-init)", 0 },
+	{ "init", NULL, "mosh-client initialises the terminal (default)", 0 },
 	{ "auto-clean", NULL, "clean this host's orphaned mosh-servers after connecting", 0 },
 	{ "no-auto-clean", NULL, "do not clean orphans automatically (default)", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
+
+const struct profile_option *
+profile_option_find(const char *name, size_t len)
+{
+	for (const struct profile_option *o = profile_options; o->name != NULL; o++) {
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	}
+	return NULL;
+}
 
 static int
 errf(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -186,45 +203,100 @@ profile_check_path(const char *s, char **err)
 	return 0;
 }
 
-/* One hop: [user@]host[:port] or [user@][v6]:port. */
-static int
-check_hop(const char *hop, char **err)
+int
+profile_parse_target(const char *spec, char **user, char **host, int *port, char **err)
 {
-	char *copy = xstrdup(hop), *host, *at, *port = NULL, *end;
-	int rc = -1;
+	char *copy = xstrdup(spec), *h, *at, *p = NULL, *end;
+	int rc = -1, pn = 0;
 
-	host = copy;
+	*user = *host = NULL;
+	*port = 0;
+	h = copy;
+	if (has_control(spec)) {
+		errf(err, "'%s' has control characters", shown(spec));
+		goto out;
+	}
 	if ((at = strrchr(copy, '@')) != NULL) {
 		*at = '\0';
 		if (profile_check_user(copy, err) == -1)
 			goto out;
-		host = at + 1;
+		h = at + 1;
 	}
-	if (*host == '[') {
-		if ((end = strchr(host, ']')) == NULL) {
-			errf(err, "'%s': unterminated '['", shown(hop));
+	if (*h == '[') {
+		if ((end = strchr(h, ']')) == NULL) {
+			errf(err, "'%s': unterminated '['", shown(spec));
 			goto out;
 		}
 		*end = '\0';
-		host++;
+		h++;
 		if (end[1] == ':')
-			port = end + 2;
+			p = end + 2;
 		else if (end[1] != '\0') {
-			errf(err, "'%s': unexpected text after ']'", shown(hop));
+			errf(err, "'%s': unexpected text after ']'", shown(spec));
 			goto out;
 		}
-	} else if ((end = strchr(host, ':')) != NULL) {
+	} else if ((end = strchr(h, ':')) != NULL) {
+		if (strchr(end + 1, ':') != NULL) {
+			errf(err, "'%s': write an IPv6 address in brackets, [ADDR] or [ADDR]:PORT",
+			    shown(spec));
+			goto out;
+		}
 		*end = '\0';
-		port = end + 1;
+		p = end + 1;
 	}
-	if (profile_check_hostname(host, err) == -1)
+	if (profile_check_hostname(h, err) == -1)
 		goto out;
-	if (port != NULL && profile_check_port(port, NULL, err) == -1)
+	if (p != NULL && profile_check_port(p, &pn, err) == -1)
 		goto out;
+	if (at != NULL)
+		*user = xstrdup(copy);
+	*host = xstrdup(h);
+	*port = pn;
 	rc = 0;
 out:
 	free(copy);
 	return rc;
+}
+
+/* One hop: [user@]host[:port] or [user@][v6]:port. */
+static int
+check_hop(const char *hop, char **err)
+{
+	char *user, *host;
+	int port;
+
+	if (profile_parse_target(hop, &user, &host, &port, err) == -1)
+		return -1;
+	free(user);
+	free(host);
+	return 0;
+}
+
+int
+profile_check_server_port(const char *s, int *lo, int *hi, char **err)
+{
+	char buf[16], *colon, *e1 = NULL;
+	int a, b;
+
+	if (strlen(s) >= sizeof buf)
+		return errf(err, "'%s' is not a port or range (PORT or PORT:PORT2, 1-65535)",
+		    shown(s));
+	memcpy(buf, s, strlen(s) + 1);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon = '\0';
+	if (profile_check_port(buf, &a, &e1) == -1 ||
+	    (colon != NULL && profile_check_port(colon + 1, &b, &e1) == -1)) {
+		errf(err, "'%s': %s", shown(s), e1);
+		free(e1);
+		return -1;
+	}
+	if (colon == NULL)
+		b = a;
+	if (b < a)
+		return errf(err, "'%s' is a backwards range: the low port comes first", shown(s));
+	*lo = a;
+	*hi = b;
+	return 0;
 }
 
 static int
@@ -497,7 +569,33 @@ profile_set(struct db_host *h, const char *opt, const char *value, char **err)
 		if (profile_check_tag(v, err) == -1)
 			return -1;
 		add_unique(&h->tags, &h->ntags, v);
-	} else if (strcmp(opt, "auto-clean") == 0)
+	} else if (strcmp(opt, "server-port") == 0) {
+		int lo, hi;
+
+		if (*v == '\0' || strcmp(v, "none") == 0) {
+			h->server_port_lo = h->server_port_hi = 0;
+			return 0;
+		}
+		if (profile_check_server_port(v, &lo, &hi, err) == -1)
+			return -1;
+		h->server_port_lo = lo;
+		h->server_port_hi = hi;
+	} else if (strcmp(opt, "bind-server") == 0) {
+		unsigned char a[sizeof(struct in6_addr)];
+
+		if (strcmp(v, "ssh") == 0 || *v == '\0') {
+			set_str(&h->bind_server, NULL);
+			return 0;
+		}
+		if (strcmp(v, "any") != 0 && inet_pton(AF_INET, v, a) != 1 &&
+		    inet_pton(AF_INET6, v, a) != 1)
+			return errf(err, "'%s' is not ssh, any or a numeric IP address", shown(v));
+		set_str(&h->bind_server, v);
+	} else if (strcmp(opt, "no-init") == 0)
+		h->no_init = 1;
+	else if (strcmp(opt, "init") == 0)
+		h->no_init = 0;
+	else if (strcmp(opt, "auto-clean") == 0)
 		h->auto_clean = 1;
 	else if (strcmp(opt, "no-auto-clean") == 0)
 		h->auto_clean = 0;
@@ -579,4 +677,127 @@ profile_proxy_display(const struct db_host *h)
 	    h->proxy_user && h->proxy_pass ? ":***" : "", h->proxy_user ? "@" : "",
 	    v6 ? "[" : "", h->proxy_host, v6 ? "]" : "", h->proxy_port);
 	return out;
+}
+
+/* RFC 3986 userinfo: unreserved characters stay, the rest is percent-encoded. */
+static void
+pct_append(char *out, size_t outsz, const char *s)
+{
+	size_t n = strlen(out);
+
+	for (; *s != '\0' && n + 4 < outsz; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL)
+			out[n++] = *s;
+		else
+			n += (size_t)snprintf(out + n, outsz - n, "%%%02X", (unsigned char)*s);
+	}
+	out[n] = '\0';
+}
+
+static char *
+proxy_url(const struct db_host *h, int with_secrets)
+{
+	char buf[1024], *out;
+	int v6;
+
+	if (h->proxy_type == NULL || strcmp(h->proxy_type, "none") == 0 || h->proxy_host == NULL)
+		return xstrdup("none");
+	v6 = strchr(h->proxy_host, ':') != NULL;
+	snprintf(buf, sizeof buf, "%s://", h->proxy_type);
+	if (h->proxy_user != NULL) {
+		pct_append(buf, sizeof buf, h->proxy_user);
+		if (with_secrets && h->proxy_pass != NULL) {
+			strncat(buf, ":", sizeof buf - strlen(buf) - 1);
+			pct_append(buf, sizeof buf, h->proxy_pass);
+		}
+		strncat(buf, "@", sizeof buf - strlen(buf) - 1);
+	}
+	snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s%s:%d", v6 ? "[" : "",
+	    h->proxy_host, v6 ? "]" : "", h->proxy_port);
+	out = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return out;
+}
+
+static char *
+dup_opt(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+char *
+profile_get(const struct db_host *h, const char *opt, int with_secrets)
+{
+	char *out = NULL;
+
+	if (strcmp(opt, "name") == 0)
+		return dup_opt(h->name);
+	if (strcmp(opt, "host") == 0)
+		return dup_opt(h->hostname);
+	if (strcmp(opt, "port") == 0) {
+		xasprintf(&out, "%d", h->port);
+		return out;
+	}
+	if (strcmp(opt, "user") == 0)
+		return dup_opt(h->user);
+	if (strcmp(opt, "identity") == 0)
+		return dup_opt(h->identity);
+	if (strcmp(opt, "proxy") == 0)
+		return proxy_url(h, with_secrets);
+	if (strcmp(opt, "jump") == 0)
+		return dup_opt(h->jump);
+	if (strcmp(opt, "proxy-command") == 0)
+		return dup_opt(h->proxy_command);
+	if (strcmp(opt, "transport") == 0)
+		return dup_opt(h->transport);
+	if (strcmp(opt, "tunnel-command") == 0)
+		return dup_opt(h->tunnel_command);
+	if (strcmp(opt, "server-command") == 0)
+		return dup_opt(h->server_command);
+	if (strcmp(opt, "predict") == 0)
+		return dup_opt(h->predict);
+	if (strcmp(opt, "known-hosts") == 0)
+		return dup_opt(h->known_hosts);
+	if (strcmp(opt, "hostkey-policy") == 0)
+		return dup_opt(h->hostkey_policy);
+	if (strcmp(opt, "idle-timeout") == 0) {
+		xasprintf(&out, "%lld", (long long)h->idle_timeout);
+		return out;
+	}
+	if (strcmp(opt, "server-port") == 0) {
+		if (h->server_port_lo <= 0)
+			return NULL;
+		if (h->server_port_hi > h->server_port_lo)
+			xasprintf(&out, "%d:%d", h->server_port_lo, h->server_port_hi);
+		else
+			xasprintf(&out, "%d", h->server_port_lo);
+		return out;
+	}
+	if (strcmp(opt, "bind-server") == 0)
+		return xstrdup(h->bind_server != NULL ? h->bind_server : "ssh");
+	return NULL;
+}
+
+int
+profile_get_flag(const struct db_host *h, const char *opt)
+{
+	if (strcmp(opt, "auto-clean") == 0)
+		return h->auto_clean != 0;
+	if (strcmp(opt, "init") == 0)
+		return h->no_init == 0;
+	return -1;
+}
+
+int
+profile_get_list(const struct db_host *h, const char *opt, char *const **v, size_t *n)
+{
+	if (strcmp(opt, "tag") == 0) {
+		*v = h->tags;
+		*n = h->ntags;
+	} else if (strcmp(opt, "locale") == 0) {
+		*v = h->locales;
+		*n = h->nlocales;
+	} else
+		return -1;
+	return 0;
 }

@@ -1387,9 +1387,10 @@ opt_name(enum opt o)
 	return o == OPT_PROXYJUMP ? "ProxyJump" : "ProxyCommand";
 }
 
-/* Returns 0 and fills h, or -1 when ssh never applies the alias's own Host line. */
+/* Returns 0 and fills h, or -1 when own is set and ssh never applies the alias's own
+ * Host line (with own == 0 any name gets the settings its matching blocks give). */
 static int
-host_compute(const struct sshconfig *cfg, const char *name, struct sshconfig_host *h)
+host_compute(const struct sshconfig *cfg, const char *name, struct sshconfig_host *h, int own)
 {
 	struct walk w;
 	struct noteset ns = { NULL, 0 };
@@ -1398,14 +1399,14 @@ host_compute(const struct sshconfig *cfg, const char *name, struct sshconfig_hos
 	memset(&w, 0, sizeof w);
 	memset(h, 0, sizeof *h);
 	walk_alias(cfg, name, &w, &ns);
-	if (w.def == NULL) {
+	if (w.def == NULL && own) {
 		strv_free(ns.v, ns.n);
 		free(w.more_ids);
 		return -1;
 	}
 	h->name = xstrdup(name);
-	h->file = w.def->file;
-	h->line = w.def->line;
+	h->file = w.def != NULL ? w.def->file : NULL;
+	h->line = w.def != NULL ? w.def->line : 0;
 	h->errors = w.errors;
 
 	if (w.hostname == NULL)
@@ -1468,6 +1469,19 @@ host_clear(struct sshconfig_host *h)
 	free(h->proxy_jump);
 	free(h->proxy_command);
 	strv_free(h->notes, h->nnotes);
+}
+
+void
+sshconfig_lookup(const struct sshconfig *cfg, const char *name, struct sshconfig_host *h)
+{
+	host_compute(cfg, name, h, 0);
+}
+
+void
+sshconfig_host_clear(struct sshconfig_host *h)
+{
+	host_clear(h);
+	memset(h, 0, sizeof *h);
 }
 
 static void
@@ -1546,7 +1560,7 @@ results_build(struct sshconfig *cfg)
 
 		if (!first[i])
 			continue;
-		if (host_compute(cfg, a->name, &cfg->hosts[cfg->nhosts]) == 0) {
+		if (host_compute(cfg, a->name, &cfg->hosts[cfg->nhosts], 1) == 0) {
 			cfg->nhosts++;
 			continue;
 		}

@@ -113,6 +113,11 @@ void sshconfig_skipped(const struct sshconfig *, const struct sshconfig_skip **,
 void sshconfig_messages(const struct sshconfig *, const struct sshconfig_msg **, size_t *);
 size_t sshconfig_count(const struct sshconfig *, enum sshconfig_level);
 
+/* The settings `ssh NAME` would use for any target name (wildcard blocks too; no Host
+ * line of its own needed: then file is NULL).  Free with sshconfig_host_clear(). */
+void sshconfig_lookup(const struct sshconfig *, const char *name, struct sshconfig_host *);
+void sshconfig_host_clear(struct sshconfig_host *);
+
 /* OpenSSH's Host pattern match: '*' and '?' wildcards, case-sensitive, linear time. */
 int sshconfig_match(const char *string, const char *pattern);
 

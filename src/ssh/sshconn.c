@@ -74,6 +74,7 @@ struct sshconn {
 	char deferred[512]; /* an error found inside sshconn_open, reported from the loop */
 	char *eff_host;     /* the host after ~/.ssh/config (HostName), for UDP */
 	char *eff_jump;     /* the first hop of a jump (profile or config), or NULL */
+	char *hk_seen;      /* fingerprint of the host key an earlier open accepted */
 
 	struct proxy_conn *pc;
 	int sock;   /* the socket handed to libssh with SSH_OPTIONS_FD, -1 if none */
@@ -410,6 +411,7 @@ sshconn_free(struct sshconn *c)
 	free(c->proxy_command);
 	free(c->eff_host);
 	free(c->eff_jump);
+	free(c->hk_seen);
 	free(c->proxy_host);
 	free(c->proxy_user);
 	xfree_secret(c->proxy_pass);
@@ -853,25 +855,81 @@ sc_find_line(const char *file, const char *name)
 	return line;
 }
 
+enum sshconn_hk_verdict
+sshconn_hostkey_verdict(enum sshconn_hk_state st, enum sshconn_policy policy, int interactive,
+    int seen, int same_as_seen)
+{
+	if (st == SSHCONN_HK_KNOWN)
+		return SSHCONN_HK_OK;
+	if (st == SSHCONN_HK_MISMATCH)
+		return SSHCONN_HK_CHANGED;
+	if (seen && !same_as_seen)
+		return SSHCONN_HK_CHANGED_SINCE;
+	if (policy == SSHCONN_ACCEPT_NEW)
+		return SSHCONN_HK_RECORD;
+	if (seen && (policy == SSHCONN_STRICT || !interactive))
+		return SSHCONN_HK_GONE;
+	if (policy == SSHCONN_STRICT)
+		return SSHCONN_HK_REFUSE_STRICT;
+	return interactive ? SSHCONN_HK_ASK : SSHCONN_HK_REFUSE_NO_TTY;
+}
+
+/* Ask on the terminal; 0 yes, -1 refused (c finished). */
+static int
+sc_ask_hostkey(struct sshconn *c, const char *name, const char *type, const char *fp)
+{
+	char *q = NULL;
+	int answer;
+
+	xasprintf(&q, "The authenticity of host '%s' can't be established.\r\n"
+	    "%s key fingerprint is %s.\r\n"
+	    "Are you sure you want to continue connecting (yes/no)? ",
+	    name, type, fp != NULL ? fp : "?");
+	answer = prompt_yesno(q);
+	free(q);
+	sc_timer_restart(c);
+	if (answer == -1) {
+		sc_failf(c, "host key for %s is unknown and there is no terminal to ask; use "
+		    "--hostkey-policy accept-new", name);
+		return -1;
+	}
+	if (answer == 0) {
+		sc_failf(c, "host key for %s not accepted; nothing recorded", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* 0: the key is fine (maybe newly recorded); -1: refused, c finished. */
 static int
 sc_check_hostkey(struct sshconn *c)
 {
 	enum ssh_known_hosts_e kh;
+	enum sshconn_hk_state st;
 	const char *type = NULL;
-	char *fp = NULL, *name = NULL, *q = NULL, where[64] = "";
-	int line, ok = -1, answer;
+	char *fp = NULL, *name = NULL, where[64] = "";
+	int line, ok = -1;
 
 	kh = ssh_session_is_known_server(c->ssh);
 	fp = sc_fingerprint(c, &type);
 	name = sshconn_known_hosts_name(c->host, c->cfg.port);
-	switch (kh) {
-	case SSH_KNOWN_HOSTS_OK:
+	if (kh == SSH_KNOWN_HOSTS_OK)
+		st = SSHCONN_HK_KNOWN;
+	else if (kh == SSH_KNOWN_HOSTS_CHANGED || kh == SSH_KNOWN_HOSTS_OTHER)
+		st = SSHCONN_HK_MISMATCH;
+	else if (kh == SSH_KNOWN_HOSTS_NOT_FOUND || kh == SSH_KNOWN_HOSTS_UNKNOWN)
+		st = SSHCONN_HK_UNKNOWN;
+	else {
+		sc_failf(c, "cannot check the host key of %s: %s", name, ssh_get_error(c->ssh));
+		goto out;
+	}
+	switch (sshconn_hostkey_verdict(st, c->cfg.policy, c->interactive, c->hk_seen != NULL,
+	    c->hk_seen != NULL && fp != NULL && strcmp(c->hk_seen, fp) == 0)) {
+	case SSHCONN_HK_OK:
 		sc_say(c, "host key ok (%s)", fp != NULL ? fp : "?");
 		ok = 0;
 		break;
-	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER:
+	case SSHCONN_HK_CHANGED:
 		if ((line = sc_find_line(c->known_hosts, name)) > 0)
 			snprintf(where, sizeof where, ":%d", line);
 		sc_failf(c, "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
@@ -880,35 +938,31 @@ sc_check_hostkey(struct sshconn *c)
 		    name, type, fp != NULL ? fp : "?", c->known_hosts, where, name,
 		    c->known_hosts);
 		goto out;
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-		if (!c->interactive) {
-			sc_failf(c, "host key for %s is no longer in %s; not connecting again "
-			    "without asking", name, c->known_hosts);
+	case SSHCONN_HK_CHANGED_SINCE:
+		sc_failf(c, "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
+		    "differs from %s, accepted earlier in this session and since removed from "
+		    "%s; refusing to connect", name, type, fp != NULL ? fp : "?", c->hk_seen,
+		    c->known_hosts);
+		goto out;
+	case SSHCONN_HK_GONE:
+		sc_failf(c, "host key for %s is no longer in %s; not connecting again "
+		    "without asking", name, c->known_hosts);
+		goto out;
+	case SSHCONN_HK_REFUSE_STRICT:
+		sc_failf(c, "host key for %s is unknown (not in %s) and the policy is strict; "
+		    "add it first or use --hostkey-policy ask or accept-new", name,
+		    c->known_hosts);
+		goto out;
+	case SSHCONN_HK_REFUSE_NO_TTY:
+		sc_failf(c, "host key for %s is unknown (not in %s) and there is no terminal to "
+		    "ask; connect once with 'moshman connect' on a terminal, or use "
+		    "--hostkey-policy accept-new", name, c->known_hosts);
+		goto out;
+	case SSHCONN_HK_ASK:
+		if (sc_ask_hostkey(c, name, type, fp) == -1)
 			goto out;
-		}
-		if (c->cfg.policy == SSHCONN_STRICT) {
-			sc_failf(c, "host key for %s is not in %s and the policy is strict; "
-			    "add it first or use --hostkey-policy ask", name, c->known_hosts);
-			goto out;
-		}
-		if (c->cfg.policy == SSHCONN_ASK) {
-			xasprintf(&q, "The authenticity of host '%s' can't be established.\r\n"
-			    "%s key fingerprint is %s.\r\n"
-			    "Are you sure you want to continue connecting (yes/no)? ",
-			    name, type, fp != NULL ? fp : "?");
-			answer = prompt_yesno(q);
-			sc_timer_restart(c);
-			if (answer == -1) {
-				sc_failf(c, "host key for %s is unknown and there is no terminal "
-				    "to ask; use --hostkey-policy accept-new", name);
-				goto out;
-			}
-			if (answer == 0) {
-				sc_failf(c, "host key for %s not accepted; nothing recorded", name);
-				goto out;
-			}
-		}
+		/* FALLTHROUGH */
+	case SSHCONN_HK_RECORD:
 		/* Recording may need ~/.ssh first. */
 		paths_make_parent(c->known_hosts);
 		if (ssh_session_update_known_hosts(c->ssh) != SSH_OK) {
@@ -919,14 +973,12 @@ sc_check_hostkey(struct sshconn *c)
 		sc_say(c, "host key recorded in %s (%s)", c->known_hosts, fp != NULL ? fp : "?");
 		ok = 0;
 		break;
-	default:
-		sc_failf(c, "cannot check the host key of %s: %s", name, ssh_get_error(c->ssh));
-		goto out;
 	}
+	if (ok == 0 && c->hk_seen == NULL && fp != NULL)
+		c->hk_seen = xstrdup(fp);
 out:
 	free(fp);
 	free(name);
-	free(q);
 	return ok;
 }
 

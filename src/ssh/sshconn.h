@@ -139,6 +139,26 @@ int sshconn_kbd_add(struct sshconn_kbd *, const char *prompt, const char *answer
  * prompt, else NULL.  Pure. */
 const char *sshconn_kbd_replay(const struct sshconn_kbd *, size_t i, const char *prompt);
 
+/* What to do with the server's host key, as OpenSSH does for every command: a key
+ * that differs from the known one is always refused; an unknown one is recorded
+ * without a question under accept-new, asked about under ask (refused when there is
+ * no terminal), refused under strict.  "No longer" is only for a key this connection
+ * accepted before (seen) that has since gone from the file; a different key than the
+ * one seen earlier counts as changed.  Pure. */
+enum sshconn_hk_state { SSHCONN_HK_KNOWN, SSHCONN_HK_MISMATCH, SSHCONN_HK_UNKNOWN };
+enum sshconn_hk_verdict {
+	SSHCONN_HK_OK,
+	SSHCONN_HK_RECORD,         /* unknown: record without asking */
+	SSHCONN_HK_ASK,            /* unknown: ask; record on yes */
+	SSHCONN_HK_CHANGED,        /* differs from the file's entry */
+	SSHCONN_HK_CHANGED_SINCE,  /* not in the file and differs from the one seen before */
+	SSHCONN_HK_GONE,           /* the key seen before is no longer in the file */
+	SSHCONN_HK_REFUSE_STRICT,  /* never seen, policy strict */
+	SSHCONN_HK_REFUSE_NO_TTY,  /* never seen, policy ask, nobody to ask */
+};
+enum sshconn_hk_verdict sshconn_hostkey_verdict(enum sshconn_hk_state, enum sshconn_policy,
+    int interactive, int seen, int same_as_seen);
+
 /* "host" for port 22, else "[host]:port", as known_hosts names hosts.  Allocated. */
 char *sshconn_known_hosts_name(const char *host, int port);
 /* The 1-based line of the first plain (unhashed) known_hosts entry naming name, 0 when

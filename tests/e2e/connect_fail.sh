@@ -32,7 +32,7 @@ add_host later
 before=$(q "SELECT count(*) FROM sessions")
 out=$("$M" connect later --transport command 2>&1)
 rc=$?
-[ "$rc" = 2 ] && echo "$out" | grep -q "transport command needs the profile's tunnel command" &&
+[ "$rc" = 2 ] && echo "$out" | grep -q "transport 'command' needs --tunnel-command.*host edit later" &&
 	[ "$(q "SELECT count(*) FROM sessions")" = "$before" ] &&
 	t_ok "--transport command without a tunnel command: exit 2, says so" ||
 	t_fail "--transport command without a tunnel command: exit 2, says so" "rc $rc: $out"
