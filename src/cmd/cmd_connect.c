@@ -17,7 +17,8 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct supervisor_opts o;
 	struct db *db;
-	int ch;
+	char err[1024];
+	int ch, rc;
 
 	memset(&o, 0, sizeof o);
 	o.quiet = ctx->quiet;
@@ -52,7 +53,12 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	scan_connect_hook(db, o.name, o.quiet);
-	return supervisor_run(db, &o);
+	rc = supervisor_run(db, &o, err, sizeof err);
+	if (rc == SUPERVISOR_USAGE)
+		return cmd_usage("%s", err);
+	if (rc == SUPERVISOR_FAIL)
+		return cmd_fail("%s", err);
+	return rc;
 }
 
 static void
