@@ -96,6 +96,7 @@ struct sup {
 	int64_t next_check;      /* mono ms */
 	int64_t check_every;
 	int64_t check_rx;        /* last_down_ms when the last check ran */
+	ev_timer check_w;        /* starts the check from the loop */
 
 	/* The ending (src/session/ending.h): what is known, fed to ending_decide. */
 	int ending;
@@ -457,11 +458,12 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		s->server = ENDING_SERVER_GONE;
 	if (s->ending) {
-		snprintf(s->server_note, sizeof s->server_note, "mosh-client exited (%s %d)",
-		    WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) :
-		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		sup_event(s, "ending", s->server_note);
-		s->server_note[0] = '\0';
+		char msg[80];
+
+		snprintf(msg, sizeof msg, "mosh-client exited (%s %d)", WIFSIGNALED(st) ?
+		    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WIFEXITED(st) ?
+		    WEXITSTATUS(st) : -1);
+		sup_event(s, "ending", msg);
 		sup_end(s, s->cause, s->cause_detail);
 	} else if (WIFEXITED(st))
 		sup_end(s, WEXITSTATUS(st) == 0 ? ENDING_EXIT : ENDING_CLIENT_FAILED,
@@ -578,7 +580,12 @@ sup_restore_terminal(struct sup *s)
 static void
 sup_paths_stop(struct sup *s)
 {
+	int dead = 0;
+
 	if (s->tunnel != NULL) {
+		/* A tunnel that is reconnecting knows its connection is dead (or being
+		 * opened again for it): do not send the stop script into it. */
+		dead = !tunnel_is_up(s->tunnel);
 		tunnel_free(s->tunnel);
 		s->tunnel = NULL;
 	}
@@ -593,7 +600,7 @@ sup_paths_stop(struct sup *s)
 	if (s->relay != NULL)
 		localrelay_set_path(s->relay, NULL, NULL);
 	/* An open the tunnel had started must not call back into it. */
-	if (s->ssh != NULL && !s->checking && !sshconn_exec_possible(s->ssh))
+	if (s->ssh != NULL && !s->checking && (dead || !sshconn_exec_possible(s->ssh)))
 		sshconn_close(s->ssh);
 }
 
@@ -629,10 +636,11 @@ sup_end_finish(struct sup *s, const struct ending_out *o)
 	if (s->cause == ENDING_START_FAILED)
 		fprintf(stderr, "moshman: %s\n", reason);
 	else if (o->tell_user && !s->no_tty)
-		fprintf(stderr, "moshman: session %lld (%s) ended: %s%s%s\n",
+		fprintf(stderr, "moshman: session %lld (%s) ended: %s%s%s%s\n",
 		    (long long)s->row.id, s->host.name, reason,
 		    s->cause == ENDING_SERVER_DIED ? "; 'moshman connect " : "",
-		    s->cause == ENDING_SERVER_DIED ? s->host.name : "");
+		    s->cause == ENDING_SERVER_DIED ? s->host.name : "",
+		    s->cause == ENDING_SERVER_DIED ? "' starts a new one" : "");
 	if (s->cause == ENDING_START_FAILED || s->cause == ENDING_SERVER_DIED)
 		s->rc = SUP_FAIL;
 	ev_timer_stop(s->loop, &s->end_w);
@@ -908,18 +916,18 @@ sup_check_open_done(struct sshconn *c, const char *error, void *arg)
 }
 
 /* Asks the host whether mosh-server still runs (over the open connection, or a new one;
- * the tunnel's stream gives the connection up for it).  Gone: the session ends. */
+ * the tunnel's stream gives the connection up for it).  Gone: the session ends.  From
+ * the loop, not from inside the tunnel's callback (the tunnel is freed here). */
 static void
-sup_check_server(struct sup *s, const char *why)
+sup_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	char msg[300];
+	struct sup *s = w->data;
 
-	if (s->checking || s->ending || s->row.server_pid <= 0)
+	if (s->ending) {
+		s->checking = 0;
+		sup_end_step(s);
 		return;
-	s->checking = 1;
-	snprintf(msg, sizeof msg, "checking whether mosh-server pid %lld still runs: %s",
-	    (long long)s->row.server_pid, why);
-	sup_event(s, "check", msg);
+	}
 	if (s->tunnel != NULL) {
 		tunnel_free(s->tunnel);
 		s->tunnel = NULL;
@@ -931,6 +939,22 @@ sup_check_server(struct sup *s, const char *why)
 	sshconn_close(s->ssh);
 	sshconn_set_timeout(s->ssh, SUP_REOPEN_TIMEOUT);
 	sshconn_open(s->ssh, 0, sup_check_open_done, s);
+}
+
+static void
+sup_check_server(struct sup *s, const char *why)
+{
+	char msg[300];
+
+	if (s->checking || s->ending || s->row.server_pid <= 0)
+		return;
+	s->checking = 1;
+	snprintf(msg, sizeof msg, "checking whether mosh-server pid %lld still runs: %s",
+	    (long long)s->row.server_pid, why);
+	sup_event(s, "check", msg);
+	ev_timer_init(&s->check_w, sup_check_cb, 0., 0.);
+	s->check_w.data = s;
+	ev_timer_start(s->loop, &s->check_w);
 }
 
 /* udp: mosh-client sends and nothing comes back.  A link that is down looks the same,
@@ -1612,6 +1636,7 @@ sup_teardown(struct sup *s)
 		ev_timer_stop(s->loop, &s->stats_w);
 		ev_timer_stop(s->loop, &s->end_w);
 		ev_timer_stop(s->loop, &s->client_w);
+		ev_timer_stop(s->loop, &s->check_w);
 	}
 	if (s->loop != NULL)
 		sup_paths_stop(s);
