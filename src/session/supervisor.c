@@ -585,7 +585,10 @@ sup_paths_stop(struct sup *s)
 	if (s->tunnel != NULL) {
 		/* A tunnel that is reconnecting knows its connection is dead (or being
 		 * opened again for it): do not send the stop script into it. */
-		dead = !tunnel_is_up(s->tunnel);
+		struct tunnel_info ti;
+
+		tunnel_get_info(s->tunnel, &ti);
+		dead = strcmp(ti.state, "reconnecting") == 0;
 		tunnel_free(s->tunnel);
 		s->tunnel = NULL;
 	}
@@ -633,8 +636,11 @@ sup_end_finish(struct sup *s, const struct ending_out *o)
 	sup_end_reason(s, o->state, reason, sizeof reason);
 	if (s->have_row && db_session_set_state(s->db, s->row.id, o->state, reason) != DB_OK)
 		log_debug("supervisor: cannot end the session: %s", db_error(s->db));
+	/* A failed start's line is its error; the server is worth a word only when it may
+	 * still run. */
 	if (s->cause == ENDING_START_FAILED)
-		fprintf(stderr, "moshman: %s\n", reason);
+		fprintf(stderr, "moshman: %s\n", strcmp(o->state, "orphaned") == 0 ? reason :
+		    s->start_error);
 	else if (o->tell_user && !s->no_tty)
 		fprintf(stderr, "moshman: session %lld (%s) ended: %s%s%s%s\n",
 		    (long long)s->row.id, s->host.name, reason,
