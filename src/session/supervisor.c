@@ -155,6 +155,8 @@ sup_progressf(struct sup *s, const char *fmt, ...)
 }
 
 static void sup_end(struct sup *, enum ending_cause, int);
+static void sup_end_step(struct sup *);
+static void sup_paths_stop(struct sup *);
 static void sup_restore_terminal(struct sup *);
 static void sup_udp_watch(struct sup *, const struct localrelay_stats *);
 
@@ -464,7 +466,8 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WIFEXITED(st) ?
 		    WEXITSTATUS(st) : -1);
 		sup_event(s, "ending", msg);
-		sup_end(s, s->cause, s->cause_detail);
+		sup_paths_stop(s);
+		sup_end_step(s);
 	} else if (WIFEXITED(st))
 		sup_end(s, WEXITSTATUS(st) == 0 ? ENDING_EXIT : ENDING_CLIENT_FAILED,
 		    WEXITSTATUS(st));
@@ -559,7 +562,6 @@ sup_spawn_client(struct sup *s)
 
 /* ---- the ending (src/session/ending.h) ------------------------------------------------- */
 
-static void sup_end_step(struct sup *);
 static void sup_tunnel_cb(struct tunnel *, enum tunnel_event, const char *, double, void *);
 
 /* After mosh-client died by a signal it could not restore the terminal: put back what

@@ -7,7 +7,10 @@
 #   nothing of moshman's left running for it;
 # - a tcp session whose terminal is closed during a TCP blackhole: the row says orphaned
 #   (the supervisor keeps trying, so scan does not offer the server to clean meanwhile);
-#   after the network returns the server is stopped (row closed) or cleaned.
+#   after the network returns the server is stopped (row closed) or cleaned;
+# - moshman kill on a live session: row closed, server gone; killed twice during a
+#   blackhole: the supervisor gives up, the row stays orphaned, and once the network is
+#   back scan calls the server ours-orphaned and the default clean kills it.
 # (A supervisor SIGKILLed: its server is ours-orphaned and cleaned: tests/e2e/scan_lab.sh.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -15,10 +18,13 @@ set -u
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup session_endings
+# A session younger than this may still be getting its client: 5 s, not scan's 60 s.
+export MOSHMAN_SCAN_STARTING_S=5
 add_host u
 add_host t --transport tcp
 
 srv_alive() { lab_server kill -0 "$1" 2>/dev/null; }
+srv_gone() { ! srv_alive "$1"; }
 # gone_ms PID SECONDS: prints the ms it took for server PID to go, fails after SECONDS.
 gone_ms() {
 	local t0 i
@@ -46,6 +52,18 @@ session_up() {
 		lab_tmux_wait "$1" '^42' 15
 }
 col() { q "SELECT $2 FROM sessions WHERE id = $1"; }
+# all_true CMD... [-- CMD...]: every command succeeds.
+all_true() {
+	local c=()
+	for w in "$@" --; do
+		if [ "$w" = -- ]; then
+			[ ${#c[@]} -eq 0 ] || "${c[@]}" || return 1
+			c=()
+		else
+			c+=("$w")
+		fi
+	done
+}
 # ended_with SID STATE REGEX...: the row is in STATE and its last state event matches
 # every REGEX.
 ended_with() {
@@ -154,5 +172,62 @@ else
 	t_fail "blackhole + hangup: session up"
 	lab_tmux_kill bh
 fi
+# ---- moshman kill --------------------------------------------------------------------------
+if session_up kl u; then
+	sid=$(last_session)
+	spid=$(col "$sid" server_pid)
+	out=$(lab_client timeout 30 "$M" kill "$sid" 2>&1)
+	rc=$?
+	echo "# kill: $out"
+	t_check "kill: exits 0 and says the session is closed" [ "$rc" = 0 -a -n "$(grep "^session $sid (u): closed" <<<"$out")" ]
+	t_check "kill: its mosh-server is gone" srv_gone "$spid"
+	t_check "kill: row closed, saying moshman kill" ended_with "$sid" closed "moshman kill"
+	t_check "kill: moshman in the terminal exited" lab_tmux_wait kl '^moshman exited [0-9]+' 5
+else
+	t_fail "kill: session up"
+fi
+lab_tmux_kill kl
+out=$(lab_client "$M" kill "$sid" 2>&1)
+rc=$?
+t_check "kill of an ended session: exit 1 with why ($out)" [ "$rc" = 1 -a -n "$(grep "is closed: nothing to kill" <<<"$out")" ]
+
+# Killed during a blackhole, then killed again (stop waiting): orphaned, the supervisor
+# exits, and once the network is back the default clean ends the server.
+if session_up kb t; then
+	sid=$(last_session)
+	spid=$(col "$sid" server_pid)
+	sup=$(col "$sid" supervisor_pid)
+	lab_blackhole_tcp server
+	# Once the tunnel has called the link dead, nothing is sent into the old connection
+	# (which would deliver the stop when the network returns).
+	t_check "kill during a blackhole: the tunnel notices the outage" wait_row "$sid" reconnecting 20
+	out=$(lab_client timeout 30 "$M" kill "$sid" 2>&1)
+	echo "# kill: $out"
+	t_check "kill during a blackhole: row orphaned, supervisor still trying" all_true \
+		wait_row "$sid" orphaned 15 -- kill -0 "$sup"
+	out=$(lab_client timeout 30 "$M" kill "$sid" 2>&1)
+	echo "# kill again: $out"
+	t_check "kill again: the supervisor stops waiting and exits, row orphaned" all_true \
+		gone_here "$sup" -- [ "$(row_of "$sid")" = orphaned ]
+	echo "# $(reason_of "$sid")"
+	lab_restore_tcp server
+	t_check "network back: the server still runs (nobody stopped it)" srv_alive "$spid"
+	# mosh-server's utmp mark says "detached" 30 s after it last heard its client; until
+	# then scan does not offer it (a client might still be there).
+	for i in $(seq 1 12); do
+		sj=$(lab_client timeout 60 "$M" scan t --json 2>/dev/null)
+		cls=$(jq -r --argjson p "$spid" '.[0].servers[] | select(.pid == $p) | "\(.class) \(.candidate)"' <<<"$sj")
+		[ "$cls" = "ours-orphaned true" ] && break
+		sleep 3
+	done
+	echo "# $(jq -c --argjson p "$spid" '.[0].servers[] | select(.pid == $p) | {class, candidate, why}' <<<"$sj")"
+	t_check "scan: the server is ours-orphaned and a default target ($cls)" [ "$cls" = "ours-orphaned true" ]
+	lab_client timeout 60 "$M" clean t --yes 2>&1 | sed 's/^/# clean: /'
+	t_check "default clean kills it" srv_gone "$spid"
+else
+	t_fail "kill during a blackhole: session up"
+fi
+lab_tmux_kill kb
+
 t_check "no mosh-server left on the server" no_mosh_servers 10
 t_done
