@@ -2,7 +2,7 @@
 # Honest session endings (issue 13), against real sshd and mosh in the lab:
 # - mosh-client SIGKILLed on a live udp and a live tcp session: within 5 s no mosh-server
 #   of that session runs, and the row is closed saying why;
-# - mosh-server SIGKILLed on the host (udp, tcp): within 10 s the session ends with one
+# - mosh-server SIGKILLed on the host (udp, tcp, auto): within 10 s the session ends with one
 #   line naming the cause in the user's terminal, the row is closed with that reason,
 #   nothing of moshman's left running for it;
 # - a tcp session whose terminal is closed during a TCP blackhole: the row says orphaned
@@ -22,6 +22,7 @@ connect_setup session_endings
 export MOSHMAN_SCAN_STARTING_S=5
 add_host u
 add_host t --transport tcp
+add_host a --transport auto
 
 srv_alive() { lab_server kill -0 "$1" 2>/dev/null; }
 srv_gone() { ! srv_alive "$1"; }
@@ -111,7 +112,7 @@ for p in u t; do
 done
 
 # ---- mosh-server SIGKILLed on the host --------------------------------------------------
-for p in u t; do
+for p in u t a; do
 	tag=sk$p
 	if ! session_up $tag $p; then
 		t_fail "$p: server killed: session up"
