@@ -1,7 +1,7 @@
 #!/bin/bash
 # Honest session endings (issue 13), against real sshd and mosh in the lab:
-# - mosh-client SIGKILLed on a live udp and a live tcp session: within 5 s no mosh-server
-#   of that session runs, and the row is closed saying why;
+# - mosh-client SIGKILLed, or the terminal closed, on a live udp and a live tcp session:
+#   within 5 s no mosh-server of that session runs, and the row is closed saying why;
 # - mosh-server SIGKILLed on the host (udp, tcp, auto): within 10 s the session ends with one
 #   line naming the cause in the user's terminal, the row is closed with that reason,
 #   nothing of moshman's left running for it;
@@ -111,6 +111,28 @@ for p in u t; do
 	lab_tmux_kill $tag
 done
 
+# ---- the terminal closed while the link is up ----------------------------------------------
+for p in u t; do
+	tag=hu$p
+	if ! session_up $tag $p; then
+		t_fail "$p: hangup: session up"
+		lab_tmux_kill $tag
+		continue
+	fi
+	sid=$(last_session)
+	spid=$(col "$sid" server_pid)
+	lab_tmux_kill $tag
+	if took=$(gone_ms "$spid" 5); then
+		t_ok "$p: terminal closed: its mosh-server gone within 5 s ($took ms)"
+	else
+		t_fail "$p: terminal closed: its mosh-server gone within 5 s" "pid $spid runs"
+	fi
+	wait_row "$sid" closed 5
+	echo "# $p: $(row_of "$sid"): $(reason_of "$sid")"
+	t_check "$p: terminal closed: row closed, saying the terminal hung up" \
+		ended_with "$sid" closed "terminal hung up"
+done
+
 # ---- mosh-server SIGKILLed on the host --------------------------------------------------
 for p in u t a; do
 	tag=sk$p
@@ -213,9 +235,10 @@ if session_up kb t; then
 	echo "# $(reason_of "$sid")"
 	lab_restore_tcp server
 	t_check "network back: the server still runs (nobody stopped it)" srv_alive "$spid"
-	# mosh-server's utmp mark says "detached" 30 s after it last heard its client; until
-	# then scan does not offer it (a client might still be there).
-	for i in $(seq 1 12); do
+	# mosh-server's utmp mark says "detached" 30 s after it last heard its client (the
+	# old connection may deliver the client's last datagrams when the network returns);
+	# until then scan does not offer it (a client might still be there).
+	for i in $(seq 1 25); do
 		sj=$(lab_client timeout 60 "$M" scan t --json 2>/dev/null)
 		cls=$(jq -r --argjson p "$spid" '.[0].servers[] | select(.pid == $p) | "\(.class) \(.candidate)"' <<<"$sj")
 		[ "$cls" = "ours-orphaned true" ] && break
