@@ -132,10 +132,11 @@ sup_progress(const char *step, void *arg)
 {
 	struct sup *s = arg;
 
-	/* Once mosh-client runs, the terminal is its own: events only (reconnects). */
-	if (!s->opts->quiet && s->client == 0)
+	/* Once mosh-client ran, the terminal is its own (and after it, the ending's one
+	 * line): events only, and only for the bootstrap. */
+	if (!s->opts->quiet && s->row.client_pid == 0)
 		fprintf(stderr, "moshman: %s...\n", step);
-	if (s->client == 0)
+	if (s->row.client_pid == 0)
 		sup_event(s, "step", step);
 }
 
