@@ -760,13 +760,28 @@ sup_link_open(struct sup *s)
 	sshconn_open(s->ssh, 0, sup_link_done, s);
 }
 
+/* The row says orphaned (once) while the supervisor waits for the link. */
+static void
+sup_end_waiting(struct sup *s)
+{
+	char reason[2048];
+
+	if (s->orphan_written)
+		return;
+	s->orphan_written = 1;
+	sup_end_reason(s, "orphaned", reason, sizeof reason);
+	snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "; moshman keeps "
+	    "trying for %d s (supervisor pid %ld)", ENDING_RETRY_S, (long)getpid());
+	if (db_session_set_state(s->db, s->row.id, "orphaned", reason) != DB_OK)
+		log_debug("supervisor: %s", db_error(s->db));
+}
+
 /* Asks the rule what to do with what is known now, and does it. */
 static void
 sup_end_step(struct sup *s)
 {
 	struct ending_in in;
 	struct ending_out o;
-	char reason[2048];
 
 	if (s->done)
 		return;
@@ -800,15 +815,7 @@ sup_end_step(struct sup *s)
 		sup_server_stop(s);
 		break;
 	case ENDING_WAIT_LINK:
-		if (!s->orphan_written) {
-			s->orphan_written = 1;
-			sup_end_reason(s, "orphaned", reason, sizeof reason);
-			snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
-			    "; moshman keeps trying for %d s (supervisor pid %ld)", ENDING_RETRY_S,
-			    (long)getpid());
-			if (db_session_set_state(s->db, s->row.id, "orphaned", reason) != DB_OK)
-				log_debug("supervisor: %s", db_error(s->db));
-		}
+		sup_end_waiting(s);
 		sup_link_open(s);
 		break;
 	case ENDING_FINISH:
@@ -1010,6 +1017,29 @@ sup_set_state(struct sup *s, const char *state)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 }
 
+/* The tunnel gave up for good (a changed host key, no relay). */
+static void
+sup_tunnel_failed(struct sup *s, const char *msg)
+{
+	if (s->client == 0) {
+		sup_fail(s, "tunnel: %s", msg);
+		return;
+	}
+	if (s->autop) {
+		/* UDP carries on; only the fallback is gone. */
+		pathsel_tcp_state(&s->ps, 0);
+		sup_event(s, "tunnel", msg);
+		return;
+	}
+	/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it): the row
+	 * says why nothing gets through any more.  When the session ends, the ending rule
+	 * leaves it orphaned (the link cannot come back to stop the server). */
+	sup_event(s, "reconnect", msg);
+	if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
+		log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
+	db_session_str(&s->row.state, "failed");
+}
+
 /* What the tunnel says becomes the row's state and an event; before mosh-client runs
  * it is also a progress line (or the failure). */
 static void
@@ -1062,25 +1092,7 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 			sup_check_server(s, msg);
 		break;
 	case TUNNEL_FAILED:
-		if (s->client == 0) {
-			char buf[1024];
-
-			snprintf(buf, sizeof buf, "tunnel: %s", msg);
-			sup_fail(s, "%s", buf);
-			return;
-		}
-		if (s->autop) {
-			/* UDP carries on; only the fallback is gone. */
-			pathsel_tcp_state(&s->ps, 0);
-			sup_event(s, "tunnel", msg);
-			break;
-		}
-		/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it):
-		 * the row says why nothing gets through any more. */
-		sup_event(s, "reconnect", msg);
-		if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
-			log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
-		db_session_str(&s->row.state, "failed");
+		sup_tunnel_failed(s, msg);
 		break;
 	}
 }
@@ -1337,13 +1349,53 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		    "before); connect again");
 }
 
+/* transport tcp: the tunnel carries the datagrams to a relay next to mosh-server. */
+static void
+sup_tcp_start(struct sup *s, int port)
+{
+	struct tunnel_config *tc = &s->tc;
+
+	memset(tc, 0, sizeof *tc);
+	tc->udp_port = port;
+	tc->relay = TUNNEL_RELAY_ANY;
+	if (getenv("MOSHMAN_RELAY") != NULL && strcmp(getenv("MOSHMAN_RELAY"), "perl") == 0)
+		tc->relay = TUNNEL_RELAY_PERL;
+	snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
+	sup_progressf(s, "starting the tunnel relay");
+	tunnel_start(s->tunnel);
+}
+
+/* transport udp: straight to mosh-server. */
+static void
+sup_udp_start(struct sup *s, int port)
+{
+	char errbuf[512];
+
+	if (sup_udp_addr(s) == -1) {
+		sup_fail(s, "cannot reach %s over UDP from here (it was reached through the "
+		    "proxy and has no address of its own here); use --transport tcp or auto",
+		    sshconn_target_host(s->ssh));
+		return;
+	}
+	if (localrelay_use_udp(s->relay, s->remote_addr, port, errbuf, sizeof errbuf) == -1) {
+		sup_fail(s, "%s", errbuf);
+		return;
+	}
+	/* Direct UDP needs ssh no longer (like mosh), nor what was typed to log in: the
+	 * ending and the server check open it again with a key or the agent only. */
+	sshconn_close(s->ssh);
+	sshconn_forget_secrets(s->ssh);
+	sup_client_up(s);
+}
+
+/* MOSH CONNECT arrived: record the server, then start the transport's path. */
 static void
 sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
     size_t errlen, int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	struct moshconnect mc;
-	char errbuf[512];
 
 	if (error != NULL) {
 		sup_fail(s, "%s", error);
@@ -1366,43 +1418,14 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
-	if (s->autop) {
+	if (s->autop)
 		sup_auto_start(s, mc.port);
-		return;
-	}
-	if (s->cmdp) {
+	else if (s->cmdp)
 		sup_command_start(s, mc.port);
-		return;
-	}
-	if (s->tcp) {
-		struct tunnel_config *tc = &s->tc;
-
-		memset(tc, 0, sizeof *tc);
-		tc->udp_port = mc.port;
-		tc->relay = TUNNEL_RELAY_ANY;
-		if (getenv("MOSHMAN_RELAY") != NULL && strcmp(getenv("MOSHMAN_RELAY"), "perl") == 0)
-			tc->relay = TUNNEL_RELAY_PERL;
-		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
-		s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
-		sup_progressf(s, "starting the tunnel relay");
-		tunnel_start(s->tunnel);
-		return;
-	}
-	if (sup_udp_addr(s) == -1) {
-		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
-		    "reached through the proxy and has no address of its own here); use "
-		    "--transport tcp or auto", sshconn_target_host(s->ssh));
-		sup_fail(s, "%s", errbuf);
-		return;
-	}
-	if (localrelay_use_udp(s->relay, s->remote_addr, mc.port, errbuf, sizeof errbuf) == -1) {
-		sup_fail(s, "%s", errbuf);
-		return;
-	}
-	/* Direct UDP needs ssh no longer (like mosh), nor what was typed to log in. */
-	sshconn_close(s->ssh);
-	sshconn_forget_secrets(s->ssh);
-	sup_client_up(s);
+	else if (s->tcp)
+		sup_tcp_start(s, mc.port);
+	else
+		sup_udp_start(s, mc.port);
 }
 
 /* The path works: record it and start mosh-client. */
