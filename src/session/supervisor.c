@@ -962,8 +962,14 @@ sup_check_server(struct sup *s, const char *why)
 {
 	char msg[300];
 
-	if (s->checking || s->ending || s->row.server_pid <= 0)
+	int64_t mono = clock_mono_ms();
+
+	/* A server that answered "still here" is asked again only after a while. */
+	if (s->checking || s->ending || s->row.server_pid <= 0 || mono < s->next_check)
 		return;
+	s->next_check = mono + s->check_every;
+	if (s->check_every < SUP_CHECK_MAX_MS)
+		s->check_every *= 2;
 	s->checking = 1;
 	snprintf(msg, sizeof msg, "checking whether mosh-server pid %lld still runs: %s",
 	    (long long)s->row.server_pid, why);
@@ -978,7 +984,7 @@ sup_check_server(struct sup *s, const char *why)
 static void
 sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
 {
-	int64_t now = db_now_ms(), mono = clock_mono_ms(), heard;
+	int64_t now = db_now_ms(), heard;
 
 	if (s->tunnel != NULL || s->cmdp || s->tcp || s->autop || s->checking)
 		return;
@@ -990,11 +996,8 @@ sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
 		s->next_check = 0;
 	}
 	if (st->last_up_ms <= heard || now - heard < SUP_CHECK_SILENCE_MS ||
-	    now - st->last_up_ms > HEALTH_TX_RECENT_MS || mono < s->next_check)
+	    now - st->last_up_ms > HEALTH_TX_RECENT_MS)
 		return;
-	s->next_check = mono + s->check_every;
-	if (s->check_every < SUP_CHECK_MAX_MS)
-		s->check_every *= 2;
 	sup_check_server(s, "no reply for over 4 s while mosh-client sends");
 }
 
