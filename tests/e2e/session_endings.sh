@@ -1,6 +1,7 @@
 #!/bin/bash
 # Honest session endings (issue 13), against real sshd and mosh in the lab:
-# - mosh-client SIGKILLed, or the terminal closed, on a live udp and a live tcp session:
+# - mosh-client SIGKILLed, or the terminal closed, on a live udp and a live tcp session
+#   (and a tcp session of a user whose login shell is tcsh):
 #   within 5 s no mosh-server of that session runs, and the row is closed saying why;
 # - mosh-server SIGKILLed on the host (udp, tcp, auto): within 10 s the session ends with one
 #   line naming the cause in the user's terminal, the row is closed with that reason,
@@ -110,6 +111,25 @@ for p in u t; do
 		ended_with "$sid" closed "signal 9" "stopped|already gone"
 	lab_tmux_kill $tag
 done
+
+# The stop script through a tcsh login shell (shquote_script hands it to sh intact).
+add_host c --user "$LAB_CSH_USER" --transport tcp
+start_moshman ckc connect c
+if lab_tmux_wait ckc '> *$' 30 >/dev/null; then
+	sid=$(last_session)
+	spid=$(col "$sid" server_pid)
+	kill -9 "$(col "$sid" client_pid)"
+	if took=$(gone_ms "$spid" 5); then
+		t_ok "tcsh: mosh-client SIGKILLed: its mosh-server gone within 5 s ($took ms)"
+	else
+		t_fail "tcsh: mosh-client SIGKILLed: its mosh-server gone within 5 s" "pid $spid runs"
+	fi
+	wait_row "$sid" closed 5
+	t_check "tcsh: row closed, the server stopped" ended_with "$sid" closed "signal 9" "stopped"
+else
+	t_fail "tcsh: session up" "$(lab_tmux_capture ckc | tail -n 3)"
+fi
+lab_tmux_kill ckc
 
 # ---- the terminal closed while the link is up ----------------------------------------------
 for p in u t; do
