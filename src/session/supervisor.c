@@ -707,18 +707,27 @@ sup_stop_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	sup_end_step(s);
 }
 
+/* The stop script over the open connection: stop != 0 ends the server, else only asks
+ * whether it still runs. */
 static void
-sup_server_stop(struct sup *s)
+sup_stop_script(struct sup *s, int stop, sshconn_exec_cb done)
 {
 	char words[64], *cmd;
 
+	ending_stop_words((long long)s->row.server_pid, stop, words, sizeof words);
+	cmd = shquote_script(stop ? "moshman-stop" : "moshman-check", ending_stop_script(),
+	    words);
+	sshconn_set_timeout(s->ssh, SUP_STOP_TIMEOUT);
+	sshconn_exec(s->ssh, cmd, done, s);
+	free(cmd);
+}
+
+static void
+sup_server_stop(struct sup *s)
+{
 	s->end_busy = 1;
 	sup_event(s, "ending", "stopping mosh-server over the link");
-	ending_stop_words((long long)s->row.server_pid, 1, words, sizeof words);
-	cmd = shquote_script("moshman-stop", ending_stop_script(), words);
-	sshconn_set_timeout(s->ssh, SUP_STOP_TIMEOUT);
-	sshconn_exec(s->ssh, cmd, sup_stop_done, s);
-	free(cmd);
+	sup_stop_script(s, 1, sup_stop_done);
 }
 
 static void
@@ -903,24 +912,12 @@ sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *er
 }
 
 static void
-sup_check_exec(struct sup *s)
-{
-	char words[64], *cmd;
-
-	ending_stop_words((long long)s->row.server_pid, 0, words, sizeof words);
-	cmd = shquote_script("moshman-check", ending_stop_script(), words);
-	sshconn_set_timeout(s->ssh, SUP_STOP_TIMEOUT);
-	sshconn_exec(s->ssh, cmd, sup_check_done, s);
-	free(cmd);
-}
-
-static void
 sup_check_open_done(struct sshconn *c, const char *error, void *arg)
 {
 	struct sup *s = arg;
 
 	if (error == NULL) {
-		sup_check_exec(s);
+		sup_stop_script(s, 0, sup_check_done);
 		return;
 	}
 	s->checking = 0;
@@ -949,7 +946,7 @@ sup_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s->tunnel = NULL;
 	}
 	if (sshconn_exec_possible(s->ssh)) {
-		sup_check_exec(s);
+		sup_stop_script(s, 0, sup_check_done);
 		return;
 	}
 	sshconn_close(s->ssh);
