@@ -487,7 +487,10 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (w->signum == SIGHUP)
 		s->no_tty = 1;
 	if (!s->ending && s->row.client_pid == 0) {
-		sup_fail(s, "interrupted by signal %d while connecting", w->signum);
+		if (w->signum == SIGUSR1)
+			sup_fail(s, "ended by moshman kill while connecting");
+		else
+			sup_fail(s, "interrupted by signal %d while connecting", w->signum);
 		return;
 	}
 	sup_end(s, w->signum == SIGHUP ? ENDING_HANGUP : w->signum == SIGUSR1 ? ENDING_KILL :
