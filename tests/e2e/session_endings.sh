@@ -248,6 +248,8 @@ if session_up kb t; then
 	echo "# kill: $out"
 	t_check "kill during a blackhole: row orphaned, supervisor still trying" all_true \
 		wait_row "$sid" orphaned 15 -- kill -0 "$sup"
+	t_check "sessions: the row shows orphaned/stopping meanwhile" \
+		grep -Eq "^$sid +t +orphaned/stopping " <<<"$("$M" sessions)"
 	out=$(lab_client timeout 30 "$M" kill "$sid" 2>&1)
 	echo "# kill again: $out"
 	t_check "kill again: the supervisor stops waiting and exits, row orphaned" all_true \
