@@ -101,7 +101,7 @@ layers:
 	if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?curses|ncursesw/|(\.\./)?ui/)' src/*/*.[ch] 2>/dev/null; then \
 	  echo "layers: src/ must not include curses or ui/ headers" >&2; fail=1; fi; \
 	for rule in 'util:src/(ssh|link|session|scan|cmd)/|db/' 'ssh:src/(link|session|scan|cmd)/' \
-	            'link:src/(session|scan|cmd)/' 'scan:src/(link|cmd)/'; do \
+	            'link:src/(session|scan|cmd)/' 'scan:src/(link|cmd)/' 'session:src/(scan|cmd)/'; do \
 	  d=$${rule%%:*}; pat=$${rule#*:}; \
 	  if grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"($$pat)" src/$$d/*.[ch] 2>/dev/null; then \
 	    echo "layers: src/$$d/ may not include $$pat" >&2; fail=1; fi; \

@@ -105,7 +105,9 @@ int db_host_json(struct db *, const char *name, char **out);
 /* ---- sessions and their events ------------------------------------------------------ */
 
 /* States: starting, up, degraded, reconnecting (live); orphaned, closed, killed,
- * failed (ended).  Ending a session wipes its key. */
+ * failed (ended).  Ending a session wipes its key.  closed and failed mean mosh-server is
+ * known gone; orphaned means it is not confirmed stopped (the reason says why), whether
+ * its supervisor is still trying to stop it or gone (src/session/ending.h). */
 struct db_session {
 	int64_t id;
 	int64_t host_id;         /* 0 when the profile was deleted later */
@@ -133,6 +135,12 @@ struct db_session {
 	int reconnects;
 };
 
+/* A record's strings are SQLite-allocated whoever builds it (the supervisor too): set
+ * one with db_session_str (the old value is freed, s copied; NULL clears it) and free
+ * the whole record with db_session_clear.  session_key is the exception: it points at
+ * the caller's buffer while the caller writes the row, and must be NULL before the
+ * clear. */
+void db_session_str(char **field, const char *s);
 void db_session_clear(struct db_session *);
 int db_session_insert(struct db *, struct db_session *s); /* sets s->id */
 /* Writes every mutable field of row s->id (state, pids, ports, counters...). */

@@ -96,6 +96,13 @@ is_ended_state(const char *state)
 }
 
 void
+db_session_str(char **field, const char *s)
+{
+	sqlite3_free(*field);
+	*field = s != NULL ? db_strdup(s) : NULL;
+}
+
+void
 db_session_clear(struct db_session *s)
 {
 	if (s == NULL)

@@ -17,6 +17,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_connect,
 	&cmd_sessions,
 	&cmd_reconnect,
+	&cmd_kill,
 	&cmd_relay,
 	&cmd_scan,
 	&cmd_clean,

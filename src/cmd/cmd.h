@@ -26,11 +26,20 @@ struct cmd {
 
 extern const struct cmd *const cmd_table[];
 extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
-extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect;
+extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect, cmd_kill;
 /* Not in cmd_table (so not in --help): the shells' completion helper. */
 extern const struct cmd cmd_complete;
 /* The subcommands of host (add, list, ...), NULL-ended. */
 extern const char *const cmd_host_verbs[];
+
+struct db_session;
+/* For commands that take SESSION_ID|HOST_NAME (reconnect, kill): calls one() for the
+ * session with that id if wanted() accepts it, else for every wanted session of the host
+ * of that name, else for the id's session as it is (one() then says why it cannot be
+ * asked).  Returns the exit status. */
+int cmd_reconnect_each(struct cmd_ctx *, const char *arg,
+    int (*wanted)(const struct db_session *),
+    int (*one)(struct db *, const struct db_session *));
 
 /* The command named, from the table or the hidden ones. */
 const struct cmd *cmd_find(const char *name);

@@ -14,6 +14,7 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct supervisor_opts o;
 	struct db_host h;
+	char err[1024];
 	int rc;
 
 	if ((rc = cmd_connect_target(ctx, argc, argv, NULL, &h)) != 0)
@@ -24,8 +25,12 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 	o.host = &h;
 	if (h.id > 0)
 		scan_connect_hook(ctx->db, h.name, o.quiet);
-	rc = supervisor_run(ctx->db, &o);
+	rc = supervisor_run(ctx->db, &o, err, sizeof err);
 	db_host_clear(&h);
+	if (rc == SUPERVISOR_USAGE)
+		return cmd_usage("%s", err);
+	if (rc == SUPERVISOR_FAIL)
+		return cmd_fail("%s", err);
 	return rc;
 }
 

@@ -35,31 +35,35 @@ reconnect_one(struct db *db, const struct db_session *s)
 }
 
 static int
-cmd_reconnect_run(struct cmd_ctx *ctx, int argc, char **argv)
+reconnect_live(const struct db_session *s)
 {
-	struct db_session one, *v = NULL;
+	return db_session_is_live_state(s->state);
+}
+
+int
+cmd_reconnect_each(struct cmd_ctx *ctx, const char *arg,
+    int (*wanted)(const struct db_session *),
+    int (*one)(struct db *, const struct db_session *))
+{
+	struct db_session one_s, *v = NULL;
 	struct db *db;
-	const char *arg;
 	size_t n = 0, matched = 0;
 	int64_t id;
 	int rc = 0;
 
-	if (argc != 2 || argv[1][0] == '-' || argv[1][0] == '\0' || strlen(argv[1]) > 255)
-		return cmd_usage(RECONNECT_USAGE);
-	arg = argv[1];
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	/* No liveness_reap() first: a dead supervisor is found (and its session marked)
-	 * by reconnect_request(), which then says so about this very session. */
-	/* A live session with that id wins; an ended one only when no host of that name
-	 * (profile names may be all digits) has a live session. */
-	memset(&one, 0, sizeof one);
+	 * by the request, which then says so about this very session. */
+	/* A wanted session with that id wins; another one only when no host of that name
+	 * (profile names may be all digits) has a wanted session. */
+	memset(&one_s, 0, sizeof one_s);
 	id = 0;
 	if (reconnect_parse_id(arg, &id) == 0) {
-		rc = db_session_get(db, id, &one);
-		if (rc == DB_OK && db_session_is_live_state(one.state)) {
-			rc = reconnect_one(db, &one);
-			db_session_clear(&one);
+		rc = db_session_get(db, id, &one_s);
+		if (rc == DB_OK && wanted(&one_s)) {
+			rc = one(db, &one_s);
+			db_session_clear(&one_s);
 			return rc;
 		}
 		if (rc != DB_OK && rc != DB_NOTFOUND)
@@ -69,28 +73,36 @@ cmd_reconnect_run(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = 0;
 	}
 	if (db_session_list(db, 0, &v, &n) != DB_OK) {
-		db_session_clear(&one);
+		db_session_clear(&one_s);
 		return cmd_fail("%s", db_error(db));
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].host_name, arg) != 0 || !db_session_is_live_state(v[i].state))
+		if (strcmp(v[i].host_name, arg) != 0 || !wanted(&v[i]))
 			continue;
 		matched++;
-		if (reconnect_one(db, &v[i]) != 0)
+		if (one(db, &v[i]) != 0)
 			rc = EXIT_FAIL;
 	}
 	db_session_list_free(v, n);
 	if (matched == 0 && id > 0) {
 		/* Says why this session cannot be asked (closed, orphaned...). */
-		rc = reconnect_one(db, &one);
-		db_session_clear(&one);
+		rc = one(db, &one_s);
+		db_session_clear(&one_s);
 		return rc;
 	}
-	db_session_clear(&one);
+	db_session_clear(&one_s);
 	if (matched == 0)
 		return cmd_fail("no live session with id or host name '%s'; see 'moshman "
 		    "sessions'", arg);
 	return rc;
+}
+
+static int
+cmd_reconnect_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] == '-' || argv[1][0] == '\0' || strlen(argv[1]) > 255)
+		return cmd_usage(RECONNECT_USAGE);
+	return cmd_reconnect_each(ctx, argv[1], reconnect_live, reconnect_one);
 }
 
 static void

@@ -37,7 +37,9 @@ print_table(struct db *db, int all)
 
 		snprintf(buf[0], sizeof buf[0], "%" PRId64, s->id);
 		snprintf(buf[1], sizeof buf[1], "%s", s->host_name);
-		snprintf(buf[2], sizeof buf[2], "%s", s->state);
+		/* Orphaned while its supervisor still tries to stop the server. */
+		snprintf(buf[2], sizeof buf[2], "%s%s", s->state, strcmp(s->state, "orphaned") == 0 &&
+		    liveness_supervisor_alive(s) ? "/stopping" : "");
 		snprintf(buf[3], sizeof buf[3], "%s", s->path != NULL ? s->path : "-");
 		fmt_known(s->mosh_port, buf[4], sizeof buf[4]);
 		fmt_known(s->server_pid, buf[5], sizeof buf[5]);
@@ -120,7 +122,9 @@ cmd_sessions_help(FILE *f)
 	fputs("\nLive and orphaned sessions by default, every recorded session with --all.  A\n"
 	      "session whose supervisor is gone (checked by pid, process start time and boot\n"
 	      "id) is marked orphaned first; its mosh-server may still run on the host until\n"
-	      "'moshman clean' ends it.\n"
+	      "'moshman clean' ends it.  A session that ended while its link was down is\n"
+	      "orphaned/stopping while its supervisor keeps trying to stop the server.\n"
+	      "closed and failed mean mosh-server is known gone.\n"
 	      "\n"
 	      "  --all    ended sessions too (closed, failed, killed)\n"
 	      "  --json   a JSON array (no session keys)\n",

@@ -89,6 +89,7 @@ ct_event(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs, v
 		ct_line(msg);
 		break;
 	case TUNNEL_NOTICE:
+	case TUNNEL_REFUSED:
 		ct_line(msg);
 		break;
 	case TUNNEL_RETRY:
@@ -207,8 +208,10 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (rc != DB_OK)
 		return cmd_fail("%s", db_error(db));
 	if ((rc = supervisor_sshconn_config(&host, policy != NULL ? policy :
-	    host.hostkey_policy, &cfg)) != 0)
+	    host.hostkey_policy, &cfg, err, sizeof err)) != 0) {
+		rc = rc == SUPERVISOR_USAGE ? cmd_usage("%s", err) : cmd_fail("%s", err);
 		goto out;
+	}
 
 	c.loop = ev_default_loop(EVFLAG_AUTO);
 	signal(SIGPIPE, SIG_IGN);

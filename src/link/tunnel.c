@@ -366,7 +366,7 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			return;
 		case FRAME_NOTICE:
 			if (f.code == FRAME_NOTICE_REFUSED)
-				t_emit(t, TUNNEL_NOTICE, 0, "relay: %s (has mosh-server ended?)",
+				t_emit(t, TUNNEL_REFUSED, 0, "relay: %s (has mosh-server ended?)",
 				    f.text);
 			break;
 		default:

@@ -40,6 +40,8 @@ enum tunnel_event {
 	TUNNEL_RETRY,     /* a reconnect attempt failed (message says why) */
 	TUNNEL_NOTICE,    /* something from the relay worth recording */
 	TUNNEL_FAILED,    /* gave up for good (no relay, host key changed) */
+	TUNNEL_REFUSED,   /* the relay's NOTICE: nothing listens on the UDP port (has
+			   * mosh-server ended?); once per silence of the port */
 };
 
 typedef void (*tunnel_event_cb)(struct tunnel *, enum tunnel_event, const char *msg,

@@ -353,6 +353,8 @@ scan_known_load(struct db *db, int64_t host_id, size_t *n)
 		k[nk].mosh_port = s[i].mosh_port;
 		k[nk].server_pid = (long)s[i].server_pid;
 		k[nk].live = live;
+		k[nk].stopping = strcmp(s[i].state, "orphaned") == 0 &&
+		    liveness_supervisor_alive(&s[i]);
 		k[nk].started = (time_t)(s[i].started_at / 1000);
 		nk++;
 	}

@@ -157,6 +157,12 @@ classify_ours(const struct scan_result *r, const struct scan_server *s,
 	if (k->live) {
 		v->class = SCAN_OURS_LIVE;
 		why_add(&v->why, "moshman session %ld is live", k->session_id);
+	} else if (k->stopping) {
+		/* Its supervisor retries until the host answers; a clean racing it would
+		 * gain nothing, and the supervisor's own stop checks the pid again. */
+		v->class = SCAN_OURS_LIVE;
+		why_add(&v->why, "moshman session %ld is ending: its supervisor is still "
+		    "stopping this server (orphaned once it gives up)", k->session_id);
 	} else {
 		v->class = SCAN_OURS_ORPHANED;
 		why_add(&v->why, "moshman session %ld: its supervisor or client is gone",
@@ -285,7 +291,7 @@ scanclass_classify_young(const struct scan_result *r, const struct scan_known *k
 			m = match(s, &known[j]);
 			if (m == MATCH_EXACT || m == MATCH_WEAK) {
 				nours++;
-				anylive |= known[j].live;
+				anylive |= known[j].live || known[j].stopping;
 				if (ours == NULL || m == MATCH_EXACT) {
 					ours = &known[j];
 					om = m;

@@ -13,7 +13,8 @@
 #define SCANCLASS_STARTING_SECONDS 60
 
 enum scan_class {
-	SCAN_OURS_LIVE,		/* a session moshman runs now */
+	SCAN_OURS_LIVE,		/* a session moshman runs now (or is ending: its
+				 * supervisor is stopping the server) */
 	SCAN_OURS_ORPHANED,	/* started by moshman; its supervisor or client is gone */
 	SCAN_DETACHED,		/* not ours; utmp says no client */
 	SCAN_ATTACHED,		/* not ours; a client was heard lately */
@@ -28,6 +29,9 @@ struct scan_known {
 	long		 server_pid;	/* 0 if unknown */
 	int		 live;		/* its supervisor and mosh-client are alive */
 	time_t		 started;	/* when moshman started it, 0 if unknown */
+	int		 stopping;	/* orphaned, but its supervisor still runs and is
+					 * stopping this server (src/session/ending.h):
+					 * not clean's to kill meanwhile */
 };
 
 struct scan_verdict {

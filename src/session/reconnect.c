@@ -40,22 +40,12 @@ reconnect_gone(struct db *db, const struct db_session *s, char *msg, size_t msgs
 	return -1;
 }
 
-static int
-reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz)
+int
+reconnect_signal(struct db *db, const struct db_session *s, int sig, char *msg,
+    size_t msgsz)
 {
 	int fd, rc = -1;
 
-	if (!db_session_is_live_state(s->state)) {
-		snprintf(msg, msgsz, "session %lld (%s) is %s: nothing to reconnect; 'moshman "
-		    "connect %s' starts a new one", (long long)s->id, s->host_name, s->state,
-		    s->host_name);
-		return -1;
-	}
-	if (strcmp(s->state, "starting") == 0) {
-		snprintf(msg, msgsz, "session %lld (%s) is still starting; try again once it "
-		    "is up", (long long)s->id, s->host_name);
-		return -1;
-	}
 	if (s->supervisor_pid <= 0 || s->supervisor_pid == getpid())
 		return reconnect_gone(db, s, msg, msgsz);
 	/* The pidfd pins the process: if the pid is reused after the check below, the
@@ -72,7 +62,7 @@ reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz
 		close(fd);
 		return reconnect_gone(db, s, msg, msgsz);
 	}
-	if (pidfd_send_signal(fd, SIGUSR2, NULL, 0) == -1) {
+	if (pidfd_send_signal(fd, sig, NULL, 0) == -1) {
 		if (errno == ESRCH)
 			rc = reconnect_gone(db, s, msg, msgsz);
 		else
@@ -83,6 +73,25 @@ reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz
 		return rc;
 	}
 	close(fd);
+	return 0;
+}
+
+static int
+reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz)
+{
+	if (!db_session_is_live_state(s->state)) {
+		snprintf(msg, msgsz, "session %lld (%s) is %s: nothing to reconnect; 'moshman "
+		    "connect %s' starts a new one", (long long)s->id, s->host_name, s->state,
+		    s->host_name);
+		return -1;
+	}
+	if (strcmp(s->state, "starting") == 0) {
+		snprintf(msg, msgsz, "session %lld (%s) is still starting; try again once it "
+		    "is up", (long long)s->id, s->host_name);
+		return -1;
+	}
+	if (reconnect_signal(db, s, SIGUSR2, msg, msgsz) == -1)
+		return -1;
 	snprintf(msg, msgsz, "session %lld (%s, %s): supervisor pid %lld asked to reconnect: "
 	    "%s", (long long)s->id, s->host_name, s->path != NULL ? s->path : "-",
 	    (long long)s->supervisor_pid, reconnect_what(s));

@@ -13,16 +13,17 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db/db.h"
 #include "src/util/clock.h"
-#include "src/cmd/cmd.h"
 #include "src/link/localrelay.h"
 #include "src/link/cmdpath.h"
 #include "src/link/health.h"
 #include "src/util/log.h"
+#include "src/session/ending.h"
 #include "src/session/moshconnect.h"
 #include "src/util/proc.h"
 #include "src/ssh/proxy.h"
@@ -35,6 +36,18 @@
 
 #define SUP_SIGNAL_TMOUT 60     /* SIGUSR1 ends a server only after this long detached */
 #define SUP_CONNECT_TIMEOUT 15000
+#define SUP_REOPEN_TIMEOUT 5000  /* opens while ending or checking: the link may be down */
+#define SUP_STOP_TIMEOUT 10000   /* the stop script waits up to 3 s itself */
+#define SUP_FAIL 1               /* exit status: connecting failed */
+/* udp: mosh-client sends and nothing has come back for this long: is mosh-server still
+ * there?  (mosh acks every 3 s; src/link/health.h calls 3.5 s degraded.)  Asked again
+ * after SUP_CHECK_EVERY_MS, doubling while the silence lasts, up to SUP_CHECK_MAX_MS. */
+#define SUP_CHECK_SILENCE_MS 4000
+#define SUP_CHECK_EVERY_MS 10000
+#define SUP_CHECK_MAX_MS 120000
+/* mosh-client asked to end (SIGTERM) gets this long to restore the terminal and exit
+ * (its shutdown handshake waits for a server that may be gone), then SIGKILL. */
+#define SUP_CLIENT_GRACE_S 3.
 
 extern char **environ;
 
@@ -68,13 +81,41 @@ struct sup {
 	ev_child child_w;
 	ev_timer stats_w;
 	ev_signal sig_int, sig_term, sig_hup;
+	ev_signal sig_usr1;      /* `moshman kill`: end the session */
 	ev_signal sig_usr2;      /* `moshman reconnect`: rebuild the link now */
 	int64_t link_since;      /* ms epoch the current link came up (health counts from) */
 	int forced;              /* links rebuilt on request outside the tunnel (command) */
 
+	struct tunnel_config tc; /* tcp, auto: to build the tunnel again after a check */
+	struct termios tio;      /* this terminal before mosh-client, restored if it dies */
+	int have_tio;
+	int no_tty;              /* the terminal hung up: nothing more is written to it */
+
+	/* Is mosh-server still there? (the relay's refusal on tcp, silence on udp) */
+	int checking;
+	int64_t next_check;      /* mono ms */
+	int64_t check_every;
+	int64_t check_rx;        /* last_down_ms when the last check ran */
+	ev_timer check_w;        /* starts the check from the loop */
+
+	/* The ending (src/session/ending.h): what is known, fed to ending_decide. */
+	int ending;
+	enum ending_cause cause;
+	int cause_detail;
+	enum ending_server server;
+	char start_error[1024];  /* cause ENDING_START_FAILED: the message */
+	char server_note[256];   /* what was learned about mosh-server */
+	int end_busy;            /* an open or the stop script is under way */
+	int gave_up;             /* asked again (moshman kill, SIGTERM): stop waiting */
+	int orphan_written;      /* the row says orphaned while the link is down */
+	int client_signalled;
+	int64_t end_deadline;    /* mono ms: stop waiting for the link */
+	int64_t next_try;        /* mono ms: the next open or stop attempt */
+	ev_timer end_w;          /* the next attempt */
+	ev_timer client_w;       /* SUP_CLIENT_GRACE_S after asking mosh-client to end */
+
 	int rc;                  /* exit status */
 	int done;
-	char pending[1024];      /* the error to report once the fresh server is ended */
 };
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -91,10 +132,11 @@ sup_progress(const char *step, void *arg)
 {
 	struct sup *s = arg;
 
-	/* Once mosh-client runs, the terminal is its own: events only (reconnects). */
-	if (!s->opts->quiet && s->client == 0)
+	/* Once mosh-client ran, the terminal is its own (and after it, the ending's one
+	 * line): events only, and only for the bootstrap. */
+	if (!s->opts->quiet && s->row.client_pid == 0)
 		fprintf(stderr, "moshman: %s...\n", step);
-	if (s->client == 0)
+	if (s->row.client_pid == 0)
 		sup_event(s, "step", step);
 }
 
@@ -113,25 +155,29 @@ sup_progressf(struct sup *s, const char *fmt, ...)
 	sup_progress(buf, s);
 }
 
-/* Ends the bootstrap with one line for the user; the row (if any) is failed. */
+static void sup_end(struct sup *, enum ending_cause, int);
+static void sup_end_step(struct sup *);
+static void sup_paths_stop(struct sup *);
+static void sup_restore_terminal(struct sup *);
+static void sup_udp_watch(struct sup *, const struct localrelay_stats *);
+
+/* A failure before mosh-client ran.  The ending rule deals with a mosh-server that may
+ * have started (stopped first: the row says failed, or orphaned if it cannot be), then
+ * the message is the user's one line. */
 static void
 sup_fail(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sup_fail(struct sup *s, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
+	if (s->ending)
+		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	vsnprintf(s->start_error, sizeof s->start_error, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "moshman: %s\n", buf);
-	if (s->have_row && db_session_set_state(s->db, s->row.id, "failed", buf) != DB_OK)
-		log_debug("supervisor: cannot mark the session failed: %s", db_error(s->db));
-	s->rc = EXIT_FAIL;
-	s->done = 1;
-	ev_break(s->loop, EVBREAK_ALL);
+	sup_end(s, ENDING_START_FAILED, 0);
 }
 
 /* ---- pure pieces ------------------------------------------------------------------- */
@@ -373,8 +419,7 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	snprintf(msg, sizeof msg, "%s: %s", bad ? "degraded" : "up", why);
 	log_debug("supervisor: %s", msg);
 	sup_event(s, "state", msg);
-	free(s->row.state);
-	s->row.state = xstrdup(bad ? "degraded" : "up");
+	db_session_str(&s->row.state, bad ? "degraded" : "up");
 }
 
 static void
@@ -398,71 +443,70 @@ sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s->row.reconnects = ti.reconnects + s->forced;
 	} else
 		s->row.reconnects = s->forced;
-	if (s->client > 0)
+	if (s->client > 0) {
 		sup_health(s, &st);
+		sup_udp_watch(s, &st);
+	}
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: stats not written: %s", db_error(s->db));
 }
 
+/* mosh-client ended: what its status says about mosh-server (0: mosh's shutdown
+ * handshake completed) goes to the ending rule. */
 static void
 sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct sup *s = w->data;
-	char reason[128];
 	int st = w->rstatus;
 
 	ev_child_stop(loop, w);
-	if (WIFEXITED(st)) {
-		s->rc = WEXITSTATUS(st);
-		snprintf(reason, sizeof reason, "mosh-client exited with status %d", s->rc);
-	} else if (WIFSIGNALED(st)) {
-		s->rc = 128 + WTERMSIG(st);
-		snprintf(reason, sizeof reason, "mosh-client killed by signal %d", WTERMSIG(st));
-	} else {
-		s->rc = EXIT_FAIL;
-		snprintf(reason, sizeof reason, "mosh-client ended");
-	}
+	ev_timer_stop(loop, &s->client_w);
 	s->client = 0;
 	sup_stats_cb(loop, &s->stats_w, 0);
+	ev_timer_stop(loop, &s->stats_w);
 	s->row.session_key = NULL;
 	explicit_bzero(s->key, sizeof s->key);
-	ev_timer_stop(loop, &s->stats_w);
-	if (db_session_set_state(s->db, s->row.id, "closed", reason) != DB_OK)
-		log_debug("supervisor: cannot close the session: %s", db_error(s->db));
-	s->done = 1;
-	ev_break(loop, EVBREAK_ALL);
+	if (WIFSIGNALED(st))
+		sup_restore_terminal(s);
+	s->rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) :
+	    SUP_FAIL;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		s->server = ENDING_SERVER_GONE;
+	if (s->ending) {
+		char msg[80];
+
+		snprintf(msg, sizeof msg, "mosh-client exited (%s %d)", WIFSIGNALED(st) ?
+		    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WIFEXITED(st) ?
+		    WEXITSTATUS(st) : -1);
+		sup_event(s, "ending", msg);
+		sup_paths_stop(s);
+		sup_end_step(s);
+	} else if (WIFEXITED(st))
+		sup_end(s, WEXITSTATUS(st) == 0 ? ENDING_EXIT : ENDING_CLIENT_FAILED,
+		    WEXITSTATUS(st));
+	else
+		sup_end(s, WIFSIGNALED(st) ? ENDING_CLIENT_SIGNAL : ENDING_CLIENT_FAILED,
+		    WIFSIGNALED(st) ? WTERMSIG(st) : -1);
 }
 
-static void sup_fail_server(struct sup *, const char *);
-
+/* SIGHUP, SIGINT, SIGTERM, and SIGUSR1 from `moshman kill`: while connecting, a failed
+ * start; once mosh-client ran, an ending. */
 static void
 sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct sup *s = w->data;
 
-	if (s->client > 0) {
-		/* The client shuts down cleanly and tells the server; we follow it. */
-		kill(s->client, w->signum);
+	if (w->signum == SIGHUP)
+		s->no_tty = 1;
+	if (!s->ending && s->row.client_pid == 0) {
+		if (w->signum == SIGUSR1)
+			sup_fail(s, "ended by moshman kill while connecting");
+		else
+			sup_fail(s, "interrupted by signal %d while connecting", w->signum);
 		return;
 	}
-	/* A second signal while the fresh server is being ended: stop waiting for that. */
-	if (s->pending[0] != '\0') {
-		sup_fail(s, "%s", s->pending);
-		return;
-	}
-	/* Like any failure after mosh-server started: end it first, so an interrupted
-	 * connect leaves no server waiting for a client that will not come.  A tunnel
-	 * still starting goes first (its stream and the kill cannot share the channel). */
-	if (s->tunnel != NULL) {
-		tunnel_free(s->tunnel);
-		s->tunnel = NULL;
-	}
-	{
-		char msg[96];
-
-		snprintf(msg, sizeof msg, "interrupted by signal %d while connecting", w->signum);
-		sup_fail_server(s, msg);
-	}
+	sup_end(s, w->signum == SIGHUP ? ENDING_HANGUP : w->signum == SIGUSR1 ? ENDING_KILL :
+	    ENDING_TERM, w->signum);
 }
 
 /* Starts mosh-client on this terminal, pointed at the relay.  MOSH_KEY exists only in
@@ -533,35 +577,444 @@ sup_spawn_client(struct sup *s)
 	return 0;
 }
 
-/* ---- the bootstrap, as callbacks ------------------------------------------------------ */
+/* ---- the ending (src/session/ending.h) ------------------------------------------------- */
+
+static void sup_tunnel_cb(struct tunnel *, enum tunnel_event, const char *, double, void *);
+
+/* After mosh-client died by a signal it could not restore the terminal: put back what
+ * it found, leave its alternate screen, show the cursor. */
+static void
+sup_restore_terminal(struct sup *s)
+{
+	static const char reset[] = "\033[?1049l\033[?25h\r\n";
+
+	if (s->no_tty || !s->have_tio)
+		return;
+	tcsetattr(STDIN_FILENO, TCSANOW, &s->tio);
+	(void)!write(STDERR_FILENO, reset, sizeof reset - 1);
+}
+
+/* Stops everything that carries datagrams (no client is left to use them) and frees
+ * the ssh connection for the stop script. */
+static void
+sup_paths_stop(struct sup *s)
+{
+	int dead = 0;
+
+	if (s->tunnel != NULL) {
+		/* A tunnel that is reconnecting knows its connection is dead (or being
+		 * opened again for it): do not send the stop script into it. */
+		struct tunnel_info ti;
+
+		tunnel_get_info(s->tunnel, &ti);
+		dead = strcmp(ti.state, "reconnecting") == 0;
+		tunnel_free(s->tunnel);
+		s->tunnel = NULL;
+	}
+	cmdpath_free(s->cmdpath);
+	s->cmdpath = NULL;
+	ev_timer_stop(s->loop, &s->path_w);
+	if (s->udp_fd != -1) {
+		ev_io_stop(s->loop, &s->udp_rd);
+		close(s->udp_fd);
+		s->udp_fd = -1;
+	}
+	if (s->relay != NULL)
+		localrelay_set_path(s->relay, NULL, NULL);
+	/* An open the tunnel had started must not call back into it. */
+	if (s->ssh != NULL && !s->checking && (dead || !sshconn_exec_possible(s->ssh)))
+		sshconn_close(s->ssh);
+}
+
+/* The row's reason: the cause, then what is known of mosh-server. */
+static void
+sup_end_reason(struct sup *s, const char *state, char *buf, size_t len)
+{
+	char cause[1024];
+	size_t n;
+
+	if (s->cause == ENDING_START_FAILED)
+		snprintf(cause, sizeof cause, "%s", s->start_error);
+	else
+		ending_cause_text(s->cause, s->cause_detail, cause, sizeof cause);
+	snprintf(buf, len, "%s", cause);
+	n = strlen(buf);
+	if (strcmp(state, "orphaned") == 0)
+		snprintf(buf + n, len - n, "; mosh-server pid %lld not confirmed stopped%s%s; "
+		    "'moshman clean %s' ends it", (long long)s->row.server_pid,
+		    s->server_note[0] != '\0' ? ": " : "", s->server_note, s->host.name);
+	else if (s->server_note[0] != '\0')
+		snprintf(buf + n, len - n, "; %s", s->server_note);
+}
 
 static void
-sup_kill_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+sup_end_finish(struct sup *s, const struct ending_out *o)
+{
+	char reason[2048];
+
+	sup_end_reason(s, o->state, reason, sizeof reason);
+	if (s->have_row && db_session_set_state(s->db, s->row.id, o->state, reason) != DB_OK)
+		log_debug("supervisor: cannot end the session: %s", db_error(s->db));
+	/* A failed start's line is its error; the server is worth a word only when it may
+	 * still run. */
+	if (s->cause == ENDING_START_FAILED)
+		fprintf(stderr, "moshman: %s\n", strcmp(o->state, "orphaned") == 0 ? reason :
+		    s->start_error);
+	else if (o->tell_user && !s->no_tty)
+		fprintf(stderr, "moshman: session %lld (%s) ended: %s%s%s%s\n",
+		    (long long)s->row.id, s->host.name, reason,
+		    s->cause == ENDING_SERVER_DIED ? "; 'moshman connect " : "",
+		    s->cause == ENDING_SERVER_DIED ? s->host.name : "",
+		    s->cause == ENDING_SERVER_DIED ? "' starts a new one" : "");
+	if (s->cause == ENDING_START_FAILED || s->cause == ENDING_SERVER_DIED)
+		s->rc = SUP_FAIL;
+	ev_timer_stop(s->loop, &s->end_w);
+	s->done = 1;
+	ev_break(s->loop, EVBREAK_ALL);
+}
+
+/* mosh-client first: SIGTERM (SIGHUP after a hangup) lets it restore the terminal and
+ * tell the server; SIGKILL if it does not end within SUP_CLIENT_GRACE_S. */
+static void
+sup_client_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	if (s->client > 0) {
+		sup_event(s, "ending", "mosh-client did not end after SIGTERM: SIGKILL");
+		kill(s->client, SIGKILL);
+	}
+}
+
+static void
+sup_end_client(struct sup *s)
+{
+	if (s->client_signalled)
+		return;
+	s->client_signalled = 1;
+	kill(s->client, s->cause == ENDING_HANGUP ? SIGHUP : SIGTERM);
+	ev_timer_init(&s->client_w, sup_client_grace_cb, SUP_CLIENT_GRACE_S, 0.);
+	s->client_w.data = s;
+	ev_timer_start(s->loop, &s->client_w);
+}
+
+static void
+sup_stop_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
     size_t errlen, int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
+	enum ending_answer a;
 
-	sshconn_close(c);
-	sup_fail(s, "%s", s->pending);
+	s->end_busy = 0;
+	s->next_try = clock_mono_ms() + ENDING_RETRY_EVERY_S * 1000;
+	if (error != NULL) {
+		snprintf(s->server_note, sizeof s->server_note, "the stop failed: %s", error);
+		sshconn_close(c);
+	} else if (!ending_answer_gone(a = ending_stop_parse(out, outlen))) {
+		snprintf(s->server_note, sizeof s->server_note, a == ENDING_ANS_ALIVE ?
+		    "it survived SIGTERM and SIGKILL" : "the stop script's answer is unreadable");
+	} else {
+		s->server = ENDING_SERVER_GONE;
+		snprintf(s->server_note, sizeof s->server_note, "mosh-server pid %lld %s",
+		    (long long)s->row.server_pid, a == ENDING_ANS_GONE ? "was already gone" :
+		    a == ENDING_ANS_STOPPED ? "stopped" : "killed (it ignored SIGTERM)");
+	}
+	sup_event(s, "ending", s->server_note);
+	sup_end_step(s);
 }
 
-/* A failure after mosh-server started: end that server first (the ssh connection is
- * still open), so nothing is left waiting 60 s for a client that will not come. */
+/* The stop script over the open connection: stop != 0 ends the server, else only asks
+ * whether it still runs. */
 static void
-sup_fail_server(struct sup *s, const char *msg)
+sup_stop_script(struct sup *s, int stop, sshconn_exec_cb done)
 {
-	char *cmd = NULL;
+	char words[64], *cmd;
 
-	if (s->row.server_pid <= 0 || !sshconn_exec_possible(s->ssh)) {
-		sshconn_close(s->ssh);
-		sup_fail(s, "%s", msg);
-		return;
-	}
-	snprintf(s->pending, sizeof s->pending, "%s", msg);
-	xasprintf(&cmd, "kill -TERM %lld", (long long)s->row.server_pid);
-	sshconn_exec(s->ssh, cmd, sup_kill_done, s);
+	ending_stop_words((long long)s->row.server_pid, stop, words, sizeof words);
+	cmd = shquote_script(stop ? "moshman-stop" : "moshman-check", ending_stop_script(),
+	    words);
+	sshconn_set_timeout(s->ssh, SUP_STOP_TIMEOUT);
+	sshconn_exec(s->ssh, cmd, done, s);
 	free(cmd);
 }
+
+static void
+sup_server_stop(struct sup *s)
+{
+	s->end_busy = 1;
+	sup_event(s, "ending", "stopping mosh-server over the link");
+	sup_stop_script(s, 1, sup_stop_done);
+}
+
+static void
+sup_end_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	sup_end_step(w->data);
+}
+
+static void
+sup_link_done(struct sshconn *c, const char *error, void *arg)
+{
+	struct sup *s = arg;
+
+	s->end_busy = 0;
+	if (error != NULL) {
+		log_debug("supervisor: ending: %s", error);
+		snprintf(s->server_note, sizeof s->server_note, "the host cannot be reached (%s)",
+		    error);
+	}
+	sup_end_step(s);
+}
+
+/* The link is down: open it again (not interactively), now or at the next try. */
+static void
+sup_link_open(struct sup *s)
+{
+	int64_t now = clock_mono_ms();
+
+	if (now < s->next_try || sshconn_is_open(s->ssh)) {
+		ev_timer_stop(s->loop, &s->end_w);
+		ev_timer_set(&s->end_w, (double)(s->next_try > now ? s->next_try - now : 1000) /
+		    1000., 0.);
+		ev_timer_start(s->loop, &s->end_w);
+		return;
+	}
+	s->end_busy = 1;
+	s->next_try = now + ENDING_RETRY_EVERY_S * 1000;
+	sshconn_set_timeout(s->ssh, SUP_REOPEN_TIMEOUT);
+	sshconn_open(s->ssh, 0, sup_link_done, s);
+}
+
+/* The row says orphaned (once) while the supervisor waits for the link. */
+static void
+sup_end_waiting(struct sup *s)
+{
+	char reason[2048];
+
+	if (s->orphan_written)
+		return;
+	s->orphan_written = 1;
+	sup_end_reason(s, "orphaned", reason, sizeof reason);
+	snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "; moshman keeps "
+	    "trying for %d s (supervisor pid %ld)", ENDING_RETRY_S, (long)getpid());
+	if (db_session_set_state(s->db, s->row.id, "orphaned", reason) != DB_OK)
+		log_debug("supervisor: %s", db_error(s->db));
+}
+
+/* Asks the rule what to do with what is known now, and does it. */
+static void
+sup_end_step(struct sup *s)
+{
+	struct ending_in in;
+	struct ending_out o;
+
+	if (s->done)
+		return;
+	if (s->end_busy || s->checking) {
+		if (!s->gave_up)
+			return;
+		/* Asked to stop waiting: drop the attempt under way. */
+		sshconn_close(s->ssh);
+		s->end_busy = s->checking = 0;
+	}
+	memset(&in, 0, sizeof in);
+	in.cause = s->cause;
+	in.server = s->server;
+	in.client_running = s->client > 0;
+	in.link_up = s->client <= 0 && sshconn_exec_possible(s->ssh) &&
+	    clock_mono_ms() >= s->next_try;
+	/* Stopping needs the pid, and a host that will let us in again. */
+	in.link_possible = s->row.server_pid > 0 && !sshconn_hostkey_refused(s->ssh) &&
+	    !sshconn_auth_refused(s->ssh);
+	in.time_left = s->cause != ENDING_START_FAILED && !s->gave_up &&
+	    clock_mono_ms() < s->end_deadline;
+	if (!in.link_possible && s->server_note[0] == '\0')
+		snprintf(s->server_note, sizeof s->server_note, "%s", s->row.server_pid <= 0 ?
+		    "its pid is unknown" : "the host refuses to let moshman in again");
+	ending_decide(&in, &o);
+	switch (o.action) {
+	case ENDING_END_CLIENT:
+		sup_end_client(s);
+		break;
+	case ENDING_STOP_SERVER:
+		sup_server_stop(s);
+		break;
+	case ENDING_WAIT_LINK:
+		sup_end_waiting(s);
+		sup_link_open(s);
+		break;
+	case ENDING_FINISH:
+		sup_end_finish(s, &o);
+		break;
+	}
+}
+
+/* Every way a session ends comes here: the cause (the first one counts; asked again
+ * means stop waiting), then the rule. */
+static void
+sup_end(struct sup *s, enum ending_cause cause, int detail)
+{
+	char text[1024];
+
+	if (s->ending) {
+		if (cause == ENDING_KILL || cause == ENDING_TERM) {
+			if (!s->gave_up)
+				sup_event(s, "ending", "asked again: no more waiting for the link");
+			s->gave_up = 1;
+		}
+		if (s->client <= 0)
+			sup_paths_stop(s);
+		sup_end_step(s);
+		return;
+	}
+	s->ending = 1;
+	s->cause = cause;
+	s->cause_detail = detail;
+	s->end_deadline = clock_mono_ms() + ENDING_RETRY_S * 1000;
+	ev_init(&s->end_w, sup_end_timer_cb);
+	s->end_w.data = s;
+	if (cause == ENDING_START_FAILED)
+		snprintf(text, sizeof text, "%s", s->start_error);
+	else
+		ending_cause_text(cause, detail, text, sizeof text);
+	sup_event(s, "ending", text);
+	if (s->client <= 0)
+		sup_paths_stop(s);
+	sup_end_step(s);
+}
+
+/* ---- is mosh-server still there? ------------------------------------------------------- */
+
+static void
+sup_tunnel_rebuild(struct sup *s)
+{
+	if (s->tunnel != NULL || !(s->tcp || s->autop))
+		return;
+	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &s->tc, sup_tunnel_cb, s);
+	tunnel_start(s->tunnel);
+}
+
+static void
+sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg)
+{
+	struct sup *s = arg;
+	enum ending_answer a = error != NULL ? ENDING_ANS_BAD : ending_stop_parse(out, outlen);
+	char msg[300];
+
+	s->checking = 0;
+	if (a == ENDING_ANS_GONE) {
+		s->server = ENDING_SERVER_GONE;
+		snprintf(s->server_note, sizeof s->server_note, "pid %lld is gone",
+		    (long long)s->row.server_pid);
+		if (s->ending)
+			sup_end_step(s);
+		else
+			sup_end(s, ENDING_SERVER_DIED, 0);
+		return;
+	}
+	snprintf(msg, sizeof msg, "mosh-server pid %lld %s", (long long)s->row.server_pid,
+	    a == ENDING_ANS_ALIVE ? "still runs" : error != NULL ? error :
+	    "unknown: the check's answer is unreadable");
+	sup_event(s, "check", msg);
+	if (s->ending) {
+		sup_end_step(s);
+		return;
+	}
+	if (s->tcp || s->autop)
+		sup_tunnel_rebuild(s);
+	else
+		sshconn_close(s->ssh);
+}
+
+static void
+sup_check_open_done(struct sshconn *c, const char *error, void *arg)
+{
+	struct sup *s = arg;
+
+	if (error == NULL) {
+		sup_stop_script(s, 0, sup_check_done);
+		return;
+	}
+	s->checking = 0;
+	log_debug("supervisor: check: %s", error);
+	if (s->ending)
+		sup_end_step(s);
+	else if (s->tcp || s->autop)
+		sup_tunnel_rebuild(s);
+}
+
+/* Asks the host whether mosh-server still runs (over the open connection, or a new one;
+ * the tunnel's stream gives the connection up for it).  Gone: the session ends.  From
+ * the loop, not from inside the tunnel's callback (the tunnel is freed here). */
+static void
+sup_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup *s = w->data;
+
+	if (s->ending) {
+		s->checking = 0;
+		sup_end_step(s);
+		return;
+	}
+	if (s->tunnel != NULL) {
+		tunnel_free(s->tunnel);
+		s->tunnel = NULL;
+	}
+	if (sshconn_exec_possible(s->ssh)) {
+		sup_stop_script(s, 0, sup_check_done);
+		return;
+	}
+	sshconn_close(s->ssh);
+	sshconn_set_timeout(s->ssh, SUP_REOPEN_TIMEOUT);
+	sshconn_open(s->ssh, 0, sup_check_open_done, s);
+}
+
+static void
+sup_check_server(struct sup *s, const char *why)
+{
+	char msg[300];
+
+	int64_t mono = clock_mono_ms();
+
+	/* A server that answered "still here" is asked again only after a while. */
+	if (s->checking || s->ending || s->row.server_pid <= 0 || mono < s->next_check)
+		return;
+	s->next_check = mono + s->check_every;
+	if (s->check_every < SUP_CHECK_MAX_MS)
+		s->check_every *= 2;
+	s->checking = 1;
+	snprintf(msg, sizeof msg, "checking whether mosh-server pid %lld still runs: %s",
+	    (long long)s->row.server_pid, why);
+	sup_event(s, "check", msg);
+	ev_timer_init(&s->check_w, sup_check_cb, 0., 0.);
+	s->check_w.data = s;
+	ev_timer_start(s->loop, &s->check_w);
+}
+
+/* udp: mosh-client sends and nothing comes back.  A link that is down looks the same,
+ * so the check backs off while the silence lasts. */
+static void
+sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
+{
+	int64_t now = db_now_ms(), heard;
+
+	if (s->tunnel != NULL || s->cmdp || s->tcp || s->autop || s->checking)
+		return;
+	heard = st->last_down_ms > s->link_since ? st->last_down_ms : s->link_since;
+	if (st->last_down_ms != s->check_rx && st->last_down_ms > 0) {
+		/* Heard from the server since the last check: back to the short delay. */
+		s->check_every = SUP_CHECK_EVERY_MS;
+		s->check_rx = st->last_down_ms;
+		s->next_check = 0;
+	}
+	if (st->last_up_ms <= heard || now - heard < SUP_CHECK_SILENCE_MS ||
+	    now - st->last_up_ms > HEALTH_TX_RECENT_MS)
+		return;
+	sup_check_server(s, "no reply for over 4 s while mosh-client sends");
+}
+
+/* ---- the bootstrap, as callbacks ------------------------------------------------------ */
 
 static void sup_client_up(struct sup *);
 static void sup_start_server(struct sup *);
@@ -575,10 +1028,32 @@ sup_set_state(struct sup *s, const char *state)
 {
 	if (strcmp(s->row.state, state) == 0)
 		return;
-	free(s->row.state);
-	s->row.state = xstrdup(state);
+	db_session_str(&s->row.state, state);
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
+}
+
+/* The tunnel gave up for good (a changed host key, no relay). */
+static void
+sup_tunnel_failed(struct sup *s, const char *msg)
+{
+	if (s->client == 0) {
+		sup_fail(s, "tunnel: %s", msg);
+		return;
+	}
+	if (s->autop) {
+		/* UDP carries on; only the fallback is gone. */
+		pathsel_tcp_state(&s->ps, 0);
+		sup_event(s, "tunnel", msg);
+		return;
+	}
+	/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it): the row
+	 * says why nothing gets through any more.  When the session ends, the ending rule
+	 * leaves it orphaned (the link cannot come back to stop the server). */
+	sup_event(s, "reconnect", msg);
+	if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
+		log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
+	db_session_str(&s->row.state, "failed");
 }
 
 /* What the tunnel says becomes the row's state and an event; before mosh-client runs
@@ -627,27 +1102,13 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 	case TUNNEL_NOTICE:
 		sup_event(s, "notice", msg);
 		break;
+	case TUNNEL_REFUSED:
+		sup_event(s, "notice", msg);
+		if (s->client > 0)
+			sup_check_server(s, msg);
+		break;
 	case TUNNEL_FAILED:
-		if (s->client == 0) {
-			char buf[1024];
-
-			snprintf(buf, sizeof buf, "tunnel: %s", msg);
-			sup_fail_server(s, buf);
-			return;
-		}
-		if (s->autop) {
-			/* UDP carries on; only the fallback is gone. */
-			pathsel_tcp_state(&s->ps, 0);
-			sup_event(s, "tunnel", msg);
-			break;
-		}
-		/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it):
-		 * the row says why nothing gets through any more. */
-		sup_event(s, "reconnect", msg);
-		if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
-			log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
-		free(s->row.state);
-		s->row.state = xstrdup("failed");
+		sup_tunnel_failed(s, msg);
 		break;
 	}
 }
@@ -720,8 +1181,7 @@ sup_path_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    pathsel_name(s->ps.path), why, (double)was / 1000.0, pathsel_name(from));
 	log_debug("supervisor: path %s", msg);
 	sup_event(s, "path", msg);
-	free(s->row.path);
-	s->row.path = xstrdup(pathsel_name(s->ps.path));
+	db_session_str(&s->row.path, pathsel_name(s->ps.path));
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 }
@@ -753,15 +1213,15 @@ sup_auto_udp_open(struct sup *s, int port)
 static void
 sup_auto_start(struct sup *s, int port)
 {
-	struct tunnel_config tc;
+	struct tunnel_config *tc = &s->tc;
 
-	memset(&tc, 0, sizeof tc);
-	tc.udp_host = s->relay_host;
-	tc.udp_port = port;
-	tc.relay = TUNNEL_RELAY_ANY;
-	tc.deliver = sup_auto_tcp_rx;
-	tc.deliver_arg = s;
-	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &tc, sup_tunnel_cb, s);
+	memset(tc, 0, sizeof *tc);
+	tc->udp_host = s->relay_host;
+	tc->udp_port = port;
+	tc->relay = TUNNEL_RELAY_ANY;
+	tc->deliver = sup_auto_tcp_rx;
+	tc->deliver_arg = s;
+	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
 	if (sup_udp_addr(s) == 0)
 		s->udp_fd = sup_auto_udp_open(s, port);
 	pathsel_init(&s->ps, clock_mono_ms(), s->udp_fd != -1);
@@ -822,7 +1282,7 @@ sup_command_start(struct sup *s, int port)
 	int lport;
 
 	if ((lport = sup_free_udp_port()) == -1) {
-		sup_fail_server(s, "cannot find a free UDP port on 127.0.0.1");
+		sup_fail(s, "%s", "cannot find a free UDP port on 127.0.0.1");
 		return;
 	}
 	memset(&v, 0, sizeof v);
@@ -832,14 +1292,14 @@ sup_command_start(struct sup *s, int port)
 	v.mosh_port = port;
 	v.local_port = lport;
 	if (cmdpath_expand(s->host.tunnel_command, &v, &cmd, err, sizeof err) == -1) {
-		sup_fail_server(s, err);
+		sup_fail(s, "%s", err);
 		return;
 	}
 	log_debug("supervisor: tunnel command: %s", cmd);
 	snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
 	if (localrelay_use_udp(s->relay, "127.0.0.1", lport, err, sizeof err) == -1) {
 		free(cmd);
-		sup_fail_server(s, err);
+		sup_fail(s, "%s", err);
 		return;
 	}
 	s->cmdpath = cmdpath_new(s->loop, cmd, sup_command_event, s);
@@ -862,9 +1322,10 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	struct sup *s = w->data;
 	int rc;
 
-	if (s->client <= 0) {
-		sup_event(s, "reconnect", "reconnect requested while mosh-client is not "
-		    "running: ignored");
+	if (s->client <= 0 || s->ending || s->checking) {
+		sup_event(s, "reconnect", s->client <= 0 || s->ending ? "reconnect requested "
+		    "while the session ends: ignored" : "reconnect requested while checking "
+		    "whether mosh-server still runs: ignored");
 		return;
 	}
 	if (s->cmdp) {
@@ -904,13 +1365,53 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		    "before); connect again");
 }
 
+/* transport tcp: the tunnel carries the datagrams to a relay next to mosh-server. */
+static void
+sup_tcp_start(struct sup *s, int port)
+{
+	struct tunnel_config *tc = &s->tc;
+
+	memset(tc, 0, sizeof *tc);
+	tc->udp_port = port;
+	tc->relay = TUNNEL_RELAY_ANY;
+	if (getenv("MOSHMAN_RELAY") != NULL && strcmp(getenv("MOSHMAN_RELAY"), "perl") == 0)
+		tc->relay = TUNNEL_RELAY_PERL;
+	snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
+	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
+	sup_progressf(s, "starting the tunnel relay");
+	tunnel_start(s->tunnel);
+}
+
+/* transport udp: straight to mosh-server. */
+static void
+sup_udp_start(struct sup *s, int port)
+{
+	char errbuf[512];
+
+	if (sup_udp_addr(s) == -1) {
+		sup_fail(s, "cannot reach %s over UDP from here (it was reached through the "
+		    "proxy and has no address of its own here); use --transport tcp or auto",
+		    sshconn_target_host(s->ssh));
+		return;
+	}
+	if (localrelay_use_udp(s->relay, s->remote_addr, port, errbuf, sizeof errbuf) == -1) {
+		sup_fail(s, "%s", errbuf);
+		return;
+	}
+	/* Direct UDP needs ssh no longer (like mosh), nor what was typed to log in: the
+	 * ending and the server check open it again with a key or the agent only. */
+	sshconn_close(s->ssh);
+	sshconn_forget_secrets(s->ssh);
+	sup_client_up(s);
+}
+
+/* MOSH CONNECT arrived: record the server, then start the transport's path. */
 static void
 sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
     size_t errlen, int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	struct moshconnect mc;
-	char errbuf[512];
 
 	if (error != NULL) {
 		sup_fail(s, "%s", error);
@@ -939,47 +1440,23 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	moshconnect_clear(&mc);
 	s->row.mosh_port = mc.port;
 	s->row.server_pid = mc.pid;
+	s->server = ENDING_SERVER_UNKNOWN;
+	/* Recorded now: a supervisor killed before mosh-client runs leaves an orphan that
+	 * scan must know by pid and port. */
+	if (db_session_update(s->db, &s->row) != DB_OK)
+		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	if (mc.pid > 0)
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
-	if (s->autop) {
+	if (s->autop)
 		sup_auto_start(s, mc.port);
-		return;
-	}
-	if (s->cmdp) {
+	else if (s->cmdp)
 		sup_command_start(s, mc.port);
-		return;
-	}
-	if (s->tcp) {
-		struct tunnel_config tc;
-
-		memset(&tc, 0, sizeof tc);
-		tc.udp_port = mc.port;
-		tc.relay = TUNNEL_RELAY_ANY;
-		if (getenv("MOSHMAN_RELAY") != NULL && strcmp(getenv("MOSHMAN_RELAY"), "perl") == 0)
-			tc.relay = TUNNEL_RELAY_PERL;
-		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
-		s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &tc, sup_tunnel_cb, s);
-		sup_progressf(s, "starting the tunnel relay");
-		tunnel_start(s->tunnel);
-		return;
-	}
-	if (sup_udp_addr(s) == -1) {
-		snprintf(errbuf, sizeof errbuf, "cannot reach %s over UDP from here (it was "
-		    "reached through the proxy and has no address of its own here); use "
-		    "--transport tcp or auto", sshconn_target_host(s->ssh));
-		sup_fail_server(s, errbuf);
-		return;
-	}
-	if (localrelay_use_udp(s->relay, s->remote_addr, mc.port, errbuf, sizeof errbuf) == -1) {
-		sup_fail_server(s, errbuf);
-		return;
-	}
-	/* Direct UDP needs ssh no longer (like mosh), nor what was typed to log in. */
-	sshconn_close(s->ssh);
-	sshconn_forget_secrets(s->ssh);
-	sup_client_up(s);
+	else if (s->tcp)
+		sup_tcp_start(s, mc.port);
+	else
+		sup_udp_start(s, mc.port);
 }
 
 /* The path works: record it and start mosh-client. */
@@ -988,10 +1465,8 @@ sup_client_up(struct sup *s)
 {
 	int port = s->row.mosh_port;
 
-	free(s->row.remote_addr);
-	s->row.remote_addr = xstrdup(s->remote_addr);
-	free(s->row.path);
-	s->row.path = xstrdup(s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" :
+	db_session_str(&s->row.remote_addr, s->remote_addr);
+	db_session_str(&s->row.path, s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" :
 	    s->cmdp ? "command" : "udp");
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
@@ -1000,13 +1475,13 @@ sup_client_up(struct sup *s)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_progressf(s, "starting mosh-client (%s to %s:%d via 127.0.0.1:%d)",
 	    s->autop ? "auto" : s->tcp ? "tcp" : s->cmdp ? "command" : "udp", s->remote_addr, port, localrelay_port(s->relay));
+	s->have_tio = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->tio) == 0;
 	if (sup_spawn_client(s) == -1)
 		return;
 	/* From here on nothing is written to the terminal until the client exits. */
 	s->row.client_pid = s->client;
 	s->row.client_start = proc_start_time(s->client);
-	free(s->row.state);
-	s->row.state = xstrdup("up");
+	db_session_str(&s->row.state, "up");
 	s->link_since = db_now_ms();
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
@@ -1116,172 +1591,191 @@ sup_make_row(struct sup *s)
 
 	memset(&s->row, 0, sizeof s->row);
 	s->row.host_id = s->host.id;
-	s->row.host_name = s->host.name;
-	s->row.state = "starting";
-	s->row.transport = (char *)(uintptr_t)s->transport;
+	db_session_str(&s->row.host_name, s->host.name);
+	db_session_str(&s->row.state, "starting");
+	db_session_str(&s->row.transport, s->transport);
 	s->row.local_port = localrelay_port(s->relay);
 	s->row.supervisor_pid = getpid();
 	s->row.supervisor_start = proc_start_time(getpid());
 	proc_boot_id(boot, sizeof boot);
-	s->row.boot_id = boot;
+	db_session_str(&s->row.boot_id, boot);
 	s->row.started_at = db_now_ms();
 	s->row.rtt_ms = -1;
 	if (db_session_insert(s->db, &s->row) != DB_OK) {
 		fprintf(stderr, "moshman: cannot record the session: %s\n", db_error(s->db));
-		memset(&s->row, 0, sizeof s->row);
+		db_session_clear(&s->row);
 		return -1;
 	}
-	/* From now on the row's strings are ours (freed by db_session_clear-like code). */
-	s->row.host_name = xstrdup(s->host.name);
-	s->row.state = xstrdup("starting");
-	s->row.transport = xstrdup(s->transport);
-	s->row.boot_id = xstrdup(boot);
 	s->have_row = 1;
 	return 0;
 }
 
-static void
-sup_free_row(struct db_session *r)
-{
-	free(r->host_name);
-	free(r->state);
-	free(r->path);
-	free(r->transport);
-	free(r->remote_addr);
-	free(r->boot_id);
-	memset(r, 0, sizeof *r);
-}
-
 int
 supervisor_sshconn_config(const struct db_host *h, const char *policy,
-    struct sshconn_config *cfg)
+    struct sshconn_config *cfg, char *err, size_t errlen)
 {
 	enum sshconn_policy p;
-	char *err = NULL;
-	int rc;
+	char *e = NULL;
 
-	if (sshconn_policy_from_name(policy, &p) == -1)
-		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
+	if (sshconn_policy_from_name(policy, &p) == -1) {
+		snprintf(err, errlen, "unknown host key policy '%s' (ask, accept-new or strict)",
 		    policy);
-	if (sshconn_config_from_profile(h, policy, SUP_CONNECT_TIMEOUT, cfg, &err) == 0)
+		return SUPERVISOR_USAGE;
+	}
+	if (sshconn_config_from_profile(h, policy, SUP_CONNECT_TIMEOUT, cfg, &e) == 0)
 		return 0;
-	rc = cmd_fail("%s", err);
-	free(err);
-	return rc;
+	snprintf(err, errlen, "%s", e != NULL ? e : "cannot use this profile");
+	free(e);
+	return SUPERVISOR_FAIL;
 }
 
-int
-supervisor_run(struct db *db, const struct supervisor_opts *opts)
+/* The profile, the transport and the ssh settings, checked before anything starts. */
+static int
+sup_prepare(struct sup *s, struct sshconn_config *cfg, char *err, size_t errlen)
 {
-	struct sshconn_config cfg;
-	struct sup s;
-	char err[256];
 	const char *policy;
 	int rc;
 
-	/* The supervisor (and mosh-client after it) holds the session key and whatever
-	 * password, passphrase or answers were typed: no core file may keep them. */
-	{
-		struct rlimit nocore = { 0, 0 };
-
-		if (setrlimit(RLIMIT_CORE, &nocore) == -1)
-			log_debug("supervisor: setrlimit(RLIMIT_CORE): %s", strerror(errno));
+	if (s->opts->host != NULL) {
+		db_host_copy(&s->host, s->opts->host);
+		rc = DB_OK;
+	} else
+		rc = db_host_get(s->db, s->opts->name, &s->host);
+	if (rc == DB_NOTFOUND) {
+		snprintf(err, errlen, "no host profile named '%s'; see 'moshman host list' or add "
+		    "it with 'moshman host add'", s->opts->name);
+		return SUPERVISOR_FAIL;
 	}
+	if (rc != DB_OK) {
+		snprintf(err, errlen, "%s", db_error(s->db));
+		return SUPERVISOR_FAIL;
+	}
+	s->transport = s->opts->transport != NULL ? s->opts->transport : s->host.transport;
+	if (strcmp(s->transport, "udp") != 0 && strcmp(s->transport, "auto") != 0 &&
+	    strcmp(s->transport, "tcp") != 0 && strcmp(s->transport, "command") != 0) {
+		snprintf(err, errlen, "unknown transport '%s' (udp, tcp, auto or command)",
+		    s->transport);
+		return SUPERVISOR_USAGE;
+	}
+	s->cmdp = strcmp(s->transport, "command") == 0;
+	if (s->cmdp && (s->host.tunnel_command == NULL || *s->host.tunnel_command == '\0')) {
+		snprintf(err, errlen, "transport command needs the profile's tunnel command: "
+		    "moshman host edit %s --tunnel-command '...{{local_port}}...'", s->host.name);
+		return SUPERVISOR_USAGE;
+	}
+	s->tcp = strcmp(s->transport, "tcp") == 0;
+	s->autop = strcmp(s->transport, "auto") == 0;
+	policy = s->opts->hostkey_policy != NULL ? s->opts->hostkey_policy :
+	    s->host.hostkey_policy;
+	return supervisor_sshconn_config(&s->host, policy, cfg, err, errlen);
+}
+
+static void
+sup_signals_start(struct sup *s)
+{
+	ev_signal_init(&s->sig_int, sup_signal_cb, SIGINT);
+	ev_signal_init(&s->sig_term, sup_signal_cb, SIGTERM);
+	ev_signal_init(&s->sig_hup, sup_signal_cb, SIGHUP);
+	ev_signal_init(&s->sig_usr1, sup_signal_cb, SIGUSR1);
+	ev_signal_init(&s->sig_usr2, sup_reconnect_cb, SIGUSR2);
+	s->sig_int.data = s->sig_term.data = s->sig_hup.data = s->sig_usr1.data = s;
+	s->sig_usr2.data = s;
+	ev_signal_start(s->loop, &s->sig_int);
+	ev_signal_start(s->loop, &s->sig_term);
+	ev_signal_start(s->loop, &s->sig_hup);
+	ev_signal_start(s->loop, &s->sig_usr1);
+	ev_signal_start(s->loop, &s->sig_usr2);
+}
+
+static void
+sup_signals_stop(struct sup *s)
+{
+	ev_signal_stop(s->loop, &s->sig_int);
+	ev_signal_stop(s->loop, &s->sig_term);
+	ev_signal_stop(s->loop, &s->sig_hup);
+	ev_signal_stop(s->loop, &s->sig_usr1);
+	ev_signal_stop(s->loop, &s->sig_usr2);
+	/* Stopping the watchers restored the defaults (terminate): a request that arrives
+	 * now must not cut the clean-up short. */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+}
+
+/* Everything the run held, in reverse. */
+static void
+sup_teardown(struct sup *s)
+{
+	if (s->client > 0) {
+		/* Never leave the client behind (only reached on an internal failure). */
+		kill(s->client, SIGTERM);
+		waitpid(s->client, NULL, 0);
+		s->client = 0;
+	}
+	if (s->loop != NULL) {
+		sup_signals_stop(s);
+		ev_timer_stop(s->loop, &s->stats_w);
+		ev_timer_stop(s->loop, &s->end_w);
+		ev_timer_stop(s->loop, &s->client_w);
+		ev_timer_stop(s->loop, &s->check_w);
+	}
+	if (s->loop != NULL)
+		sup_paths_stop(s);
+	free(s->command_line);
+	sshconn_free(s->ssh);
+	localrelay_free(s->relay);
+	explicit_bzero(s->key, sizeof s->key);
+	s->row.session_key = NULL;
+	db_session_clear(&s->row);
+	db_host_clear(&s->host);
+}
+
+/* The supervisor (and mosh-client after it) holds the session key and whatever
+ * password, passphrase or answers were typed: no core file may keep them. */
+static void
+sup_no_core(void)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &nocore) == -1)
+		log_debug("supervisor: setrlimit(RLIMIT_CORE): %s", strerror(errno));
+}
+
+int
+supervisor_run(struct db *db, const struct supervisor_opts *opts, char *err, size_t errlen)
+{
+	struct sshconn_config cfg;
+	struct sup s;
+	int rc;
+
+	sup_no_core();
 	memset(&s, 0, sizeof s);
 	s.udp_fd = -1;
 	s.db = db;
 	s.opts = opts;
-	s.rc = EXIT_FAIL;
-	if (opts->host != NULL) {
-		db_host_copy(&s.host, opts->host);
-		rc = DB_OK;
-	} else
-		rc = db_host_get(db, opts->name, &s.host);
-	if (rc == DB_NOTFOUND)
-		return cmd_fail("no host profile named '%s'; see 'moshman host list' or add it "
-		    "with 'moshman host add'", opts->name);
-	if (rc != DB_OK)
-		return cmd_fail("%s", db_error(db));
-
-	s.transport = opts->transport != NULL ? opts->transport : s.host.transport;
-	if (strcmp(s.transport, "udp") != 0 && strcmp(s.transport, "auto") != 0 &&
-	    strcmp(s.transport, "tcp") != 0 && strcmp(s.transport, "command") != 0) {
-		rc = cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", s.transport);
+	s.rc = SUP_FAIL;
+	s.check_every = SUP_CHECK_EVERY_MS;
+	if ((rc = sup_prepare(&s, &cfg, err, errlen)) != 0)
 		goto out;
-	}
-	s.cmdp = strcmp(s.transport, "command") == 0;
-	if (s.cmdp && (s.host.tunnel_command == NULL || *s.host.tunnel_command == '\0')) {
-		rc = cmd_usage("transport command needs the profile's tunnel command: moshman "
-		    "host edit %s --tunnel-command '...{{local_port}}...'", s.host.name);
-		goto out;
-	}
-	s.tcp = strcmp(s.transport, "tcp") == 0;
-	s.autop = strcmp(s.transport, "auto") == 0;
-	policy = opts->hostkey_policy != NULL ? opts->hostkey_policy : s.host.hostkey_policy;
-	if ((rc = supervisor_sshconn_config(&s.host, policy, &cfg)) != 0)
-		goto out;
-
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	signal(SIGPIPE, SIG_IGN);
-	if ((s.relay = localrelay_new(s.loop, err, sizeof err)) == NULL) {
-		rc = cmd_fail("%s", err);
+	if ((s.relay = localrelay_new(s.loop, err, errlen)) == NULL) {
+		rc = SUPERVISOR_FAIL;
 		goto out;
 	}
 	if (sup_make_row(&s) == -1) {
-		rc = EXIT_FAIL;
+		rc = SUP_FAIL;
 		goto out;
 	}
 	sup_event(&s, "start", "connect requested");
 	if (s.host.id > 0)
 		db_host_touch(db, s.host.id, db_now_ms());
-
-	ev_signal_init(&s.sig_int, sup_signal_cb, SIGINT);
-	ev_signal_init(&s.sig_term, sup_signal_cb, SIGTERM);
-	ev_signal_init(&s.sig_hup, sup_signal_cb, SIGHUP);
-	s.sig_int.data = s.sig_term.data = s.sig_hup.data = &s;
-	ev_signal_start(s.loop, &s.sig_int);
-	ev_signal_start(s.loop, &s.sig_term);
-	ev_signal_start(s.loop, &s.sig_hup);
-	ev_signal_init(&s.sig_usr2, sup_reconnect_cb, SIGUSR2);
-	s.sig_usr2.data = &s;
-	ev_signal_start(s.loop, &s.sig_usr2);
-
+	sup_signals_start(&s);
 	s.ssh = sshconn_new(s.loop, &cfg, sup_progress, &s);
 	sshconn_open(s.ssh, 1, sup_open_done, &s);
 	while (!s.done)
 		ev_run(s.loop, 0);
 	rc = s.rc;
-	if (s.client > 0) {
-		/* Never leave the client behind (only reached on an internal failure). */
-		kill(s.client, SIGTERM);
-		waitpid(s.client, NULL, 0);
-	}
 out:
-	if (s.loop != NULL) {
-		ev_signal_stop(s.loop, &s.sig_int);
-		ev_signal_stop(s.loop, &s.sig_term);
-		ev_signal_stop(s.loop, &s.sig_hup);
-		ev_signal_stop(s.loop, &s.sig_usr2);
-		/* Stopping the watcher restored SIGUSR2's default (terminate): a reconnect
-		 * request that arrives now must not cut the clean-up short. */
-		signal(SIGUSR2, SIG_IGN);
-		ev_timer_stop(s.loop, &s.stats_w);
-		ev_timer_stop(s.loop, &s.path_w);
-		if (s.udp_fd != -1)
-			ev_io_stop(s.loop, &s.udp_rd);
-	}
-	if (s.relay != NULL)
-		localrelay_set_path(s.relay, NULL, NULL);
-	if (s.udp_fd != -1)
-		close(s.udp_fd);
-	tunnel_free(s.tunnel);
-	cmdpath_free(s.cmdpath);
-	free(s.command_line);
-	sshconn_free(s.ssh);
-	localrelay_free(s.relay);
-	explicit_bzero(s.key, sizeof s.key);
-	if (s.have_row)
-		sup_free_row(&s.row);
-	db_host_clear(&s.host);
+	sup_teardown(&s);
 	return rc;
 }

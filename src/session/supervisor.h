@@ -2,7 +2,9 @@
  * One session, start to end: the bootstrap (route, host key, auth, mosh-server), the
  * session's database row and its events, the local relay, and mosh-client as a child on
  * this terminal.  The supervisor stays behind while the client runs, writes the relay's
- * counters to the row about once a second, and ends with the client.
+ * counters to the row about once a second, notices a mosh-server that died (the relay's
+ * refusal on tcp, silence on udp, each confirmed by a pid check over ssh), and ends the
+ * session by the ending rule (src/session/ending.h).
  */
 #ifndef MOSHMAN_SUPERVISOR_H
 #define MOSHMAN_SUPERVISOR_H
@@ -20,14 +22,26 @@ struct supervisor_opts {
 	int quiet;                  /* no progress lines */
 };
 
+#include <stddef.h>
+
+/* Errors found before anything started, returned as values with the message in err
+ * (the command prints it): */
+#define SUPERVISOR_FAIL (-1)  /* the world said no (no such profile, the database) */
+#define SUPERVISOR_USAGE (-2) /* an unusable option or profile value */
+
 /* Runs the session in the foreground.  Returns the exit status for the command: the
- * client's own status once it ran, 1 when connecting failed, 2 for unusable options. */
-int supervisor_run(struct db *, const struct supervisor_opts *);
+ * client's own status once it ran, 1 when connecting failed (the one line was printed),
+ * or SUPERVISOR_FAIL / SUPERVISOR_USAGE with err set.  However the session ends, it goes
+ * through the ending rule (src/session/ending.h): the row is closed only once mosh-server
+ * is known gone.  Signals: SIGHUP, SIGTERM and SIGINT end the session (mosh-client first);
+ * SIGUSR1 is `moshman kill` (asked again while ending: stop waiting for the link); SIGUSR2
+ * is `moshman reconnect`. */
+int supervisor_run(struct db *, const struct supervisor_opts *, char *err, size_t errlen);
 
 /* The ssh settings of a host profile with a host key policy (ask, accept-new, strict).
- * Strings point into h.  0, or the exit status after a message (2 usage, 1 failure). */
+ * Strings point into h.  0, or SUPERVISOR_USAGE / SUPERVISOR_FAIL with err set. */
 int supervisor_sshconn_config(const struct db_host *h, const char *policy,
-    struct sshconn_config *cfg);
+    struct sshconn_config *cfg, char *err, size_t errlen);
 
 /* mosh's own server options a profile may set (NULL: none of them). */
 struct supervisor_server_opts {

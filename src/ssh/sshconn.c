@@ -1857,10 +1857,15 @@ sshconn_set_timeout(struct sshconn *c, int ms)
 }
 
 int
+sshconn_is_open(const struct sshconn *c)
+{
+	return c != NULL && c->state == SC_READY && c->ssh != NULL;
+}
+
+int
 sshconn_exec_possible(const struct sshconn *c)
 {
-	return c != NULL && c->state == SC_READY && c->ssh != NULL && c->ex == EX_NONE &&
-	    c->st == ST_NONE;
+	return sshconn_is_open(c) && c->ex == EX_NONE && c->st == ST_NONE;
 }
 
 int

@@ -101,6 +101,8 @@ int sshconn_hostkey_refused(const struct sshconn *);
  * keyboard-interactive questions we cannot answer without a terminal)?  Retrying the
  * same credentials cannot help. */
 int sshconn_auth_refused(const struct sshconn *);
+/* Logged in and not closed (an exec or stream may be running). */
+int sshconn_is_open(const struct sshconn *);
 /* Connected and authenticated, and neither an exec nor a stream running (they share the
  * connection's watchers): sshconn_exec may be called now. */
 int sshconn_exec_possible(const struct sshconn *);

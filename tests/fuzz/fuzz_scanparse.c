@@ -16,7 +16,7 @@ collect(const char *buf, size_t len)
 {
 	struct scan_result	 r;
 	struct scan_verdict	*v = NULL;
-	struct scan_known	 k[2] = { { 1, 60001, 100, 0, 0 }, { 2, 60002, 200, 1, 0 } };
+	struct scan_known	 k[2] = { { 1, 60001, 100, 0, 0, 0 }, { 2, 60002, 200, 1, 0, 1 } };
 	char			*err = NULL;
 	size_t			 nv, i;
 

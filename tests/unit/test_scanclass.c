@@ -181,9 +181,9 @@ scene_orphan_and_live(void)
 		classify(buf, strlen(buf), NULL, 0, &run);
 		memset(k, 0, sizeof k);
 		k[0] = (struct scan_known){ 7, port_of(&run, role("detached")),
-			role("detached"), 0, NOW - 3600 };
+			role("detached"), 0, NOW - 3600, 0 };
 		k[1] = (struct scan_known){ 8, port_of(&run, role("attached")),
-			role("attached"), 1, NOW - 3600 };
+			role("attached"), 1, NOW - 3600, 0 };
 		done(&run);
 		classify(buf, strlen(buf), k, 2, &run);
 		VERDICT(&run, role("detached"), SCAN_OURS_ORPHANED, 1, 1, "session 7");
@@ -212,7 +212,7 @@ truncated(void)
 
 	classify(buf, len, NULL, 0, &run);
 	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
-		0 };
+		0, 0 };
 	done(&run);
 	for (cut = 0; cut + 1 < len; cut++) {
 		char *err = NULL;
@@ -235,6 +235,29 @@ truncated(void)
 	free(buf);
 }
 
+/* Orphaned while its supervisor still tries to stop it (src/session/ending.h): not a
+ * target meanwhile; once the supervisor is gone it is an ordinary orphan. */
+static void
+ending_supervisor_alive(void)
+{
+	struct run		run;
+	struct scan_known	k;
+	char			*buf = fixture("linux-ss.txt");
+
+	classify(buf, strlen(buf), NULL, 0, &run);
+	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
+		0, 1 };
+	done(&run);
+	classify(buf, strlen(buf), &k, 1, &run);
+	VERDICT(&run, role("detached"), SCAN_OURS_LIVE, 0, 0, "supervisor is still stopping");
+	done(&run);
+	k.stopping = 0;
+	classify(buf, strlen(buf), &k, 1, &run);
+	VERDICT(&run, role("detached"), SCAN_OURS_ORPHANED, 1, 1, "session 7");
+	done(&run);
+	free(buf);
+}
+
 static void
 session_too_young(void)
 {
@@ -244,7 +267,7 @@ session_too_young(void)
 
 	classify(buf, strlen(buf), NULL, 0, &run);
 	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
-		NOW - 10 };
+		NOW - 10, 0 };
 	done(&run);
 	classify(buf, strlen(buf), &k, 1, &run);
 	VERDICT(&run, role("detached"), SCAN_OURS_ORPHANED, 0, 0, "started 10s ago");
@@ -261,7 +284,7 @@ orphan_heard_lately(void)
 
 	classify(buf, strlen(buf), NULL, 0, &run);
 	k = (struct scan_known){ 9, port_of(&run, role("attached")), role("attached"), 0,
-		0 };
+		0, 0 };
 	done(&run);
 	classify(buf, strlen(buf), &k, 1, &run);
 	VERDICT(&run, role("attached"), SCAN_OURS_ORPHANED, 0, 0, "scan again later");
@@ -283,26 +306,26 @@ half_matches(void)
 	done(&run);
 
 	/* The pid matches, the port does not: a reused pid, not ours, not killed. */
-	k[0] = (struct scan_known){ 7, 1, d, 0, 0 };
+	k[0] = (struct scan_known){ 7, 1, d, 0, 0, 0 };
 	classify(buf, strlen(buf), k, 1, &run);
 	VERDICT(&run, d, SCAN_DETACHED, 0, 0, "half-matches");
 	done(&run);
 
 	/* The port matches, the pid does not. */
-	k[0] = (struct scan_known){ 7, port, 99999, 0, 0 };
+	k[0] = (struct scan_known){ 7, port, 99999, 0, 0, 0 };
 	classify(buf, strlen(buf), k, 1, &run);
 	VERDICT(&run, d, SCAN_DETACHED, 0, 0, "fits moshman session 7");
 	done(&run);
 
 	/* Pid unknown in the database: ours by port, but not enough to kill. */
-	k[0] = (struct scan_known){ 7, port, 0, 0, 0 };
+	k[0] = (struct scan_known){ 7, port, 0, 0, 0, 0 };
 	classify(buf, strlen(buf), k, 1, &run);
 	VERDICT(&run, d, SCAN_OURS_ORPHANED, 0, 0, "both match");
 	done(&run);
 
 	/* Two sessions claim it. */
-	k[0] = (struct scan_known){ 7, port, d, 0, 0 };
-	k[1] = (struct scan_known){ 8, port, d, 0, 0 };
+	k[0] = (struct scan_known){ 7, port, d, 0, 0, 0 };
+	k[1] = (struct scan_known){ 8, port, d, 0, 0, 0 };
 	classify(buf, strlen(buf), k, 2, &run);
 	VERDICT(&run, d, SCAN_OURS_ORPHANED, 0, 0, "matches 2 moshman sessions");
 	done(&run);
@@ -388,7 +411,7 @@ process_doubts(void)
 	buf = fixture("linux-ss.txt");
 	classify(buf, strlen(buf), NULL, 0, &run);
 	s = scanparse_find(&run.r, d);
-	k = (struct scan_known){ 7, port_of(&run, d), d, 0, 0 };
+	k = (struct scan_known){ 7, port_of(&run, d), d, 0, 0, 0 };
 	snprintf(from, sizeof from, "proc %ld 1 0 %s ", d, s != NULL ? s->start : "?");
 	snprintf(to, sizeof to, "proc %ld 1 0 - ", d);
 	done(&run);
@@ -473,7 +496,7 @@ static void
 no_ports(void)
 {
 	struct run		 run;
-	struct scan_known	 k = { 7, 60001, 812, 0, 0 };
+	struct scan_known	 k = { 7, 60001, 812, 0, 0, 0 };
 	char			*buf;
 
 	buf = drop(fixture("macos-like.txt"), "lsof ");
@@ -506,6 +529,7 @@ main(void)
 	RUN(scene_foreign);
 	RUN(scene_orphan_and_live);
 	RUN(truncated);
+	RUN(ending_supervisor_alive);
 	RUN(session_too_young);
 	RUN(orphan_heard_lately);
 	RUN(half_matches);
