@@ -28,12 +28,14 @@ struct localrelay_stats {
 };
 
 /* Where client datagrams go.  send() returns 0 or -1 (the datagram is lost, as UDP may
- * lose it); free() releases the path.  A path hands server datagrams back with
- * localrelay_deliver(). */
+ * lose it); free() releases the path; roam() (may be NULL) says the network under the
+ * path changed or the machine woke (src/link/netwatch.h).  A path hands server
+ * datagrams back with localrelay_deliver(). */
 struct localrelay_path_ops {
-	const char *name; /* "udp", later "tcp" */
+	const char *name; /* "udp", "tcp", "auto" */
 	int (*send)(void *path, const void *buf, size_t len);
 	void (*free)(void *path);
+	void (*roam)(void *path, const char *why);
 };
 
 struct localrelay *localrelay_new(struct ev_loop *, char *err, size_t errlen);
@@ -49,12 +51,15 @@ void localrelay_set_path(struct localrelay *, const struct localrelay_path_ops *
 const char *localrelay_path_name(const struct localrelay *);
 /* A datagram from the server side, for the newest client port. */
 void localrelay_deliver(struct localrelay *, const void *buf, size_t len);
+/* The network changed (or a wake): the path acts at once (its roam op). */
+void localrelay_roam(struct localrelay *, const char *why);
 void localrelay_get_stats(const struct localrelay *, struct localrelay_stats *);
 
 /* Is this sender allowed to talk to the relay?  127.0.0.0/8 and ::1 only. (Pure.) */
 int localrelay_sender_ok(const struct sockaddr *, socklen_t);
 
-/* The direct UDP path: a socket connected to addr:port (numeric address).  Installs
+/* The direct UDP path to addr:port (numeric address): an unconnected socket that never
+ * pins a source address, rebuilt on a network change (src/link/udpsock.h).  Installs
  * itself into the relay.  -1 with a message on failure. */
 int localrelay_use_udp(struct localrelay *, const char *addr, int port, char *err,
     size_t errlen);
