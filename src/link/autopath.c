@@ -76,8 +76,18 @@ ap_udp_rx(const void *buf, size_t len, void *arg)
 {
 	struct autopath *a = arg;
 
-	pathsel_udp_rx(&a->ps, clock_mono_ms());
-	localrelay_deliver(a->relay, buf, len);
+	/* Only a datagram showing the server hears the client proves UDP: with UDP lost one
+	 * way, mosh-server's heartbeats keep arriving and answer nothing. */
+	switch (localrelay_deliver(a->relay, buf, len)) {
+	case LOCALRELAY_HEARD:
+		pathsel_udp_heard(&a->ps, clock_mono_ms());
+		break;
+	case LOCALRELAY_TALKS:
+		pathsel_udp_rx(&a->ps, clock_mono_ms());
+		break;
+	default:
+		break;
+	}
 }
 
 void
@@ -85,7 +95,7 @@ autopath_tcp_rx(const void *buf, size_t len, void *arg)
 {
 	struct autopath *a = arg;
 
-	localrelay_deliver(a->relay, buf, len);
+	(void)localrelay_deliver(a->relay, buf, len);
 }
 
 /* Once a second: the policy's verdict. */

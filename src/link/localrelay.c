@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "src/link/moshpkt.h"
 #include "src/link/udpsock.h"
 #include "src/util/clock.h"
 #include "src/util/log.h"
@@ -26,6 +27,9 @@ struct localrelay {
 	void *path;
 	struct localrelay_stats st;
 	int any_sender;
+	struct moshpkt_key *key;     /* NULL: no key, follow the newest loopback sender */
+	uint64_t client_seq;         /* newest authentic client counter seen */
+	int have_client_seq;
 };
 
 int
@@ -44,6 +48,28 @@ localrelay_sender_ok(const struct sockaddr *sa, socklen_t len)
 		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) && s6->sin6_port != 0;
 	}
 	return 0;
+}
+
+/* Is this mosh-client's own datagram (it opens under the key, goes to the server)?  Only
+ * its newest counter may move the reply address (a replay of an old one may not). */
+static int
+relay_is_client(struct localrelay *r, const void *buf, size_t len)
+{
+	struct moshpkt p;
+
+	if (moshpkt_open(r->key, buf, len, &p) == -1 || p.to_client) {
+		r->st.unauthentic++;
+		r->st.dropped++;
+		return 0;
+	}
+	if (r->have_client_seq && p.seq + 64 < r->client_seq) {
+		r->st.dropped++;
+		return 0; /* far behind the newest: a replay, not a reordering */
+	}
+	if (!r->have_client_seq || p.seq > r->client_seq)
+		r->client_seq = p.seq;
+	r->have_client_seq = 1;
+	return 1;
 }
 
 static void
@@ -71,6 +97,8 @@ relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			r->st.dropped++;
 			continue;
 		}
+		if (r->key != NULL && !relay_is_client(r, buf, (size_t)n))
+			continue;
 		/* The newest sender wins: mosh-client hops ports after silence. */
 		if (fromlen != r->clientlen || memcmp(&from, &r->client, fromlen) != 0) {
 			if (r->clientlen != 0)
@@ -114,6 +142,7 @@ localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_send
 	r->fd = fd;
 	r->any_sender = any_sender;
 	r->port = udpsock_local_port(fd);
+	r->st.rtt_ms = -1;
 	ev_io_init(&r->rd, relay_read_cb, fd, EV_READ);
 	r->rd.data = r;
 	ev_io_start(loop, &r->rd);
@@ -128,6 +157,7 @@ localrelay_free(struct localrelay *r)
 	localrelay_set_path(r, NULL, NULL);
 	ev_io_stop(r->loop, &r->rd);
 	close(r->fd);
+	moshpkt_key_free(r->key);
 	free(r);
 }
 
@@ -152,12 +182,41 @@ localrelay_path_name(const struct localrelay *r)
 	return r->ops != NULL ? r->ops->name : NULL;
 }
 
-void
+int
+localrelay_set_key(struct localrelay *r, const char *b64)
+{
+	struct moshpkt_key *k;
+
+	if ((k = moshpkt_key_new(b64)) == NULL)
+		return -1;
+	moshpkt_key_free(r->key);
+	r->key = k;
+	r->st.keyed = 1;
+	return 0;
+}
+
+int
 localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 {
+	struct moshpkt p;
+	int rc = LOCALRELAY_HEARD;
+
 	if (len == 0 || len > LOCALRELAY_MAX_DATAGRAM || r->clientlen == 0) {
 		r->st.dropped++;
-		return;
+		return LOCALRELAY_DROPPED;
+	}
+	if (r->key != NULL) {
+		if (moshpkt_open(r->key, buf, len, &p) == -1 || !p.to_client) {
+			r->st.unauthentic++;
+			r->st.dropped++;
+			return LOCALRELAY_DROPPED;
+		}
+		if (p.reply == MOSHPKT_NO_REPLY)
+			rc = LOCALRELAY_TALKS;
+		else {
+			r->st.rtt_ms = moshpkt_rtt(p.reply, clock_mono_ms());
+			r->st.last_heard_ms = clock_epoch_ms();
+		}
 	}
 	r->st.pkts_down++;
 	r->st.bytes_down += len;
@@ -165,6 +224,7 @@ localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client,
 	    r->clientlen) == -1)
 		r->st.dropped++;
+	return rc;
 }
 
 void
@@ -185,7 +245,7 @@ localrelay_get_stats(const struct localrelay *r, struct localrelay_stats *out)
 static void
 udp_path_rx(const void *buf, size_t len, void *arg)
 {
-	localrelay_deliver(arg, buf, len);
+	(void)localrelay_deliver(arg, buf, len);
 }
 
 static int

@@ -342,8 +342,10 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	in.now = db_now_ms();
 	in.since = s->link_since;
 	in.last_tx = st->last_up_ms;
-	in.last_rx = st->last_down_ms;
-	in.rtt_ms = -1;
+	/* With the key, only a datagram that answers the client counts: a server that
+	 * talks but does not hear (UDP lost one way) is a link in trouble. */
+	in.last_rx = st->keyed ? st->last_heard_ms : st->last_down_ms;
+	in.rtt_ms = st->rtt_ms;
 	in.degraded = was;
 	if (s->tunnel != NULL && (s->tr == TRANSPORT_TCP ||
 	    (s->ap != NULL && autopath_path(s->ap) == PATHSEL_TCP))) {
@@ -386,6 +388,9 @@ sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s->row.reconnects = ti.reconnects + s->forced;
 	} else
 		s->row.reconnects = s->forced;
+	/* mosh's own timestamps: the round trip of whatever path carries the session. */
+	if (st.rtt_ms >= 0)
+		s->row.rtt_ms = (int)st.rtt_ms;
 	if (s->client > 0)
 		sup_health(s, &st);
 	if (db_session_update(s->db, &s->row) != DB_OK)
@@ -817,6 +822,10 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	}
 	memcpy(s->key, mc.key, sizeof s->key);
 	moshconnect_clear(&mc);
+	/* The relay follows only mosh-client and reads mosh's timestamps (moshpkt.h). */
+	if (localrelay_set_key(s->relay, s->key) == -1)
+		log_debug("supervisor: the session key does not parse; the relay follows the "
+		    "newest loopback sender");
 	s->row.mosh_port = mc.port;
 	s->row.server_pid = mc.pid;
 	if (mc.pid > 0)
