@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "src/cmd/cmd.h"
+#include "src/link/transport.h"
 #include "src/scan/scan.h"
 #include "src/session/supervisor.h"
 
@@ -16,6 +17,7 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct supervisor_opts o;
+	enum transport tr;
 	struct db *db;
 	int ch;
 
@@ -45,10 +47,8 @@ cmd_connect_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    strcmp(o.hostkey_policy, "accept-new") != 0 && strcmp(o.hostkey_policy, "strict") != 0)
 		return cmd_usage("unknown host key policy '%s' (ask, accept-new or strict)",
 		    o.hostkey_policy);
-	if (o.transport != NULL && strcmp(o.transport, "udp") != 0 &&
-	    strcmp(o.transport, "tcp") != 0 && strcmp(o.transport, "auto") != 0 &&
-	    strcmp(o.transport, "command") != 0)
-		return cmd_usage("unknown transport '%s' (udp, tcp, auto or command)", o.transport);
+	if (o.transport != NULL && transport_from_name(o.transport, &tr) == -1)
+		return cmd_usage("unknown transport '%s' (" TRANSPORT_NAMES ")", o.transport);
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	scan_connect_hook(db, o.name, o.quiet);
