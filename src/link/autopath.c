@@ -126,8 +126,8 @@ autopath_new(struct ev_loop *loop, struct localrelay *relay, const char *udp_add
 	a->relay = relay;
 	a->cb = cb;
 	a->arg = arg;
-	if (udp_addr != NULL &&
-	    (a->udp = udpsock_leg_new(loop, udp_addr, port, ap_udp_rx, a, err, sizeof err)) == NULL)
+	if (udp_addr != NULL && (a->udp = udpsock_leg_new(loop, udp_addr, port, ap_udp_rx, a,
+	    err, sizeof err)) == NULL)
 		log_debug("autopath: no UDP leg: %s", err);
 	pathsel_init(&a->ps, clock_mono_ms(), a->udp != NULL);
 	localrelay_set_path(relay, &ap_ops, a);

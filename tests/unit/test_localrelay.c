@@ -261,7 +261,8 @@ keyed_follows_only_the_client(void)
 	CHECK_INT(recv_one(evil, buf, sizeof buf, &from), -1);
 	localrelay_get_stats(r, &st);
 	CHECK_INT(st.keyed, 1);
-	CHECK_INT(st.unauthentic, 23); /* flood: 20 junk + 1 server datagram; down: 1 junk + 1 client datagram */
+	/* Flood: 20 junk and 1 server datagram; handed down: 1 junk and 1 client one. */
+	CHECK_INT(st.unauthentic, 23);
 	CHECK(st.dropped >= st.unauthentic + 1); /* and the replay */
 	CHECK(st.rtt_ms >= 0);
 	CHECK(st.last_heard_ms > 0);

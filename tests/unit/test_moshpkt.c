@@ -23,7 +23,8 @@ load(void)
 
 	ncaps = 0;
 	key[0] = '\0';
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
 		if (key[0] == '\0') {
