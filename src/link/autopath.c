@@ -60,8 +60,7 @@ ap_roam(void *p, const char *why)
 
 	if (a->udp != NULL) {
 		udpsock_leg_rebuild(a->udp, why);
-		if (a->ps.path == PATHSEL_TCP)
-			a->ps.next_probe = clock_mono_ms();
+		pathsel_network_changed(&a->ps, clock_mono_ms());
 	}
 	if (a->tunnel != NULL)
 		tunnel_suspect(a->tunnel, why);

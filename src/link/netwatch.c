@@ -201,13 +201,14 @@ struct netwatch {
 	int have_peer;
 	struct udpsock_addr peer;
 	struct netwatch_src src;
+	ev_timer settle;          /* no peer: one call per burst of changes */
 	struct wake wake;
 	netwatch_cb cb;
 	void *arg;
 };
 
-/* Without a peer: any address outside the lab of documentation (TEST-NET-1) shows the
- * default route's source; connect() on UDP sends nothing. */
+/* Without a peer: an address of documentation (TEST-NET-1) shows the default route's
+ * source; connect() on UDP sends nothing. */
 void
 netwatch_source(const struct udpsock_addr *peer, struct netwatch_src *out)
 {
@@ -289,8 +290,26 @@ nw_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		for (int j = 0; j < n && !touched; j++)
 			touched = netwatch_touches(&m[j], w->have_peer ? &w->peer : NULL);
 	}
-	if (touched)
+	if (!touched)
+		return;
+	if (w->have_peer)
 		nw_look(w);
+	else {
+		/* No peer to ask the kernel about (reached through a proxy): every
+		 * non-local change counts, once per burst (one roam is a dozen messages). */
+		ev_timer_stop(w->loop, &w->settle);
+		ev_timer_set(&w->settle, NETWATCH_SETTLE_MS / 1000.0, 0.);
+		ev_timer_start(w->loop, &w->settle);
+	}
+}
+
+static void
+nw_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct netwatch *w = t->data;
+
+	log_debug("netwatch: an address or route changed");
+	w->cb("network changed: an address or route changed", w->arg);
 }
 
 static void
@@ -345,6 +364,8 @@ netwatch_new(struct ev_loop *loop, const struct udpsock_addr *peer, netwatch_cb 
 	ev_io_init(&w->rd, nw_read_cb, fd, EV_READ);
 	w->rd.data = w;
 	ev_io_start(loop, &w->rd);
+	ev_timer_init(&w->settle, nw_settle_cb, 0., 0.);
+	w->settle.data = w;
 	ev_timer_init(&w->tick, nw_tick_cb, WAKE_TICK_MS / 1000.0, WAKE_TICK_MS / 1000.0);
 	w->tick.data = w;
 	ev_timer_start(loop, &w->tick);
@@ -358,6 +379,7 @@ netwatch_free(struct netwatch *w)
 		return;
 	ev_io_stop(w->loop, &w->rd);
 	ev_timer_stop(w->loop, &w->tick);
+	ev_timer_stop(w->loop, &w->settle);
 	close(w->fd);
 	free(w);
 }

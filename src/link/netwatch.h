@@ -10,7 +10,8 @@
  * prefix covers the peer), the watcher asks the kernel for that source again (a connect()
  * of a UDP socket: no packet leaves) and netwatch_judge() compares it with the last one:
  * the same (a route via another gateway, an unrelated address): ignored; none (no route
- * for now): wait; another or back: the owner's callback runs.
+ * for now): wait; another or back: the owner's callback runs.  Without a peer address
+ * (a link through a proxy) every non-local change calls back, once per burst.
  *
  * The same watcher ticks once a second for src/link/wake.h: a suspend or a frozen
  * process also calls the owner back ("woke"), as the peer may have given up on the path.
@@ -70,7 +71,13 @@ void netwatch_src_text(const struct netwatch_src *, char *, size_t);
 
 /* ---- the watcher ------------------------------------------------------------------- */
 
-/* why: "network changed: source 10.1.2.1 -> 10.1.2.10", "woke from a suspend of 30.0 s". */
+/* Without a peer (a link through a proxy, whose address is not known here), every
+ * non-local address or route change counts, once per burst of messages that settles
+ * for this long. */
+#define NETWATCH_SETTLE_MS 200
+
+/* why: "network changed: source address 10.1.2.1 -> 10.1.2.10", "woke from a suspend of
+ * 30.0 s". */
 typedef void (*netwatch_cb)(const char *why, void *arg);
 
 /* Watches the route to peer (a copy is kept; NULL: any change).  NULL with a message

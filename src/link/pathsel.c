@@ -39,6 +39,15 @@ pathsel_udp_heard(struct pathsel *ps, int64_t now)
 }
 
 void
+pathsel_network_changed(struct pathsel *ps, int64_t now)
+{
+	ps->first_tx = 0;
+	ps->train = 0;
+	if (ps->path == PATHSEL_TCP)
+		ps->next_probe = now;
+}
+
+void
 pathsel_tcp_state(struct pathsel *ps, int up)
 {
 	ps->tcp_up = up;
@@ -82,10 +91,17 @@ int
 pathsel_tick(struct pathsel *ps, int64_t now, char *reason, size_t reasonsz,
     int64_t *was_ms)
 {
-	int64_t limit;
+	int64_t limit, last = ps->last_tick;
 
+	ps->last_tick = now;
 	if (!ps->udp_possible)
 		return 0;
+	if (last != 0 && now - last >= PATHSEL_TICK_GAP_MS) {
+		/* We were not running: datagrams that went unanswered meanwhile say nothing. */
+		ps->first_tx = 0;
+		ps->train = 0;
+		return 0;
+	}
 	if (ps->path == PATHSEL_UDP) {
 		limit = ps->udp_ever ? PATHSEL_SILENCE_MS : PATHSEL_START_MS;
 		if (ps->tcp_up && ps->first_tx != 0 && now - ps->first_tx >= limit) {

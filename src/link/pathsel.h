@@ -33,6 +33,9 @@
 #define PATHSEL_PROBE_MS 3000
 #define PATHSEL_TRAIN_GAP_MS 1500
 #define PATHSEL_UNHEARD_MS 3000
+/* Ticks this far apart: the process was frozen or the machine slept; what was measured
+ * before says nothing about the path now (src/link/wake.h), so it is dropped. */
+#define PATHSEL_TICK_GAP_MS 2500
 
 enum pathsel_path { PATHSEL_UDP, PATHSEL_TCP };
 
@@ -48,6 +51,7 @@ struct pathsel {
 	int64_t next_probe;   /* on TCP: when the next UDP probe window opens */
 	int64_t last_tx;      /* last client datagram, 0 none */
 	int64_t train;        /* start of the current unanswered train, 0 none */
+	int64_t last_tick;    /* 0 none yet */
 };
 
 void pathsel_init(struct pathsel *, int64_t now, int udp_possible);
@@ -60,6 +64,9 @@ void pathsel_tcp_state(struct pathsel *, int up);
 /* Should a client datagram sent now go over UDP, over the tunnel? (both may be 1) */
 int pathsel_send_udp(const struct pathsel *, int64_t now);
 int pathsel_send_tcp(const struct pathsel *, int64_t now);
+/* The network changed or the machine woke: silence measured so far is dropped, and on
+ * TCP a UDP probe window opens now. */
+void pathsel_network_changed(struct pathsel *, int64_t now);
 /* About once a second.  1 when the path changed (the new one in ps->path, why in
  * reason, the time spent on the old one in *was_ms), else 0. */
 int pathsel_tick(struct pathsel *, int64_t now, char *reason, size_t reasonsz,

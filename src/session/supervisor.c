@@ -655,6 +655,17 @@ sup_auto_switch_cb(const char *msg, enum pathsel_path now, void *arg)
 	sup_event(s, "path", msg);
 	free(s->row.path);
 	s->row.path = xstrdup(pathsel_name(now));
+	/* The row's state follows the path that carries the session: UDP while the tunnel
+	 * is still being rebuilt is up; the tunnel while it is down is reconnecting. */
+	if (now == PATHSEL_UDP && strcmp(s->row.state, "reconnecting") == 0) {
+		free(s->row.state);
+		s->row.state = xstrdup("up");
+		s->link_since = db_now_ms();
+	} else if (now == PATHSEL_TCP && !tunnel_is_up(s->tunnel) &&
+	    strcmp(s->row.state, "failed") != 0) {
+		free(s->row.state);
+		s->row.state = xstrdup("reconnecting");
+	}
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 }

@@ -203,10 +203,69 @@ test_talking_udp_brings_it_back(void)
 	pathsel_client_tx(&ps, 100);
 	CHECK_INT(pathsel_tick(&ps, 3000, why, sizeof why, &was), 1);
 	CHECK_INT(ps.path, PATHSEL_TCP);
-	pathsel_udp_rx(&ps, 20000);
+	for (int64_t t = 4000; t <= 20000; t += 1000)
+		CHECK_INT(pathsel_tick(&ps, t, why, sizeof why, &was), 0);
+	pathsel_udp_rx(&ps, 20500);
 	CHECK_INT(pathsel_tick(&ps, 21000, why, sizeof why, &was), 1);
 	CHECK_INT(ps.path, PATHSEL_UDP);
 	CHECK_HAS(why, "answers again");
+}
+
+/* A freeze: the client's last datagram before it went unanswered (the network changed
+ * meanwhile); the first tick after it must not switch on that stale silence. */
+static void
+test_freeze_is_not_silence(void)
+{
+	struct pathsel ps;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	pathsel_client_tx(&ps, 100);
+	pathsel_udp_heard(&ps, 120);
+	CHECK_INT(pathsel_tick(&ps, 1000, why, sizeof why, &was), 0);
+	pathsel_client_tx(&ps, 1500);
+	/* Frozen from 1.6 s to 21.6 s. */
+	CHECK_INT(pathsel_tick(&ps, 21600, why, sizeof why, &was), 0);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	pathsel_client_tx(&ps, 21650);
+	pathsel_udp_heard(&ps, 21700);
+	CHECK_INT(pathsel_tick(&ps, 22600, why, sizeof why, &was), 0);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	/* But a real outage after it is still seen. */
+	for (int64_t t = 23000; t <= 30000; t += 500) {
+		pathsel_client_tx(&ps, t);
+		if (t % 1000 == 0 && pathsel_tick(&ps, t, why, sizeof why, &was))
+			break;
+	}
+	CHECK_INT(ps.path, PATHSEL_TCP);
+}
+
+/* A network change drops the silence measured so far and, on TCP, probes UDP now. */
+static void
+test_network_change(void)
+{
+	struct pathsel ps;
+
+	pathsel_init(&ps, 0, 1);
+	pathsel_tcp_state(&ps, 1);
+	pathsel_client_tx(&ps, 100);
+	pathsel_udp_heard(&ps, 120);
+	pathsel_client_tx(&ps, 1000);
+	pathsel_client_tx(&ps, 2000);
+	pathsel_network_changed(&ps, 2500);
+	CHECK_INT(pathsel_tick(&ps, 3000, why, sizeof why, &was), 0);
+	CHECK_INT(pathsel_tick(&ps, 4000, why, sizeof why, &was), 0);
+	CHECK_INT(ps.path, PATHSEL_UDP);
+	/* On TCP: the probe window opens at once. */
+	for (int64_t t = 5000; t <= 20000 && ps.path == PATHSEL_UDP; t += 500) {
+		pathsel_client_tx(&ps, t);
+		if (t % 1000 == 0)
+			pathsel_tick(&ps, t, why, sizeof why, &was);
+	}
+	CHECK_INT(ps.path, PATHSEL_TCP);
+	CHECK(!pathsel_send_udp(&ps, ps.since + 1000));
+	pathsel_network_changed(&ps, ps.since + 1000);
+	CHECK(pathsel_send_udp(&ps, ps.since + 1000));
 }
 
 int
@@ -223,5 +282,7 @@ main(void)
 	RUN(test_idle_heartbeats_stay_on_udp);
 	RUN(test_answered_typing_stays_on_udp);
 	RUN(test_talking_udp_brings_it_back);
+	RUN(test_freeze_is_not_silence);
+	RUN(test_network_change);
 	UNIT_END();
 }
