@@ -3,7 +3,10 @@
 # client-side process is frozen 20 s while the address changes (a suspend), the uplink
 # moves to another interface.  After each event a line typed at once echoes within a
 # bound (the time is printed), the same mosh-client carries on, the change is an event,
-# and nothing is left on the server afterwards.  The tcp half is tunnel_roam*.sh.
+# and nothing is left on the server afterwards.  Last, the network watch on transport tcp
+# (direct, where the server's address is known, and through SOCKS5, where it is not): an
+# address change is a `network` event and the tunnel is told at once.  How the tunnel
+# replaces its link (make-before-break) is tested with the tcp transport's own tests.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
@@ -79,4 +82,28 @@ roam_session() {
 
 roam_session udp
 roam_session auto
+
+# tcp_notice NAME PROFILE-OPTIONS...: a tcp session, an address change, the event and an echo.
+tcp_notice() {
+	local tag=$1 ev
+	shift
+	add_host "$tag" --transport tcp "$@"
+	if ! tcp_up "$tag" "$tag"; then
+		t_fail "$tag: 42 on screen"
+		lab_tmux_kill "$tag"
+		return 1
+	fi
+	sleep 1
+	lab_client_addr
+	timed_echo "$tag" roamed "address change to $LAB_CLIENT_IP"
+	ev=$(q "SELECT group_concat(kind || ': ' || message, ' | ') FROM events WHERE session_id = $(last_session) AND kind IN ('network', 'reconnect', 'tunnel')")
+	echo "# $tag: $ev"
+	# The tunnel's answer (an event of its own) follows the network event.
+	case "$ev" in "network: network changed"*" | reconnect: "* | "network: network changed"*" | tunnel: "*) t_ok "$tag: the change is an event and the tunnel is told at once" ;;
+	*) t_fail "$tag: the change is an event and the tunnel is told at once" "$ev" ;; esac
+	if tcp_end "$tag"; then t_ok "$tag: exit ends moshman with status 0"; else t_fail "$tag: exit ends moshman with status 0"; fi
+}
+tcp_notice tdirect
+tcp_notice tsocks --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
+t_check "no mosh-server left on the server" no_mosh_servers 10
 t_done
