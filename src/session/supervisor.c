@@ -342,9 +342,10 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	in.now = db_now_ms();
 	in.since = s->link_since;
 	in.last_tx = st->last_up_ms;
-	/* With the key, only a datagram that answers the client counts: a server that
-	 * talks but does not hear (UDP lost one way) is a link in trouble. */
-	in.last_rx = st->keyed ? st->last_heard_ms : st->last_down_ms;
+	/* Any datagram of mosh-server's (with the key, only authentic ones are counted):
+	 * an idle server's heartbeats rarely answer a client timestamp (mosh answers within
+	 * 1 s only, and idle heartbeats on both sides are 3 s apart, in any phase). */
+	in.last_rx = st->last_down_ms;
 	in.rtt_ms = st->rtt_ms;
 	in.degraded = was;
 	if (s->tunnel != NULL && (s->tr == TRANSPORT_TCP ||

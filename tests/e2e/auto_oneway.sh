@@ -20,6 +20,10 @@ else
 	t_fail "auto: 42 on screen"
 fi
 t_check "auto: on udp" wait_path udp 10
+# Idle heartbeats 3 s apart form no unanswered train: auto stays on udp.
+sleep 12
+t_check "auto, idle 12 s: still on udp, no path switch" \
+	[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")|$(q "SELECT count(*) FROM events WHERE session_id = $(last_session) AND kind = 'path'")" = "udp|0" ]
 cpid=$(client_pid)
 both=
 for dir in both up down; do
