@@ -15,14 +15,14 @@ BUILD    ?= build
 CC       ?= cc
 
 # Packages, by Debian name.  `make deps` installs BUILD_DEBS, `make check` also TEST_DEBS.
-BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev
+BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev libev-dev libssl-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
              psmisc socat netcat-openbsd ncat busybox sqlite3 \
              net-tools lsof util-linux tcsh csh fish zsh
 BENCH_DEBS = gnuplot-nox hyperfine strace
 
-PKGS      = ncursesw libssh sqlite3
+PKGS      = ncursesw libssh sqlite3 libcrypto
 # Recursively expanded on purpose: evaluated after `deps` has installed the packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) \

@@ -53,6 +53,14 @@ R_IDLE_DASH_W=$(ratio "$(get idle_idash_wake)" "$(get idle_itop_wake)" 2)
 R_IDLE_DASH_S=$(ratio "$(get idle_idash_sys)" "$(get idle_itop_sys)" 2)
 R_IDLE_TUN=$(ratio "$(get idle_itun_cpu)" "$(get idle_itop_cpu)" 2)
 R_IDLE_TUN_W=$(ratio "$(get idle_itun_wake)" "$(get idle_itop_wake)" 2)
+# roam_target EVENT: udp's limit for that event, max(500 ms, 2x plain mosh), and whether met.
+roam_target() {
+	awk -v m="$(get "roam_mosh_$1_med")" -v u="$(get "roam_udp_$1_med")" 'BEGIN {
+		if (m !~ /^[0-9.]+$/ || u !~ /^[0-9.]+$/) { print "n/a"; exit }
+		l = (2 * m > 500 ? 2 * m : 500); printf "%s <= %d %s\n", u, l, (u <= l ? "met" : "MISSED") }'
+}
+ROAM_T_ADDR=$(roam_target addr)
+ROAM_T_FREEZE=$(roam_target freeze)
 
 SUMMARY=$(cat <<EOF
 latency p50 (100 B round trip): direct $(get rtt_direct_p50) us, socat recipe $(get rtt_recipe_p50) us, moshman tunnel $(get rtt_tun_d_p50) us
@@ -68,6 +76,8 @@ supervisor over $(get cost_ci_secs "$COST_S") s: idle $(get cost_ci_cpu) % CPU $
 dashboard first paint, 1,000 hosts + 10,000 sessions: $(get dash_big_med) ms ($R_DASH x an empty database), peak RSS $(get dash_big_rss) KiB
 idle $(get idle_idash_secs "$IDLE_S") s: dashboard (same database) $(get idle_idash_cpu) % CPU, $(get idle_idash_rss) KiB, $(get idle_idash_wake) wake-ups/s, $(get idle_idash_sys) syscalls/s; moshman tunnel $(get idle_itun_cpu) %, $(get idle_itun_rss) KiB, $(get idle_itun_wake) wake-ups/s
   against top -d 1 ($(get idle_itop_cpu) %, $(get idle_itop_wake) wake-ups/s): dashboard $R_IDLE_DASH x CPU, $R_IDLE_DASH_W x wake-ups; tunnel $R_IDLE_TUN x CPU, $R_IDLE_TUN_W x wake-ups; sleep $(get idle_isleep_cpu) %, $(get idle_isleep_wake) wake-ups/s
+roaming, event to echo (median ms): address change mosh $(get roam_mosh_addr_med), udp $(get roam_udp_addr_med), auto $(get roam_auto_addr_med); uplink switch mosh $(get roam_mosh_uplink_med), udp $(get roam_udp_uplink_med), auto $(get roam_auto_uplink_med); ${FREEZE_S} s freeze + new address mosh $(get roam_mosh_freeze_med), udp $(get roam_udp_freeze_med), auto $(get roam_auto_freeze_med)
+  targets udp <= max(500 ms, 2x mosh): address $ROAM_T_ADDR, freeze $ROAM_T_FREEZE; auto <= 1000 ms: address $(get roam_auto_addr_med), freeze $(get roam_auto_freeze_med)
 scan 16 hosts in parallel / 1 host: $R_SCAN x ($(get scan_sixteen_med) ms vs $(get scan_one_med) ms); 16 one after the other / in parallel: $R_SCAN_SEQ x
 EOF
 )
@@ -227,6 +237,18 @@ row_rec() { # KEY LABEL WHAT
 	else
 		echo "| $2 | $3 | | $(why "rec_$1") | |"
 	fi
+}
+row_roam() { # EVENT LABEL
+	local k
+	printf '| %s |' "$2"
+	for k in mosh udp auto; do
+		if has "roam_${k}_$1_med"; then
+			printf ' %s (max %s; %s) |' "$(get "roam_${k}_$1_med")" "$(get "roam_${k}_$1_max")" "$(get "roam_${k}_$1_all" | sed 's/ *$//')"
+		else
+			printf ' not measured %s |' "$(why "roam_$k")"
+		fi
+	done
+	echo
 }
 row_boot() { # KEY LABEL COMMAND
 	if has "boot_$1_med"; then
@@ -487,6 +509,28 @@ else
 fi
 cat <<EOF
 
+## 6. Roaming and waking: from the event to a typed line's echo
+
+One session each of plain mosh, \`moshman connect\` with \`--transport udp\` and with
+\`--transport auto\`, in a tmux pane of the lab under a waiting shell.  After each event a
+line is typed at once; the time from the event to its echo on screen, polled every 20 ms.
+Events: the client's address changes (\`lab_client_addr\`: the old one deleted, a new one
+added; $(get knob_runs "$RUNS") times), the uplink moves to a second interface and back
+(\`lab_uplink 2\`, \`lab_uplink 1\`), and every client-side process frozen
+$(get knob_freeze_s "$FREEZE_S") s (SIGSTOP, the stand-in for a suspend) while the address
+changes.  Milliseconds: median (max; every run).
+
+| event | mosh | moshman udp | moshman auto |
+|---|---|---|---|
+$(row_roam addr "address change")
+$(row_roam uplink "uplink switch")
+$(row_roam freeze "$(get knob_freeze_s "$FREEZE_S") s frozen, new address")
+
+Targets (issue 11): udp <= max(0.5 s, 2x plain mosh): address change $ROAM_T_ADDR,
+freeze $ROAM_T_FREEZE; auto <= 1.0 s after a roam or a wake.  moshman's UDP never pins a
+source address and the supervisor acts on the kernel's news (rtnetlink, a jump between
+CLOCK_BOOTTIME and CLOCK_MONOTONIC, a late tick); docs/design.md, "Roaming and waking".
+
 ## Reproducing
 
 \`make bench\` (as root: it installs gnuplot-nox, hyperfine and strace, builds, brings the lab up
@@ -494,9 +538,9 @@ and down).  Knobs: \`BENCH_RUNS\` (bootstrap runs, 5), \`BENCH_FLOOD_S\` (10),
 \`BENCH_OUTAGE_S\` (30), \`BENCH_COST_S\` (60), \`BENCH_IDLE_S\` (30), \`BENCH_STRACE_S\` (10),
 \`BENCH_RTT_COUNT\` (1000), \`BENCH_NO_DOCS=1\` (print the summary only).  One part alone:
 \`BENCH_ONLY="idle" bench/run.sh build\` (sections: latency flood recovery bootstrap cost
-dashboard idle scan) prints its figures and leaves docs/ alone.  Raw data (every round
+dashboard idle scan roam) prints its figures and leaves docs/ alone.  Raw data (every round
 trip, every echo of the recovery senders, hyperfine's JSON, the strace summaries) stays in
-\`BUILD/bench/\`.
+\`BUILD/bench/\`.  \`BENCH_FREEZE_S\` (20) is section 6's freeze.
 EOF
 } >"$DOC"
 echo "bench: wrote $DOC and $(ls "$PLOTS"/*.png 2>/dev/null | wc -l) plots in $PLOTS"

@@ -10,10 +10,11 @@
 #
 # Knobs (environment): BENCH_RUNS (bootstrap runs, 5), BENCH_FLOOD_S (10),
 # BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_IDLE_S (30), BENCH_STRACE_S (10),
-# BENCH_RTT_COUNT (1000), BENCH_NO_DOCS=1 (print only, leave docs/ alone).
+# BENCH_RTT_COUNT (1000), BENCH_FREEZE_S (20), BENCH_NO_DOCS=1 (print only, leave docs/
+# alone).
 #
 # BENCH_ONLY="SECTION ..." runs only those sections (latency flood recovery bootstrap cost
-# dashboard idle scan) into BUILD/bench-only/ and prints the summary; it never touches
+# dashboard idle scan roam) into BUILD/bench-only/ and prints the summary; it never touches
 # docs/ (the document is one whole run) nor the last whole run's results in BUILD/bench/.
 # A section that builds on an earlier one (flood and recovery use latency's tunnels, cost's
 # tcp rows need bootstrap's) says "not measured" for those rows when run alone.
@@ -28,7 +29,7 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 export MOSHMAN_TOP=$TOP MOSHMAN_BIN=$BUILD/moshman
 M=$MOSHMAN_BIN
-SECTIONS="latency flood recovery bootstrap cost dashboard idle scan"
+SECTIONS="latency flood recovery bootstrap cost dashboard idle scan roam"
 ONLY=${BENCH_ONLY:-}
 for sec in $ONLY; do
 	case " $SECTIONS " in *" $sec "*) ;; *) echo "bench: unknown section '$sec' (known: $SECTIONS)" >&2; exit 2 ;; esac
@@ -51,6 +52,7 @@ COST_S=${BENCH_COST_S:-60}
 IDLE_S=${BENCH_IDLE_S:-30}
 STRACE_S=${BENCH_STRACE_S:-10}
 RTT_COUNT=${BENCH_RTT_COUNT:-1000}
+FREEZE_S=${BENCH_FREEZE_S:-20}
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -82,7 +84,7 @@ if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
 	RUNS=$(get knob_runs "$RUNS") FLOOD_S=$(get knob_flood_s "$FLOOD_S")
 	OUTAGE_S=$(get knob_outage_s "$OUTAGE_S") COST_S=$(get knob_cost_s "$COST_S")
 	IDLE_S=$(get knob_idle_s "$IDLE_S") STRACE_S=$(get knob_strace_s "$STRACE_S")
-	RTT_COUNT=$(get knob_rtt_count "$RTT_COUNT")
+	RTT_COUNT=$(get knob_rtt_count "$RTT_COUNT") FREEZE_S=$(get knob_freeze_s "$FREEZE_S")
 	. "$TOP/bench/report.sh"
 	exit 0
 fi
@@ -93,7 +95,7 @@ mkdir -p "$OUT" "$RES" "$PLOTS"
 cc -O2 -Wall -Wextra -o "$UB" "$TOP/bench/udpbench.c" || { echo "bench: cannot build udpbench" >&2; exit 1; }
 put knob_runs "$RUNS"; put knob_flood_s "$FLOOD_S"; put knob_outage_s "$OUTAGE_S"
 put knob_cost_s "$COST_S"; put knob_rtt_count "$RTT_COUNT"
-put knob_idle_s "$IDLE_S"; put knob_strace_s "$STRACE_S"
+put knob_idle_s "$IDLE_S"; put knob_strace_s "$STRACE_S"; put knob_freeze_s "$FREEZE_S"
 put run_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 put run_rev "$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)$(cd "$TOP" && git diff --quiet HEAD 2>/dev/null || echo "+changes")"
 
@@ -669,6 +671,68 @@ bench_scan() {
 		k=$((k + 1))
 	done
 	say "  scan: 1 host $(get scan_one_med) ms, 16 hosts $(get scan_sixteen_med) ms, 16 one after the other $(get scan_seq_med) ms"
+}
+
+# ---- 6. roaming and waking ---------------------------------------------------------------
+# One session per program, in a pane under a waiting shell (so the whole client side can
+# be frozen: tmux would continue the pane's own process).  Each event, then a line typed
+# at once; the time from the event to its echo on screen, polled every 20 ms.
+# roam_echo TAG WORD: prints ms from now to WORD-2 on screen, or "never" after 30 s.
+roam_echo() {
+	local t0=$(ms)
+	lab_tmux_type "$1" "echo $2-\$((1+1))"
+	if fast_wait "$1" "^$2-2" 30; then echo $(($(ms) - t0)); else echo never; fi
+}
+# roam_run KEY CMD...: every event on one session of CMD; results roam_KEY_EVENT_*.
+roam_run() {
+	local key=$1 tag=ro$1 i ev procs
+	shift
+	lab_tmux_start "$tag" bash -c '"$@"; sleep 600' sh "$@" || return 1
+	if ! fast_wait "$tag" '\$ *$' 30; then
+		note "roam_$key" "the session did not reach a prompt"
+		lab_tmux_kill "$tag"
+		return 1
+	fi
+	lab_tmux_type "$tag" 'echo $((6*7))'
+	fast_wait "$tag" '^42' 10
+	for ev in addr uplink freeze; do : >"$W/roam_${key}_$ev"; done
+	for i in $(seq 1 "$RUNS"); do
+		sleep 1
+		lab_client_addr
+		roam_echo "$tag" "a$i" >>"$W/roam_${key}_addr"
+	done
+	for i in 2 1; do
+		sleep 1
+		lab_uplink "$i"
+		roam_echo "$tag" "u$i" >>"$W/roam_${key}_uplink"
+	done
+	sleep 1
+	procs=$(lab_tmux_procs "$tag")
+	# shellcheck disable=SC2086
+	lab_freeze $procs
+	lab_client_addr
+	sleep "$FREEZE_S"
+	# shellcheck disable=SC2086
+	lab_thaw $procs
+	roam_echo "$tag" frozen >>"$W/roam_${key}_freeze"
+	lab_tmux_type "$tag" exit
+	for i in $(seq 1 100); do lab_tmux_alive "$tag" || break; sleep 0.1; done
+	lab_tmux_kill "$tag"
+	no_mosh_servers 10
+	for ev in addr uplink freeze; do
+		set -- $(stats <"$W/roam_${key}_$ev")
+		put "roam_${key}_${ev}_med" "$1"; put "roam_${key}_${ev}_max" "$3"; put "roam_${key}_${ev}_n" "$4"
+		put "roam_${key}_${ev}_all" "$(tr '\n' ' ' <"$W/roam_${key}_$ev")"
+		say "  $key after $ev: median $1 ms (max $3, $4 runs; all: $(get "roam_${key}_${ev}_all"))"
+	done
+}
+bench_roam() {
+	say "6. roaming and waking: address change ($RUNS runs), uplink switch (there and back), ${FREEZE_S} s freeze with a new address; event to echo"
+	add_host rudp --transport udp
+	add_host rauto --transport auto
+	roam_run mosh mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP"
+	roam_run udp "$M" -q connect rudp
+	roam_run auto "$M" -q connect rauto
 }
 
 for sec in $SECTIONS; do

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "src/link/moshpkt.h"
+#include "src/link/udpsock.h"
 #include "src/util/clock.h"
 #include "src/util/log.h"
 #include "src/util/xmalloc.h"
@@ -26,6 +27,9 @@ struct localrelay {
 	void *path;
 	struct localrelay_stats st;
 	int any_sender;
+	struct moshpkt_key *key;     /* NULL: no key, follow the newest loopback sender */
+	uint64_t client_seq;         /* newest authentic client counter seen */
+	int have_client_seq;
 };
 
 int
@@ -44,6 +48,28 @@ localrelay_sender_ok(const struct sockaddr *sa, socklen_t len)
 		return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) && s6->sin6_port != 0;
 	}
 	return 0;
+}
+
+/* Is this mosh-client's own datagram (it opens under the key, goes to the server)?  Only
+ * its newest counter may move the reply address (a replay of an old one may not). */
+static int
+relay_is_client(struct localrelay *r, const void *buf, size_t len)
+{
+	struct moshpkt p;
+
+	if (moshpkt_open(r->key, buf, len, &p) == -1 || p.to_client) {
+		r->st.unauthentic++;
+		r->st.dropped++;
+		return 0;
+	}
+	if (r->have_client_seq && p.seq + 64 < r->client_seq) {
+		r->st.dropped++;
+		return 0; /* far behind the newest: a replay, not a reordering */
+	}
+	if (!r->have_client_seq || p.seq > r->client_seq)
+		r->client_seq = p.seq;
+	r->have_client_seq = 1;
+	return 1;
 }
 
 static void
@@ -71,6 +97,8 @@ relay_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			r->st.dropped++;
 			continue;
 		}
+		if (r->key != NULL && !relay_is_client(r, buf, (size_t)n))
+			continue;
 		/* The newest sender wins: mosh-client hops ports after silence. */
 		if (fromlen != r->clientlen || memcmp(&from, &r->client, fromlen) != 0) {
 			if (r->clientlen != 0)
@@ -97,43 +125,24 @@ localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_send
     char *err, size_t errlen)
 {
 	struct localrelay *r = NULL;
-	struct addrinfo hints, *ai = NULL;
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	char portstr[16];
-	int fd, rc;
+	struct udpsock_addr a;
+	char why[160];
+	int fd;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	snprintf(portstr, sizeof portstr, "%d", port);
-	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "bad local address %s: %s", addr, gai_strerror(rc));
+	if (udpsock_resolve(addr, port, 1, &a, why, sizeof why) == -1) {
+		snprintf(err, errlen, "bad local %s", why);
 		return NULL;
 	}
-	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "cannot create the local relay socket: %s",
-		    strerror(errno));
-		freeaddrinfo(ai);
+	if ((fd = udpsock_open(&a, 1, why, sizeof why)) == -1) {
+		snprintf(err, errlen, "local relay on %s port %d: %s", addr, port, why);
 		return NULL;
 	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-		snprintf(err, errlen, "cannot bind the local relay to %s port %d: %s", addr,
-		    port, strerror(errno));
-		close(fd);
-		freeaddrinfo(ai);
-		return NULL;
-	}
-	freeaddrinfo(ai);
 	r = xcalloc(1, sizeof *r);
 	r->loop = loop;
 	r->fd = fd;
 	r->any_sender = any_sender;
-	r->port = ss.ss_family == AF_INET6 ?
-	    ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port) :
-	    ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	r->port = udpsock_local_port(fd);
+	r->st.rtt_ms = -1;
 	ev_io_init(&r->rd, relay_read_cb, fd, EV_READ);
 	r->rd.data = r;
 	ev_io_start(loop, &r->rd);
@@ -148,6 +157,7 @@ localrelay_free(struct localrelay *r)
 	localrelay_set_path(r, NULL, NULL);
 	ev_io_stop(r->loop, &r->rd);
 	close(r->fd);
+	moshpkt_key_free(r->key);
 	free(r);
 }
 
@@ -172,12 +182,41 @@ localrelay_path_name(const struct localrelay *r)
 	return r->ops != NULL ? r->ops->name : NULL;
 }
 
-void
+int
+localrelay_set_key(struct localrelay *r, const char *b64)
+{
+	struct moshpkt_key *k;
+
+	if ((k = moshpkt_key_new(b64)) == NULL)
+		return -1;
+	moshpkt_key_free(r->key);
+	r->key = k;
+	r->st.keyed = 1;
+	return 0;
+}
+
+int
 localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 {
+	struct moshpkt p;
+	int rc = LOCALRELAY_HEARD;
+
 	if (len == 0 || len > LOCALRELAY_MAX_DATAGRAM || r->clientlen == 0) {
 		r->st.dropped++;
-		return;
+		return LOCALRELAY_DROPPED;
+	}
+	if (r->key != NULL) {
+		if (moshpkt_open(r->key, buf, len, &p) == -1 || !p.to_client) {
+			r->st.unauthentic++;
+			r->st.dropped++;
+			return LOCALRELAY_DROPPED;
+		}
+		if (p.reply == MOSHPKT_NO_REPLY)
+			rc = LOCALRELAY_TALKS;
+		else {
+			r->st.rtt_ms = moshpkt_rtt(p.reply, clock_mono_ms());
+			r->st.last_heard_ms = clock_epoch_ms();
+		}
 	}
 	r->st.pkts_down++;
 	r->st.bytes_down += len;
@@ -185,6 +224,14 @@ localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client,
 	    r->clientlen) == -1)
 		r->st.dropped++;
+	return rc;
+}
+
+void
+localrelay_roam(struct localrelay *r, const char *why)
+{
+	if (r->ops != NULL && r->ops->roam != NULL)
+		r->ops->roam(r->path, why);
 }
 
 void
@@ -195,90 +242,41 @@ localrelay_get_stats(const struct localrelay *r, struct localrelay_stats *out)
 
 /* ---- the direct UDP path ---------------------------------------------------------- */
 
-struct udp_path {
-	struct localrelay *relay;
-	int fd;
-	ev_io rd;
-};
+static void
+udp_path_rx(const void *buf, size_t len, void *arg)
+{
+	(void)localrelay_deliver(arg, buf, len);
+}
 
 static int
 udp_path_send(void *p, const void *buf, size_t len)
 {
-	struct udp_path *u = p;
+	return udpsock_leg_send(p, buf, len);
+}
 
-	if (send(u->fd, buf, len, MSG_DONTWAIT) == -1) {
-		/* ECONNREFUSED from an ICMP error is normal while the server starts. */
-		log_debug("udp path: send: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+static void
+udp_path_roam(void *p, const char *why)
+{
+	udpsock_leg_rebuild(p, why);
 }
 
 static void
 udp_path_free(void *p)
 {
-	struct udp_path *u = p;
-
-	ev_io_stop(u->relay->loop, &u->rd);
-	close(u->fd);
-	free(u);
+	udpsock_leg_free(p);
 }
 
 static const struct localrelay_path_ops udp_path_ops = {
-	"udp", udp_path_send, udp_path_free,
+	"udp", udp_path_send, udp_path_free, udp_path_roam,
 };
-
-static void
-udp_path_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct udp_path *u = w->data;
-	unsigned char buf[LOCALRELAY_MAX_DATAGRAM + 1];
-	ssize_t n;
-	int i;
-
-	for (i = 0; i < 64; i++) {
-		n = recv(u->fd, buf, sizeof buf, MSG_DONTWAIT);
-		if (n == -1)
-			return;
-		if (n > LOCALRELAY_MAX_DATAGRAM)
-			continue;
-		localrelay_deliver(u->relay, buf, (size_t)n);
-	}
-}
 
 int
 localrelay_use_udp(struct localrelay *r, const char *addr, int port, char *err, size_t errlen)
 {
-	struct addrinfo hints, *ai = NULL;
-	struct udp_path *u;
-	char portstr[16];
-	int fd = -1, rc;
+	struct udpsock_leg *l;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(portstr, sizeof portstr, "%d", port);
-	if ((rc = getaddrinfo(addr, portstr, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "bad server address %s: %s", addr, gai_strerror(rc));
+	if ((l = udpsock_leg_new(r->loop, addr, port, udp_path_rx, r, err, errlen)) == NULL)
 		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 || connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		snprintf(err, errlen, "cannot open UDP to %s port %d: %s", addr, port,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		freeaddrinfo(ai);
-		return -1;
-	}
-	freeaddrinfo(ai);
-	u = xcalloc(1, sizeof *u);
-	u->relay = r;
-	u->fd = fd;
-	ev_io_init(&u->rd, udp_path_read_cb, fd, EV_READ);
-	u->rd.data = u;
-	ev_io_start(r->loop, &u->rd);
-	localrelay_set_path(r, &udp_path_ops, u);
+	localrelay_set_path(r, &udp_path_ops, l);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "link/relay.pl.h"
 #include "src/util/clock.h"
 #include "src/link/frame.h"
+#include "src/link/udpsock.h"
 #include "src/util/xmalloc.h"
 
 /* Output queued beyond this stops all reading until it drains: the supervisor is slow,
@@ -154,37 +155,28 @@ rrelay_refused(struct rrelay *r)
 static int
 rrelay_socket(struct rrelay *r)
 {
-	struct addrinfo hints, *ai = NULL;
-	char port[16];
-	int e, rc = -1;
+	struct udpsock_addr a;
+	char err[160];
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(port, sizeof port, "%d", r->o->port);
-	if ((e = getaddrinfo(r->host, port, &hints, &ai)) != 0) {
-		rrelay_error(r, "bad address %s: %s", r->host, gai_strerror(e));
-		goto out;
+	if (udpsock_resolve(r->host, r->o->port, 0, &a, err, sizeof err) == -1) {
+		rrelay_error(r, "%s", err);
+		return -1;
 	}
-	r->udp = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->udp == -1) {
-		rrelay_error(r, "cannot create a UDP socket: %s", strerror(errno));
-		goto out;
+	if ((r->udp = udpsock_open(&a, 0, err, sizeof err)) == -1) {
+		rrelay_error(r, "%s", err);
+		return -1;
 	}
 	/* connect() makes the kernel drop datagrams from anyone else and report ICMP
 	 * "port unreachable" as ECONNREFUSED; it also binds us to the loopback address
-	 * when the peer is on loopback. */
-	if (connect(r->udp, ai->ai_addr, ai->ai_addrlen) == -1) {
+	 * when the peer is on loopback.  (The relay sits next to mosh-server: its own
+	 * address never changes, unlike the client side's, which never connects.) */
+	if (connect(r->udp, (const struct sockaddr *)&a.ss, a.len) == -1) {
 		rrelay_error(r, "cannot use UDP %s port %d: %s", r->host, r->o->port,
 		    strerror(errno));
-		goto out;
+		return -1;
 	}
-	memcpy(&r->peer, ai->ai_addr, ai->ai_addrlen);
-	rc = 0;
-out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	return rc;
+	memcpy(&r->peer, &a.ss, a.len);
+	return 0;
 }
 
 static int

@@ -283,8 +283,15 @@ t_path_free(void *p)
 	t->attached = 0;
 }
 
+/* A network change or a wake (localrelay_roam): the link is suspect. */
+static void
+t_path_roam(void *p, const char *why)
+{
+	tunnel_suspect(p, why);
+}
+
 static const struct localrelay_path_ops tunnel_path_ops = {
-	"tcp", t_path_send, t_path_free,
+	"tcp", t_path_send, t_path_free, t_path_roam,
 };
 
 /* ---- the stream ---------------------------------------------------------------------- */
@@ -744,4 +751,10 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 		break;
 	}
 	return TUNNEL_RC_FAILED;
+}
+
+void
+tunnel_suspect(struct tunnel *t, const char *reason)
+{
+	(void)tunnel_reconnect(t, reason);
 }

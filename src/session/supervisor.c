@@ -29,7 +29,10 @@
 #include "src/ssh/proxy.h"
 #include "src/util/shquote.h"
 #include "src/ssh/sshconn.h"
-#include "src/link/pathsel.h"
+#include "src/link/autopath.h"
+#include "src/link/netwatch.h"
+#include "src/link/transport.h"
+#include "src/link/udpsock.h"
 #include "src/link/rrelay.h"
 #include "src/link/tunnel.h"
 #include "src/util/xmalloc.h"
@@ -59,21 +62,17 @@ struct sup {
 	struct db_session row;
 	int have_row;
 	const char *transport;   /* what was asked */
+	enum transport tr;
 	struct localrelay *relay;
 	struct sshconn *ssh;
 	struct tunnel *tunnel;
-	int tcp;                 /* the session runs over the tunnel */
-	int autop;               /* transport auto: UDP and the tunnel, pathsel decides */
-	int cmdp;                /* transport command: the profile's tunnel command */
+	struct autopath *ap;     /* transport auto (the relay's path owns it) */
+	struct netwatch *nw;     /* network changes and wake-ups, once mosh-client runs */
 	struct cmdpath *cmdpath;
 	char *command_line;      /* transport command: the expanded command, for restarts */
 	int colors;
 	int bind_any;            /* mosh-server on every address (no -s) */
 	char relay_host[INET6_ADDRSTRLEN]; /* where the relay finds mosh-server (auto) */
-	struct pathsel ps;
-	int udp_fd;              /* auto: the direct UDP socket, -1 none */
-	ev_io udp_rd;
-	ev_timer path_w;
 	char key[MOSHCONNECT_KEY_LEN + 1];
 	char remote_addr[INET6_ADDRSTRLEN];
 
@@ -401,10 +400,14 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	in.now = db_now_ms();
 	in.since = s->link_since;
 	in.last_tx = st->last_up_ms;
+	/* Any datagram of mosh-server's (with the key, only authentic ones are counted):
+	 * an idle server's heartbeats rarely answer a client timestamp (mosh answers within
+	 * 1 s only, and idle heartbeats on both sides are 3 s apart, in any phase). */
 	in.last_rx = st->last_down_ms;
-	in.rtt_ms = -1;
+	in.rtt_ms = st->rtt_ms;
 	in.degraded = was;
-	if (s->tunnel != NULL && (s->tcp || (s->autop && s->ps.path == PATHSEL_TCP))) {
+	if (s->tunnel != NULL && (s->tr == TRANSPORT_TCP ||
+	    (s->ap != NULL && autopath_path(s->ap) == PATHSEL_TCP))) {
 		struct tunnel_info ti;
 
 		/* A PONG proves the link even when mosh-server has nothing to say. */
@@ -443,6 +446,9 @@ sup_stats_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		s->row.reconnects = ti.reconnects + s->forced;
 	} else
 		s->row.reconnects = s->forced;
+	/* mosh's own timestamps: the round trip of whatever path carries the session. */
+	if (st.rtt_ms >= 0)
+		s->row.rtt_ms = (int)st.rtt_ms;
 	if (s->client > 0) {
 		sup_health(s, &st);
 		sup_udp_watch(s, &st);
@@ -608,19 +614,17 @@ sup_paths_stop(struct sup *s)
 
 		tunnel_get_info(s->tunnel, &ti);
 		dead = strcmp(ti.state, "reconnecting") == 0;
+		if (s->ap != NULL)
+			autopath_set_tunnel(s->ap, NULL);
 		tunnel_free(s->tunnel);
 		s->tunnel = NULL;
 	}
 	cmdpath_free(s->cmdpath);
 	s->cmdpath = NULL;
-	ev_timer_stop(s->loop, &s->path_w);
-	if (s->udp_fd != -1) {
-		ev_io_stop(s->loop, &s->udp_rd);
-		close(s->udp_fd);
-		s->udp_fd = -1;
-	}
+	/* Frees the path too (the autopath of transport auto). */
 	if (s->relay != NULL)
 		localrelay_set_path(s->relay, NULL, NULL);
+	s->ap = NULL;
 	/* An open the tunnel had started must not call back into it. */
 	if (s->ssh != NULL && !s->checking && (dead || !sshconn_exec_possible(s->ssh)))
 		sshconn_close(s->ssh);
@@ -888,9 +892,12 @@ sup_end(struct sup *s, enum ending_cause cause, int detail)
 static void
 sup_tunnel_rebuild(struct sup *s)
 {
-	if (s->tunnel != NULL || !(s->tcp || s->autop))
+	if (s->tunnel != NULL || (s->tr != TRANSPORT_TCP && s->tr != TRANSPORT_AUTO) ||
+	    (s->tr == TRANSPORT_AUTO && s->ap == NULL))
 		return;
 	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, &s->tc, sup_tunnel_cb, s);
+	if (s->ap != NULL)
+		autopath_set_tunnel(s->ap, s->tunnel);
 	tunnel_start(s->tunnel);
 }
 
@@ -921,7 +928,7 @@ sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *er
 		sup_end_step(s);
 		return;
 	}
-	if (s->tcp || s->autop)
+	if (s->tr == TRANSPORT_TCP || s->tr == TRANSPORT_AUTO)
 		sup_tunnel_rebuild(s);
 	else
 		sshconn_close(s->ssh);
@@ -940,7 +947,7 @@ sup_check_open_done(struct sshconn *c, const char *error, void *arg)
 	log_debug("supervisor: check: %s", error);
 	if (s->ending)
 		sup_end_step(s);
-	else if (s->tcp || s->autop)
+	else if (s->tr == TRANSPORT_TCP || s->tr == TRANSPORT_AUTO)
 		sup_tunnel_rebuild(s);
 }
 
@@ -958,6 +965,8 @@ sup_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->tunnel != NULL) {
+		if (s->ap != NULL)
+			autopath_set_tunnel(s->ap, NULL);
 		tunnel_free(s->tunnel);
 		s->tunnel = NULL;
 	}
@@ -999,7 +1008,7 @@ sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
 {
 	int64_t now = db_now_ms(), heard;
 
-	if (s->tunnel != NULL || s->cmdp || s->tcp || s->autop || s->checking)
+	if (s->tunnel != NULL || s->tr != TRANSPORT_UDP || s->checking)
 		return;
 	heard = st->last_down_ms > s->link_since ? st->last_down_ms : s->link_since;
 	if (st->last_down_ms != s->check_rx && st->last_down_ms > 0) {
@@ -1041,9 +1050,9 @@ sup_tunnel_failed(struct sup *s, const char *msg)
 		sup_fail(s, "tunnel: %s", msg);
 		return;
 	}
-	if (s->autop) {
+	if (s->ap != NULL) {
 		/* UDP carries on; only the fallback is gone. */
-		pathsel_tcp_state(&s->ps, 0);
+		autopath_tcp_state(s->ap, 0);
 		sup_event(s, "tunnel", msg);
 		return;
 	}
@@ -1066,8 +1075,8 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 
 	switch (ev) {
 	case TUNNEL_UP:
-		if (s->autop)
-			pathsel_tcp_state(&s->ps, 1);
+		if (s->ap != NULL)
+			autopath_tcp_state(s->ap, 1);
 		if (s->client == 0) {
 			sup_progressf(s, "tunnel %s", msg);
 			sup_client_up(s);
@@ -1076,15 +1085,15 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 		break;
 	case TUNNEL_DEAD:
 		sup_event(s, "reconnect", msg);
-		if (s->autop)
-			pathsel_tcp_state(&s->ps, 0);
-		if (!s->autop || s->ps.path == PATHSEL_TCP)
+		if (s->ap != NULL)
+			autopath_tcp_state(s->ap, 0);
+		if (s->ap == NULL || autopath_path(s->ap) == PATHSEL_TCP)
 			sup_set_state(s, "reconnecting");
 		break;
 	case TUNNEL_UP_AGAIN:
 		sup_event(s, "reconnect", msg);
-		if (s->autop)
-			pathsel_tcp_state(&s->ps, 1);
+		if (s->ap != NULL)
+			autopath_tcp_state(s->ap, 1);
 		if (s->client == 0) {
 			sup_client_up(s);
 			break;
@@ -1092,7 +1101,7 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 		s->link_since = db_now_ms();
 		/* On auto, a standby tunnel coming back says nothing about the udp path
 		 * that carries the session (nor about its degraded state). */
-		if (!s->autop || s->ps.path == PATHSEL_TCP)
+		if (s->ap == NULL || autopath_path(s->ap) == PATHSEL_TCP)
 			sup_set_state(s, "up");
 		sup_stats_cb(s->loop, &s->stats_w, 0);
 		break;
@@ -1113,132 +1122,51 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 	}
 }
 
-/* ---- transport auto: UDP and the tunnel side by side, pathsel decides -------------- */
+/* ---- transport auto: UDP and the tunnel side by side (src/link/autopath.h) ---------- */
 
-static int
-sup_auto_send(void *p, const void *buf, size_t len)
-{
-	struct sup *s = p;
-	int64_t now = clock_mono_ms();
-	int sent = 0;
-
-	pathsel_client_tx(&s->ps, now);
-	if (s->udp_fd != -1 && pathsel_send_udp(&s->ps, now) &&
-	    send(s->udp_fd, buf, len, MSG_DONTWAIT) != -1)
-		sent = 1;
-	if (s->tunnel != NULL && pathsel_send_tcp(&s->ps, now) &&
-	    tunnel_send(s->tunnel, buf, len) == 0)
-		sent = 1;
-	return sent ? 0 : -1;
-}
-
+/* A path switch: an event, and the row's path. */
 static void
-sup_auto_free(void *p)
-{
-}
-
-static const struct localrelay_path_ops sup_auto_ops = {
-	"auto", sup_auto_send, sup_auto_free,
-};
-
-static void
-sup_auto_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct sup *s = w->data;
-	unsigned char buf[LOCALRELAY_MAX_DATAGRAM + 1];
-	ssize_t n;
-
-	for (int i = 0; i < 64; i++) {
-		if ((n = recv(s->udp_fd, buf, sizeof buf, MSG_DONTWAIT)) == -1)
-			return;
-		if (n > LOCALRELAY_MAX_DATAGRAM)
-			continue;
-		pathsel_udp_rx(&s->ps, clock_mono_ms());
-		localrelay_deliver(s->relay, buf, (size_t)n);
-	}
-}
-
-static void
-sup_auto_tcp_rx(const void *buf, size_t len, void *arg)
+sup_auto_switch_cb(const char *msg, enum pathsel_path now, void *arg)
 {
 	struct sup *s = arg;
 
-	localrelay_deliver(s->relay, buf, len);
-}
-
-/* Once a second: the policy's verdict, recorded as an event and in the row. */
-static void
-sup_path_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct sup *s = w->data;
-	enum pathsel_path from = s->ps.path;
-	char why[128], msg[256];
-	int64_t was;
-
-	if (!pathsel_tick(&s->ps, clock_mono_ms(), why, sizeof why, &was))
-		return;
-	snprintf(msg, sizeof msg, "%s -> %s: %s (after %.1f s on %s)", pathsel_name(from),
-	    pathsel_name(s->ps.path), why, (double)was / 1000.0, pathsel_name(from));
-	log_debug("supervisor: path %s", msg);
 	sup_event(s, "path", msg);
-	db_session_str(&s->row.path, pathsel_name(s->ps.path));
+	db_session_str(&s->row.path, pathsel_name(now));
+	/* The row's state follows the path that carries the session: UDP while the tunnel
+	 * is still being rebuilt is up; the tunnel while it is down is reconnecting. */
+	if (now == PATHSEL_UDP && strcmp(s->row.state, "reconnecting") == 0) {
+		db_session_str(&s->row.state, "up");
+		s->link_since = db_now_ms();
+	} else if (now == PATHSEL_TCP && !tunnel_is_up(s->tunnel) &&
+	    strcmp(s->row.state, "failed") != 0) {
+		db_session_str(&s->row.state, "reconnecting");
+	}
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
-}
-
-/* A UDP socket connected to the server, or -1. */
-static int
-sup_auto_udp_open(struct sup *s, int port)
-{
-	struct addrinfo hints, *ai = NULL;
-	char portstr[16];
-	int fd;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(portstr, sizeof portstr, "%d", port);
-	if (getaddrinfo(s->remote_addr, portstr, &hints, &ai) != 0)
-		return -1;
-	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd != -1 && connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
 }
 
 static void
 sup_auto_start(struct sup *s, int port)
 {
 	struct tunnel_config *tc = &s->tc;
+	int udp;
 
+	s->ap = autopath_new(s->loop, s->relay, sup_udp_addr(s) == 0 ? s->remote_addr : NULL,
+	    port, sup_auto_switch_cb, s);
+	if (!(udp = autopath_udp_possible(s->ap)))
+		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
 	memset(tc, 0, sizeof *tc);
 	tc->udp_host = s->relay_host;
 	tc->udp_port = port;
 	tc->relay = TUNNEL_RELAY_ANY;
-	tc->deliver = sup_auto_tcp_rx;
-	tc->deliver_arg = s;
+	tc->deliver = autopath_tcp_rx;
+	tc->deliver_arg = s->ap;
 	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
-	if (sup_udp_addr(s) == 0)
-		s->udp_fd = sup_auto_udp_open(s, port);
-	pathsel_init(&s->ps, clock_mono_ms(), s->udp_fd != -1);
-	if (s->udp_fd != -1) {
-		ev_io_init(&s->udp_rd, sup_auto_udp_cb, s->udp_fd, EV_READ);
-		s->udp_rd.data = s;
-		ev_io_start(s->loop, &s->udp_rd);
-	} else
-		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
-	localrelay_set_path(s->relay, &sup_auto_ops, s);
-	ev_timer_init(&s->path_w, sup_path_cb, 1., 1.);
-	s->path_w.data = s;
-	ev_timer_start(s->loop, &s->path_w);
+	autopath_set_tunnel(s->ap, s->tunnel);
 	sup_progressf(s, "transport auto: %s, the tunnel relay beside it",
-	    s->udp_fd != -1 ? "direct UDP first" : "tcp only (no UDP address)");
+	    udp ? "direct UDP first" : "tcp only (no UDP address)");
 	tunnel_start(s->tunnel);
-	if (s->udp_fd != -1)
+	if (udp)
 		sup_client_up(s);
 }
 
@@ -1258,18 +1186,14 @@ sup_command_event(const char *msg, void *arg)
 static int
 sup_free_udp_port(void)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd, port = -1;
+	struct udpsock_addr lo;
+	char err[128];
+	int fd, port;
 
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+	if (udpsock_resolve("127.0.0.1", 0, 1, &lo, err, sizeof err) == -1 ||
+	    (fd = udpsock_open(&lo, 1, err, sizeof err)) == -1)
 		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
+	port = udpsock_local_port(fd);
 	close(fd);
 	return port;
 }
@@ -1328,7 +1252,7 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		    "whether mosh-server still runs: ignored");
 		return;
 	}
-	if (s->cmdp) {
+	if (s->tr == TRANSPORT_COMMAND) {
 		sup_event(s, "reconnect", "reconnect requested: restarting the tunnel command");
 		cmdpath_restart(s->cmdpath);
 		s->forced++;
@@ -1341,15 +1265,17 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		    "(mosh-client roams by itself)");
 		return;
 	}
-	if (s->autop) {
-		sup_event(s, "reconnect", s->ps.path != PATHSEL_TCP ? "reconnect requested: on "
-		    "udp, rebuilding the standby tunnel only if it is down" : s->ps.udp_possible ?
+	if (s->ap != NULL) {
+		enum pathsel_path path = autopath_path(s->ap);
+
+		sup_event(s, "reconnect", path != PATHSEL_TCP ? "reconnect requested: on "
+		    "udp, rebuilding the standby tunnel only if it is down" :
+		    autopath_udp_possible(s->ap) ?
 		    "reconnect requested: probing UDP now and rebuilding the tunnel" :
 		    "reconnect requested: rebuilding the tunnel (no UDP address to probe)");
 		/* Open pathsel's UDP probe window now rather than within 15 s. */
-		if (s->ps.path == PATHSEL_TCP && s->ps.udp_possible)
-			s->ps.next_probe = clock_mono_ms();
-		if (s->ps.path == PATHSEL_UDP && tunnel_is_up(s->tunnel))
+		autopath_probe_now(s->ap);
+		if (path == PATHSEL_UDP && tunnel_is_up(s->tunnel))
 			return;
 	} else
 		sup_event(s, "reconnect", "reconnect requested: rebuilding the tunnel");
@@ -1438,6 +1364,10 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	}
 	memcpy(s->key, mc.key, sizeof s->key);
 	moshconnect_clear(&mc);
+	/* The relay follows only mosh-client and reads mosh's timestamps (moshpkt.h). */
+	if (localrelay_set_key(s->relay, s->key) == -1)
+		log_debug("supervisor: the session key does not parse; the relay follows the "
+		    "newest loopback sender");
 	s->row.mosh_port = mc.port;
 	s->row.server_pid = mc.pid;
 	s->server = ENDING_SERVER_UNKNOWN;
@@ -1449,14 +1379,45 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		sup_progressf(s, "mosh-server on port %d (pid %ld)", mc.port, mc.pid);
 	else
 		sup_progressf(s, "mosh-server on port %d", mc.port);
-	if (s->autop)
+	if (s->tr == TRANSPORT_AUTO)
 		sup_auto_start(s, mc.port);
-	else if (s->cmdp)
+	else if (s->tr == TRANSPORT_COMMAND)
 		sup_command_start(s, mc.port);
-	else if (s->tcp)
+	else if (s->tr == TRANSPORT_TCP)
 		sup_tcp_start(s, mc.port);
 	else
 		sup_udp_start(s, mc.port);
+}
+
+/* The network under the session changed, or the machine woke: the path acts at once
+ * (udp: a new socket; auto: that and a UDP probe; tcp: tunnel_suspect), and it is an
+ * event. */
+static void
+sup_netwatch_cb(const char *why, void *arg)
+{
+	struct sup *s = arg;
+
+	sup_event(s, "network", why);
+	localrelay_roam(s->relay, why);
+}
+
+/* Watch the route to mosh-server's address (any route when it is reached through a
+ * tunnel command or only over the tunnel: then the ssh or proxy peer decides). */
+static void
+sup_netwatch_start(struct sup *s)
+{
+	struct udpsock_addr peer;
+	const char *addr = s->remote_addr;
+	char err[160];
+
+	if (s->tr == TRANSPORT_COMMAND)
+		return; /* the command's own business */
+	if (strcmp(addr, "127.0.0.1") == 0)
+		addr = sshconn_peer_addr(s->ssh);
+	if ((s->nw = netwatch_new(s->loop, addr != NULL &&
+	    udpsock_resolve(addr, 0, 0, &peer, err, sizeof err) == 0 ? &peer : NULL,
+	    sup_netwatch_cb, s, err, sizeof err)) == NULL)
+		sup_event(s, "notice", err);
 }
 
 /* The path works: record it and start mosh-client. */
@@ -1466,15 +1427,15 @@ sup_client_up(struct sup *s)
 	int port = s->row.mosh_port;
 
 	db_session_str(&s->row.remote_addr, s->remote_addr);
-	db_session_str(&s->row.path, s->autop ? pathsel_name(s->ps.path) : s->tcp ? "tcp" :
-	    s->cmdp ? "command" : "udp");
+	db_session_str(&s->row.path, s->ap != NULL ? pathsel_name(autopath_path(s->ap)) :
+	    transport_name(s->tr));
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
 	s->row.session_key = s->key;
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_progressf(s, "starting mosh-client (%s to %s:%d via 127.0.0.1:%d)",
-	    s->autop ? "auto" : s->tcp ? "tcp" : s->cmdp ? "command" : "udp", s->remote_addr, port, localrelay_port(s->relay));
+	    transport_name(s->tr), s->remote_addr, port, localrelay_port(s->relay));
 	s->have_tio = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->tio) == 0;
 	if (sup_spawn_client(s) == -1)
 		return;
@@ -1489,6 +1450,7 @@ sup_client_up(struct sup *s)
 	ev_timer_init(&s->stats_w, sup_stats_cb, 1., 1.);
 	s->stats_w.data = s;
 	ev_timer_start(s->loop, &s->stats_w);
+	sup_netwatch_start(s);
 }
 
 static void
@@ -1524,7 +1486,7 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 		sup_start_server(s);
 		return;
 	}
-	if (s->autop && !s->bind_any) {
+	if (s->tr == TRANSPORT_AUTO && !s->bind_any) {
 		/* mosh-server -s binds the address this ssh connection reached; the relay
 		 * must send there too, so learn it first. */
 		sshconn_exec(c, "echo \"$SSH_CONNECTION\"", sup_sshconn_done, s);
@@ -1572,7 +1534,7 @@ sup_start_server(struct sup *s)
 	loc = sup_locales(&s->host, &nloc);
 	cmd = supervisor_server_command(s->host.server_command, s->colors,
 	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
-	    s->tcp || s->cmdp, s->bind_any, &so);
+	    s->tr == TRANSPORT_TCP || s->tr == TRANSPORT_COMMAND, s->bind_any, &so);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
 	free(loc);
@@ -1651,20 +1613,16 @@ sup_prepare(struct sup *s, struct sshconn_config *cfg, char *err, size_t errlen)
 		return SUPERVISOR_FAIL;
 	}
 	s->transport = s->opts->transport != NULL ? s->opts->transport : s->host.transport;
-	if (strcmp(s->transport, "udp") != 0 && strcmp(s->transport, "auto") != 0 &&
-	    strcmp(s->transport, "tcp") != 0 && strcmp(s->transport, "command") != 0) {
-		snprintf(err, errlen, "unknown transport '%s' (udp, tcp, auto or command)",
-		    s->transport);
+	if (transport_from_name(s->transport, &s->tr) == -1) {
+		snprintf(err, errlen, "unknown transport '%s' (" TRANSPORT_NAMES ")", s->transport);
 		return SUPERVISOR_USAGE;
 	}
-	s->cmdp = strcmp(s->transport, "command") == 0;
-	if (s->cmdp && (s->host.tunnel_command == NULL || *s->host.tunnel_command == '\0')) {
+	if (s->tr == TRANSPORT_COMMAND &&
+	    (s->host.tunnel_command == NULL || *s->host.tunnel_command == '\0')) {
 		snprintf(err, errlen, "transport command needs the profile's tunnel command: "
 		    "moshman host edit %s --tunnel-command '...{{local_port}}...'", s->host.name);
 		return SUPERVISOR_USAGE;
 	}
-	s->tcp = strcmp(s->transport, "tcp") == 0;
-	s->autop = strcmp(s->transport, "auto") == 0;
 	policy = s->opts->hostkey_policy != NULL ? s->opts->hostkey_policy :
 	    s->host.hostkey_policy;
 	return supervisor_sshconn_config(&s->host, policy, cfg, err, errlen);
@@ -1718,6 +1676,8 @@ sup_teardown(struct sup *s)
 		ev_timer_stop(s->loop, &s->client_w);
 		ev_timer_stop(s->loop, &s->check_w);
 	}
+	netwatch_free(s->nw);
+	s->nw = NULL;
 	if (s->loop != NULL)
 		sup_paths_stop(s);
 	free(s->command_line);
@@ -1749,7 +1709,6 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts, char *err, siz
 
 	sup_no_core();
 	memset(&s, 0, sizeof s);
-	s.udp_fd = -1;
 	s.db = db;
 	s.opts = opts;
 	s.rc = SUP_FAIL;

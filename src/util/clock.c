@@ -13,6 +13,15 @@ clock_mono_ms(void)
 }
 
 int64_t
+clock_boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
 clock_epoch_ms(void)
 {
 	struct timeval tv;

@@ -11,16 +11,6 @@ set -u
 connect_setup tunnel_auto
 add_host direct --transport auto
 
-# wait_path PATH SECONDS: the newest row's path becomes PATH.
-wait_path() {
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	q "SELECT path FROM sessions WHERE id = $(last_session)" >&2
-	return 1
-}
 path_events() { q "SELECT group_concat(message, ' | ') FROM events WHERE session_id = $(last_session) AND kind = 'path'"; }
 
 start_moshman au connect direct

@@ -59,6 +59,17 @@ wait_state() {
 	return 1
 }
 
+# wait_path PATH SECONDS: the newest row's path becomes PATH.
+wait_path() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")" = "$1" ] && return 0
+		sleep 0.1
+	done
+	q "SELECT path FROM sessions WHERE id = $(last_session)" >&2
+	return 1
+}
+
 # wait_reconnects N SECONDS: the newest session has at least N reconnects and is up.
 wait_reconnects() {
 	local i r

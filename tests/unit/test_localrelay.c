@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "src/link/localrelay.h"
+#include "src/link/moshpkt.h"
 #include "tests/unit/unit.h"
 
 static void
@@ -173,6 +174,147 @@ no_client_no_delivery(void)
 	ev_loop_destroy(loop);
 }
 
+#define KEY "Qv/oLnTX2U7ul0nyyMCSxA"
+
+/* A datagram as mosh would send it under KEY. */
+static size_t
+sealed(unsigned char *b, uint64_t seq, int to_client, uint16_t ts, uint16_t reply)
+{
+	struct moshpkt_key *k = moshpkt_key_new(KEY);
+	struct moshpkt p = { seq, to_client, ts, reply };
+	size_t n = moshpkt_seal(k, &p, "state", 5, b, MOSHPKT_MAX);
+
+	moshpkt_key_free(k);
+	return n;
+}
+
+static void
+send_bytes(int fd, int port, const unsigned char *b, size_t n)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sendto(fd, b, n, 0, (struct sockaddr *)&sin, sizeof sin);
+}
+
+/* With the session key the relay follows only mosh-client: a flood from another local
+ * socket is dropped and never takes the replies; server datagrams are judged. */
+static void
+keyed_follows_only_the_client(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct localrelay *r;
+	struct localrelay_stats st;
+	struct sockaddr_in from;
+	unsigned char b[MOSHPKT_MAX];
+	char err[256], buf[MOSHPKT_MAX];
+	int srv_port, cl_port, ev_port, srv, cl, evil;
+	size_t n;
+
+	srv = udp_bound(&srv_port);
+	cl = udp_bound(&cl_port);
+	evil = udp_bound(&ev_port);
+	r = localrelay_new(loop, err, sizeof err);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK_INT(localrelay_set_key(r, "not a key"), -1);
+	CHECK_INT(localrelay_set_key(r, KEY), 0);
+	CHECK_INT(localrelay_use_udp(r, "127.0.0.1", srv_port, err, sizeof err), 0);
+	n = sealed(b, 5, 0, 1000, MOSHPKT_NO_REPLY);
+	send_bytes(cl, localrelay_port(r), b, n);
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &from), (ssize_t)n);
+	/* The flood: junk, and a server-direction datagram (it opens, but is not the
+	 * client's).  Neither is forwarded nor moves the reply address. */
+	for (int i = 0; i < 20; i++)
+		to_port(evil, localrelay_port(r), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	n = sealed(b, 9, 1, 1000, MOSHPKT_NO_REPLY);
+	send_bytes(evil, localrelay_port(r), b, n);
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &from), -1);
+	/* The server answers the client's timestamp: heard, and a round trip. */
+	n = sealed(b, 0, 1, 9, 1000);
+	sendto(srv, b, n, 0, (struct sockaddr *)&from, sizeof from);
+	spin(loop);
+	CHECK_INT(recv_one(cl, buf, sizeof buf, &from), (ssize_t)n);
+	CHECK_INT(recv_one(evil, buf, sizeof buf, &from), -1);
+	CHECK_INT(localrelay_deliver(r, b, n), LOCALRELAY_HEARD);
+	n = sealed(b, 1, 1, 9, MOSHPKT_NO_REPLY);
+	CHECK_INT(localrelay_deliver(r, b, n), LOCALRELAY_TALKS);
+	CHECK_INT(localrelay_deliver(r, "junk-junk-junk-junk-junk-junk", 29), LOCALRELAY_DROPPED);
+	n = sealed(b, 6, 0, 1, MOSHPKT_NO_REPLY);
+	CHECK_INT(localrelay_deliver(r, b, n), LOCALRELAY_DROPPED); /* the client's direction */
+	/* A replay far behind the newest client datagram does not move the address. */
+	n = sealed(b, 500, 0, 1000, MOSHPKT_NO_REPLY);
+	send_bytes(cl, localrelay_port(r), b, n);
+	spin(loop);
+	n = sealed(b, 5, 0, 1000, MOSHPKT_NO_REPLY);
+	send_bytes(evil, localrelay_port(r), b, n);
+	spin(loop);
+	n = sealed(b, 2, 1, 9, MOSHPKT_NO_REPLY);
+	CHECK_INT(localrelay_deliver(r, b, n), LOCALRELAY_TALKS);
+	CHECK(recv_one(cl, buf, sizeof buf, &from) > 0);
+	CHECK_INT(recv_one(evil, buf, sizeof buf, &from), -1);
+	localrelay_get_stats(r, &st);
+	CHECK_INT(st.keyed, 1);
+	/* Flood: 20 junk and 1 server datagram; handed down: 1 junk and 1 client one. */
+	CHECK_INT(st.unauthentic, 23);
+	CHECK(st.dropped >= st.unauthentic + 1); /* and the replay */
+	CHECK(st.rtt_ms >= 0);
+	CHECK(st.last_heard_ms > 0);
+	localrelay_free(r);
+	close(srv);
+	close(cl);
+	close(evil);
+	ev_loop_destroy(loop);
+}
+
+/* The udp path's socket is not connected: datagrams from anyone but the server are
+ * dropped, and a roam rebuilds it and sends the last datagram again. */
+static void
+udp_path_roams(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct localrelay *r;
+	struct sockaddr_in from, first;
+	char err[256], buf[64];
+	int srv_port, cl_port, o_port, srv, cl, other;
+
+	srv = udp_bound(&srv_port);
+	cl = udp_bound(&cl_port);
+	other = udp_bound(&o_port);
+	r = localrelay_new(loop, err, sizeof err);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK_INT(localrelay_use_udp(r, "127.0.0.1", srv_port, err, sizeof err), 0);
+	to_port(cl, localrelay_port(r), "one");
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &first), 3);
+	/* Someone else aims at the path's socket: not delivered. */
+	sendto(other, "fake", 4, 0, (struct sockaddr *)&first, sizeof first);
+	spin(loop);
+	CHECK_INT(recv_one(cl, buf, sizeof buf, &from), -1);
+	localrelay_roam(r, "test");
+	spin(loop);
+	CHECK_INT(recv_one(srv, buf, sizeof buf, &from), 3);
+	CHECK_STR(buf, "one");
+	CHECK(from.sin_port != first.sin_port); /* a new socket */
+	sendto(srv, "two", 3, 0, (struct sockaddr *)&from, sizeof from);
+	spin(loop);
+	CHECK_INT(recv_one(cl, buf, sizeof buf, &from), 3);
+	CHECK_STR(buf, "two");
+	localrelay_free(r);
+	close(srv);
+	close(cl);
+	close(other);
+	ev_loop_destroy(loop);
+}
+
 int
 main(void)
 {
@@ -180,5 +322,7 @@ main(void)
 	RUN(sender_filter);
 	RUN(forward_both_ways);
 	RUN(no_client_no_delivery);
+	RUN(keyed_follows_only_the_client);
+	RUN(udp_path_roams);
 	UNIT_END();
 }
