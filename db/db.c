@@ -125,6 +125,9 @@ static const char *const migrations[] = {
 	"  cmdline TEXT"
 	");"
 	"CREATE INDEX scan_servers_by_host ON scan_servers(host_id, pid);",
+	/* 2 -> 3: is a terminal attached to the session, and since when (ms epoch) */
+	"ALTER TABLE sessions ADD COLUMN attached INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN attach_changed_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

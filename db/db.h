@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 #define DB_OK 0
 #define DB_ERR (-1)
@@ -205,6 +205,23 @@ int db_json_clean_host(struct db *, const char *scan_json, int kill_ran,
 int64_t db_data_version(struct db *);
 
 int db_event_add(struct db *, int64_t session_id, const char *kind, const char *message);
+
+/* ---- attached terminals (db_attach.c) ------------------------------------------------ */
+
+/* Records that a terminal attached (attached != 0) or left, now, with an event of kind
+ * "attach" or "detach" carrying why.  DB_NOTFOUND for an unknown id. */
+int db_session_set_attached(struct db *, int64_t id, int attached, const char *why);
+/* Is a terminal attached, and since when (ms epoch; 0: never attached or detached). */
+int db_session_attached(struct db *, int64_t id, int *attached, int64_t *since_ms);
+
+struct db_event {
+	int64_t at;    /* ms epoch */
+	char *kind;
+	char *message;
+};
+/* Events of one session, oldest first.  Free with db_event_list_free(). */
+int db_event_list(struct db *, int64_t session_id, struct db_event **out, size_t *n);
+void db_event_list_free(struct db_event *, size_t n);
 /* Events of one session as a JSON array, oldest first. */
 int db_event_json(struct db *, int64_t session_id, char **out);
 

@@ -23,6 +23,7 @@
 #include "src/link/cmdpath.h"
 #include "src/link/health.h"
 #include "src/util/log.h"
+#include "src/session/attach.h"
 #include "src/session/moshconnect.h"
 #include "src/util/proc.h"
 #include "src/ssh/proxy.h"
@@ -65,6 +66,7 @@ struct sup {
 	char remote_addr[INET6_ADDRSTRLEN];
 
 	pid_t client;
+	struct attach *att;      /* attach_fd >= 0: mosh-client's terminal and socket */
 	ev_child child_w;
 	ev_timer stats_w;
 	ev_signal sig_int, sig_term, sig_hup;
@@ -411,6 +413,8 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		snprintf(reason, sizeof reason, "mosh-client ended");
 	}
 	s->client = 0;
+	if (s->att != NULL)
+		attach_client_exited(s->att, s->rc, reason);
 	sup_stats_cb(loop, &s->stats_w, 0);
 	s->row.session_key = NULL;
 	explicit_bzero(s->key, sizeof s->key);
@@ -453,8 +457,52 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
-/* Starts mosh-client on this terminal, pointed at the relay.  MOSH_KEY exists only in
- * the child's environment. */
+/* ---- persistent sessions: the attach hooks (the rest is src/session/attach.c) ---- */
+
+static void
+sup_attach_changed(void *arg, int attached, const char *why)
+{
+	struct sup *s = arg;
+
+	if (db_session_set_attached(s->db, s->row.id, attached, why) != DB_OK)
+		log_debug("supervisor: attach not recorded: %s", db_error(s->db));
+}
+
+/* Opens mosh-client's own terminal and the attach socket.  -1 after sup_fail. */
+static int
+sup_attach_open(struct sup *s)
+{
+	char err[512];
+
+	s->att = attach_new(s->loop, s->row.id, s->host.name, STDIN_FILENO,
+	    sup_attach_changed, s, err, sizeof err);
+	if (s->att == NULL) {
+		sup_fail(s, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* mosh-client runs: leave the user's terminal.  A session of our own (a closed window's
+ * SIGHUP no longer reaches the supervisor or mosh-client) and stdio on /dev/null; the
+ * row and its events say what happens from here on. */
+static void
+sup_attach_leave(struct sup *s)
+{
+	int nul;
+
+	if (setsid() == -1)
+		log_debug("supervisor: setsid: %s", strerror(errno));
+	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(nul, STDIN_FILENO);
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		close(nul);
+	}
+}
+
+/* Starts mosh-client on this terminal (or, with attach_fd, on the supervisor's own),
+ * pointed at the relay.  MOSH_KEY exists only in the child's environment. */
 static int
 sup_spawn_client(struct sup *s)
 {
@@ -472,6 +520,11 @@ sup_spawn_client(struct sup *s)
 		return -1;
 	}
 	snprintf(port, sizeof port, "%d", localrelay_port(s->relay));
+	if (s->opts->attach_fd >= 0 && sup_attach_open(s) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
 	/* The client owns the terminal now: keyboard signals and window changes are its. */
 	ev_signal_stop(s->loop, &s->sig_int);
 	signal(SIGINT, SIG_IGN);
@@ -491,7 +544,9 @@ sup_spawn_client(struct sup *s)
 			signal(reset[i], SIG_DFL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (setenv("MOSH_KEY", s->key, 1) == -1 ||
+		if (s->att != NULL && attach_child_setup(s->att) == -1)
+			err = errno;
+		else if (setenv("MOSH_KEY", s->key, 1) == -1 ||
 		    setenv("MOSH_PREDICTION_DISPLAY", s->host.predict, 1) == -1)
 			err = errno;
 		else {
@@ -514,6 +569,10 @@ sup_spawn_client(struct sup *s)
 		return -1;
 	}
 	s->client = pid;
+	if (s->att != NULL) {
+		sup_attach_leave(s);
+		attach_start(s->att, pid, s->opts->attach_fd, s->opts->detached);
+	}
 	ev_child_init(&s->child_w, sup_child_cb, pid, 0);
 	s->child_w.data = s;
 	ev_child_start(s->loop, &s->child_w);
@@ -1001,7 +1060,7 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 	sup_progressf(s, "authenticated (%s)", sshconn_auth_method(c));
 	/* Checked here, late, so the bootstrap can be tested without one, but before a
 	 * mosh-server exists that no client could use. */
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+	if (!s->opts->detached && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		sup_fail(s, "mosh-client needs a terminal and this is not one; run moshman "
 		    "connect in a terminal");
 		return;
@@ -1233,6 +1292,8 @@ out:
 	free(s.command_line);
 	sshconn_free(s.ssh);
 	localrelay_free(s.relay);
+	/* Last: an attached terminal waits for this close to know the session is over. */
+	attach_free(s.att);
 	explicit_bzero(s.key, sizeof s.key);
 	if (s.have_row)
 		sup_free_row(&s.row);

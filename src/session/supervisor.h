@@ -16,6 +16,13 @@ struct supervisor_opts {
 	const char *transport;      /* override, NULL: the profile's */
 	const char *hostkey_policy; /* override, NULL: the profile's */
 	int quiet;                  /* no progress lines */
+	/* Persistent sessions (src/session/attach.h): >= 0, mosh-client runs on a terminal
+	 * the supervisor owns, the supervisor leaves this terminal's session when it starts
+	 * it, and this connected socket is the first attached terminal.  -1: mosh-client
+	 * runs on this terminal and the session ends with it. */
+	int attach_fd;
+	int detached;               /* with attach_fd: start detached (only tell attach_fd
+	                             * the session is up); no terminal needed */
 };
 
 /* Runs the session in the foreground.  Returns the exit status for the command: the
