@@ -26,6 +26,7 @@ struct cmd {
 extern const struct cmd *const cmd_table[];
 extern const struct cmd cmd_host, cmd_connect, cmd_sessions, cmd_relay;
 extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect;
+extern const struct cmd cmd_attach, cmd_events;
 
 const struct cmd *cmd_find(const char *name);
 /* Opens the database the context names; prints why and returns NULL on failure. */

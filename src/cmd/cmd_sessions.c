@@ -9,24 +9,11 @@
 #include "db/db.h"
 #include "src/cmd/cmd.h"
 #include "src/session/liveness.h"
+#include "src/util/fmt.h"
 #include "src/util/xmalloc.h"
 
 static void
-fmt_time(char *buf, size_t len, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static void
-fmt_ago(char *buf, size_t len, int64_t at, int64_t now)
+ms_ago(char *buf, size_t len, int64_t at, int64_t now)
 {
 	if (at <= 0)
 		snprintf(buf, len, "-");
@@ -43,14 +30,31 @@ fmt_pid(char *buf, size_t len, int64_t pid)
 		snprintf(buf, len, "%" PRId64, pid);
 }
 
-#define NCOL 14
+#define NCOL 16
+
+/* TERMINAL and SINCE: is a terminal attached to a live session, since how long. */
+static void
+terminal_cells(struct db *db, const struct db_session *s, char *term, char *since,
+    size_t len)
+{
+	int64_t at = 0;
+	int attached = 0;
+
+	snprintf(term, len, "-");
+	snprintf(since, len, "-");
+	if (!db_session_is_live_state(s->state) || s->client_pid <= 0 ||
+	    db_session_attached(db, s->id, &attached, &at) != DB_OK || at <= 0)
+		return;
+	snprintf(term, len, "%s", attached ? "attached" : "detached");
+	fmt_ago(at, since, len);
+}
 
 static int
 print_table(struct db *db, int all)
 {
 	static const char *const head[NCOL] = { "ID", "HOST", "STATE", "PATH", "PORT",
 		"SERVER", "SUPERVISOR", "CLIENT", "STARTED", "RX_MS_AGO", "UP", "DOWN",
-		"RECONNECTS", "TRANSPORT" };
+		"RECONNECTS", "TRANSPORT", "TERMINAL", "SINCE" };
 	struct db_session *v = NULL;
 	size_t n = 0;
 	char ***cells;
@@ -77,12 +81,13 @@ print_table(struct db *db, int all)
 		fmt_pid(buf[5], sizeof buf[5], s->server_pid);
 		fmt_pid(buf[6], sizeof buf[6], s->supervisor_pid);
 		fmt_pid(buf[7], sizeof buf[7], s->client_pid);
-		fmt_time(buf[8], sizeof buf[8], s->started_at);
-		fmt_ago(buf[9], sizeof buf[9], s->last_rx_at, now);
+		fmt_datetime(s->started_at, buf[8], sizeof buf[8]);
+		ms_ago(buf[9], sizeof buf[9], s->last_rx_at, now);
 		snprintf(buf[10], sizeof buf[10], "%" PRId64, s->bytes_up);
 		snprintf(buf[11], sizeof buf[11], "%" PRId64, s->bytes_down);
 		snprintf(buf[12], sizeof buf[12], "%d", s->reconnects);
 		snprintf(buf[13], sizeof buf[13], "%s", s->transport != NULL ? s->transport : "-");
+		terminal_cells(db, s, buf[14], buf[15], sizeof buf[14]);
 		cells[i] = xcalloc(NCOL, sizeof **cells);
 		for (size_t c = 0; c < NCOL; c++) {
 			cells[i][c] = xstrdup(buf[c]);
@@ -154,7 +159,8 @@ cmd_sessions_help(FILE *f)
 	fputs("\nLive and orphaned sessions by default, every recorded session with --all.  A\n"
 	      "session whose supervisor is gone (checked by pid, process start time and boot\n"
 	      "id) is marked orphaned first; its mosh-server may still run on the host until\n"
-	      "'moshman clean' ends it.\n"
+	      "'moshman clean' ends it.  TERMINAL says whether a terminal is attached to a\n"
+	      "running session (moshman attach) and SINCE for how long.\n"
 	      "\n"
 	      "  --all    ended sessions too (closed, failed, killed)\n"
 	      "  --json   a JSON array (no session keys)\n",

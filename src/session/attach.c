@@ -98,14 +98,16 @@ attach_dir(char *buf, size_t len, char *err, size_t errlen)
 }
 
 int
-attach_socket_path(int64_t id, char *buf, size_t len, char *err, size_t errlen)
+attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len, char *err,
+    size_t errlen)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int n;
 
 	if (attach_dir(dir, sizeof dir, err, errlen) == -1)
 		return -1;
-	n = snprintf(buf, len, "%s/session-%lld.sock", dir, (long long)id);
+	n = snprintf(buf, len, "%s/session-%lld-%lld.sock", dir, (long long)id,
+	    (long long)supervisor_pid);
 	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof dir) {
 		snprintf(err, errlen, "the socket path under %s is too long; set a shorter "
 		    "XDG_RUNTIME_DIR", dir);
@@ -436,12 +438,13 @@ attach_new(struct ev_loop *loop, int64_t session_id, const char *host, int size_
 		    strerror(errno));
 		goto fail;
 	}
-	if (attach_socket_path(session_id, a->path, sizeof a->path, err, errlen) == -1)
+	if (attach_socket_path(session_id, getpid(), a->path, sizeof a->path, err,
+	    errlen) == -1)
 		goto fail;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
-	/* A socket left by a supervisor that died with this id's row is stale. */
+	/* A socket left by a dead supervisor of the same id and pid is stale. */
 	unlink(a->path);
 	if ((a->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {

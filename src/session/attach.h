@@ -6,7 +6,8 @@
  * and the old one is told why.  With none attached, mosh-client's output is read and
  * dropped (its screen lives in mosh-client and is drawn again on the next attach).
  *
- * The socket is $XDG_RUNTIME_DIR/moshman/session-ID.sock, else /tmp/moshman-UID/...; the
+ * The socket is $XDG_RUNTIME_DIR/moshman/session-ID-PID.sock (PID: the supervisor's, so
+ * two databases' session 1 never share a name), else under /tmp/moshman-UID/; the
  * directory is created 0700 and refused when it is not the user's own or others may
  * enter it, and a connecting peer whose uid is not ours (SO_PEERCRED) is dropped.
  */
@@ -26,8 +27,10 @@ typedef void (*attach_changed_cb)(void *arg, int attached, const char *why);
 
 /* The socket's directory, created if missing.  0, or -1 with why in err. */
 int attach_dir(char *buf, size_t len, char *err, size_t errlen);
-/* The socket of session id (the directory is checked as attach_dir does). */
-int attach_socket_path(int64_t id, char *buf, size_t len, char *err, size_t errlen);
+/* The socket of session id run by supervisor pid (the directory is checked as
+ * attach_dir does). */
+int attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len,
+    char *err, size_t errlen);
 
 /* Opens the pseudo-terminal (sized like the terminal on size_fd, else 24x80) and the
  * listening socket.  NULL with why in err. */

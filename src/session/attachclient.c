@@ -60,14 +60,15 @@ attachclient_detach_key(unsigned char *key, char *err, size_t errlen)
 }
 
 int
-attachclient_connect(int64_t id, char *err, size_t errlen)
+attachclient_connect(int64_t id, int64_t supervisor_pid, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	int fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	if (attach_socket_path(id, sun.sun_path, sizeof sun.sun_path, err, errlen) == -1)
+	if (attach_socket_path(id, supervisor_pid, sun.sun_path, sizeof sun.sun_path, err,
+	    errlen) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
@@ -120,44 +121,43 @@ term_size(int *rows, int *cols)
 	}
 }
 
-/* Reads messages from the supervisor into c; calls each() per message until it returns
- * nonzero.  State between calls lives in these statics' owner: one client a process. */
-struct inbuf {
-	uint8_t b[2 * ATTACHPROTO_MSG_MAX];
-	size_t len;
-};
+typedef int (*handle_fn)(struct attachclient *, const struct attachproto_msg *);
 
-/* One read from the supervisor; then every whole message goes to handle().  Returns 1
- * when handle() said stop, 0 to go on, -1 on EOF or a broken message (err set). */
+/* Every whole message already read goes to handle() until it says stop.  Returns what
+ * handle() returned last (0: go on), or -1 on a broken message (err set). */
 static int
-read_messages(struct attachclient *c, struct inbuf *in,
-    int (*handle)(struct attachclient *, const struct attachproto_msg *), char *err,
-    size_t errlen)
+handle_buffered(struct attachclient *c, handle_fn handle, char *err, size_t errlen)
 {
 	struct attachproto_msg m;
 	size_t at = 0;
-	ssize_t n;
-	long used;
+	long used = 0;
 	int rc = 0;
 
-	n = read(c->fd, in->b + in->len, sizeof in->b - in->len);
+	while (rc == 0 && (used = attachproto_parse(ATTACHPROTO_FROM_SUPERVISOR, c->in + at,
+	    c->inlen - at, &m, err, errlen)) > 0) {
+		at += (size_t)used;
+		rc = handle(c, &m);
+	}
+	memmove(c->in, c->in + at, c->inlen - at);
+	c->inlen -= at;
+	return rc == 0 && used == -1 ? -1 : rc;
+}
+
+/* One read from the supervisor, then handle_buffered().  -1 also on EOF. */
+static int
+read_messages(struct attachclient *c, handle_fn handle, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	n = read(c->fd, c->in + c->inlen, sizeof c->in - c->inlen);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) {
 		snprintf(err, errlen, "the session's supervisor closed the connection");
 		return -1;
 	}
-	in->len += (size_t)n;
-	while (rc == 0 && (used = attachproto_parse(ATTACHPROTO_FROM_SUPERVISOR, in->b + at,
-	    in->len - at, &m, err, errlen)) > 0) {
-		at += (size_t)used;
-		rc = handle(c, &m);
-	}
-	if (rc == 0 && used == -1)
-		return -1;
-	memmove(in->b, in->b + at, in->len - at);
-	in->len -= at;
-	return rc;
+	c->inlen += (size_t)n;
+	return handle_buffered(c, handle, err, errlen);
 }
 
 static int
@@ -174,10 +174,9 @@ int
 attachclient_hello(struct attachclient *c, char *err, size_t errlen)
 {
 	uint8_t msg[16];
-	struct inbuf in;
 	int rows, cols, rc;
 
-	in.len = 0;
+	c->inlen = 0;
 	c->end = ATTACHCLIENT_LOST;
 	term_size(&rows, &cols);
 	if (write_all(c->fd, msg, attachproto_hello(msg, sizeof msg, rows, cols)) == -1) {
@@ -185,7 +184,7 @@ attachclient_hello(struct attachclient *c, char *err, size_t errlen)
 		return -1;
 	}
 	/* Blocking: nothing else to do until the supervisor answers or goes. */
-	while ((rc = read_messages(c, &in, hello_handle, err, errlen)) == 0)
+	while ((rc = read_messages(c, hello_handle, err, errlen)) == 0)
 		;
 	if (rc == -1) {
 		if (err[0] == '\0')
@@ -246,13 +245,11 @@ attachclient_run(struct attachclient *c)
 	struct sigaction sa, old[sizeof sigs / sizeof sigs[0]];
 	struct termios saved, raw;
 	struct attachkey k;
-	struct inbuf in;
 	uint8_t msg[ATTACHPROTO_MSG_MAX];
 	unsigned char kbd[4096], out[sizeof kbd + 1];
 	char err[256];
 	int have_tty, done = 0, rows, cols, rc;
 
-	in.len = 0;
 	c->end = ATTACHCLIENT_LOST;
 	attachkey_init(&k, c->detach_key);
 	if (sig_pipe[0] == -1 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -273,6 +270,11 @@ attachclient_run(struct attachclient *c)
 	if (write_all(c->fd, msg, attachproto_resize(msg, sizeof msg, rows, cols)) == -1)
 		done = 1;
 
+	/* What came with the WELCOME: the screen drawn again. */
+	if (!done && (rc = handle_buffered(c, run_handle, err, sizeof err)) != 0) {
+		c->end = rc == 2 ? ATTACHCLIENT_HUNGUP : c->end;
+		done = 1;
+	}
 	while (!done) {
 		struct pollfd p[3] = {
 			{ STDIN_FILENO, POLLIN, 0 },
@@ -310,7 +312,7 @@ attachclient_run(struct attachclient *c)
 			}
 		}
 		if (!done && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			rc = read_messages(c, &in, run_handle, err, sizeof err);
+			rc = read_messages(c, run_handle, err, sizeof err);
 			if (rc == -1) {
 				c->end = ATTACHCLIENT_LOST;
 				snprintf(c->text, sizeof c->text, "%.200s", err);

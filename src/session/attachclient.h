@@ -28,12 +28,16 @@ struct attachclient {
 	enum attachclient_end end;
 	int status;              /* EXITED: mosh-client's exit status */
 	char text[ATTACHPROTO_TEXT_MAX + 1]; /* what the supervisor said last */
+	/* bytes read but not yet handled: what came with the WELCOME belongs to the run */
+	uint8_t in[2 * ATTACHPROTO_MSG_MAX];
+	size_t inlen;
 };
 
 /* The detach key from $MOSHMAN_DETACH_KEY (default d).  0, or -1 with why in err. */
 int attachclient_detach_key(unsigned char *key, char *err, size_t errlen);
-/* Connects to session id's socket.  The fd, or -1 with why in err. */
-int attachclient_connect(int64_t id, char *err, size_t errlen);
+/* Connects to the socket of session id, run by supervisor pid.  The fd, or -1 with why
+ * in err. */
+int attachclient_connect(int64_t id, int64_t supervisor_pid, char *err, size_t errlen);
 /* Sends HELLO with this terminal's size and waits for the supervisor's WELCOME, in
  * cooked mode (a supervisor still connecting may be asking for a password).  0; or -1
  * with why in err and c->end LOST (the supervisor closed without answering). */

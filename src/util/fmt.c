@@ -1,6 +1,7 @@
 #include "src/util/fmt.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include "src/util/clock.h"
 
@@ -18,6 +19,20 @@ fmt_duration(int64_t s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));
+}
+
+void
+fmt_datetime(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 void

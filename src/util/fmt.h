@@ -9,6 +9,8 @@
 void fmt_duration(int64_t seconds, char *, size_t);
 /* Time since when_ms (ms since the epoch) as fmt_duration does; "never" for 0. */
 void fmt_ago(int64_t when_ms, char *, size_t);
+/* Local time "2026-12-06 23:10:00"; "-" for 0 (never). */
+void fmt_datetime(int64_t when_ms, char *, size_t);
 /* "512B", "1.5k", "3.2M", "1.1G". */
 void fmt_bytes(int64_t, char *, size_t);
 
