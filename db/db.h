@@ -123,6 +123,9 @@ struct db_session {
 	int64_t bytes_up, bytes_down, pkts_up, pkts_down;
 	int rtt_ms;              /* -1 unknown */
 	int reconnects;
+	/* read-only here: written by db_session_set_attached() */
+	int attached;            /* a terminal is attached (moshman attach) */
+	int64_t attach_changed_at; /* when it attached or left, 0 never */
 };
 
 void db_session_clear(struct db_session *);
@@ -211,8 +214,6 @@ int db_event_add(struct db *, int64_t session_id, const char *kind, const char *
 /* Records that a terminal attached (attached != 0) or left, now, with an event of kind
  * "attach" or "detach" carrying why.  DB_NOTFOUND for an unknown id. */
 int db_session_set_attached(struct db *, int64_t id, int attached, const char *why);
-/* Is a terminal attached, and since when (ms epoch; 0: never attached or detached). */
-int db_session_attached(struct db *, int64_t id, int *attached, int64_t *since_ms);
 
 struct db_event {
 	int64_t at;    /* ms epoch */

@@ -6,8 +6,6 @@
 static const char sql_set_attached[] =
     "UPDATE sessions SET attached = ?2, attach_changed_at = ?3, updated_at = ?3 "
     "WHERE id = ?1";
-static const char sql_attached[] =
-    "SELECT attached, attach_changed_at FROM sessions WHERE id = ?1";
 static const char sql_event_list[] =
     "SELECT at, kind, message FROM events WHERE session_id = ?1 ORDER BY id";
 
@@ -37,32 +35,6 @@ db_session_set_attached(struct db *db, int64_t id, int attached, const char *why
 fail:
 	db_rollback(db);
 	return DB_ERR;
-}
-
-int
-db_session_attached(struct db *db, int64_t id, int *attached, int64_t *since_ms)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*attached = 0;
-	*since_ms = 0;
-	if ((st = db_stmt(db, sql_attached)) == NULL)
-		return DB_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*attached = sqlite3_column_int(st, 0) != 0;
-		*since_ms = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	if (rc == SQLITE_DONE) {
-		db_failf(db, "no session %lld", (long long)id);
-		return DB_NOTFOUND;
-	}
-	return db_fail(db, "reading the attached terminal");
 }
 
 static void

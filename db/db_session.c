@@ -8,7 +8,8 @@
 	"id, coalesce(host_id, 0), host_name, state, path, transport, remote_addr, "      \
 	"mosh_port, local_port, server_pid, supervisor_pid, supervisor_start, client_pid, " \
 	"client_start, boot_id, session_key, started_at, updated_at, ended_at, last_rx_at, " \
-	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects"
+	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects, "      \
+	"attached, attach_changed_at"
 
 static const char sql_sess_insert[] =
     "INSERT INTO sessions (host_id, host_name, state, path, transport, remote_addr, "
@@ -147,6 +148,8 @@ read_session(sqlite3_stmt *st, void *elem)
 	s->pkts_down = sqlite3_column_int64(st, 24);
 	s->rtt_ms = sqlite3_column_int(st, 25);
 	s->reconnects = sqlite3_column_int(st, 26);
+	s->attached = sqlite3_column_int(st, 27) != 0;
+	s->attach_changed_at = sqlite3_column_int64(st, 28);
 }
 
 int

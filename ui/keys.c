@@ -6,7 +6,7 @@
 #define CTRL(c) ((c) & 0x1f)
 
 const struct binding ui_bindings[] = {
-	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host (no confirmation)" },
+	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host; on a running session, attach" },
 	{ '\r', ACT_CONNECT, NULL, NULL },
 	{ KEY_ENTER, ACT_CONNECT, NULL, NULL },
 	{ 'r', ACT_RECONNECT, "r", "reconnect: a live session's link now, else the host" },

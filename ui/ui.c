@@ -324,6 +324,11 @@ handle_action(struct ui *u, enum action act)
 	switch (act) {
 	case ACT_CONNECT:
 	case ACT_TMUX:
+		/* A running session: attach to it (persistent sessions, jobs_attach). */
+		if (act == ACT_CONNECT && u->focus == PANE_SESSIONS &&
+		    (sess = pane_sessions_selected(u)) != NULL &&
+		    db_session_is_live_state(sess->state) && strcmp(sess->state, "starting") != 0)
+			return jobs_attach(u, sess->id, sess->host_name), REDRAW_ALL;
 		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL)
 			return jobs_connect(u, sess->host_name, act == ACT_TMUX || u->tmux_windows),
 			       REDRAW_ALL;

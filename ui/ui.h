@@ -103,6 +103,8 @@ int dialog_choose(struct ui *, const char *title, const char *const *lines, size
 void dialog_wait_key(const char *message);
 /* jobs.c: children (connect in the foreground; scan and clean in the background) */
 int jobs_connect(struct ui *, const char *host, int in_tmux);
+/* Attaches this terminal to running session id (moshman attach); back on Ctrl-^ d. */
+int jobs_attach(struct ui *, int64_t id, const char *host);
 int jobs_background(struct ui *, const char *what, const char *const argv[]);
 
 #endif

@@ -34,19 +34,14 @@ fmt_pid(char *buf, size_t len, int64_t pid)
 
 /* TERMINAL and SINCE: is a terminal attached to a live session, since how long. */
 static void
-terminal_cells(struct db *db, const struct db_session *s, char *term, char *since,
-    size_t len)
+terminal_cells(const struct db_session *s, char *term, char *since, size_t len)
 {
-	int64_t at = 0;
-	int attached = 0;
-
 	snprintf(term, len, "-");
 	snprintf(since, len, "-");
-	if (!db_session_is_live_state(s->state) || s->client_pid <= 0 ||
-	    db_session_attached(db, s->id, &attached, &at) != DB_OK || at <= 0)
+	if (!db_session_is_live_state(s->state) || s->attach_changed_at <= 0)
 		return;
-	snprintf(term, len, "%s", attached ? "attached" : "detached");
-	fmt_ago(at, since, len);
+	snprintf(term, len, "%s", s->attached ? "attached" : "detached");
+	fmt_ago(s->attach_changed_at, since, len);
 }
 
 static int
@@ -87,7 +82,7 @@ print_table(struct db *db, int all)
 		snprintf(buf[11], sizeof buf[11], "%" PRId64, s->bytes_down);
 		snprintf(buf[12], sizeof buf[12], "%d", s->reconnects);
 		snprintf(buf[13], sizeof buf[13], "%s", s->transport != NULL ? s->transport : "-");
-		terminal_cells(db, s, buf[14], buf[15], sizeof buf[14]);
+		terminal_cells(s, buf[14], buf[15], sizeof buf[14]);
 		cells[i] = xcalloc(NCOL, sizeof **cells);
 		for (size_t c = 0; c < NCOL; c++) {
 			cells[i][c] = xstrdup(buf[c]);
