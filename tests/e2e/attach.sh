@@ -62,6 +62,15 @@ if lab_tmux_wait a1 '\$ *$' 30; then
 	echo "$out" | awk -v id="$id" '$1 == id && $3 == "up" && $(NF-1) == "detached" { f = 1 } END { exit !f }' &&
 		t_ok "sessions shows the session detached" || t_fail "sessions shows the session detached"
 
+	# scan: a detached session whose supervisor lives is live, never a kill target.
+	srv=$(col server_pid "$id")
+	js=$(lab_client timeout 60 "$M" scan s --json 2>/dev/null)
+	jq -e --argjson p "$srv" '.[0].servers[] | select(.pid == $p) |
+		.class == "ours-live" and .candidate == 0 and .candidate_detached == 0' <<<"$js" >/dev/null &&
+		t_ok "scan: the detached session's mosh-server is ours-live, not a target" ||
+		t_fail "scan: the detached session's mosh-server is ours-live, not a target" \
+			"$(jq -c '.[0].servers' <<<"$js")"
+
 	# Another size; nothing typed: the earlier output is drawn again at once.
 	t0=$(ms)
 	attach_in a2 40 120 attach s
