@@ -510,13 +510,13 @@ attach_start(struct attach *a, pid_t client, int first_fd, int detached)
 		term_update(a);
 }
 
-void
-attach_client_exited(struct attach *a, int status, const char *why)
+/* What mosh-client wrote and the loop has not read yet, queued for the terminal. */
+static void
+pty_drain(struct attach *a)
 {
 	uint8_t buf[ATTACHPROTO_MSG_MAX];
 	ssize_t n;
 
-	/* mosh-client's last words (it restores the terminal as it leaves) go first. */
 	while (!a->client_gone && (n = read(a->master, buf + ATTACHPROTO_HEADER,
 	    ATTACHPROTO_DATA_MAX)) > 0) {
 		if (a->term != -1 && a->greeted) {
@@ -524,14 +524,39 @@ attach_client_exited(struct attach *a, int status, const char *why)
 			buf_add(&a->out, buf, ATTACHPROTO_HEADER + (size_t)n);
 		}
 	}
+}
+
+void
+attach_client_stopped(struct attach *a)
+{
+	pty_drain(a);
+	if (a->term != -1 && a->greeted) {
+		uint8_t msg[ATTACHPROTO_HEADER + ATTACHPROTO_TEXT_MAX];
+
+		buf_add(&a->out, msg, attachproto_detached(msg, sizeof msg, "mosh-client was "
+		    "suspended (Ctrl-^ Ctrl-Z)"));
+		(void)buf_flush(&a->out, a->term);
+		term_close(a, "suspended with Ctrl-^ Ctrl-Z");
+	}
+	if (!a->client_gone && a->client > 0)
+		kill(a->client, SIGCONT);
+}
+
+void
+attach_client_exited(struct attach *a, int status, const char *why)
+{
+	uint8_t buf[ATTACHPROTO_HEADER + 1 + ATTACHPROTO_TEXT_MAX];
+	size_t n;
+
+	/* mosh-client's last words (it restores the terminal as it leaves) go first. */
+	pty_drain(a);
 	a->client_gone = 1;
 	ev_io_stop(a->loop, &a->master_r);
 	ev_io_stop(a->loop, &a->master_w);
 	if (a->term == -1)
 		return;
-	n = (ssize_t)attachproto_exit(buf, sizeof buf, status < 0 || status > 255 ? 255 : status,
-	    why);
-	buf_add(&a->out, buf, (size_t)n);
+	n = attachproto_exit(buf, sizeof buf, status < 0 || status > 255 ? 255 : status, why);
+	buf_add(&a->out, buf, n);
 	/* The supervisor is about to end the session and leave its loop: hand the rest
 	 * over now, waiting up to 2 s for a slow terminal. */
 	{

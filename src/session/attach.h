@@ -46,6 +46,10 @@ int attach_child_setup(const struct attach *);
  * already connected (the one `moshman connect` runs in); it is ours from now on.  With
  * detached, first_fd is only told the session is up (WELCOME) and closed. */
 void attach_start(struct attach *, pid_t client, int first_fd, int detached);
+/* mosh-client stopped itself (Ctrl-^ Ctrl-Z, mosh's suspend): the attached terminal is
+ * let go, as a suspended mosh gives the local shell back, and mosh-client is continued
+ * to keep the session alive detached. */
+void attach_client_stopped(struct attach *);
 /* mosh-client ended: its last output and the status go to the attached terminal (which
  * then waits for the socket to close, when the supervisor is done). */
 void attach_client_exited(struct attach *, int status, const char *why);

@@ -204,6 +204,10 @@ run_handle(struct attachclient *c, const struct attachproto_msg *m)
 		if (write_all(STDOUT_FILENO, m->data, m->len) == -1)
 			return 2; /* the screen is gone */
 		return 0;
+	case ATTACHPROTO_DETACHED:
+		c->end = ATTACHCLIENT_DETACHED;
+		snprintf(c->text, sizeof c->text, "%s", m->text);
+		return 1;
 	case ATTACHPROTO_TAKEOVER:
 		c->end = ATTACHCLIENT_TAKEN_OVER;
 		snprintf(c->text, sizeof c->text, "%s", m->text);
@@ -364,9 +368,9 @@ attachclient_report(const struct attachclient *c)
 {
 	switch (c->end) {
 	case ATTACHCLIENT_DETACHED:
-		fprintf(stderr, "moshman: detached from session %lld (%s); it keeps running: "
+		fprintf(stderr, "moshman: detached from session %lld (%s)%s%s; it keeps running: "
 		    "moshman attach %lld\n", (long long)c->session_id, c->host,
-		    (long long)c->session_id);
+		    c->text[0] ? ": " : "", c->text, (long long)c->session_id);
 		return 0;
 	case ATTACHCLIENT_TAKEN_OVER:
 		fprintf(stderr, "moshman: session %lld (%s) was attached from another terminal, "

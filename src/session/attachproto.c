@@ -108,6 +108,12 @@ attachproto_takeover(uint8_t *out, size_t cap, const char *why)
 }
 
 size_t
+attachproto_detached(uint8_t *out, size_t cap, const char *why)
+{
+	return put_text(out, cap, ATTACHPROTO_DETACHED, NULL, 0, why);
+}
+
+size_t
 attachproto_exit(uint8_t *out, size_t cap, int status, const char *why)
 {
 	uint8_t st = (uint8_t)status;
@@ -167,6 +173,7 @@ attachproto_parse(enum attachproto_peer peer, const uint8_t *buf, size_t len,
 	case ATTACHPROTO_WELCOME:
 	case ATTACHPROTO_TAKEOVER:
 	case ATTACHPROTO_EXIT:
+	case ATTACHPROTO_DETACHED:
 		if (from_term)
 			return fail(err, errlen, "message type %d from a terminal", type);
 		break;
@@ -232,8 +239,10 @@ attachproto_parse(enum attachproto_peer peer, const uint8_t *buf, size_t len,
 		break;
 	}
 	case ATTACHPROTO_TAKEOVER:
+	case ATTACHPROTO_DETACHED:
 		if (get_text(p, n, m->text) == -1)
-			return fail(err, errlen, "TAKEOVER with unprintable or long text");
+			return fail(err, errlen, "%s with unprintable or long text",
+			    m->type == ATTACHPROTO_TAKEOVER ? "TAKEOVER" : "DETACHED");
 		break;
 	case ATTACHPROTO_EXIT:
 		if (n < 1)

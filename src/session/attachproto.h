@@ -8,6 +8,7 @@
  *   DATA    keyboard bytes (1..16384)     DATA     mosh-client's output (1..16384)
  *   RESIZE  rows, cols (4)                TAKEOVER why this terminal lost the session
  *   DETACH  (0): the user detached        EXIT     status (1), then how mosh-client ended
+ *                                         DETACHED why the supervisor let this terminal go
  *
  * Rows and columns are 16-bit, 1..4096.  Text is printable ASCII (it reaches a terminal).
  * The parser takes the peer's bytes as hostile: an unknown type, a message the peer may
@@ -35,6 +36,7 @@ enum attachproto_type {
 	ATTACHPROTO_WELCOME,
 	ATTACHPROTO_TAKEOVER,
 	ATTACHPROTO_EXIT,
+	ATTACHPROTO_DETACHED,
 };
 
 /* Who sent the bytes being parsed. */
@@ -51,7 +53,7 @@ struct attachproto_msg {
 	int rows, cols;       /* HELLO, RESIZE */
 	int64_t session_id;   /* WELCOME */
 	int status;           /* EXIT */
-	char text[ATTACHPROTO_TEXT_MAX + 1]; /* WELCOME, TAKEOVER, EXIT */
+	char text[ATTACHPROTO_TEXT_MAX + 1]; /* WELCOME, TAKEOVER, EXIT, DETACHED */
 };
 
 /* Parses the message at the front of buf.  Returns the bytes it took (> 0) with *m
@@ -70,5 +72,6 @@ size_t attachproto_detach(uint8_t *out, size_t cap);
 size_t attachproto_welcome(uint8_t *out, size_t cap, int64_t session_id, const char *host);
 size_t attachproto_takeover(uint8_t *out, size_t cap, const char *why);
 size_t attachproto_exit(uint8_t *out, size_t cap, int status, const char *why);
+size_t attachproto_detached(uint8_t *out, size_t cap, const char *why);
 
 #endif

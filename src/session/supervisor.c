@@ -401,6 +401,12 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	char reason[128];
 	int st = w->rstatus;
 
+	/* Reported only for an attached session (traced watcher): mosh's suspend. */
+	if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+		if (WIFSTOPPED(st) && s->att != NULL)
+			attach_client_stopped(s->att);
+		return;
+	}
 	ev_child_stop(loop, w);
 	if (WIFEXITED(st)) {
 		s->rc = WEXITSTATUS(st);
@@ -573,7 +579,8 @@ sup_spawn_client(struct sup *s)
 		sup_attach_leave(s);
 		attach_start(s->att, pid, s->opts->attach_fd, s->opts->detached);
 	}
-	ev_child_init(&s->child_w, sup_child_cb, pid, 0);
+	/* Attached sessions also hear of stops (Ctrl-^ Ctrl-Z: nobody's shell to return to). */
+	ev_child_init(&s->child_w, sup_child_cb, pid, s->att != NULL);
 	s->child_w.data = s;
 	ev_child_start(s->loop, &s->child_w);
 	return 0;

@@ -66,7 +66,7 @@ if lab_tmux_wait a1 '\$ *$' 30; then
 	srv=$(col server_pid "$id")
 	js=$(lab_client timeout 60 "$M" scan s --json 2>/dev/null)
 	jq -e --argjson p "$srv" '.[0].servers[] | select(.pid == $p) |
-		.class == "ours-live" and .candidate == 0 and .candidate_detached == 0' <<<"$js" >/dev/null &&
+		.class == "ours-live" and (.candidate | not) and (.candidate_detached | not)' <<<"$js" >/dev/null &&
 		t_ok "scan: the detached session's mosh-server is ours-live, not a target" ||
 		t_fail "scan: the detached session's mosh-server is ours-live, not a target" \
 			"$(jq -c '.[0].servers' <<<"$js")"
@@ -94,6 +94,23 @@ if lab_tmux_wait a1 '\$ *$' 30; then
 		event_has "$id" detach 'terminal went away' &&
 		t_ok "terminal closed while attached: session up, detached (the terminal went away)" ||
 		t_fail "terminal closed while attached: session up, detached" "$(col state "$id")|$(col attached "$id")"
+
+	# Ctrl-^ Ctrl-Z: mosh's suspend gives the local shell back; here that is a detach,
+	# and the session keeps running (mosh-client continued by the supervisor).
+	attach_in z1 30 100 attach "$id"
+	lab_tmux_wait z1 '^marker-42' 10 >/dev/null
+	lab_tmux_send z1 C-^ C-z
+	if lab_tmux_wait z1 "detached from session $id \(s\): mosh-client was suspended" 10 &&
+		[ "$(exit_status z1 5)" = 0 ]; then
+		t_ok "Ctrl-^ Ctrl-Z reaches mosh-client, which suspends: the terminal is let go, status 0"
+	else
+		t_fail "Ctrl-^ Ctrl-Z reaches mosh-client, which suspends: the terminal is let go, status 0"
+	fi
+	sleep 0.5
+	[ "$(awk '{print $3}' /proc/"$cli"/stat 2>/dev/null)" != T ] && [ "$(col state "$id")" = up ] &&
+		t_ok "after the suspend mosh-client runs on, the session is up" ||
+		t_fail "after the suspend mosh-client runs on, the session is up" "$(cat /proc/"$cli"/stat 2>/dev/null)"
+	lab_tmux_kill z1
 
 	# Two attaches: the second takes over, the first says why.
 	attach_in a3 30 100 attach "$id"

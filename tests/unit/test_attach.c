@@ -211,6 +211,13 @@ test_proto_roundtrip(void)
 	CHECK_INT(m.type, ATTACHPROTO_TAKEOVER);
 	CHECK_STR(m.text, "attached from another terminal?[2J");
 
+	n = attachproto_detached(b, sizeof b, "mosh-client was suspended");
+	CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, n, &m, err), (long)n);
+	CHECK_INT(m.type, ATTACHPROTO_DETACHED);
+	CHECK_STR(m.text, "mosh-client was suspended");
+	CHECK_INT(parse(ATTACHPROTO_FROM_TERMINAL, b, n, &m, err), -1);
+	CHECK_HAS(err, "from a terminal");
+
 	n = attachproto_exit(b, sizeof b, 130, "mosh-client killed by signal 2");
 	CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, n, &m, err), (long)n);
 	CHECK_INT(m.type, ATTACHPROTO_EXIT);
@@ -259,6 +266,7 @@ test_proto_hostile(void)
 		const char *why;
 	} cases[] = {
 		{ ATTACHPROTO_FROM_TERMINAL, "\x09\x00\x00", 3, "unknown message type 9" },
+		{ ATTACHPROTO_FROM_SUPERVISOR, "\x08\x00\x01\x07", 4, "DETACHED with unprintable" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x00", 1, "unknown message type 0" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x06\x00\x00", 3, "from a terminal" },
 		{ ATTACHPROTO_FROM_SUPERVISOR, "\x03\x00\x04\x00\x18\x00\x50", 7,
