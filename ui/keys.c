@@ -11,6 +11,7 @@ const struct binding ui_bindings[] = {
 	{ KEY_ENTER, ACT_CONNECT, NULL, NULL },
 	{ 'r', ACT_RECONNECT, "r", "reconnect: a live session's link now, else the host" },
 	{ 't', ACT_TMUX, "t", "connect in a new tmux window (inside tmux)" },
+	{ 'v', ACT_EVENTS, "v", "the selected session's events (steps, states, attaches)" },
 	{ 'a', ACT_ADD, "a", "add a host" },
 	{ 'e', ACT_EDIT, "e", "edit the selected host" },
 	{ 'y', ACT_DUP, "y", "duplicate the selected host" },

@@ -474,6 +474,11 @@ handle_action(struct ui *u, enum action act)
 		return REDRAW_ALL;
 	case ACT_REDRAW:
 		return REDRAW_ALL;
+	case ACT_EVENTS:
+		if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL)
+			return events_view(u, sess->id);
+		ui_status(u, 1, "select a session (press 2) to see its events");
+		return REDRAW_PANES;
 	default:
 		return REDRAW_NONE;
 	}

@@ -10,15 +10,6 @@
 
 #define EVENTS_USAGE "usage: moshman events SESSION_ID [--json]"
 
-/* Messages come from remote hosts and proxies too: nothing unprintable reaches the
- * terminal. */
-static void
-print_clean(const char *s)
-{
-	for (; *s != '\0'; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 static int
 cmd_events_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -71,9 +62,10 @@ cmd_events_run(struct cmd_ctx *ctx, int argc, char **argv)
 		char when[32];
 
 		fmt_datetime(v[i].at, when, sizeof when);
-		printf("%s  %-8s ", when, v[i].kind);
-		print_clean(v[i].message);
-		putchar('\n');
+		/* Messages quote remote hosts and proxies: nothing unprintable on the
+		 * terminal (the copy is SQLite's, ours to change). */
+		printf("%s  %-8s %s\n", when, fmt_printable(v[i].kind),
+		    fmt_printable(v[i].message));
 	}
 	db_event_list_free(v, n);
 	db_session_clear(&s);

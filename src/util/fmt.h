@@ -11,6 +11,9 @@ void fmt_duration(int64_t seconds, char *, size_t);
 void fmt_ago(int64_t when_ms, char *, size_t);
 /* Local time "2026-12-06 23:10:00"; "-" for 0 (never). */
 void fmt_datetime(int64_t when_ms, char *, size_t);
+/* Replaces control characters in s with '?' (text from hosts and proxies reaching a
+ * terminal); returns s. */
+char *fmt_printable(char *s);
 /* "512B", "1.5k", "3.2M", "1.1G". */
 void fmt_bytes(int64_t, char *, size_t);
 

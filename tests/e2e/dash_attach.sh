@@ -31,6 +31,13 @@ if lab_tmux_wait dash '\$ *$' 30; then
 	lab_tmux_send dash 2
 	t_check "the Sessions pane shows it detached" lab_tmux_wait dash 'labhost +up .* detached ' 5
 	lab_tmux_send dash Home
+	lab_tmux_send dash v
+	t_check "v shows the session's events: the detach with its reason" \
+		lab_tmux_wait dash 'detach +detached by the user' 5
+	lab_tmux_wait dash 'step +authenticated' 1 >/dev/null && t_ok "... and the connection steps" ||
+		t_fail "... and the connection steps"
+	lab_tmux_send dash Escape
+	sleep 0.3
 	lab_tmux_send dash Enter
 	t_check "Enter on the session attaches: its screen is drawn again" lab_tmux_wait dash '^dash-42' 10
 	[ "$(col client_pid "$id")" = "$cli" ] && kill -0 "$cli" && t_ok "the same mosh-client" ||
