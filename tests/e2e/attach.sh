@@ -183,6 +183,17 @@ if lab_tmux_wait t1 '\$ *$' 15; then
 	lab_tmux_send t1 C-^ d
 	[ "$(exit_status t1 10)" = 0 ] && t_ok "tcp: detached" || t_fail "tcp: detached"
 	lab_tmux_kill t1
+	# The link is rebuilt while nobody is attached, and the session is fine after.
+	rc0=$(col reconnects "$id")
+	lab_client "$M" reconnect "$id" >/dev/null 2>&1
+	for i in $(seq 1 100); do
+		[ "$(col reconnects "$id")" -gt "$rc0" ] && [ "$(col state "$id")" = up ] && break
+		sleep 0.2
+	done
+	[ "$(col reconnects "$id")" -gt "$rc0" ] && [ "$(col state "$id")" = up ] &&
+		t_ok "tcp: moshman reconnect rebuilds a detached session's tunnel" ||
+		t_fail "tcp: moshman reconnect rebuilds a detached session's tunnel" \
+			"reconnects $(col reconnects "$id") state $(col state "$id")"
 	attach_in t2 30 100 attach
 	lab_tmux_wait t2 '^tcp-42' 10 >/dev/null && t_ok "tcp: attach without an argument finds it, screen redrawn" ||
 		t_fail "tcp: attach without an argument finds it, screen redrawn"
