@@ -209,6 +209,21 @@ else
 	kill -TERM "$(col supervisor_pid "$id")" 2>/dev/null
 fi
 
+# ---- the hook for ending a detached session from outside: SIGTERM to its supervisor ----
+out=$(lab_client timeout 60 "$M" -q connect -d s </dev/null 2>&1)
+id=$(last_session)
+sup=$(col supervisor_pid "$id")
+if [ "$(col state "$id")" = up ]; then
+	kill -TERM "$sup"
+	for i in $(seq 1 75); do [ "$(col state "$id")" = closed ] && break; sleep 0.2; done
+	[ "$(col state "$id")|$(col session_key "$id")" = "closed|" ] &&
+		t_ok "SIGTERM to a detached session's supervisor ends it cleanly (row closed, key wiped)" ||
+		t_fail "SIGTERM to a detached session's supervisor ends it cleanly" "$(col state "$id")"
+	t_check "SIGTERM, detached: no mosh-server left" no_mosh_servers 15
+else
+	t_fail "SIGTERM to a detached session's supervisor ends it cleanly" "connect -d: $out"
+fi
+
 out=$("$M" attach 2>&1 </dev/null)
 [ $? = 1 ] && echo "$out" | grep -q "needs a terminal" && t_ok "attach without a terminal: one line, status 1" ||
 	t_fail "attach without a terminal: one line, status 1" "$out"
