@@ -43,7 +43,8 @@ put_text(uint8_t *out, size_t cap, enum attachproto_type type, const uint8_t *pr
 
 	if (put_header(out, cap, type, skip + n) == 0)
 		return 0;
-	memcpy(out + ATTACHPROTO_HEADER, prefix, skip);
+	if (skip > 0)
+		memcpy(out + ATTACHPROTO_HEADER, prefix, skip);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)text[i];
 
@@ -68,7 +69,8 @@ attachproto_data(uint8_t *out, size_t cap, const void *data, size_t len)
 {
 	if (len == 0 || put_header(out, cap, ATTACHPROTO_DATA, len) == 0)
 		return 0;
-	memcpy(out + ATTACHPROTO_HEADER, data, len);
+	/* memmove: the supervisor reads the pty straight behind the header's room. */
+	memmove(out + ATTACHPROTO_HEADER, data, len);
 	return ATTACHPROTO_HEADER + len;
 }
 

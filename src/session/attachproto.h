@@ -64,7 +64,7 @@ long attachproto_parse(enum attachproto_peer, const uint8_t *buf, size_t len,
 
 /* Encoders: each writes one message into out (cap bytes) and returns its length, or 0
  * when it does not fit or a value is out of range.  DATA takes 1..ATTACHPROTO_DATA_MAX
- * bytes; text is cut at ATTACHPROTO_TEXT_MAX and unprintable bytes become '?'. */
+ * bytes (which may already sit at out + ATTACHPROTO_HEADER); text is cut at ATTACHPROTO_TEXT_MAX and unprintable bytes become '?'. */
 size_t attachproto_hello(uint8_t *out, size_t cap, int rows, int cols);
 size_t attachproto_data(uint8_t *out, size_t cap, const void *data, size_t len);
 size_t attachproto_resize(uint8_t *out, size_t cap, int rows, int cols);
