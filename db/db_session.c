@@ -60,7 +60,8 @@ static const char sql_event_add[] =
 	"'last_tx_ms_ago', CASE WHEN last_tx_at > 0 THEN max(0, ?1 - last_tx_at) END, "   \
 	"'bytes_up', bytes_up, 'bytes_down', bytes_down, 'pkts_up', pkts_up, "            \
 	"'pkts_down', pkts_down, 'rtt_ms', CASE WHEN rtt_ms >= 0 THEN rtt_ms END, "       \
-	"'reconnects', reconnects, 'attached', attached != 0, "                           \
+	"'reconnects', reconnects, "                                                      \
+	"'attached', json(CASE WHEN attached THEN 'true' ELSE 'false' END), "             \
 	"'attach_changed_at', CASE WHEN attach_changed_at > 0 THEN attach_changed_at END)"
 static const char sql_sess_json_live[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " SESSION_JSON " AS obj "

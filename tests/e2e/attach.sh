@@ -60,7 +60,10 @@ if lab_tmux_wait a1 '\$ *$' 30; then
 	out=$("$M" sessions)
 	echo "$out" | sed 's/^/# /'
 	echo "$out" | awk -v id="$id" '$1 == id && $3 == "up" && $(NF-1) == "detached" { f = 1 } END { exit !f }' &&
-		t_ok "sessions shows the session detached" || t_fail "sessions shows the session detached"
+		"$M" sessions --json | jq -e --argjson id "$id" '.[] | select(.id == $id) |
+			.attached == false and .attach_changed_at > 0' >/dev/null &&
+		t_ok "sessions (and --json) show the session detached" ||
+		t_fail "sessions (and --json) show the session detached"
 
 	# scan: a detached session whose supervisor lives is live, never a kill target.
 	srv=$(col server_pid "$id")
