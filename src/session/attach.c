@@ -1,5 +1,6 @@
 #include "src/session/attach.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 
 #include "src/session/attachproto.h"
 #include "src/util/log.h"
+#include "src/util/proc.h"
 #include "src/util/xmalloc.h"
 
 /* mosh-client's output waits at most this much for a slow terminal; beyond it the pty
@@ -114,6 +116,32 @@ attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len, ch
 		return -1;
 	}
 	return 0;
+}
+
+/* Sockets of supervisors that died without removing them (SIGKILL, a crash): a socket
+ * names its supervisor's pid, and a pid that no longer runs (gone, or a zombie nobody
+ * reaped yet) cannot be listening.  A reused pid only keeps a stale file a while. */
+static void
+remove_stale(const char *dir)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct dirent *d;
+	struct proc_stat ps;
+	long long id, pid;
+	char tail[8];
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(dp)) != NULL) {
+		if (sscanf(d->d_name, "session-%lld-%lld%7s", &id, &pid, tail) != 3 ||
+		    strcmp(tail, ".sock") != 0 || pid <= 0 || pid > 0x7fffffff)
+			continue;
+		if ((proc_stat_read((pid_t)pid, &ps) == -1 || ps.state == 'Z') &&
+		    snprintf(path, sizeof path, "%s/%s", dir, d->d_name) < (int)sizeof path)
+			unlink(path);
+	}
+	closedir(dp);
 }
 
 /* ---- buffers ---------------------------------------------------------------------------- */
@@ -441,6 +469,12 @@ attach_new(struct ev_loop *loop, int64_t session_id, const char *host, int size_
 	if (attach_socket_path(session_id, getpid(), a->path, sizeof a->path, err,
 	    errlen) == -1)
 		goto fail;
+	{
+		char dir[sizeof a->path];
+
+		if (attach_dir(dir, sizeof dir, err, errlen) == 0)
+			remove_stale(dir);
+	}
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
@@ -555,6 +589,9 @@ attach_client_exited(struct attach *a, int status, const char *why)
 	ev_io_stop(a->loop, &a->master_w);
 	if (a->term == -1)
 		return;
+	if (a->greeted)
+		a->changed(a->arg, 0, "the session ended");
+	a->greeted = 0;
 	n = attachproto_exit(buf, sizeof buf, status < 0 || status > 255 ? 255 : status, why);
 	buf_add(&a->out, buf, n);
 	/* The supervisor is about to end the session and leave its loop: hand the rest

@@ -1,8 +1,9 @@
 /*
  * One session, start to end: the bootstrap (route, host key, auth, mosh-server), the
- * session's database row and its events, the local relay, and mosh-client as a child on
- * this terminal.  The supervisor stays behind while the client runs, writes the relay's
- * counters to the row about once a second, and ends with the client.
+ * session's database row and its events, the local relay, and mosh-client as a child
+ * (on a pseudo-terminal of the supervisor's own with attach_fd, src/session/attach.h; else
+ * on this terminal).  The supervisor stays behind while the client runs, writes the
+ * relay's counters to the row about once a second, and ends with the client.
  */
 #ifndef MOSHMAN_SUPERVISOR_H
 #define MOSHMAN_SUPERVISOR_H

@@ -227,6 +227,24 @@ else
 	t_fail "SIGTERM to a detached session's supervisor ends it cleanly" "connect -d: $out"
 fi
 
+# ---- a supervisor killed outright leaves its socket; the next session removes it -------
+lab_client timeout 60 "$M" -q connect -d s </dev/null >/dev/null 2>&1
+id=$(last_session)
+sup=$(col supervisor_pid "$id")
+srv=$(col server_pid "$id")
+kill -KILL "$sup"
+stale=$XDG_RUNTIME_DIR/moshman/session-$id-$sup.sock
+[ -S "$stale" ] || t_fail "a killed supervisor leaves its socket (precondition)"
+lab_client timeout 60 "$M" -q connect -d s </dev/null >/dev/null 2>&1
+id2=$(last_session)
+[ ! -e "$stale" ] && [ "$(col state "$id2")" = up ] && t_ok "the next session removes a dead supervisor's socket" ||
+	t_fail "the next session removes a dead supervisor's socket" "$(ls "$XDG_RUNTIME_DIR/moshman")"
+kill -TERM "$(col supervisor_pid "$id2")"
+# The killed one's mosh-client lost its terminal and quits, but with its relay gone it
+# cannot tell its server: that one is an orphan (moshman clean's job); end it here.
+lab_server kill -TERM "$srv" 2>/dev/null
+t_check "no mosh-server left after both" no_mosh_servers 20
+
 out=$("$M" attach 2>&1 </dev/null)
 [ $? = 1 ] && echo "$out" | grep -q "needs a terminal" && t_ok "attach without a terminal: one line, status 1" ||
 	t_fail "attach without a terminal: one line, status 1" "$out"
