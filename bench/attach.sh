@@ -1,8 +1,11 @@
 #!/bin/bash
-# bench/attach.sh BUILD_DIR: the attach layer's keystroke-to-echo cost.  A lab session
-# whose "mosh-client" is a raw-mode echo (so neither the network nor mosh is measured),
-# keys typed through `moshman attach` against the same echo on a pty of its own,
-# alternating, ROUNDS x KEYS each (BENCH_ATTACH_ROUNDS 3, BENCH_ATTACH_KEYS 100).
+# bench/attach.sh BUILD_DIR: the attach layer's costs.
+# 1. keystroke to echo: a lab session whose "mosh-client" is a raw-mode echo (so neither
+#    the network nor mosh is measured), keys typed through `moshman attach` against the
+#    same echo on a pty of its own, alternating, ROUNDS x KEYS each
+#    (BENCH_ATTACH_ROUNDS 3, BENCH_ATTACH_KEYS 100).
+# 2. attach to a drawn screen: a real session with output on its screen, detached; the
+#    time from starting `moshman attach` until that output is on the new terminal.
 # Figures, not a test.  Not yet part of bench/run.sh and docs/benchmarks.md.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -33,6 +36,15 @@ for r in $(seq 1 "$ROUNDS"); do
 	lab_client "$W/ptyecho" "$KEYS" "$M" attach "$id" >>"$W/attach"
 done
 kill -TERM "$(q "SELECT supervisor_pid FROM sessions WHERE id = $id")" 2>/dev/null
+
+lab_client "$M" -q connect -d b </dev/null >/dev/null 2>&1 || { echo "bench: no real session" >&2; exit 1; }
+id=$(last_session)
+lab_client "$W/ptyecho" -t 'seq 1 25; echo drawn-$((6*7))\r' "$M" attach "$id" >/dev/null
+: >"$W/attach_ms"
+for r in $(seq 1 5); do
+	lab_client "$W/ptyecho" -u drawn-42 "$M" attach "$id" | awk '{ print int($2 / 1000) }' >>"$W/attach_ms"
+done
+kill -TERM "$(q "SELECT supervisor_pid FROM sessions WHERE id = $id")" 2>/dev/null
 # The median of the rounds' p50 and p90.
 med() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$1" | sort -n |
 	awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -41,4 +53,5 @@ ap50=$(med "$W/attach" p50) ap90=$(med "$W/attach" p90)
 echo "pty alone:           p50 ${dp50} us  p90 ${dp90} us  ($ROUNDS x $KEYS keys)"
 echo "through attach:      p50 ${ap50} us  p90 ${ap90} us"
 echo "added by the layer:  p50 $((ap50 - dp50)) us  p90 $((ap90 - dp90)) us"
+echo "attach to a drawn screen (ms, 5 runs): $(sort -n "$W/attach_ms" | tr '\n' ' ')"
 no_mosh_servers 15 >/dev/null 2>&1
