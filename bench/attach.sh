@@ -44,6 +44,25 @@ lab_client "$W/ptyecho" -t 'seq 1 25; echo drawn-$((6*7))\r' "$M" attach "$id" >
 for r in $(seq 1 5); do
 	lab_client "$W/ptyecho" -u drawn-42 "$M" attach "$id" | awk '{ print int($2 / 1000) }' >>"$W/attach_ms"
 done
+# 3. idle: wake-ups (context switches) and CPU ticks of the supervisor and mosh-client
+#    over 8 s, detached and then attached (a terminal that shows nothing new).
+sup=$(q "SELECT supervisor_pid FROM sessions WHERE id = $id")
+cli=$(q "SELECT client_pid FROM sessions WHERE id = $id")
+cs() { awk '/ctxt_switches/ { s += $2 } END { print s }' /proc/"$1"/status; }
+ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+idle() { # idle LABEL
+	local s0 c0 st0 ct0
+	s0=$(cs "$sup") c0=$(cs "$cli") st0=$(ticks "$sup") ct0=$(ticks "$cli")
+	sleep 8
+	echo "$1: supervisor $(($(cs "$sup") - s0)) wake-ups $(($(ticks "$sup") - st0)) ticks, mosh-client $(($(cs "$cli") - c0)) wake-ups $(($(ticks "$cli") - ct0)) ticks (8 s)"
+}
+sleep 1
+idle "idle detached" >"$W/idle"
+lab_client "$W/ptyecho" -u never-on-screen "$M" attach "$id" >/dev/null &
+holder=$!
+sleep 1
+idle "idle attached" >>"$W/idle"
+wait "$holder"
 kill -TERM "$(q "SELECT supervisor_pid FROM sessions WHERE id = $id")" 2>/dev/null
 # The median of the rounds' p50 and p90.
 med() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$1" | sort -n |
@@ -54,4 +73,5 @@ echo "pty alone:           p50 ${dp50} us  p90 ${dp90} us  ($ROUNDS x $KEYS keys
 echo "through attach:      p50 ${ap50} us  p90 ${ap90} us"
 echo "added by the layer:  p50 $((ap50 - dp50)) us  p90 $((ap90 - dp90)) us"
 echo "attach to a drawn screen (ms, 5 runs): $(sort -n "$W/attach_ms" | tr '\n' ' ')"
+cat "$W/idle"
 no_mosh_servers 15 >/dev/null 2>&1
