@@ -207,7 +207,7 @@ term_close(struct attach *a, const char *why)
 	term_update(a);
 }
 
-/* Queues a message for the terminal (encoded by enc into the buffer's tail). */
+/* Queues an encoded message for the terminal. */
 static void
 term_send(struct attach *a, const uint8_t *msg, size_t n)
 {
@@ -502,12 +502,6 @@ attach_new(struct ev_loop *loop, int64_t session_id, const char *host, int size_
 fail:
 	attach_free(a);
 	return NULL;
-}
-
-int
-attach_pty_slave(const struct attach *a)
-{
-	return a->slave;
 }
 
 int

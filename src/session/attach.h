@@ -36,11 +36,9 @@ int attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len
  * listening socket.  NULL with why in err. */
 struct attach *attach_new(struct ev_loop *, int64_t session_id, const char *host,
     int size_fd, attach_changed_cb, void *arg, char *err, size_t errlen);
-/* The pty's terminal side, for mosh-client's stdin, stdout and stderr; the child makes it
- * its controlling terminal with attach_child_setup().  Closed in the supervisor by
- * attach_start(). */
-int attach_pty_slave(const struct attach *);
-/* In the forked child, before exec: a session of its own on the pty. -1 and errno. */
+/* In the forked child (mosh-client), before exec: a session of its own with the pty's
+ * terminal side as its controlling terminal and stdin, stdout and stderr.  -1 and errno.
+ * The supervisor's copy of that side is closed by attach_start(). */
 int attach_child_setup(const struct attach *);
 /* mosh-client runs as pid; starts serving the socket.  first_fd >= 0 is a terminal
  * already connected (the one `moshman connect` runs in); it is ours from now on.  With
