@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 #define DB_OK 0
 #define DB_ERR (-1)
@@ -133,6 +133,9 @@ struct db_session {
 	int64_t bytes_up, bytes_down, pkts_up, pkts_down;
 	int rtt_ms;              /* -1 unknown */
 	int reconnects;
+	/* read-only here: written by db_session_set_attached() */
+	int attached;            /* a terminal is attached (moshman attach) */
+	int64_t attach_changed_at; /* when it attached or left, 0 never */
 };
 
 /* A record's strings are SQLite-allocated whoever builds it (the supervisor too): set
@@ -241,6 +244,21 @@ void db_json_items_free(struct db_json_item *, size_t n);
 int64_t db_data_version(struct db *);
 
 int db_event_add(struct db *, int64_t session_id, const char *kind, const char *message);
+
+/* ---- attached terminals (db_attach.c) ------------------------------------------------ */
+
+/* Records that a terminal attached (attached != 0) or left, now, with an event of kind
+ * "attach" or "detach" carrying why.  DB_NOTFOUND for an unknown id. */
+int db_session_set_attached(struct db *, int64_t id, int attached, const char *why);
+
+struct db_event {
+	int64_t at;    /* ms epoch */
+	char *kind;
+	char *message;
+};
+/* Events of one session, oldest first.  Free with db_event_list_free(). */
+int db_event_list(struct db *, int64_t session_id, struct db_event **out, size_t *n);
+void db_event_list_free(struct db_event *, size_t n);
 /* Events of one session as a JSON array, oldest first. */
 int db_event_json(struct db *, int64_t session_id, char **out);
 

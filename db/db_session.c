@@ -8,7 +8,8 @@
 	"id, coalesce(host_id, 0), host_name, state, path, transport, remote_addr, "      \
 	"mosh_port, local_port, server_pid, supervisor_pid, supervisor_start, client_pid, " \
 	"client_start, boot_id, session_key, started_at, updated_at, ended_at, last_rx_at, " \
-	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects"
+	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects, "      \
+	"attached, attach_changed_at"
 
 static const char sql_sess_insert[] =
     "INSERT INTO sessions (host_id, host_name, state, path, transport, remote_addr, "
@@ -59,7 +60,9 @@ static const char sql_event_add[] =
 	"'last_tx_ms_ago', CASE WHEN last_tx_at > 0 THEN max(0, ?1 - last_tx_at) END, "   \
 	"'bytes_up', bytes_up, 'bytes_down', bytes_down, 'pkts_up', pkts_up, "            \
 	"'pkts_down', pkts_down, 'rtt_ms', CASE WHEN rtt_ms >= 0 THEN rtt_ms END, "       \
-	"'reconnects', reconnects)"
+	"'reconnects', reconnects, "                                                      \
+	"'attached', json(CASE WHEN attached THEN 'true' ELSE 'false' END), "             \
+	"'attach_changed_at', CASE WHEN attach_changed_at > 0 THEN attach_changed_at END)"
 static const char sql_sess_json_live[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " SESSION_JSON " AS obj "
     "FROM sessions WHERE ended_at = 0 OR state = 'orphaned' ORDER BY id DESC)";
@@ -153,6 +156,8 @@ read_session(sqlite3_stmt *st, void *elem)
 	s->pkts_down = sqlite3_column_int64(st, 24);
 	s->rtt_ms = sqlite3_column_int(st, 25);
 	s->reconnects = sqlite3_column_int(st, 26);
+	s->attached = sqlite3_column_int(st, 27) != 0;
+	s->attach_changed_at = sqlite3_column_int64(st, 28);
 }
 
 int

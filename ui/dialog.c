@@ -103,6 +103,20 @@ dialog_choose(struct ui *u, const char *title, const char *const *lines, size_t 
 	return done;
 }
 
+void
+dialog_show(struct ui *u, const char *title, const char *const *lines, size_t n)
+{
+	int w, ch;
+	WINDOW *win = dialog_open(title, lines, n, 1, &w);
+
+	mvwaddnstr(win, getmaxy(win) - 2, 2, "press any key", w - 4);
+	wrefresh(win);
+	ch = wgetch(win);
+	(void)ch;
+	delwin(win);
+	u->redraw = REDRAW_ALL;
+}
+
 /* Outside curses: wait for Enter so the user can read what a child printed. */
 void
 dialog_wait_key(const char *message)

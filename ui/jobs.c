@@ -1,6 +1,7 @@
-/* The dashboard's children: `moshman connect` in the foreground (the dashboard steps
- * aside), or in a new tmux window; scans and cleans in the background with their last
- * line of output shown in the status line. */
+/* The dashboard's children: `moshman connect` and `moshman attach` in the foreground
+ * (the dashboard steps aside until the session ends or is detached with Ctrl-^ d), or
+ * connect in a new tmux window; scans and cleans in the background with their last line
+ * of output shown in the status line. */
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -171,16 +172,122 @@ jobs_self(struct ui *u, const char *what, const char *cmd, const char *host,
 	jobs_background(u, what, argv);
 }
 
+/* Runs moshman with cargv in this terminal, curses put aside, until it ends (the session
+ * ended, or was detached).  The child's exit status, -1 if it could not run. */
+static int
+jobs_foreground(struct ui *u, const char *const cargv[], const char *banner)
+{
+	char **argv = argv_copy(cargv);
+	struct sigaction ign, old_int, old_quit;
+	pid_t pid;
+	int st = 0;
+
+	def_prog_mode();
+	endwin();
+	printf("moshman: %s\n", banner);
+	fflush(stdout);
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	if ((pid = fork()) == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		execv(u->self, argv);
+		fprintf(stderr, "moshman: cannot run %s: %s\n", u->self, strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	argv_free(argv);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		dialog_wait_key("moshman: the session ended with an error (see above); press "
+				"Enter to return to the dashboard ");
+	reset_prog_mode();
+	u->redraw = REDRAW_ALL;
+	ui_reload(u, 1);
+	return pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* After a foreground session: did it end, or is it still running (detached)? */
+static void
+jobs_after(struct ui *u, int rc, int64_t id, const char *host)
+{
+	struct db_session s;
+
+	memset(&s, 0, sizeof s);
+	if (rc != 0) {
+		ui_status(u, 1, "%s: the session ended with status %d", host, rc);
+		return;
+	}
+	if (id > 0 && db_session_get(u->m.db, id, &s) == DB_OK &&
+	    db_session_is_live_state(s.state))
+		ui_status(u, 0, "session %lld to %s detached; it keeps running (Enter on it "
+		    "attaches)", (long long)id, host);
+	else
+		ui_status(u, 0, "session to %s ended", host);
+	db_session_clear(&s);
+}
+
+/* The newest session of host, 0 if none. */
+static int64_t
+jobs_newest(struct ui *u, const char *host)
+{
+	struct db_session *v = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+
+	if (db_session_list(u->m.db, 1, &v, &n) != DB_OK)
+		return 0;
+	for (size_t i = 0; i < n && id == 0; i++) {
+		if (strcmp(v[i].host_name, host) == 0)
+			id = v[i].id;
+	}
+	db_session_list_free(v, n);
+	return id;
+}
+
+/* Enter on a running session: attach this terminal to it. */
+int
+jobs_attach(struct ui *u, int64_t id, const char *host)
+{
+	const char *cargv[8];
+	char ids[24], banner[512], name[256];
+	int n = 0;
+
+	/* host may point into the model, which the reload after the run replaces. */
+	snprintf(name, sizeof name, "%s", host);
+	host = name;
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	cargv[n++] = u->self;
+	cargv[n++] = "--db";
+	cargv[n++] = u->db_path;
+	cargv[n++] = "attach";
+	cargv[n++] = ids;
+	cargv[n] = NULL;
+	snprintf(banner, sizeof banner, "attaching to session %lld (%s); Ctrl-^ d returns to "
+	    "the dashboard, the session keeps running", (long long)id, host);
+	jobs_after(u, jobs_foreground(u, cargv, banner), id, host);
+	return 0;
+}
 
 /* Enter: run the session in this terminal exactly as `moshman connect` does. */
 int
 jobs_connect(struct ui *u, const char *host, int in_tmux)
 {
 	const char *cargv[8];
-	char **argv;
-	struct sigaction ign, old_int, old_quit;
+	char banner[512], name[256];
 	pid_t pid;
 	int st = 0, n = 0;
+
+	/* host may point into the model, which the reload after the run replaces. */
+	snprintf(name, sizeof name, "%s", host);
+	host = name;
 
 	if (in_tmux) {
 		const char *ccmd[12];
@@ -227,40 +334,12 @@ jobs_connect(struct ui *u, const char *host, int in_tmux)
 	cargv[n++] = "connect";
 	cargv[n++] = host;
 	cargv[n] = NULL;
-	argv = argv_copy(cargv);
-
-	def_prog_mode();
-	endwin();
-	printf("moshman: connecting to %s (the dashboard returns when the session ends)\n", host);
-	fflush(stdout);
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
-	if ((pid = fork()) == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		execv(u->self, argv);
-		fprintf(stderr, "moshman: cannot run %s: %s\n", u->self, strerror(errno));
-		_exit(127);
-	}
-	if (pid > 0) {
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-			;
-	}
-	argv_free(argv);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		dialog_wait_key("moshman: the session ended with an error (see above); press "
-				"Enter to return to the dashboard ");
-		ui_status(u, 1, "connect %s failed (exit %d)", host,
-		    pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	} else
-		ui_status(u, 0, "session to %s ended", host);
-	reset_prog_mode();
-	u->redraw = REDRAW_ALL;
-	ui_reload(u, 1);
+	snprintf(banner, sizeof banner, "connecting to %s (Ctrl-^ d returns to the dashboard, "
+	    "the session keeps running)", host);
+	st = jobs_foreground(u, cargv, banner);
+	if (st != 0)
+		ui_status(u, 1, "connect %s failed (exit %d)", host, st);
+	else
+		jobs_after(u, st, jobs_newest(u, host), host);
 	return 0;
 }

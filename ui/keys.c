@@ -3,6 +3,7 @@
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "src/session/reconnect.h"
 #include "ui/pane.h"
@@ -24,6 +25,10 @@ connect_selected(struct ui *u, int tmux_asked)
 	const struct db_session *sess;
 
 	if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL) {
+		/* A running session: attach to it (persistent sessions, jobs_attach). */
+		if (!tmux_asked && db_session_is_live_state(sess->state) &&
+		    strcmp(sess->state, "starting") != 0)
+			return jobs_attach(u, sess->id, sess->host_name), REDRAW_ALL;
 		jobs_connect(u, sess->host_name, in_tmux_window(u, tmux_asked));
 		return REDRAW_ALL;
 	}
@@ -394,6 +399,18 @@ act_redraw(struct ui *u)
 	return REDRAW_ALL;
 }
 
+/* A session's events, from the sessions pane. */
+static int
+act_events(struct ui *u)
+{
+	const struct db_session *sess;
+
+	if (u->focus == PANE_SESSIONS && (sess = pane_sessions_selected(u)) != NULL)
+		return events_view(u, sess->id);
+	ui_status(u, 1, "select a session (press 2) to see its events");
+	return REDRAW_PANES;
+}
+
 static int (*const actions[ACT_COUNT])(struct ui *) = {
 	[ACT_CONNECT] = act_connect,
 	[ACT_RECONNECT] = act_reconnect,
@@ -424,6 +441,7 @@ static int (*const actions[ACT_COUNT])(struct ui *) = {
 	[ACT_HELP] = act_help,
 	[ACT_QUIT] = act_quit,
 	[ACT_REDRAW] = act_redraw,
+	[ACT_EVENTS] = act_events,
 };
 
 int
@@ -437,11 +455,12 @@ ui_act(struct ui *u, enum action act)
 #define CTRL(c) ((c) & 0x1f)
 
 const struct binding ui_bindings[] = {
-	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host (no confirmation)" },
+	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host; on a running session, attach" },
 	{ '\r', ACT_CONNECT, NULL, NULL },
 	{ KEY_ENTER, ACT_CONNECT, NULL, NULL },
 	{ 'r', ACT_RECONNECT, "r", "reconnect: a live session's link now, else the host" },
 	{ 't', ACT_TMUX, "t", "connect in a new tmux window (inside tmux)" },
+	{ 'v', ACT_EVENTS, "v", "the selected session's events (steps, states, attaches)" },
 	{ 'a', ACT_ADD, "a", "add a host" },
 	{ 'e', ACT_EDIT, "e", "edit the selected host" },
 	{ 'y', ACT_DUP, "y", "duplicate the selected host" },

@@ -49,6 +49,7 @@ void
 pane_sessions_draw(struct ui *u, int y, int h, int focused)
 {
 	char title[64], line[512], rtt[16], contact[16], up[16], down[16], uptime[16];
+	char term[32], ago[16];
 	char spark[SPARK_LEN * 4 + 1];
 	int rows = h - 1, wide = COLS >= 100;
 
@@ -57,8 +58,9 @@ pane_sessions_draw(struct ui *u, int y, int h, int focused)
 	if (rows <= 0)
 		return;
 	pane_scroll(u, PANE_SESSIONS, rows - 1);
-	snprintf(line, sizeof line, "  %-14s %-12s %-7s %6s %8s %3s %s", "HOST", "STATE", "PATH",
-	    "RTT", "CONTACT", "RC", wide ? "   UP/DOWN         UPTIME   RTT HISTORY" : "");
+	snprintf(line, sizeof line, "  %-14s %-12s %-7s %6s %8s %3s %-12s%s", "HOST", "STATE",
+	    "PATH", "RTT", "CONTACT", "RC", "TERMINAL",
+	    wide ? "   UP/DOWN         UPTIME   RTT HISTORY" : "");
 	draw_row(y + 1, line, A_BOLD);
 	for (int r = 0; r < rows - 1; r++) {
 		size_t i = u->top[PANE_SESSIONS] + (size_t)r;
@@ -84,8 +86,16 @@ pane_sessions_draw(struct ui *u, int y, int h, int focused)
 		fmt_duration(((s->ended_at ? s->ended_at : clock_epoch_ms()) - s->started_at) / 1000,
 		    uptime, sizeof uptime);
 		sparkline(u, spark_of(u, s->id), spark, sizeof spark);
-		snprintf(line, sizeof line, "  %-14.14s %-12.12s %-7.7s %6s %8s %3d", s->host_name,
-		    s->state, s->path ? s->path : "-", rtt, contact, s->reconnects);
+		/* A running session with a terminal attached or not, and since when. */
+		if (live && s->attach_changed_at > 0) {
+			fmt_ago(s->attach_changed_at, ago, sizeof ago);
+			snprintf(term, sizeof term, "%s %s", s->attached ? "attached" : "detached",
+			    ago);
+		} else
+			snprintf(term, sizeof term, "-");
+		snprintf(line, sizeof line, "  %-14.14s %-12.12s %-7.7s %6s %8s %3d %-12.12s",
+		    s->host_name, s->state, s->path ? s->path : "-", rtt, contact, s->reconnects,
+		    term);
 		if (wide) {
 			char more[256];
 			snprintf(more, sizeof more, "   %7s/%-7s %-8s %s", up, down, uptime, spark);

@@ -15,7 +15,7 @@ enum action {
 	ACT_NONE, ACT_CONNECT, ACT_RECONNECT, ACT_TMUX, ACT_ADD, ACT_EDIT, ACT_DUP, ACT_DELETE,
 	ACT_IMPORT, ACT_FILTER, ACT_CLEAR, ACT_NEXT_PANE, ACT_PANE1, ACT_PANE2, ACT_PANE3,
 	ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END, ACT_SORT, ACT_PIN, ACT_RESCAN,
-	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW, ACT_COUNT
+	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW, ACT_EVENTS, ACT_COUNT
 };
 
 /* What an action asks of the screen. */
@@ -107,9 +107,15 @@ int dialog_confirm(struct ui *, const char *title, const char *const *lines, siz
 int dialog_choose(struct ui *, const char *title, const char *const *lines, size_t n,
     const char *const *choices, size_t nchoices);
 void dialog_wait_key(const char *message);
+/* Shows lines until a key is pressed. */
+void dialog_show(struct ui *, const char *title, const char *const *lines, size_t n);
+/* v on a session: its events, newest at the bottom (ui/events_view.c). */
+int events_view(struct ui *, int64_t session_id);
 /* jobs.c: children (connect in the foreground; scan and clean in the background) */
 int jobs_connect(struct ui *, const char *host, int in_tmux);
 void jobs_self(struct ui *, const char *what, const char *cmd, const char *host,
     const char *const *extra, size_t nextra);
+/* Attaches this terminal to running session id (moshman attach); back on Ctrl-^ d. */
+int jobs_attach(struct ui *, int64_t id, const char *host);
 
 #endif

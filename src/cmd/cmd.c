@@ -15,7 +15,9 @@
 const struct cmd *const cmd_table[] = {
 	&cmd_host,
 	&cmd_connect,
+	&cmd_attach,
 	&cmd_sessions,
+	&cmd_events,
 	&cmd_reconnect,
 	&cmd_kill,
 	&cmd_relay,

@@ -31,6 +31,7 @@ extern const struct cmd cmd_scan, cmd_clean, cmd_tunnel, cmd_reconnect, cmd_kill
 extern const struct cmd cmd_complete;
 /* The subcommands of host (add, list, ...), NULL-ended. */
 extern const char *const cmd_host_verbs[];
+extern const struct cmd cmd_attach, cmd_events;
 
 struct db_session;
 /* For commands that take SESSION_ID|HOST_NAME (reconnect, kill): calls one() for the

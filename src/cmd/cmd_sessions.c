@@ -12,14 +12,26 @@
 #include "src/util/fmt.h"
 #include "src/util/xmalloc.h"
 
-#define NCOL 14
+#define NCOL 16
+
+/* TERMINAL and SINCE: is a terminal attached to a live session, since how long. */
+static void
+terminal_cells(const struct db_session *s, char *term, char *since, size_t len)
+{
+	snprintf(term, len, "-");
+	snprintf(since, len, "-");
+	if (!db_session_is_live_state(s->state) || s->attach_changed_at <= 0)
+		return;
+	snprintf(term, len, "%s", s->attached ? "attached" : "detached");
+	fmt_ago(s->attach_changed_at, since, len);
+}
 
 static int
 print_table(struct db *db, int all)
 {
 	static const char *const head[NCOL] = { "ID", "HOST", "STATE", "PATH", "PORT",
 		"SERVER", "SUPERVISOR", "CLIENT", "STARTED", "RX_MS_AGO", "UP", "DOWN",
-		"RECONNECTS", "TRANSPORT" };
+		"RECONNECTS", "TRANSPORT", "TERMINAL", "SINCE" };
 	struct db_session *v = NULL;
 	size_t n = 0;
 	char ***cells;
@@ -51,6 +63,7 @@ print_table(struct db *db, int all)
 		snprintf(buf[11], sizeof buf[11], "%" PRId64, s->bytes_down);
 		snprintf(buf[12], sizeof buf[12], "%d", s->reconnects);
 		snprintf(buf[13], sizeof buf[13], "%s", s->transport != NULL ? s->transport : "-");
+		terminal_cells(s, buf[14], buf[15], sizeof buf[14]);
 		cells[i] = xcalloc(NCOL, sizeof **cells);
 		for (size_t c = 0; c < NCOL; c++) {
 			cells[i][c] = xstrdup(buf[c]);
@@ -124,7 +137,9 @@ cmd_sessions_help(FILE *f)
 	      "id) is marked orphaned first; its mosh-server may still run on the host until\n"
 	      "'moshman clean' ends it.  A session that ended while its link was down is\n"
 	      "orphaned/stopping while its supervisor keeps trying to stop the server.\n"
-	      "closed and failed mean mosh-server is known gone.\n"
+	      "closed and failed mean mosh-server is known gone.  TERMINAL says whether a\n"
+	      "terminal is attached to a running session (moshman attach) and SINCE for how\n"
+	      "long.\n"
 	      "\n"
 	      "  --all    ended sessions too (closed, failed, killed)\n"
 	      "  --json   a JSON array (no session keys)\n",

@@ -24,6 +24,7 @@
 #include "src/link/health.h"
 #include "src/util/log.h"
 #include "src/session/ending.h"
+#include "src/session/attach.h"
 #include "src/session/moshconnect.h"
 #include "src/util/proc.h"
 #include "src/ssh/proxy.h"
@@ -77,6 +78,7 @@ struct sup {
 	char remote_addr[INET6_ADDRSTRLEN];
 
 	pid_t client;
+	struct attach *att;      /* attach_fd >= 0: mosh-client's terminal and socket */
 	ev_child child_w;
 	ev_timer stats_w;
 	ev_signal sig_int, sig_term, sig_hup;
@@ -465,9 +467,18 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	struct sup *s = w->data;
 	int st = w->rstatus;
 
+	/* Reported only for an attached session (traced watcher): mosh's suspend. */
+	if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+		if (WIFSTOPPED(st) && s->att != NULL)
+			attach_client_stopped(s->att);
+		return;
+	}
 	ev_child_stop(loop, w);
 	ev_timer_stop(loop, &s->client_w);
 	s->client = 0;
+	if (s->att != NULL)
+		attach_client_exited(s->att, WIFEXITED(st) ? WEXITSTATUS(st) :
+		    WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255);
 	sup_stats_cb(loop, &s->stats_w, 0);
 	ev_timer_stop(loop, &s->stats_w);
 	s->row.session_key = NULL;
@@ -515,8 +526,52 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    ENDING_TERM, w->signum);
 }
 
-/* Starts mosh-client on this terminal, pointed at the relay.  MOSH_KEY exists only in
- * the child's environment. */
+/* ---- persistent sessions: the attach hooks (the rest is src/session/attach.c) ---- */
+
+static void
+sup_attach_changed(void *arg, int attached, const char *why)
+{
+	struct sup *s = arg;
+
+	if (db_session_set_attached(s->db, s->row.id, attached, why) != DB_OK)
+		log_debug("supervisor: attach not recorded: %s", db_error(s->db));
+}
+
+/* Opens mosh-client's own terminal and the attach socket.  -1 after sup_fail. */
+static int
+sup_attach_open(struct sup *s)
+{
+	char err[512];
+
+	s->att = attach_new(s->loop, s->row.id, s->host.name, STDIN_FILENO,
+	    sup_attach_changed, s, err, sizeof err);
+	if (s->att == NULL) {
+		sup_fail(s, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* mosh-client runs: leave the user's terminal.  A session of our own (a closed window's
+ * SIGHUP no longer reaches the supervisor or mosh-client) and stdio on /dev/null; the
+ * row and its events say what happens from here on. */
+static void
+sup_attach_leave(struct sup *s)
+{
+	int nul;
+
+	if (setsid() == -1)
+		log_debug("supervisor: setsid: %s", strerror(errno));
+	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(nul, STDIN_FILENO);
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		close(nul);
+	}
+}
+
+/* Starts mosh-client on this terminal (or, with attach_fd, on the supervisor's own),
+ * pointed at the relay.  MOSH_KEY exists only in the child's environment. */
 static int
 sup_spawn_client(struct sup *s)
 {
@@ -534,6 +589,11 @@ sup_spawn_client(struct sup *s)
 		return -1;
 	}
 	snprintf(port, sizeof port, "%d", localrelay_port(s->relay));
+	if (s->opts->attach_fd >= 0 && sup_attach_open(s) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
 	/* The client owns the terminal now: keyboard signals and window changes are its. */
 	ev_signal_stop(s->loop, &s->sig_int);
 	signal(SIGINT, SIG_IGN);
@@ -553,7 +613,9 @@ sup_spawn_client(struct sup *s)
 			signal(reset[i], SIG_DFL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (setenv("MOSH_KEY", s->key, 1) == -1 ||
+		if (s->att != NULL && attach_child_setup(s->att) == -1)
+			err = errno;
+		else if (setenv("MOSH_KEY", s->key, 1) == -1 ||
 		    setenv("MOSH_PREDICTION_DISPLAY", s->host.predict, 1) == -1 ||
 		    (s->host.no_init && setenv("MOSH_NO_TERM_INIT", "1", 1) == -1))
 			err = errno;
@@ -577,7 +639,12 @@ sup_spawn_client(struct sup *s)
 		return -1;
 	}
 	s->client = pid;
-	ev_child_init(&s->child_w, sup_child_cb, pid, 0);
+	if (s->att != NULL) {
+		sup_attach_leave(s);
+		attach_start(s->att, pid, s->opts->attach_fd, s->opts->detached);
+	}
+	/* Attached sessions also hear of stops (Ctrl-^ Ctrl-Z: nobody's shell to return to). */
+	ev_child_init(&s->child_w, sup_child_cb, pid, s->att != NULL);
 	s->child_w.data = s;
 	ev_child_start(s->loop, &s->child_w);
 	return 0;
@@ -661,17 +728,23 @@ sup_end_finish(struct sup *s, const struct ending_out *o)
 		log_debug("supervisor: cannot end the session: %s", db_error(s->db));
 	/* A failed start's line is its error; the server is worth a word only when it may
 	 * still run. */
+	if (s->cause == ENDING_START_FAILED || s->cause == ENDING_SERVER_DIED)
+		s->rc = SUP_FAIL;
 	if (s->cause == ENDING_START_FAILED)
 		fprintf(stderr, "moshman: %s\n", strcmp(o->state, "orphaned") == 0 ? reason :
 		    s->start_error);
-	else if (o->tell_user && !s->no_tty)
-		fprintf(stderr, "moshman: session %lld (%s) ended: %s%s%s%s\n",
+	else if (o->tell_user) {
+		char line[2400];
+
+		snprintf(line, sizeof line, "session %lld (%s) ended: %s%s%s%s",
 		    (long long)s->row.id, s->host.name, reason,
 		    s->cause == ENDING_SERVER_DIED ? "; 'moshman connect " : "",
 		    s->cause == ENDING_SERVER_DIED ? s->host.name : "",
 		    s->cause == ENDING_SERVER_DIED ? "' starts a new one" : "");
-	if (s->cause == ENDING_START_FAILED || s->cause == ENDING_SERVER_DIED)
-		s->rc = SUP_FAIL;
+		/* The attached terminal says it; else this one, if it is still there. */
+		if (!attach_say(s->att, s->rc, line) && s->att == NULL && !s->no_tty)
+			fprintf(stderr, "moshman: %s\n", line);
+	}
 	ev_timer_stop(s->loop, &s->end_w);
 	s->done = 1;
 	ev_break(s->loop, EVBREAK_ALL);
@@ -1466,7 +1539,7 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 	sup_progressf(s, "authenticated (%s)", sshconn_auth_method(c));
 	/* Checked here, late, so the bootstrap can be tested without one, but before a
 	 * mosh-server exists that no client could use. */
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+	if (!s->opts->detached && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		sup_fail(s, "mosh-client needs a terminal and this is not one; run moshman "
 		    "connect in a terminal");
 		return;
@@ -1683,6 +1756,9 @@ sup_teardown(struct sup *s)
 	free(s->command_line);
 	sshconn_free(s->ssh);
 	localrelay_free(s->relay);
+	/* Last: an attached terminal waits for this close to know the session is over. */
+	attach_free(s->att);
+	s->att = NULL;
 	explicit_bzero(s->key, sizeof s->key);
 	s->row.session_key = NULL;
 	db_session_clear(&s->row);

@@ -1,10 +1,11 @@
 /*
  * One session, start to end: the bootstrap (route, host key, auth, mosh-server), the
- * session's database row and its events, the local relay, and mosh-client as a child on
- * this terminal.  The supervisor stays behind while the client runs, writes the relay's
- * counters to the row about once a second, notices a mosh-server that died (the relay's
- * refusal on tcp, silence on udp, each confirmed by a pid check over ssh), and ends the
- * session by the ending rule (src/session/ending.h).
+ * session's database row and its events, the local relay, and mosh-client as a child
+ * (on a pseudo-terminal of the supervisor's own with attach_fd, src/session/attach.h; else
+ * on this terminal).  The supervisor stays behind while the client runs, writes the
+ * relay's counters to the row about once a second, notices a mosh-server that died (the
+ * relay's refusal on tcp, silence on udp, each confirmed by a pid check over ssh), and
+ * ends the session by the ending rule (src/session/ending.h).
  */
 #ifndef MOSHMAN_SUPERVISOR_H
 #define MOSHMAN_SUPERVISOR_H
@@ -20,6 +21,13 @@ struct supervisor_opts {
 	const char *transport;      /* override, NULL: the profile's */
 	const char *hostkey_policy; /* override, NULL: the profile's */
 	int quiet;                  /* no progress lines */
+	/* Persistent sessions (src/session/attach.h): >= 0, mosh-client runs on a terminal
+	 * the supervisor owns, the supervisor leaves this terminal's session when it starts
+	 * it, and this connected socket is the first attached terminal.  -1: mosh-client
+	 * runs on this terminal and the session ends with it. */
+	int attach_fd;
+	int detached;               /* with attach_fd: start detached (only tell attach_fd
+	                             * the session is up); no terminal needed */
 };
 
 #include <stddef.h>

@@ -22,6 +22,16 @@ fmt_duration(int64_t s, char *buf, size_t len)
 		    (long long)(s % 86400 / 3600));
 }
 
+char *
+fmt_printable(char *s)
+{
+	for (char *p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	return s;
+}
+
 void
 fmt_ago(int64_t when_ms, char *buf, size_t len)
 {

@@ -9,6 +9,9 @@
 void fmt_duration(int64_t seconds, char *, size_t);
 /* Time since when_ms (ms since the epoch) as fmt_duration does; "never" for 0. */
 void fmt_ago(int64_t when_ms, char *, size_t);
+/* Replaces control characters in s with '?' (text from hosts and proxies reaching a
+ * terminal); returns s. */
+char *fmt_printable(char *s);
 /* "512B", "1.5k", "3.2M", "1.1G". */
 void fmt_bytes(int64_t, char *, size_t);
 /* The local date and time of when_ms (ms since the epoch), "2026-12-06 23:05:09"; "-"

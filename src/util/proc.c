@@ -58,7 +58,7 @@ proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
 	return -1;
 }
 
-static int
+int
 proc_stat_read(pid_t pid, struct proc_stat *out)
 {
 	char path[64], buf[1024];

@@ -18,6 +18,8 @@ struct proc_stat {
 /* Parses the contents of /proc/PID/stat (pure; the command name may hold spaces and
  * parentheses).  -1 when the text is not a stat line. */
 int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out);
+/* /proc/PID/stat read and parsed: 0, or -1 (no such process, unreadable). */
+int proc_stat_read(pid_t pid, struct proc_stat *out);
 /* The start time of pid, 0 when it does not exist. */
 uint64_t proc_start_time(pid_t pid);
 /* This boot's id into buf (at least PROC_BOOT_ID_LEN); -1 if unavailable (buf "" then). */
