@@ -100,7 +100,7 @@ struct sshconn {
 	void *st_arg;
 	unsigned char *st_q;
 	size_t st_off, st_len, st_cap;
-	ev_check st_check;
+	ev_prepare st_check;
 	int hostkey_refused;
 	int auth_refused;	/* the last open failed on authentication, not the network */
 };
@@ -1483,7 +1483,7 @@ st_reset(struct sshconn *c)
 {
 	if (c->st == ST_NONE && c->st_chan == NULL)
 		return;
-	ev_check_stop(c->loop, &c->st_check);
+	ev_prepare_stop(c->loop, &c->st_check);
 	if (c->st_chan != NULL) {
 		if (c->ssh != NULL && ssh_is_connected(c->ssh))
 			ssh_channel_close(c->st_chan);
@@ -1631,6 +1631,11 @@ st_step(struct sshconn *c)
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}
+		/* Writing makes libssh read the socket as well (it flushes through its own
+		 * poll): what it read may sit in the channel's buffer now, with nothing on
+		 * the fd to wake us.  Come round again instead of sleeping on it. */
+		if (ssh_channel_poll(c->st_chan, 0) > 0 || ssh_channel_poll(c->st_chan, 1) > 0)
+			ev_idle_start(c->loop, &c->kick);
 		break;
 	default:
 		return;
@@ -1640,9 +1645,12 @@ wait:
 }
 
 /* The i3 trick: whatever woke the loop, libssh may have decrypted more than the socket
- * shows, so look at the channel again before the loop sleeps. */
+ * shows, so look at the channel again before the loop sleeps.  An ev_prepare, not an
+ * ev_check: libev runs check watchers before the wake-up's other callbacks, so data
+ * libssh read while one of those wrote to the channel would wait for the next wake-up
+ * (the 1 s tick: a ~1 s stall). */
 static void
-st_check_cb(struct ev_loop *loop, ev_check *w, int revents)
+st_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct sshconn *c = w->data;
 
@@ -1665,9 +1673,9 @@ sshconn_stream_open(struct sshconn *c, const char *command,
 	ev_init(&c->io, sc_io_cb);
 	c->io.data = c;
 	c->io_fd = -1;
-	ev_check_init(&c->st_check, st_check_cb);
+	ev_prepare_init(&c->st_check, st_check_cb);
 	c->st_check.data = c;
-	ev_check_start(c->loop, &c->st_check);
+	ev_prepare_start(c->loop, &c->st_check);
 	ev_idle_start(c->loop, &c->kick);
 	return 0;
 }
