@@ -154,4 +154,62 @@ echo "# ssh login through a 100 ms TCP delay: $((t1 - t0)) ms"
 t_check "delay tcp 100 ms: the login took several round trips (>= 800 ms)" [ $((t1 - t0)) -ge 800 ]
 lab_delay_stop t
 lab_delay_stop u
+# ---- roaming: one-way UDP, address change, uplink switch, freeze ----
+# udp_in SIDE: UDP datagrams that side's stack has received so far (its own netns counter).
+udp_in() {
+	local run=lab_client
+	[ "$1" = server ] && run=lab_server
+	$run awk '/^Udp:/ { if (n++) print $2 }' /proc/net/snmp
+}
+for dir in up down; do
+	lab_block_udp "$dir"
+	s0=$(udp_in server) c0=$(udp_in client)
+	got=$(lab_udp_probe "$S" 7777 10 500)
+	ds=$(($(udp_in server) - s0)) dc=$(($(udp_in client) - c0))
+	echo "# block udp $dir: $got echoes, server took in $ds, client $dc"
+	if [ "$dir" = up ]; then
+		t_check "block udp up: nothing reaches the server" [ "$got" = 0 -a "$ds" = 0 ]
+	else
+		t_check "block udp down: the server hears, the client gets nothing back" [ "$got" = 0 -a "$ds" -ge 10 -a "$dc" = 0 ]
+	fi
+	lab_unblock_udp
+done
+t_check "unblock after one-way: echo works again" [ "$(lab_udp_probe "$S" 7777 10)" = 10 ]
+# from_ip: the client address the server sees for a new ssh login.
+from_ip() { lab_client timeout 15 $LAB_SSH -o ConnectTimeout=5 "$LAB_USER@$S" 'echo ${SSH_CONNECTION%% *}' </dev/null 2>/dev/null; }
+lab_tmux_start tick $LAB_SSH "$LAB_USER@$S" 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'
+lab_tmux_wait tick 'tick 5' 15 >/dev/null
+old=$LAB_CLIENT_IP
+lab_client_addr
+t_check "client_addr: a new address ($old -> $LAB_CLIENT_IP)" [ "$LAB_CLIENT_IP" != "$old" ]
+t_check "client_addr: the old address is gone" [ -z "$(lab_client ip -4 -o addr show to "$old/32")" ]
+t_check "client_addr: new logins come from the new address" [ "$(from_ip)" = "$LAB_CLIENT_IP" ]
+t_check "client_addr: UDP echo from the new address" [ "$(lab_udp_probe "$S" 7777 10)" = 10 ]
+a=$(last_tick)
+sleep 2
+t_check "client_addr: a connection from the old address stalls" [ "${a:-0}" -gt 0 -a "$a" = "$(last_tick)" ]
+lab_tmux_kill tick
+lab_uplink 2
+t_check "uplink 2: logins come from uplink 2's address" [ "$(from_ip)" = "$LAB_CLIENT2_IP" ]
+t_check "uplink 2: proxies reachable through it" ssh_via socks
+old=$LAB_CLIENT2_IP
+lab_client_addr
+t_check "uplink 2: an address change there keeps the route" [ "$(from_ip)" = "$LAB_CLIENT2_IP" -a "$LAB_CLIENT2_IP" != "$old" ]
+lab_uplink 1
+t_check "uplink 1: back on the first address" [ "$(from_ip)" = "$LAB_CLIENT_IP" ]
+t_check "uplink 1: UDP echo" [ "$(lab_udp_probe "$S" 7777 10)" = 10 ]
+lab_tmux_start tick bash -c '"$@"; sleep 600' sh $LAB_SSH "$LAB_USER@$S" 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'
+lab_tmux_wait tick 'tick 5' 15 >/dev/null
+tree=$(lab_tmux_procs tick)
+# shellcheck disable=SC2086
+lab_freeze $tree
+sleep 0.5
+a=$(last_tick)
+sleep 1.5
+t_check "freeze: the frozen ssh prints nothing ($(echo $tree | wc -w) processes)" [ "${a:-0}" -gt 0 -a "$a" = "$(last_tick)" ]
+# shellcheck disable=SC2086
+lab_thaw $tree
+t_check "thaw: it goes on" lab_tmux_wait tick "^tick $((${a:-0} + 5))$" 10
+lab_tmux_kill tick
+lab_udp_echo_stop 7777
 t_done

@@ -41,7 +41,8 @@ LAB_HOSTNAME=lab-server
 
 # Names exported by lab_up (and saved in $LAB_DIR/state.env).
 _LAB_VARS="LAB_ID LAB_DIR LAB_CLIENT_NS LAB_SERVER_NS LAB_CLIENT_IP LAB_SERVER_IP
-LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_JUMP_PORT LAB_KBD_PORT
+LAB_PROXY_IP LAB_NET LAB_CLIENT_IF LAB_SERVER_IF LAB_NET2 LAB_CLIENT2_IP LAB_SERVER2_IP
+LAB_CLIENT2_IF LAB_SERVER2_IF LAB_SSH_PORT LAB_JUMP_HOST LAB_JUMP_PORT LAB_KBD_PORT
 LAB_USER LAB_KEY LAB_PW_USER LAB_PW_PASS LAB_PP_KEY LAB_PP_PASS LAB_OTHER_USER LAB_CSH_USER
 LAB_KNOWN_HOSTS LAB_SOCKS_PORT LAB_SOCKS_AUTH_PORT LAB_SOCKS_USER LAB_SOCKS_PASS
 LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
@@ -398,6 +399,12 @@ _lab_net() {
 	ip -n "$s" addr add "$LAB_PROXY_IP/24" dev "$LAB_SERVER_IF" || return 1
 	ip -n "$c" link set lo up && ip -n "$s" link set lo up || return 1
 	ip -n "$c" link set "$LAB_CLIENT_IF" up && ip -n "$s" link set "$LAB_SERVER_IF" up || return 1
+	# The second uplink (lab_uplink): its own veth pair and /24, client end down until used.
+	ip link add "$LAB_CLIENT2_IF" netns "$c" type veth peer name "$LAB_SERVER2_IF" netns "$s" || return 1
+	ip -n "$c" addr add "$LAB_CLIENT2_IP/24" dev "$LAB_CLIENT2_IF" || return 1
+	ip -n "$s" addr add "$LAB_SERVER2_IP/24" dev "$LAB_SERVER2_IF" || return 1
+	ip -n "$s" link set "$LAB_SERVER2_IF" up || return 1
+	echo 1 >"$LAB_DIR/sw/uplink"
 	: >"$LAB_DIR/sw/udp"
 	: >"$LAB_DIR/sw/tcp"
 	echo 0 >"$LAB_DIR/sw/loss"
@@ -502,7 +509,8 @@ Timeout 600
 LogFile "$LAB_DIR/log/tinyproxy.file.log"
 LogLevel Info
 MaxClients 100
-Allow $LAB_CLIENT_IP
+Allow $LAB_NET
+Allow $LAB_NET2
 Allow 127.0.0.1
 ConnectPort $LAB_SSH_PORT
 ConnectPort 22
@@ -573,8 +581,10 @@ lab_up() { local -; set +eu;
 	fi
 	_lab_need_cmds || return 1
 	lab_gc
-	local net
+	local net net2
 	net=$(_lab_pick_net) || return 1
+	net2=$(_lab_pick_net) || return 1
+	while [ "$net2" = "$net" ]; do net2=$(_lab_pick_net) || return 1; done
 	LAB_ID=$(printf '%04x%s' $(($$ % 65536)) "$(_lab_rand 2)")
 	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/moshlab.$LAB_ID.XXXXXX") || return 1
 	chmod 700 "$LAB_DIR"
@@ -589,6 +599,11 @@ lab_up() { local -; set +eu;
 	LAB_SERVER_NS=mlab-$LAB_ID-s
 	LAB_CLIENT_IF=mlc$LAB_ID
 	LAB_SERVER_IF=mls$LAB_ID
+	LAB_NET2=$net2.0/24
+	LAB_CLIENT2_IP=$net2.1
+	LAB_SERVER2_IP=$net2.2
+	LAB_CLIENT2_IF=mld$LAB_ID
+	LAB_SERVER2_IF=mlt$LAB_ID
 	LAB_NFT_TABLE=moshlab_$LAB_ID
 	LAB_SERVER_INIT=
 	_lab_hide_home
@@ -765,29 +780,33 @@ lab_down() { local -; set +eu;
 # one table, "$LAB_NFT_TABLE", filtering what comes in from the other side; both are
 # rebuilt atomically from the files in $LAB_DIR/sw at every switch.
 _lab_nft_rules() { # _lab_nft_rules client|server: the ruleset for that side
-	local side=$1 vif loss t port r=
+	local side=$1 vif loss t port r= udp
 	local peer_ip=$LAB_SERVER_IP proxy=$LAB_PROXY_IP addr=saddr portdir=sport
 	if [ "$side" = server ]; then
-		vif=$LAB_SERVER_IF addr=daddr portdir=dport
+		vif="{ \"$LAB_SERVER_IF\", \"$LAB_SERVER2_IF\" }" addr=daddr portdir=dport
 	else
-		vif=$LAB_CLIENT_IF
+		vif="{ \"$LAB_CLIENT_IF\", \"$LAB_CLIENT2_IF\" }"
 	fi
 	loss=$(cat "$LAB_DIR/sw/loss" 2>/dev/null || echo 0)
-	[ -s "$LAB_DIR/sw/udp" ] && r="$r		iifname \"$vif\" meta l4proto udp drop
-"
+	udp=$(cat "$LAB_DIR/sw/udp" 2>/dev/null)
+	# up = client to server (dropped on arrival at the server), down = server to client.
+	case "$side:$udp" in
+	*:on | server:up | client:down) r="$r		iifname $vif meta l4proto udp drop
+" ;;
+	esac
 	for t in $(cat "$LAB_DIR/sw/tcp" 2>/dev/null); do
 		case "$t" in
-		all) r="$r		iifname \"$vif\" meta l4proto tcp drop
+		all) r="$r		iifname $vif meta l4proto tcp drop
 " ;;
-		server) r="$r		iifname \"$vif\" ip $addr $peer_ip meta l4proto tcp drop
+		server) r="$r		iifname $vif ip $addr $peer_ip meta l4proto tcp drop
 " ;;
 		*)
 			port=$(_lab_tcp_port "$t") || return 1
-			r="$r		iifname \"$vif\" ip $addr $proxy tcp $portdir $port drop
+			r="$r		iifname $vif ip $addr $proxy tcp $portdir $port drop
 " ;;
 		esac
 	done
-	[ "$loss" -gt 0 ] && r="$r		iifname \"$vif\" numgen random mod 100 < $loss drop
+	[ "$loss" -gt 0 ] && r="$r		iifname $vif numgen random mod 100 < $loss drop
 "
 	cat <<EOF
 table inet $LAB_NFT_TABLE
@@ -821,8 +840,16 @@ _lab_tcp_port() {
 	esac
 }
 
-# lab_block_udp / lab_unblock_udp: drop all UDP between the namespaces.
-lab_block_udp() { local -; set +eu; echo on >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
+# lab_block_udp [up|down] / lab_unblock_udp: drop all UDP between the namespaces; with
+# up only client-to-server datagrams, with down only server-to-client ones.
+lab_block_udp() { local -; set +eu;
+	case "${1:-on}" in
+	on | both) echo on >"$LAB_DIR/sw/udp" ;;
+	up | down) echo "$1" >"$LAB_DIR/sw/udp" ;;
+	*) _lab_err "lab_block_udp [up|down]"; return 1 ;;
+	esac
+	_lab_nft_apply
+}
 lab_unblock_udp() { local -; set +eu; : >"$LAB_DIR/sw/udp" && _lab_nft_apply; }
 
 # lab_blackhole_tcp [TARGET...]: silently drop TCP (no RST, both directions, also on
@@ -862,6 +889,96 @@ lab_loss() { local -; set +eu;
 	[ "$1" -le 100 ] || { _lab_err "lab_loss: $1 > 100"; return 1; }
 	echo "$1" >"$LAB_DIR/sw/loss" && _lab_nft_apply
 }
+
+# ---- roaming: the client's address, its uplink, its processes -------------------------
+# lab_client_addr [IP]: the client's address on the uplink in use changes, as with a new
+# DHCP lease: the old one is deleted first, then IP (default: the next host from .10 up
+# in that uplink's /24) is added.  Deleting first matters: deleting a primary address
+# deletes its secondaries with it.  Connections bound to the old address stall silently
+# (nothing answers for it any more).  LAB_CLIENT_IP (LAB_CLIENT2_IP on uplink 2) follows.
+lab_client_addr() { local -; set +eu;
+	local up dev var old new n
+	up=$(cat "$LAB_DIR/sw/uplink" 2>/dev/null || echo 1)
+	if [ "$up" = 2 ]; then dev=$LAB_CLIENT2_IF var=LAB_CLIENT2_IP; else dev=$LAB_CLIENT_IF var=LAB_CLIENT_IP; fi
+	old=${!var}
+	if [ -n "${1:-}" ]; then
+		new=$1
+	else
+		n=${old##*.}
+		n=$((n < 10 ? 10 : n + 1))
+		[ "$n" -gt 250 ] && n=10
+		new=${old%.*}.$n
+	fi
+	ip -n "$LAB_CLIENT_NS" addr del "$old/24" dev "$dev" || return 1
+	ip -n "$LAB_CLIENT_NS" addr add "$new/24" dev "$dev" || return 1
+	printf -v "$var" %s "$new"
+	export "${var?}"
+	# The routes through uplink 2's gateway went with its only address.
+	[ "$up" = 2 ] && { _lab_uplink_routes || return 1; }
+	_lab_save_state
+	_lab_log "client address $old -> $new ($dev)"
+}
+
+_lab_uplink_routes() {
+	local ip
+	for ip in "$LAB_SERVER_IP" "$LAB_PROXY_IP"; do
+		ip -n "$LAB_CLIENT_NS" route replace "$ip/32" via "$LAB_SERVER2_IP" dev "$LAB_CLIENT2_IF" || return 1
+	done
+}
+
+# lab_uplink 1|2: the client's way to the server moves to that uplink, as when a laptop
+# goes from wifi to ethernet: the new link comes up and takes the route to the server's
+# addresses, then the old link goes down (its address stays, unusable).  Uplink 1 is the
+# lab's first veth (LAB_CLIENT_IP, the /24 it shares with the server), uplink 2 a second
+# veth pair with its own /24 (LAB_CLIENT2_IP; the server is LAB_SERVER2_IP there and
+# answers for LAB_SERVER_IP and LAB_PROXY_IP through it).  The switches above act on both.
+lab_uplink() { local -; set +eu;
+	local c=$LAB_CLIENT_NS ip
+	case "${1:-}" in
+	2)
+		ip -n "$c" link set "$LAB_CLIENT2_IF" up || return 1
+		_lab_uplink_routes || return 1
+		ip -n "$c" link set "$LAB_CLIENT_IF" down || return 1
+		;;
+	1)
+		ip -n "$c" link set "$LAB_CLIENT_IF" up || return 1
+		for ip in "$LAB_SERVER_IP" "$LAB_PROXY_IP"; do
+			ip -n "$c" route del "$ip/32" 2>/dev/null
+		done
+		ip -n "$c" link set "$LAB_CLIENT2_IF" down || return 1
+		;;
+	*) _lab_err "lab_uplink 1|2"; return 1 ;;
+	esac
+	echo "$1" >"$LAB_DIR/sw/uplink"
+	_lab_log "uplink $1"
+}
+
+# lab_proc_tree PID...: those host PIDs and every descendant, one per line (what to
+# freeze: moshman's process and what it started; never picked by name).
+lab_proc_tree() { local -; set +eu;
+	local p
+	for p in "$@"; do
+		[ -d "/proc/$p" ] || continue
+		echo "$p"
+		# shellcheck disable=SC2046
+		lab_proc_tree $(cat "/proc/$p/task/"*/children 2>/dev/null)
+	done
+}
+
+# lab_tmux_procs NAME: what the pane's program started (its descendants, not itself: tmux
+# sends SIGCONT at once to a pane's own process that stops).  Start the program under a
+# shell that waits for it (start_moshman does: bash -c '"$0" "$@"; echo ...').
+lab_tmux_procs() { local -; set +eu;
+	local p
+	p=$(lab_tmux_pane_pid "$1") || return 1
+	# shellcheck disable=SC2046
+	lab_proc_tree $(cat "/proc/$p/task/"*/children 2>/dev/null)
+}
+
+# lab_freeze PID... / lab_thaw PID...: SIGSTOP / SIGCONT those processes, the stand-in
+# for a suspended laptop (pass lab_tmux_procs's list; a frozen process's timers fire late).
+lab_freeze() { local -; set +eu; [ $# -gt 0 ] && kill -STOP "$@"; }
+lab_thaw() { local -; set +eu; [ $# -gt 0 ] && kill -CONT "$@"; }
 
 # lab_proxy_kill NAME / lab_proxy_start NAME: NAME is socks, socks_auth, http, ss (the
 # ss-server on the server side) or ss_local (the client's ss-local).  Kill ends the
@@ -1123,7 +1240,7 @@ _lab_cli_status() {
 		if _lab_pid_alive "$d"; then printf ' %s:up' "$d"; else printf ' %s:DOWN' "$d"; fi
 	done
 	echo
-	echo "switches udp=$([ -s "$LAB_DIR/sw/udp" ] && echo blocked || echo open) tcp-blackhole=[$(tr '\n' ' ' <"$LAB_DIR/sw/tcp")] loss=$(cat "$LAB_DIR/sw/loss")%"
+	echo "switches udp=$([ -s "$LAB_DIR/sw/udp" ] && echo "blocked($(cat "$LAB_DIR/sw/udp"))" || echo open) uplink=$(cat "$LAB_DIR/sw/uplink") tcp-blackhole=[$(tr '\n' ' ' <"$LAB_DIR/sw/tcp")] loss=$(cat "$LAB_DIR/sw/loss")%"
 	echo "ssh     lab_client $LAB_SSH $LAB_USER@$LAB_SERVER_IP"
 }
 
