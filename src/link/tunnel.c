@@ -745,3 +745,9 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 	}
 	return TUNNEL_RC_FAILED;
 }
+
+void
+tunnel_suspect(struct tunnel *t, const char *reason)
+{
+	(void)tunnel_reconnect(t, reason);
+}

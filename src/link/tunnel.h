@@ -73,6 +73,12 @@ int tunnel_is_up(const struct tunnel *);
 enum { TUNNEL_RC_NOW, TUNNEL_RC_MOVED, TUNNEL_RC_UNDERWAY, TUNNEL_RC_NOTYET,
 	TUNNEL_RC_FAILED };
 int tunnel_reconnect(struct tunnel *, const char *reason);
+/* The link may be gone without a sign on it: the network changed under it (an address
+ * or route, src/link/netwatch.h) or the machine woke from a suspend (src/link/wake.h).
+ * Called by the link's owner at once; the tunnel checks or replaces the link (the tcp
+ * half of issue 11 makes this make-before-break; until then it rebuilds the link now,
+ * as tunnel_reconnect does; nothing happens before the tunnel first came up). */
+void tunnel_suspect(struct tunnel *, const char *reason);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
 
