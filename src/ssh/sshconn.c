@@ -430,6 +430,19 @@ sshconn_forget_secrets(struct sshconn *c)
 	sshconn_kbd_clear(&c->kbd_saved);
 }
 
+struct sshconn *
+sshconn_clone(const struct sshconn *c, sshconn_progress_cb progress, void *arg)
+{
+	struct sshconn *n = sshconn_new(c->loop, &c->cfg, progress, arg);
+
+	n->passphrase = c->passphrase != NULL ? xstrdup(c->passphrase) : NULL;
+	n->password = c->password != NULL ? xstrdup(c->password) : NULL;
+	for (size_t i = 0; i < c->kbd_saved.n; i++)
+		sshconn_kbd_add(&n->kbd_saved, c->kbd_saved.prompt[i], c->kbd_saved.answer[i]);
+	n->kbd_saved.no_replay = c->kbd_saved.no_replay;
+	return n;
+}
+
 const char *
 sshconn_peer_addr(const struct sshconn *c)
 {
