@@ -88,6 +88,7 @@ struct tunnel {
 	void *tick_arg;
 	ev_timer mbbw;            /* the next make-before-break step */
 	ev_timer quiet;           /* MBB_SILENCE_MS after the first unanswered datagram */
+	int unanswered;           /* datagrams sent since the last frame from the relay */
 };
 
 /* ---- pure pieces --------------------------------------------------------------------- */
@@ -339,6 +340,18 @@ t_is_try(const struct tunnel *t, const struct tlink *l)
 
 /* ---- the path ------------------------------------------------------------------------ */
 
+static void t_quiet_cb(struct ev_loop *, ev_timer *, int);
+
+/* Silence that makes the link suspect: mosh-client sent at least twice (a retransmission:
+ * it wants an answer) and nothing came back for MBB_SILENCE_MS since the first.  One
+ * unanswered datagram is normal: an idle mosh-client's heartbeat gets none of its own. */
+static int
+t_quiet_now(const struct tunnel *t, int64_t now)
+{
+	return t->unanswered >= 2 && t->live.first_tx != 0 &&
+	    now - t->live.first_tx >= MBB_SILENCE_MS;
+}
+
 static int
 t_path_send(void *p, const void *buf, size_t len)
 {
@@ -358,11 +371,13 @@ t_path_send(void *p, const void *buf, size_t len)
 	if (l->have_hello) {
 		now = clock_mono_ms();
 		tunnel_live_tx(&t->live, now);
+		t->unanswered++;
 		/* The first datagram nothing has answered yet: if that lasts, suspect. */
 		if (t->live.first_tx == now && !ev_is_active(&t->quiet)) {
 			ev_timer_set(&t->quiet, MBB_SILENCE_MS / 1000.0, 0.);
 			ev_timer_start(t->loop, &t->quiet);
-		}
+		} else if (t_quiet_now(t, now))
+			t_quiet_cb(t->loop, &t->quiet, 0);
 	}
 	return 0;
 }
@@ -398,6 +413,7 @@ t_promote(struct tunnel *t, struct tlink *l)
 	ev_timer_stop(t->loop, &t->mbbw);
 	ev_timer_stop(t->loop, &t->quiet);
 	tunnel_live_reset(&t->live, now);
+	t->unanswered = 0;
 	t->ping_sent = 0;
 	t->probe_out = 0;
 	t->state = T_UP;
@@ -466,6 +482,7 @@ t_stream_data(const void *buf, size_t len, void *arg)
 		if (t_is_try(t, l))
 			continue; /* nothing but its HELLO matters before it takes over */
 		tunnel_live_rx(&t->live, now);
+		t->unanswered = 0;
 		ev_timer_stop(t->loop, &t->quiet);
 		t->last_rx_epoch = clock_epoch_ms();
 		switch (f.type) {
@@ -812,8 +829,10 @@ t_quiet_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct tunnel *t = w->data;
 	char why[96];
 
-	snprintf(why, sizeof why, "no reply for %.1f s while the client sends",
-	    MBB_SILENCE_MS / 1000.0);
+	if (!t_quiet_now(t, clock_mono_ms()))
+		return; /* t_path_send checks again when the next datagram goes */
+	snprintf(why, sizeof why, "no reply for %.1f s while the client sends (%d datagrams)",
+	    MBB_SILENCE_MS / 1000.0, t->unanswered);
 	t_suspect(t, why, MBB_WHY_SILENCE);
 }
 
