@@ -88,6 +88,8 @@ struct tunnel {
 	void *tick_arg;
 	ev_timer mbbw;            /* the next make-before-break step */
 	ev_timer quiet;           /* MBB_SILENCE_MS after the first unanswered datagram */
+	struct tlink *grave;      /* closed links, freed from the loop (see t_link_free) */
+	ev_idle reap;
 	int unanswered;           /* datagrams sent since the last frame from the relay */
 };
 
@@ -292,22 +294,49 @@ t_link_new(struct tunnel *t, struct sshconn *ssh, int owned)
 	return l;
 }
 
-/* Closes the stream and the connection (a stalled one is not worth a goodbye; the relay
- * on the far side exits on its own when nothing arrives) and frees the link.  The
- * caller's connection is closed, not freed: it stays the model for new attempts. */
+/* Frees a closed link; its connection too when it is ours. */
+static void
+t_link_destroy(struct tlink *l)
+{
+	if (l->owned)
+		sshconn_free(l->ssh);
+	frame_decoder_free(&l->dec);
+	free(l);
+}
+
+/* Closes the stream and the connection now (a stalled one is not worth a goodbye; the
+ * relay on the far side exits on its own when nothing arrives) and frees the link from
+ * the loop: this runs inside the connection's own callbacks, which touch it on return.
+ * The caller's connection is closed, never freed: it stays the model for new attempts. */
 static void
 t_link_free(struct tlink *l)
 {
+	struct tunnel *t;
+
 	if (l == NULL)
 		return;
-	if (l->stream)
+	t = l->t;
+	if (l->stream) {
 		sshconn_stream_close(l->ssh);
-	if (l->owned)
-		sshconn_free(l->ssh);
-	else
-		sshconn_close(l->ssh);
-	frame_decoder_free(&l->dec);
-	free(l);
+		l->stream = 0;
+	}
+	sshconn_close(l->ssh);
+	l->next = t->grave;
+	t->grave = l;
+	ev_idle_start(t->loop, &t->reap);
+}
+
+static void
+t_reap_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct tunnel *t = w->data;
+	struct tlink *l;
+
+	ev_idle_stop(loop, w);
+	while ((l = t->grave) != NULL) {
+		t->grave = l->next;
+		t_link_destroy(l);
+	}
 }
 
 static void
@@ -912,6 +941,8 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->mbbw.data = t;
 	ev_timer_init(&t->quiet, t_quiet_cb, 1., 0.);
 	t->quiet.data = t;
+	ev_idle_init(&t->reap, t_reap_cb);
+	t->reap.data = t;
 	return t;
 }
 
@@ -940,15 +971,13 @@ tunnel_free(struct tunnel *t)
 	ev_timer_stop(t->loop, &t->mbbw);
 	ev_timer_stop(t->loop, &t->quiet);
 	t_tries_drop(t);
+	t_reap_cb(t->loop, &t->reap, 0);
 	/* The caller's connection stays open for what the caller still does with it (ending
 	 * mosh-server): only the stream ends here. */
 	if (t->link != NULL) {
 		if (t->link->stream)
 			sshconn_stream_close(t->link->ssh);
-		if (t->link->owned)
-			sshconn_free(t->link->ssh);
-		frame_decoder_free(&t->link->dec);
-		free(t->link);
+		t_link_destroy(t->link);
 	}
 	free(t->udp_host);
 	free(t);
