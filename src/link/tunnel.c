@@ -840,8 +840,8 @@ t_suspect(struct tunnel *t, const char *reason, enum mbb_why why)
 	if (mbb_suspect(&t->mbb, now, why)) {
 		snprintf(t->suspect_reason, sizeof t->suspect_reason, "%s", reason);
 		t->suspect_at = now;
-		log_debug("tunnel: link suspect (%s): a second connection while it stays",
-		    reason);
+		t_emit(t, TUNNEL_NOTICE, 0, "link suspect (%s); trying a second connection "
+		    "beside it", reason);
 		/* Whichever answers first: this PING on the old link, or a new link. */
 		for (size_t i = 0; i < FRAME_TOKEN_LEN; i++)
 			t->probe_token[i] = (uint8_t)(random() & 0xff);
