@@ -51,7 +51,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 LIB      = $(BUILD)/libmoshman.a
 BIN      = $(BUILD)/moshman
 
-.PHONY: all run check test asan fuzz fuzz-smoke bench install uninstall clean deps \
+.PHONY: all run check soak test asan fuzz fuzz-smoke bench install uninstall clean deps \
         deps-test deps-bench layers config
 .DEFAULT_GOAL := all
 # Generated headers are inputs, not intermediates: keep them between builds.
@@ -149,6 +149,11 @@ check:
 	@$(MAKE) --no-print-directory deps-test
 	@$(MAKE) --no-print-directory all fuzz-build
 	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# The long chaos run (10 min of roams, freezes, blackholes and proxy kills on tcp while
+# 2,000 lines are typed); `make check` runs a 2-minute one.
+soak: all
+	@MOSHMAN_TOP=$(CURDIR) MOSHMAN_BIN=$(CURDIR)/$(BIN) CHAOS_S=600 bash tests/e2e/tunnel_chaos.sh
 
 # The suite without installing anything (for a quick loop while editing).
 test: all

@@ -67,6 +67,7 @@ latency p50 (100 B round trip): direct $(get rtt_direct_p50) us, socat recipe $(
   b/a (tunnel / direct UDP) = $R_B_A x   b/c (tunnel / socat recipe) = $R_B_C x   (p99: $R_B_A99 x, $R_B_C99 x)
   Perl relay (nothing installed on the server): $(get rtt_tun_p_p50) us, $R_P_A x direct, $R_P_C x the recipe
   via SOCKS5 $(get rtt_tun_s_p50) us, via HTTP CONNECT $(get rtt_tun_h_p50) us (x $R_S_B and x $R_H_B of the direct tunnel)
+mixed sizes 8..2048 B, 16 in flight: native relay p50 $(get mix_tun_d_p50) ms p99 $(get mix_tun_d_p99) ms ($(ratio "$(get mix_tun_d_p99)" "$(get mix_tun_d_p50)") x p50), Perl relay p50 $(get mix_tun_p_p50) ms p99 $(get mix_tun_p_p99) ms ($(ratio "$(get mix_tun_p_p99)" "$(get mix_tun_p_p50)") x p50)
 throughput 1200 B x 32 in flight: direct $RATE_DIR/s ($INT_DIR intact), socat recipe $RATE_REC/s intact ($INT_REC intact, $BAD_REC merged/split/misaligned), moshman tunnel $RATE_TUN/s ($INT_TUN intact, $BAD_TUN bad), with the Perl relay $RATE_TUNP/s ($INT_TUNP intact, $BAD_TUNP bad)
 recovery after a ${OUTAGE_S} s outage (restore to first echo): direct UDP $(secs "$(get rec_direct)"), socat recipe $(secs "$(get rec_recipe)"), moshman tunnel $(secs "$(get rec_tun_d)") (noticed after $(secs "$(get rec_tun_d_detect)"))
 proxy killed 10 s (proxy back to first echo): socat recipe via nc $(secs "$(get rec_precipe)"), moshman tunnel $(secs "$(get rec_ptun)")
@@ -337,6 +338,15 @@ user's PATH), so the remote end is moshman's native relay, except the Perl relay
 Ratios: b/a = **$R_B_A x** (p99 $R_B_A99 x), b/c = **$R_B_C x** (p99 $R_B_C99 x); Perl relay: b/a = $R_P_A x,
 b/c = $R_P_C x; SOCKS5 / direct
 tunnel = $R_S_B x, HTTP CONNECT / direct tunnel = $R_H_B x.
+
+Mixed sizes, several in flight (\`tests/e2e/tunnel_mixed.pl 127.0.0.1 PORT 3000 16\`: 3,000
+datagrams of random sizes 8..2048 bytes, 16 outstanding, each reply sends the next), in ms:
+native relay p50 $(get mix_tun_d_p50), p99 $(get mix_tun_d_p99), max $(get mix_tun_d_max);
+Perl relay p50 $(get mix_tun_p_p50), p99 $(get mix_tun_p_p99), max $(get mix_tun_p_max).
+Target p99 <= 3x p50 (issue 11): native $(ratio "$(get mix_tun_d_p99)" "$(get mix_tun_d_p50)") x,
+Perl $(ratio "$(get mix_tun_p_p99)" "$(get mix_tun_p_p50)") x.  Before the fix (data libssh
+had read while a write flushed waited for the next wake-up of the loop, the 1 s tick) the
+p99 was ~1,000 ms through either relay.
 
 $(img latency.png "latency")
 

@@ -188,6 +188,18 @@ rtt_row() {
 	put "rtt_${key}_p99" "$8"; put "rtt_${key}_min" "${10}"; put "rtt_${key}_max" "${12}"
 }
 
+# mix_row KEY PORT: 3,000 datagrams of random sizes 8..2048, 16 in flight, through the
+# tunnel at 127.0.0.1:PORT (tests/e2e/tunnel_mixed.pl): round-trip p50/p99 in ms.
+mix_row() {
+	local key=$1 line
+	line=$(lab_client perl "$TOP/tests/e2e/tunnel_mixed.pl" 127.0.0.1 "$2" 3000 16) || { note "mix_$key" "tunnel_mixed.pl failed"; return 1; }
+	say "mixed sizes $key: $line"
+	set -- $line
+	# n N lost L p50 X p99 Y max Z
+	put "mix_${key}_n" "$2"; put "mix_${key}_lost" "$4"; put "mix_${key}_p50" "$6"
+	put "mix_${key}_p99" "$8"; put "mix_${key}_max" "${10}"
+}
+
 # flood_row KEY HOST PORT
 flood_row() {
 	local key=$1 line k v
@@ -229,6 +241,7 @@ bench_latency() {
 		set -- $t
 		if tunnel_start "$@"; then
 			rtt_row "tun_$1" 127.0.0.1 "$3"
+			case $1 in d | p) mix_row "tun_$1" "$3" ;; esac
 		elif [ "$HAVE_TUNNEL" = 1 ]; then
 			note "rtt_tun_$1" "moshman tunnel ($2) did not carry a datagram within 30 s"
 		else

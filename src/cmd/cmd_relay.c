@@ -30,19 +30,21 @@ cmd_relay_run(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "proto", required_argument, NULL, 'v' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "idle", required_argument, NULL, 'i' },
 		{ "print-perl", no_argument, NULL, 's' },
 		{ "print-perl-command", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rrelay_opts o;
 	char err[512], *cmd = NULL;
-	int ch, print_script = 0, print_command = 0, proto = 0;
+	int ch, print_script = 0, print_command = 0, proto = 0, idle_set = 0;
 
 	memset(&o, 0, sizeof o);
 	o.in_fd = 0;
 	o.out_fd = 1;
 	o.vmin = FRAME_VERSION_MIN;
 	o.vmax = FRAME_VERSION_MAX;
+	o.idle_s = RRELAY_IDLE_S;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -63,6 +65,12 @@ cmd_relay_run(struct cmd_ctx *ctx, int argc, char **argv)
 						 "address, not '%s'",
 				    optarg);
 			o.host = optarg;
+			break;
+		case 'i':
+			if (cmd_relay_number(optarg, 0, 999999, &o.idle_s) == -1)
+				return cmd_usage("relay: --idle must be a number of seconds "
+						 "(0: never), not '%s'", optarg);
+			idle_set = 1;
 			break;
 		case 's':
 			print_script = 1;
@@ -85,7 +93,10 @@ cmd_relay_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage("relay: --port is required");
 	if (print_command) {
 		cmd = rrelay_perl_command(o.host, o.port, proto);
-		printf("%s\n", cmd);
+		if (idle_set)
+			printf("%s --idle %d\n", cmd, o.idle_s);
+		else
+			printf("%s\n", cmd);
 		free(cmd);
 		return fflush(stdout) == 0 ? 0 : cmd_fail("relay: cannot write the command");
 	}
@@ -107,6 +118,9 @@ cmd_relay_help(FILE *f)
 	      "  --port PORT        mosh-server's UDP port\n"
 	      "  --host ADDR        numeric IPv4 or IPv6 address (default 127.0.0.1)\n"
 	      "  --proto VERSION    speak only this protocol version (exit 2 if unknown)\n"
+	      "  --idle SECONDS     exit after this long without a frame from moshman (the\n"
+	      "                     link is gone), ending the sshd session it runs under;\n"
+	      "                     default 30, 0 never\n"
 	      "  --print-perl       print the embedded Perl relay, used where moshman is\n"
 	      "                     not installed\n"
 	      "  --print-perl-command\n"
@@ -123,7 +137,7 @@ cmd_relay_help(FILE *f)
 
 const struct cmd cmd_relay = {
 	"relay",
-	"--port PORT [--host ADDR] [--proto VERSION] | --print-perl |\n"
+	"--port PORT [--host ADDR] [--proto VERSION] [--idle SECONDS] | --print-perl |\n"
 	"       --print-perl-command --port PORT [--host ADDR] [--proto VERSION]",
 	"the remote end of the TCP tunnel (moshman starts it over ssh)",
 	cmd_relay_run,

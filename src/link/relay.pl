@@ -19,6 +19,9 @@ my $MAGIC = "\x8bMOSHMAN\r\n";
 my $DATA_MAX = 2048;
 my $TEXT_MAX = 200;
 my $HIGH = 256 * 1024; # queued output beyond this: stop reading until it drains
+# No frame from the client for this long (it PINGs an idle link every 2 s, a busy one at
+# least every 10 s): the link vanished without a FIN.  Exit, and end our sshd session too.
+my $IDLE = 30;
 my ($HELLO, $DATA, $PING, $PONG, $CLOSE, $NOTICE) = (1 .. 6);
 my %NAME = (1, 'HELLO', 2, 'DATA', 3, 'PING', 4, 'PONG', 5, 'CLOSE', 6, 'NOTICE');
 # Payload lengths each type may have; checked on the header alone.
@@ -33,6 +36,9 @@ while (@ARGV) {
 		$port = $val;
 	} elsif ($opt eq '--host') {
 		$host = $val;
+	} elsif ($opt eq '--idle') {
+		usage('--idle must be a number of seconds (0: never)') unless $val =~ /^[0-9]{1,6}$/;
+		$IDLE = $val;
 	} elsif ($opt eq '--proto') {
 		usage("protocol version $val is not supported (this relay speaks $VMIN..$VMAX)")
 		    unless $val =~ /^[0-9]+$/ && $val >= $VMIN && $val <= $VMAX;
@@ -45,6 +51,14 @@ usage("--port must be 1..65535") unless defined $port && $port =~ /^[0-9]+$/
     && $port >= 1 && $port <= 65535;
 
 $SIG{PIPE} = 'IGNORE';
+# A monotonic clock where Time::HiRes has one (a wall-clock jump must not end the relay).
+my $now = eval {
+	require Time::HiRes;
+	my $id = Time::HiRes::CLOCK_MONOTONIC();
+	Time::HiRes::clock_gettime($id) > 0 or die;
+	sub { Time::HiRes::clock_gettime($id) };
+} || sub { time };
+my $last_frame = $now->();
 binmode STDIN;
 binmode STDOUT;
 my ($in, $out) = ('', '');
@@ -73,7 +87,9 @@ while (1) {
 		vec($r, fileno($udp), 1) = 1;
 	}
 	vec($w, fileno(STDOUT), 1) = 1 if length $out;
-	if (select($r, $w, undef, undef) < 0) {
+	my $left = $IDLE ? $last_frame + $IDLE - $now->() : undef;
+	idle_exit() if defined $left && $left <= 0;
+	if (select($r, $w, undef, $left) < 0) {
 		next if $! == EINTR;
 		finish(2, "select: $!", 1);
 	}
@@ -126,6 +142,24 @@ sub finish {
 	}
 	print STDERR "moshman relay: $reason\n" if $code;
 	exit $code;
+}
+
+# The client has been silent for $IDLE s: its link is gone (a roam, a route that went away:
+# no FIN ever came).  sshd would keep the session, and us, for as long as TCP retries
+# (~15 min, or hours on an idle connection), so end both: our parent, when it is the sshd
+# session process this channel belongs to (exec'd through the login shell), gets SIGTERM.
+sub idle_exit {
+	my $why = "nothing from the client for $IDLE s; its link is gone";
+	frame($CLOSE, pack('C', 2) . text($why));
+	write_out();
+	my $pp = getppid();
+	if ($pp > 1 && open(my $f, '<', "/proc/$pp/comm")) {
+		my $comm = <$f> // '';
+		chomp $comm;
+		kill('TERM', $pp) if $comm eq 'sshd' || $comm eq 'sshd-session';
+	}
+	print STDERR "moshman relay: $why\n";
+	exit 1;
 }
 
 sub notice_refused {
@@ -189,6 +223,7 @@ sub read_stdin {
 		finish(1, "$NAME{$type} frame of $len bytes; expected $lim->[0]..$lim->[1]", 1)
 		    if $len < $lim->[0] || $len > $lim->[1];
 		last if length($in) - $pos < 3 + $len;
+		$last_frame = $now->();
 		handle($type, substr($in, $pos + 3, $len));
 		$pos += 3 + $len;
 	}

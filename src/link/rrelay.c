@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct rrelay {
 	struct sockaddr_storage peer;
 	struct frame_decoder dec;
 	int got_input;
+	long long last_frame;  /* mono ms of the last frame from the client */
 	int refused; /* a REFUSED notice went out since the last datagram from the peer */
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
@@ -295,12 +297,50 @@ rrelay_read_input(struct rrelay *r)
 	r->got_input = 1;
 	frame_decoder_feed(&r->dec, buf, (size_t)n);
 	while ((fr = frame_decoder_next(&r->dec, &f)) == FRAME_OK) {
+		r->last_frame = clock_mono_ms();
 		if ((rc = rrelay_handle(r, &f)) != RUN_GO)
 			return rc;
 	}
 	if (fr == FRAME_ERROR)
 		return rrelay_finish(r, FRAME_CLOSE_PROTOCOL, frame_decoder_error(&r->dec));
 	return RUN_GO;
+}
+
+/* Our parent, when it is the sshd session process this channel runs under (the login
+ * shell exec'd us): the process that keeps a vanished client's connection open. */
+static pid_t
+rrelay_sshd_parent(void)
+{
+	char path[64], comm[32] = "";
+	pid_t pp = getppid();
+	FILE *f;
+
+	if (pp <= 1)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pp);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(comm, sizeof comm, f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "sshd") == 0 || strcmp(comm, "sshd-session") == 0 ? pp : -1;
+}
+
+/* The client said nothing for idle_s: its link is gone without a FIN.  sshd would keep
+ * the session (and us) for as long as TCP retries, so end both. */
+static int
+rrelay_idle_exit(struct rrelay *r)
+{
+	uint8_t fb[FRAME_ENCODED_MAX];
+	pid_t pp;
+
+	rrelay_error(r, "nothing from the client for %d s; its link is gone", r->o->idle_s);
+	rrelay_queue(r, fb, frame_encode_close(fb, sizeof fb, FRAME_CLOSE_FAILURE, r->err));
+	(void)rrelay_write(r);
+	if ((pp = rrelay_sshd_parent()) != -1)
+		kill(pp, SIGTERM);
+	return RUN_FAIL;
 }
 
 int
@@ -310,7 +350,8 @@ rrelay_run(const struct rrelay_opts *o, char *err, size_t errsz)
 	struct pollfd p[3];
 	uint8_t fb[FRAME_ENCODED_MAX];
 	char impl[32];
-	int rc = RUN_GO, outflags = -1, wanted;
+	int rc = RUN_GO, outflags = -1, wanted, timeout;
+	long long left;
 
 	memset(&r, 0, sizeof r);
 	r.o = o;
@@ -321,6 +362,7 @@ rrelay_run(const struct rrelay_opts *o, char *err, size_t errsz)
 	if (errsz > 0)
 		*err = '\0';
 	frame_decoder_init(&r.dec, FRAME_PEER_CLIENT);
+	r.last_frame = clock_mono_ms();
 
 	snprintf(impl, sizeof impl, "moshman %s", MOSHMAN_VERSION);
 	rrelay_queue(&r, fb, frame_encode_hello(fb, sizeof fb, o->vmin, o->vmax, impl));
@@ -342,7 +384,16 @@ rrelay_run(const struct rrelay_opts *o, char *err, size_t errsz)
 		p[1].events = POLLIN;
 		p[2].fd = rrelay_pending(&r) > 0 ? o->out_fd : -1;
 		p[2].events = POLLOUT;
-		if (poll(p, 3, -1) == -1) {
+		timeout = -1;
+		if (o->idle_s > 0) {
+			left = r.last_frame + o->idle_s * 1000LL - clock_mono_ms();
+			if (left <= 0) {
+				rc = rrelay_idle_exit(&r);
+				break;
+			}
+			timeout = (int)left;
+		}
+		if (poll(p, 3, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			rrelay_error(&r, "poll: %s", strerror(errno));

@@ -11,11 +11,19 @@ struct rrelay_opts {
 	const char *host; /* numeric address of the UDP peer; NULL means 127.0.0.1 */
 	int port;         /* mosh-server's UDP port */
 	int vmin, vmax;   /* protocol versions to offer */
+	int idle_s;       /* no frame from the client for this long: exit (0 never) */
 };
 
+/* The client PINGs an idle link every 2 s and a busy one at least every 10 s, so this
+ * much silence means its link vanished without a FIN (a roam, a route gone): the relay
+ * exits and ends the sshd session it runs under, which would otherwise live on for as
+ * long as TCP retries.  docs/protocol.md. */
+#define RRELAY_IDLE_S 30
+
 /* Sends its HELLO, then relays until the input ends at a frame boundary or a CLOSE
- * arrives (0), or until something fails: a protocol error, the UDP socket, the output
- * (-1 and a message in err; the peer got a CLOSE saying the same when possible). */
+ * arrives (0), or until something fails: a protocol error, the UDP socket, the output,
+ * idle_s seconds without a frame (-1 and a message in err; the peer got a CLOSE saying
+ * the same when possible).  After the idle exit, a parent that is sshd got SIGTERM. */
 int rrelay_run(const struct rrelay_opts *, char *err, size_t errsz);
 
 /* Is s a numeric IPv4 or IPv6 address (safe to pass on a remote command line)? */

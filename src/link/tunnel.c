@@ -14,6 +14,7 @@
 #include "src/util/clock.h"
 #include "src/link/frame.h"
 #include "src/link/localrelay.h"
+#include "src/link/mbb.h"
 #include "src/util/log.h"
 #include "src/link/rrelay.h"
 #include "src/ssh/sshconn.h"
@@ -23,23 +24,40 @@
 #define MOSHMAN_VERSION "0.1.0"
 #endif
 
-/* Reconnect attempts: connect + handshake + auth must finish in this long.  A fresh
- * attempt soon beats waiting on a stalled one. */
-#define TUNNEL_ATTEMPT_MS 3000
+/* One connection attempt: connect + handshake + auth must finish in this long.  Attempts
+ * overlap (src/link/mbb.h), so a hanging one costs no time. */
+#define TUNNEL_ATTEMPT_MS 4000
 /* Output queued for the channel beyond this: new datagrams are dropped, as UDP would. */
 #define TUNNEL_QUEUE_MAX (256 * 1024)
 
 enum tstate { T_IDLE, T_STARTING, T_UP, T_RECONNECTING, T_FAILED };
 
+/* One ssh connection with its relay stream: the link that carries the session, or an
+ * attempt at a new one. */
+struct tlink {
+	struct tunnel *t;
+	struct sshconn *ssh;
+	int owned;                /* ssh is ours (a clone); else the caller's */
+	int64_t started;          /* when the attempt began (mono ms) */
+	int opened;               /* ssh is open; the stream was started */
+	int stream;               /* a relay stream is open */
+	int have_hello;
+	int64_t stream_at;        /* when the stream was opened (mono ms) */
+	enum tunnel_relay using;  /* NATIVE or PERL for the current stream */
+	struct frame_decoder dec;
+	char errtail[256];        /* the relay's stderr, last bytes */
+	size_t errlen;
+	struct tlink *next;       /* attempts */
+};
+
 struct tunnel {
 	struct ev_loop *loop;
-	struct sshconn *ssh;
+	struct sshconn *ssh;      /* the caller's: the first link, the model for clones */
 	struct localrelay *relay;
 	int attached;             /* installed as the relay's path */
 	char *udp_host;
 	int udp_port;
 	enum tunnel_relay want;
-	enum tunnel_relay using;  /* NATIVE or PERL for the current stream */
 	int native_failed;        /* the native relay is not there: Perl from now on */
 	tunnel_event_cb cb;
 	void *cb_arg;
@@ -47,12 +65,12 @@ struct tunnel {
 	void *deliver_arg;
 
 	enum tstate state;
-	int have_hello;
-	int stream;               /* a relay stream is open */
-	int64_t stream_at;        /* when the stream was opened (mono ms) */
-	struct frame_decoder dec;
-	char errtail[256];        /* the relay's stderr, last bytes */
-	size_t errlen;
+	struct tlink *link;       /* carries the session; NULL while reconnecting */
+	struct tlink *tries;      /* attempts at a new link (make-before-break) */
+	struct mbb mbb;
+	char suspect_reason[128];
+	uint8_t probe_token[FRAME_TOKEN_LEN]; /* the alarm's PING on the old link */
+	int probe_out;
 
 	struct tunnel_live live;
 	uint8_t ping_token[FRAME_TOKEN_LEN];
@@ -60,17 +78,19 @@ struct tunnel {
 	int64_t rtt_ms;
 	int64_t last_rx_epoch;
 
-	int attempt;              /* reconnect attempts since the link died */
 	int reconnects;
 	int64_t dead_at;          /* mono ms when the link was declared dead */
-	char dead_reason[256];
+	int64_t suspect_at;       /* mono ms of the alarm that led to a switch */
 
 	int rtt_slow_once;        /* the last PONG was slow: not trusted until confirmed */
 	ev_timer tick;
 	void (*on_tick)(void *);  /* the owner's once-a-second hook (tunnel_config.tick) */
 	void *tick_arg;
-	ev_timer retry;
-	ev_idle again;            /* reopen the stream from the loop (native -> perl) */
+	ev_timer mbbw;            /* the next make-before-break step */
+	ev_timer quiet;           /* MBB_SILENCE_MS after the first unanswered datagram */
+	struct tlink *grave;      /* closed links, freed from the loop (see t_link_free) */
+	ev_idle reap;
+	int unanswered;           /* datagrams sent since the last frame from the relay */
 };
 
 /* ---- pure pieces --------------------------------------------------------------------- */
@@ -245,33 +265,149 @@ t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...
 }
 
 static const char *
-t_relay_name(const struct tunnel *t)
+t_relay_name(const struct tlink *l)
 {
-	return t->using == TUNNEL_RELAY_PERL ? "perl" : "native";
+	return l->using == TUNNEL_RELAY_PERL ? "perl" : "native";
+}
+
+static double
+t_rand(void)
+{
+	return (double)random() / ((double)RAND_MAX + 1.0);
 }
 
 static void t_dead(struct tunnel *, const char *);
-static void t_open_stream(struct tunnel *);
-static void t_attempt(struct tunnel *);
+static void t_open_stream(struct tlink *);
+static void t_mbb_run(struct tunnel *);
+
+/* ---- links --------------------------------------------------------------------------- */
+
+static struct tlink *
+t_link_new(struct tunnel *t, struct sshconn *ssh, int owned)
+{
+	struct tlink *l = xcalloc(1, sizeof *l);
+
+	l->t = t;
+	l->ssh = ssh;
+	l->owned = owned;
+	frame_decoder_init(&l->dec, FRAME_PEER_RELAY);
+	return l;
+}
+
+/* Frees a closed link; its connection too when it is ours. */
+static void
+t_link_destroy(struct tlink *l)
+{
+	if (l->owned)
+		sshconn_free(l->ssh);
+	frame_decoder_free(&l->dec);
+	free(l);
+}
+
+/* Closes the stream and the connection now (a stalled one is not worth a goodbye; the
+ * relay on the far side exits on its own when nothing arrives) and frees the link from
+ * the loop: this runs inside the connection's own callbacks, which touch it on return.
+ * The caller's connection is closed, never freed: it stays the model for new attempts. */
+static void
+t_link_free(struct tlink *l)
+{
+	struct tunnel *t;
+
+	if (l == NULL)
+		return;
+	t = l->t;
+	if (l->stream) {
+		sshconn_stream_close(l->ssh);
+		l->stream = 0;
+	}
+	sshconn_close(l->ssh);
+	l->next = t->grave;
+	t->grave = l;
+	ev_idle_start(t->loop, &t->reap);
+}
+
+static void
+t_reap_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct tunnel *t = w->data;
+	struct tlink *l;
+
+	ev_idle_stop(loop, w);
+	while ((l = t->grave) != NULL) {
+		t->grave = l->next;
+		t_link_destroy(l);
+	}
+}
+
+static void
+t_tries_unlink(struct tunnel *t, struct tlink *l)
+{
+	for (struct tlink **p = &t->tries; *p != NULL; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			l->next = NULL;
+			return;
+		}
+}
+
+static void
+t_tries_drop(struct tunnel *t)
+{
+	struct tlink *l;
+
+	while ((l = t->tries) != NULL) {
+		t->tries = l->next;
+		t_link_free(l);
+	}
+}
+
+static int
+t_is_try(const struct tunnel *t, const struct tlink *l)
+{
+	return l != t->link;
+}
 
 /* ---- the path ------------------------------------------------------------------------ */
+
+static void t_quiet_cb(struct ev_loop *, ev_timer *, int);
+
+/* Silence that makes the link suspect: mosh-client sent at least twice (a retransmission:
+ * it wants an answer) and nothing came back for MBB_SILENCE_MS since the first.  One
+ * unanswered datagram is normal: an idle mosh-client's heartbeat gets none of its own. */
+static int
+t_quiet_now(const struct tunnel *t, int64_t now)
+{
+	return t->unanswered >= 2 && t->live.first_tx != 0 &&
+	    now - t->live.first_tx >= MBB_SILENCE_MS;
+}
 
 static int
 t_path_send(void *p, const void *buf, size_t len)
 {
 	struct tunnel *t = p;
+	struct tlink *l = t->link;
 	uint8_t out[FRAME_ENCODED_MAX];
+	int64_t now;
 	size_t n;
 
-	if (!t->stream || t->state == T_FAILED)
+	if (l == NULL || !l->stream || t->state == T_FAILED)
 		return -1;
-	if (sshconn_stream_queued(t->ssh) > TUNNEL_QUEUE_MAX)
+	if (sshconn_stream_queued(l->ssh) > TUNNEL_QUEUE_MAX)
 		return -1;
 	if ((n = frame_encode_data(out, sizeof out, buf, len, NULL, 0)) == 0)
 		return -1;
-	sshconn_stream_write(t->ssh, out, n);
-	if (t->have_hello)
-		tunnel_live_tx(&t->live, clock_mono_ms());
+	sshconn_stream_write(l->ssh, out, n);
+	if (l->have_hello) {
+		now = clock_mono_ms();
+		tunnel_live_tx(&t->live, now);
+		t->unanswered++;
+		/* The first datagram nothing has answered yet: if that lasts, suspect. */
+		if (t->live.first_tx == now && !ev_is_active(&t->quiet)) {
+			ev_timer_set(&t->quiet, MBB_SILENCE_MS / 1000.0, 0.);
+			ev_timer_start(t->loop, &t->quiet);
+		} else if (t_quiet_now(t, now))
+			t_quiet_cb(t->loop, &t->quiet, 0);
+	}
 	return 0;
 }
 
@@ -294,48 +430,98 @@ static const struct localrelay_path_ops tunnel_path_ops = {
 	"tcp", t_path_send, t_path_free, t_path_roam,
 };
 
+/* ---- switching ----------------------------------------------------------------------- */
+
+/* An attempt's relay answered: it carries the session from now on; the old link (if
+ * any) and the other attempts are closed. */
+static void
+t_promote(struct tunnel *t, struct tlink *l)
+{
+	int64_t now = clock_mono_ms();
+	struct tlink *old = t->link;
+	enum tstate was = t->state;
+
+	t_tries_unlink(t, l);
+	t_tries_drop(t);
+	t->link = l;
+	t_link_free(old);
+	mbb_won(&t->mbb, now);
+	ev_timer_stop(t->loop, &t->mbbw);
+	ev_timer_stop(t->loop, &t->quiet);
+	tunnel_live_reset(&t->live, now);
+	t->unanswered = 0;
+	t->ping_sent = 0;
+	t->probe_out = 0;
+	t->state = T_UP;
+	t->reconnects++;
+	if (was == T_RECONNECTING) {
+		double secs = (double)(now - t->dead_at) / 1000.0;
+
+		t_emit(t, TUNNEL_UP_AGAIN, secs, "up again after %.1f s (reconnect %d)", secs,
+		    t->reconnects);
+	} else {
+		double secs = (double)(now - t->suspect_at) / 1000.0;
+
+		t_emit(t, TUNNEL_UP_AGAIN, secs, "moved to a new connection %.1f s after the "
+		    "link became suspect (%s), before it broke (reconnect %d)", secs,
+		    t->suspect_reason, t->reconnects);
+	}
+}
+
 /* ---- the stream ---------------------------------------------------------------------- */
+
+static void
+t_hello(struct tlink *l, const struct frame *f, int64_t now)
+{
+	struct tunnel *t = l->t;
+
+	if (frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX, f->version_min,
+	    f->version_max) == -1) {
+		t->state = T_FAILED;
+		t_tries_drop(t);
+		if (t->link != NULL && t->link->stream) {
+			sshconn_stream_close(t->link->ssh);
+			t->link->stream = 0;
+		}
+		t_emit(t, TUNNEL_FAILED, 0, "the remote relay (%s) speaks protocol %d..%d, this "
+		    "moshman %d..%d; update one of them", f->text, f->version_min,
+		    f->version_max, FRAME_VERSION_MIN, FRAME_VERSION_MAX);
+		return;
+	}
+	l->have_hello = 1;
+	if (t_is_try(t, l)) {
+		t_promote(t, l);
+		return;
+	}
+	tunnel_live_reset(&t->live, now);
+	if (t->state == T_STARTING) {
+		t->state = T_UP;
+		t_emit(t, TUNNEL_UP, 0, "up via tcp (relay %s)", t_relay_name(l));
+	}
+}
 
 static void
 t_stream_data(const void *buf, size_t len, void *arg)
 {
-	struct tunnel *t = arg;
+	struct tlink *l = arg;
+	struct tunnel *t = l->t;
 	struct frame f;
 	enum frame_result r;
 	int64_t now = clock_mono_ms();
 
-	frame_decoder_feed(&t->dec, buf, len);
-	while ((r = frame_decoder_next(&t->dec, &f)) == FRAME_OK) {
+	frame_decoder_feed(&l->dec, buf, len);
+	while ((r = frame_decoder_next(&l->dec, &f)) == FRAME_OK) {
+		if (f.type == FRAME_HELLO) {
+			t_hello(l, &f, now);
+			return; /* l may be promoted or the tunnel failed: come back fresh */
+		}
+		if (t_is_try(t, l))
+			continue; /* nothing but its HELLO matters before it takes over */
 		tunnel_live_rx(&t->live, now);
+		t->unanswered = 0;
+		ev_timer_stop(t->loop, &t->quiet);
 		t->last_rx_epoch = clock_epoch_ms();
 		switch (f.type) {
-		case FRAME_HELLO:
-			if (frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX,
-			    f.version_min, f.version_max) == -1) {
-				sshconn_stream_close(t->ssh);
-				t->stream = 0;
-				t->state = T_FAILED;
-				t_emit(t, TUNNEL_FAILED, 0, "the remote relay (%s) speaks protocol "
-				    "%d..%d, this moshman %d..%d; update one of them", f.text,
-				    f.version_min, f.version_max, FRAME_VERSION_MIN,
-				    FRAME_VERSION_MAX);
-				return;
-			}
-			t->have_hello = 1;
-			tunnel_live_reset(&t->live, now);
-			if (t->state == T_STARTING) {
-				t->state = T_UP;
-				t_emit(t, TUNNEL_UP, 0, "up via tcp (relay %s)", t_relay_name(t));
-			} else if (t->state == T_RECONNECTING) {
-				double secs = (double)(now - t->dead_at) / 1000.0;
-
-				t->state = T_UP;
-				t->reconnects++;
-				t->attempt = 0;
-				t_emit(t, TUNNEL_UP_AGAIN, secs, "up again after %.1f s (reconnect %d)",
-				    secs, t->reconnects);
-			}
-			break;
 		case FRAME_DATA:
 			if (t->deliver != NULL)
 				t->deliver(f.payload, f.len, t->deliver_arg);
@@ -346,10 +532,19 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			uint8_t out[FRAME_ENCODED_MAX];
 			size_t n = frame_encode_pong(out, sizeof out, f.token);
 
-			sshconn_stream_write(t->ssh, out, n);
+			sshconn_stream_write(l->ssh, out, n);
 			break;
 		}
 		case FRAME_PONG:
+			if (t->probe_out && memcmp(f.token, t->probe_token, FRAME_TOKEN_LEN) == 0) {
+				/* The old link answered the alarm: it was a false one. */
+				t->probe_out = 0;
+				if (mbb_link_answered(&t->mbb, now))
+					log_debug("tunnel: the link answered (%s was a false alarm); "
+					    "dropping the new attempts", t->suspect_reason);
+				t_tries_drop(t);
+				ev_timer_stop(t->loop, &t->mbbw);
+			}
 			if (t->ping_sent != 0 && memcmp(f.token, t->ping_token,
 			    FRAME_TOKEN_LEN) == 0) {
 				int64_t rtt = now - t->ping_sent;
@@ -368,8 +563,7 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			}
 			break;
 		case FRAME_CLOSE:
-			t_dead(t, f.code == FRAME_CLOSE_OK ? "the remote relay closed" :
-			    f.text);
+			t_dead(t, f.code == FRAME_CLOSE_OK ? "the remote relay closed" : f.text);
 			return;
 		case FRAME_NOTICE:
 			if (f.code == FRAME_NOTICE_REFUSED)
@@ -384,7 +578,17 @@ t_stream_data(const void *buf, size_t len, void *arg)
 		char why[600];
 
 		snprintf(why, sizeof why, "garbage from the relay: %s",
-		    frame_decoder_error(&t->dec));
+		    frame_decoder_error(&l->dec));
+		if (t_is_try(t, l)) {
+			log_debug("tunnel: attempt: %s", why);
+			int64_t started = l->started;
+
+			t_tries_unlink(t, l);
+			t_link_free(l);
+			mbb_attempt_failed(&t->mbb, now, started, t_rand(), 0);
+			t_mbb_run(t);
+			return;
+		}
 		t_dead(t, why);
 	}
 }
@@ -392,50 +596,69 @@ t_stream_data(const void *buf, size_t len, void *arg)
 static void
 t_stream_err(const void *buf, size_t len, void *arg)
 {
-	struct tunnel *t = arg;
-	size_t room = sizeof t->errtail - 1;
+	struct tlink *l = arg;
+	size_t room = sizeof l->errtail - 1;
 
 	if (len >= room) {
-		memcpy(t->errtail, (const char *)buf + len - room, room);
-		t->errlen = room;
+		memcpy(l->errtail, (const char *)buf + len - room, room);
+		l->errlen = room;
 	} else {
-		if (t->errlen + len > room) {
-			size_t drop = t->errlen + len - room;
+		if (l->errlen + len > room) {
+			size_t drop = l->errlen + len - room;
 
-			memmove(t->errtail, t->errtail + drop, t->errlen - drop);
-			t->errlen -= drop;
+			memmove(l->errtail, l->errtail + drop, l->errlen - drop);
+			l->errlen -= drop;
 		}
-		memcpy(t->errtail + t->errlen, buf, len);
-		t->errlen += len;
+		memcpy(l->errtail + l->errlen, buf, len);
+		l->errlen += len;
 	}
-	t->errtail[t->errlen] = '\0';
+	l->errtail[l->errlen] = '\0';
+}
+
+/* An attempt ended without taking over. */
+static void
+t_try_failed(struct tlink *l, const char *why)
+{
+	struct tunnel *t = l->t;
+	int64_t started = l->started;
+
+	t_emit(t, TUNNEL_RETRY, 0, "connection attempt failed: %s", why);
+	t_tries_unlink(t, l);
+	t_link_free(l);
+	mbb_attempt_failed(&t->mbb, clock_mono_ms(), started, t_rand(), 0);
+	t_mbb_run(t);
 }
 
 static void
 t_stream_closed(int status, const char *error, void *arg)
 {
-	struct tunnel *t = arg;
+	struct tlink *l = arg;
+	struct tunnel *t = l->t;
 	char why[768], ex[200], noise[600] = "";
 
-	t->stream = 0;
-	if (!t->have_hello) {
+	l->stream = 0;
+	if (!l->have_hello) {
 		/* The relay never answered: the command is not there or refused us.  (Even
 		 * with an error: writing the Perl script to a command that had already
 		 * exited fails, and that must not pass for a dead link worth retrying.) */
 		if (error != NULL)
 			log_debug("tunnel: relay stream ended before its hello: %s", error);
-		if (frame_decoder_eof(&t->dec) == -1)
-			snprintf(noise, sizeof noise, "%s", frame_decoder_error(&t->dec));
-		frame_excerpt(t->errtail, t->errlen, ex, sizeof ex);
-		if (t->using == TUNNEL_RELAY_NATIVE && t->want == TUNNEL_RELAY_ANY) {
+		if (frame_decoder_eof(&l->dec) == -1)
+			snprintf(noise, sizeof noise, "%s", frame_decoder_error(&l->dec));
+		frame_excerpt(l->errtail, l->errlen, ex, sizeof ex);
+		if (l->using == TUNNEL_RELAY_NATIVE && t->want == TUNNEL_RELAY_ANY) {
 			log_debug("tunnel: native relay unavailable (status %d: %s); trying perl",
 			    status, ex);
 			t->native_failed = 1;
-			ev_idle_start(t->loop, &t->again);
+			t_open_stream(l);
 			return;
 		}
 		snprintf(why, sizeof why, "no relay could be started on the host (status %d%s%s)%s%s",
 		    status, ex[0] != '\0' ? ": " : "", ex, noise[0] != '\0' ? "; " : "", noise);
+		if (t_is_try(t, l)) {
+			t_try_failed(l, why);
+			return;
+		}
 		if (t->state == T_STARTING) {
 			t->state = T_FAILED;
 			t_emit(t, TUNNEL_FAILED, 0, "%s; neither moshman nor perl runs there", why);
@@ -447,9 +670,13 @@ t_stream_closed(int status, const char *error, void *arg)
 	if (error != NULL)
 		snprintf(why, sizeof why, "%s", error);
 	else {
-		frame_excerpt(t->errtail, t->errlen, ex, sizeof ex);
+		frame_excerpt(l->errtail, l->errlen, ex, sizeof ex);
 		snprintf(why, sizeof why, "the relay ended (status %d%s%s)", status,
 		    ex[0] != '\0' ? ": " : "", ex);
+	}
+	if (t_is_try(t, l)) {
+		t_try_failed(l, why);
+		return;
 	}
 	t_dead(t, why);
 }
@@ -459,164 +686,216 @@ static const struct sshconn_stream_ops t_stream_ops = {
 };
 
 static void
-t_open_stream(struct tunnel *t)
+t_open_stream(struct tlink *l)
 {
+	struct tunnel *t = l->t;
 	uint8_t hello[FRAME_ENCODED_MAX];
 	char *cmd;
 	const char *script;
 	size_t n;
 
-	frame_decoder_free(&t->dec);
-	frame_decoder_init(&t->dec, FRAME_PEER_RELAY);
-	t->have_hello = 0;
-	t->errlen = 0;
-	t->errtail[0] = '\0';
-	t->ping_sent = 0;
-	t->using = t->want == TUNNEL_RELAY_PERL || (t->want == TUNNEL_RELAY_ANY &&
+	frame_decoder_free(&l->dec);
+	frame_decoder_init(&l->dec, FRAME_PEER_RELAY);
+	l->have_hello = 0;
+	l->errlen = 0;
+	l->errtail[0] = '\0';
+	l->using = t->want == TUNNEL_RELAY_PERL || (t->want == TUNNEL_RELAY_ANY &&
 	    t->native_failed) ? TUNNEL_RELAY_PERL : TUNNEL_RELAY_NATIVE;
-	if (t->using == TUNNEL_RELAY_PERL)
+	if (l->using == TUNNEL_RELAY_PERL)
 		cmd = rrelay_perl_command(t->udp_host, t->udp_port, 0);
 	else
 		cmd = rrelay_native_command(t->udp_host, t->udp_port, 0);
 	log_debug("tunnel: relay command: %s", cmd);
-	if (sshconn_stream_open(t->ssh, cmd, &t_stream_ops, t) == -1) {
+	if (sshconn_stream_open(l->ssh, cmd, &t_stream_ops, l) == -1) {
 		free(cmd);
-		t_dead(t, "the ssh connection is not open");
+		if (t_is_try(t, l))
+			t_try_failed(l, "the ssh connection is not open");
+		else
+			t_dead(t, "the ssh connection is not open");
 		return;
 	}
 	free(cmd);
-	t->stream = 1;
-	t->stream_at = clock_mono_ms();
-	if (t->using == TUNNEL_RELAY_PERL) {
+	l->stream = 1;
+	l->stream_at = clock_mono_ms();
+	if (l == t->link)
+		t->ping_sent = 0;
+	if (l->using == TUNNEL_RELAY_PERL) {
 		script = rrelay_perl_script();
-		sshconn_stream_write(t->ssh, script, strlen(script));
+		sshconn_stream_write(l->ssh, script, strlen(script));
 	}
 	n = frame_encode_hello(hello, sizeof hello, FRAME_VERSION_MIN, FRAME_VERSION_MAX,
 	    "moshman " MOSHMAN_VERSION);
-	sshconn_stream_write(t->ssh, hello, n);
+	sshconn_stream_write(l->ssh, hello, n);
 }
 
-static void
-t_again_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct tunnel *t = w->data;
+/* ---- liveness and make-before-break -------------------------------------------------- */
 
-	ev_idle_stop(loop, w);
-	t_open_stream(t);
-}
-
-/* ---- liveness and reconnect --------------------------------------------------------- */
-
-static void
-t_schedule(struct tunnel *t)
-{
-	int ms = tunnel_backoff_ms(t->attempt, (double)random() / ((double)RAND_MAX + 1.0));
-
-	ev_timer_stop(t->loop, &t->retry);
-	ev_timer_set(&t->retry, ms / 1000.0, 0.);
-	ev_timer_start(t->loop, &t->retry);
-}
-
-/* The link is gone: drop everything and start reconnecting. */
+/* The link is gone: drop it; the attempts (already running if it was suspect) go on. */
 static void
 t_dead(struct tunnel *t, const char *reason)
 {
+	int64_t now = clock_mono_ms();
+
 	if (t->state == T_FAILED)
 		return;
-	sshconn_stream_close(t->ssh);
-	t->stream = 0;
-	t->have_hello = 0;
-	ev_idle_stop(t->loop, &t->again);
+	ev_timer_stop(t->loop, &t->quiet);
 	/* Before the link was ever up (the relay hangs, the connection drops during the
 	 * start) this is a failed start, reported like every other bootstrap failure, with
 	 * the ssh connection left as it is so the caller can still end the mosh-server it
 	 * started.  Retrying in silence would leave `connect` hanging. */
 	if (t->state == T_STARTING) {
+		if (t->link != NULL && t->link->stream) {
+			sshconn_stream_close(t->link->ssh);
+			t->link->stream = 0;
+		}
 		t->state = T_FAILED;
 		t_emit(t, TUNNEL_FAILED, 0, "%s", reason);
 		return;
 	}
+	t_link_free(t->link);
+	t->link = NULL;
+	t->probe_out = 0;
 	if (t->state != T_RECONNECTING) {
-		t->dead_at = clock_mono_ms();
-		t->attempt = 0;
-		snprintf(t->dead_reason, sizeof t->dead_reason, "%s", reason);
+		t->dead_at = now;
 		t->state = T_RECONNECTING;
 		t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
-	} else {
-		t_emit(t, TUNNEL_RETRY, 0, "reconnect attempt %d failed: %s", t->attempt + 1,
-		    reason);
-		t->attempt++;
 	}
-	/* A stalled connection is not worth a goodbye: drop it. */
-	sshconn_close(t->ssh);
-	t_schedule(t);
+	mbb_link_lost(&t->mbb, now);
+	t_mbb_run(t);
 }
 
 static void
-t_open_done(struct sshconn *c, const char *error, void *arg)
+t_try_open_done(struct sshconn *c, const char *error, void *arg)
 {
-	struct tunnel *t = arg;
+	struct tlink *l = arg;
+	struct tunnel *t = l->t;
 
-	if (error != NULL) {
-		/* A changed host key is never worked around. */
-		if (sshconn_hostkey_refused(c)) {
-			t->state = T_FAILED;
-			t_emit(t, TUNNEL_FAILED, 0, "not reconnecting: %s", error);
-			return;
-		}
-		/* A login the server refused (a changed password, a revoked key, a locked
-		 * agent, a new question) does not get better in 2 s, and failed logins every
-		 * 2 s lock accounts (fail2ban, pam_faillock: 3 in 15 min).  Try again rarely;
-		 * a reconnect request (SIGUSR2, `moshman reconnect`) tries at once. */
-		if (sshconn_auth_refused(c)) {
-			t->attempt++;
-			t_emit(t, TUNNEL_NOTICE, 0, "login refused on reconnect: %s; next try in %d "
-			    "min ('moshman reconnect' tries now)", error, TUNNEL_AUTH_RETRY_S / 60);
-			ev_timer_stop(t->loop, &t->retry);
-			ev_timer_set(&t->retry, TUNNEL_AUTH_RETRY_S, 0.);
-			ev_timer_start(t->loop, &t->retry);
-			return;
-		}
-		t_emit(t, TUNNEL_RETRY, 0, "reconnect attempt %d failed: %s", t->attempt + 1,
-		    error);
-		t->attempt++;
-		t_schedule(t);
+	if (error == NULL) {
+		l->opened = 1;
+		t_open_stream(l);
 		return;
 	}
-	t_open_stream(t);
+	/* A changed host key is never worked around. */
+	if (sshconn_hostkey_refused(c)) {
+		t->state = T_FAILED;
+		t_tries_drop(t);
+		ev_timer_stop(t->loop, &t->mbbw);
+		t_emit(t, TUNNEL_FAILED, 0, "not reconnecting: %s", error);
+		return;
+	}
+	/* A login the server refused (a changed password, a revoked key, a locked agent,
+	 * a new question) does not get better in 2 s, and failed logins every 2 s lock
+	 * accounts (fail2ban, pam_faillock: 3 in 15 min).  Try again rarely; a reconnect
+	 * request (SIGUSR2, `moshman reconnect`) tries at once. */
+	if (sshconn_auth_refused(c)) {
+		t_emit(t, TUNNEL_NOTICE, 0, "login refused on reconnect: %s; next try in %d "
+		    "min ('moshman reconnect' tries now)", error, TUNNEL_AUTH_RETRY_S / 60);
+		int64_t started = l->started;
+
+		t_tries_unlink(t, l);
+		t_link_free(l);
+		t_tries_drop(t);
+		mbb_attempt_failed(&t->mbb, clock_mono_ms(), started, t_rand(),
+		    TUNNEL_AUTH_RETRY_S * 1000);
+		t->mbb.running = 0;
+		t_mbb_run(t);
+		return;
+	}
+	t_try_failed(l, error);
 }
 
+/* Starts what the make-before-break machine asks for, and times its next step. */
 static void
-t_attempt(struct tunnel *t)
+t_mbb_run(struct tunnel *t)
 {
-	log_debug("tunnel: reconnect attempt %d", t->attempt + 1);
-	sshconn_set_timeout(t->ssh, TUNNEL_ATTEMPT_MS);
-	sshconn_open(t->ssh, 0, t_open_done, t);
+	int64_t now = clock_mono_ms(), wake;
+	struct tlink *l;
+
+	if (t->state == T_FAILED)
+		return;
+	while (mbb_next(&t->mbb, now, &wake)) {
+		l = t_link_new(t, sshconn_clone(t->ssh, NULL, NULL), 1);
+		l->started = now;
+		l->next = t->tries;
+		t->tries = l;
+		log_debug("tunnel: connection attempt (%d running)", t->mbb.running);
+		sshconn_set_timeout(l->ssh, TUNNEL_ATTEMPT_MS);
+		sshconn_open(l->ssh, 0, t_try_open_done, l);
+	}
+	ev_timer_stop(t->loop, &t->mbbw);
+	if (wake > 0) {
+		ev_timer_set(&t->mbbw, (double)(wake - now) / 1000.0, 0.);
+		ev_timer_start(t->loop, &t->mbbw);
+	}
 }
 
 static void
-t_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+t_mbbw_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	t_mbb_run(w->data);
+}
+
+static void
+t_suspect(struct tunnel *t, const char *reason, enum mbb_why why)
+{
+	int64_t now = clock_mono_ms();
+	uint8_t out[FRAME_ENCODED_MAX];
+	size_t n;
+
+	if (t->state != T_UP && t->state != T_RECONNECTING)
+		return;
+	if (mbb_suspect(&t->mbb, now, why)) {
+		snprintf(t->suspect_reason, sizeof t->suspect_reason, "%s", reason);
+		t->suspect_at = now;
+		t_emit(t, TUNNEL_NOTICE, 0, "link suspect (%s); trying a second connection "
+		    "beside it", reason);
+		/* Whichever answers first: this PING on the old link, or a new link. */
+		for (size_t i = 0; i < FRAME_TOKEN_LEN; i++)
+			t->probe_token[i] = (uint8_t)(random() & 0xff);
+		t->probe_out = 1;
+		n = frame_encode_ping(out, sizeof out, t->probe_token);
+		sshconn_stream_write(t->link->ssh, out, n);
+	}
+	t_mbb_run(t);
+}
+
+static void
+t_quiet_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = w->data;
+	char why[96];
 
-	if (t->state == T_RECONNECTING)
-		t_attempt(t);
+	if (!t_quiet_now(t, clock_mono_ms()))
+		return; /* t_path_send checks again when the next datagram goes */
+	snprintf(why, sizeof why, "no reply for %.1f s while the client sends (%d datagrams)",
+	    MBB_SILENCE_MS / 1000.0, t->unanswered);
+	t_suspect(t, why, MBB_WHY_SILENCE);
 }
 
 static void
 t_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = w->data;
+	struct tlink *l = t->link, *next;
 	uint8_t out[FRAME_ENCODED_MAX];
 	char why[256];
 	int64_t now = clock_mono_ms();
 	int ping;
 	size_t n;
 
-	if (!t->stream)
+	/* Attempts whose relay says nothing. */
+	for (struct tlink *a = t->tries; a != NULL; a = next) {
+		next = a->next;
+		if (a->stream && !a->have_hello && now - a->stream_at >= TUNNEL_HELLO_MS) {
+			snprintf(why, sizeof why, "the relay did not answer within %d s",
+			    TUNNEL_HELLO_MS / 1000);
+			t_try_failed(a, why);
+		}
+	}
+	if (l == NULL || !l->stream)
 		return;
-	if (!t->have_hello) {
-		if (now - t->stream_at >= TUNNEL_HELLO_MS) {
+	if (!l->have_hello) {
+		if (now - l->stream_at >= TUNNEL_HELLO_MS) {
 			snprintf(why, sizeof why, "the relay did not answer within %d s",
 			    TUNNEL_HELLO_MS / 1000);
 			t_dead(t, why);
@@ -632,7 +911,7 @@ t_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			t->ping_token[i] = (uint8_t)(random() & 0xff);
 		t->ping_sent = now;
 		n = frame_encode_ping(out, sizeof out, t->ping_token);
-		sshconn_stream_write(t->ssh, out, n);
+		sshconn_stream_write(l->ssh, out, n);
 	}
 	if (t->on_tick != NULL && t->state == T_UP)
 		t->on_tick(t->tick_arg);
@@ -662,13 +941,15 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->cb = cb;
 	t->cb_arg = arg;
 	t->rtt_ms = -1;
-	frame_decoder_init(&t->dec, FRAME_PEER_RELAY);
+	mbb_init(&t->mbb, 1);
 	ev_timer_init(&t->tick, t_tick_cb, 1., 1.);
 	t->tick.data = t;
-	ev_timer_init(&t->retry, t_retry_cb, 1., 0.);
-	t->retry.data = t;
-	ev_idle_init(&t->again, t_again_cb);
-	t->again.data = t;
+	ev_timer_init(&t->mbbw, t_mbbw_cb, 1., 0.);
+	t->mbbw.data = t;
+	ev_timer_init(&t->quiet, t_quiet_cb, 1., 0.);
+	t->quiet.data = t;
+	ev_idle_init(&t->reap, t_reap_cb);
+	t->reap.data = t;
 	return t;
 }
 
@@ -681,7 +962,9 @@ tunnel_start(struct tunnel *t)
 		t->attached = 1;
 	}
 	ev_timer_start(t->loop, &t->tick);
-	t_open_stream(t);
+	t->link = t_link_new(t, t->ssh, 0);
+	t->link->opened = 1;
+	t_open_stream(t->link);
 }
 
 void
@@ -692,11 +975,17 @@ tunnel_free(struct tunnel *t)
 	if (t->attached)
 		localrelay_set_path(t->relay, NULL, NULL);
 	ev_timer_stop(t->loop, &t->tick);
-	ev_timer_stop(t->loop, &t->retry);
-	ev_idle_stop(t->loop, &t->again);
-	if (t->stream)
-		sshconn_stream_close(t->ssh);
-	frame_decoder_free(&t->dec);
+	ev_timer_stop(t->loop, &t->mbbw);
+	ev_timer_stop(t->loop, &t->quiet);
+	t_tries_drop(t);
+	t_reap_cb(t->loop, &t->reap, 0);
+	/* The caller's connection stays open for what the caller still does with it (ending
+	 * mosh-server): only the stream ends here. */
+	if (t->link != NULL) {
+		if (t->link->stream)
+			sshconn_stream_close(t->link->ssh);
+		t_link_destroy(t->link);
+	}
 	free(t->udp_host);
 	free(t);
 }
@@ -708,7 +997,7 @@ tunnel_get_info(const struct tunnel *t, struct tunnel_info *i)
 		"failed" };
 
 	i->state = names[t->state];
-	i->relay = t->have_hello ? t_relay_name(t) : NULL;
+	i->relay = t->link != NULL && t->link->have_hello ? t_relay_name(t->link) : NULL;
 	i->rtt_ms = t->rtt_ms;
 	i->reconnects = t->reconnects;
 	i->last_rx_ms = t->last_rx_epoch;
@@ -723,7 +1012,7 @@ tunnel_send(struct tunnel *t, const void *buf, size_t len)
 int
 tunnel_is_up(const struct tunnel *t)
 {
-	return t->state == T_UP && t->have_hello;
+	return t->state == T_UP && t->link != NULL && t->link->have_hello;
 }
 
 int
@@ -731,18 +1020,14 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 {
 	switch (t->state) {
 	case T_UP:
+		/* Dropped, and the first attempt starts at once (no backoff). */
 		t_dead(t, reason);
-		/* Requested: no backoff before the first attempt. */
-		ev_timer_stop(t->loop, &t->retry);
-		ev_timer_set(&t->retry, 0., 0.);
-		ev_timer_start(t->loop, &t->retry);
 		return TUNNEL_RC_NOW;
 	case T_RECONNECTING:
-		if (!ev_is_active(&t->retry))
+		if (t->mbb.running > 0)
 			return TUNNEL_RC_UNDERWAY;
-		ev_timer_stop(t->loop, &t->retry);
-		ev_timer_set(&t->retry, 0., 0.);
-		ev_timer_start(t->loop, &t->retry);
+		mbb_kick(&t->mbb, clock_mono_ms());
+		t_mbb_run(t);
 		return TUNNEL_RC_MOVED;
 	case T_IDLE:
 	case T_STARTING:
@@ -756,5 +1041,5 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 void
 tunnel_suspect(struct tunnel *t, const char *reason)
 {
-	(void)tunnel_reconnect(t, reason);
+	t_suspect(t, reason, MBB_WHY_NETWORK);
 }

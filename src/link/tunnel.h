@@ -3,8 +3,11 @@
  * session's own ssh connection, to a remote relay next to mosh-server.  It implements
  * the local relay's path interface, watches the link (one-sided silence, unanswered
  * PINGs, ssh errors) and rebuilds it on its own: a new ssh connection over the same route
- * with the remembered credentials, a new relay for the same UDP port, backoff with
- * jitter from ~0.2 s up to ~2 s, for as long as the tunnel exists.  docs/protocol.md.
+ * with the remembered credentials (sshconn_clone), a new relay for the same UDP port.
+ * A link that is only suspect gets the new connection beside it first
+ * (make-before-break, src/link/mbb.h): the first to answer carries on.  Attempts overlap
+ * (one every 0.5 s while earlier ones hang); fast failures back off with jitter from
+ * ~0.2 s up to ~2 s, for as long as the tunnel exists.  docs/protocol.md.
  */
 #ifndef MOSHMAN_TUNNEL_H
 #define MOSHMAN_TUNNEL_H
@@ -38,7 +41,7 @@ enum tunnel_event {
 	TUNNEL_DEAD,      /* the link died, reconnecting: "link dead (...); reconnecting" */
 	TUNNEL_UP_AGAIN,  /* "up again after 3.2 s (reconnect 1)" */
 	TUNNEL_RETRY,     /* a reconnect attempt failed (message says why) */
-	TUNNEL_NOTICE,    /* something from the relay worth recording */
+	TUNNEL_NOTICE,    /* worth recording: from the relay, a refused login, a suspect link */
 	TUNNEL_FAILED,    /* gave up for good (no relay, host key changed) */
 	TUNNEL_REFUSED,   /* the relay's NOTICE: nothing listens on the UDP port (has
 			   * mosh-server ended?); once per silence of the port */
@@ -77,9 +80,11 @@ enum { TUNNEL_RC_NOW, TUNNEL_RC_MOVED, TUNNEL_RC_UNDERWAY, TUNNEL_RC_NOTYET,
 int tunnel_reconnect(struct tunnel *, const char *reason);
 /* The link may be gone without a sign on it: the network changed under it (an address
  * or route, src/link/netwatch.h) or the machine woke from a suspend (src/link/wake.h).
- * Called by the link's owner at once; the tunnel checks or replaces the link (the tcp
- * half of issue 11 makes this make-before-break; until then it rebuilds the link now,
- * as tunnel_reconnect does; nothing happens before the tunnel first came up). */
+ * Called by the link's owner at once.  Make-before-break: a PING on the old link and new
+ * connections beside it; whichever answers first carries on (TUNNEL_NOTICE "link
+ * suspect", then TUNNEL_UP_AGAIN "moved to a new connection" when a new one won).  While
+ * reconnecting, a waiting retry goes now.  Nothing happens before the tunnel first came
+ * up.  (1.5 s without a reply while mosh-client retransmits does the same on its own.) */
 void tunnel_suspect(struct tunnel *, const char *reason);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */

@@ -27,6 +27,7 @@
 
 #include <ev.h>
 
+#include "src/ssh/resolve.h"
 #include "src/util/log.h"
 #include "src/util/xmalloc.h"
 
@@ -491,12 +492,14 @@ not_http:
 /* ---- the driver ---------------------------------------------------------------------- */
 
 enum conn_state {
+	ST_RESOLVING,		/* nothing to try until the first hop's name resolves */
 	ST_CONNECTING,		/* TCP connect to the first hop (proxy or target) */
 	ST_WRITE,		/* sending out[] */
 	ST_SOCKS_METHOD,	/* reading the method choice */
 	ST_SOCKS_AUTH,		/* reading the RFC 1929 reply */
 	ST_SOCKS_CONNECT,	/* reading the CONNECT reply */
 	ST_HTTP_HEAD,		/* reading the HTTP response head */
+	ST_WAIT_TARGET,		/* socks5: resolving the target, before anything else */
 };
 
 #define HOP_MAX 400	/* "socks5 proxy [host]:port" for messages */
@@ -521,6 +524,15 @@ struct proxy_conn {
 
 	struct addrinfo *ai;	/* first hop's addresses */
 	struct addrinfo *cur;
+	struct resolve *rs_hop;	/* lookups in flight (src/ssh/resolve.h) */
+	struct resolve *rs_target;
+	int hop_resolved;	/* rs_hop has answered: ai, or hop_err */
+	char hop_err[256];
+	char target_err[256];
+	/* The first hop's last good address, tried at once while its name resolves. */
+	struct addrinfo recall_ai;
+	struct sockaddr_storage recall_ss;
+	int on_recall;		/* cur walks the one-entry recall list */
 	int fd;
 	int last_errno;		/* of the last failed connect attempt */
 	int attempt_timed_out;
@@ -543,6 +555,7 @@ struct proxy_conn {
 };
 
 static void conn_try_next(struct proxy_conn *);
+static void conn_begin(struct proxy_conn *);
 static void conn_start_handshake(struct proxy_conn *);
 
 static void __attribute__((format(printf, 2, 3)))
@@ -578,6 +591,8 @@ conn_free(struct proxy_conn *pc)
 	ev_io_stop(pc->loop, &pc->io);
 	ev_timer_stop(pc->loop, &pc->timer);
 	ev_timer_stop(pc->loop, &pc->later);
+	resolve_cancel(pc->rs_hop);
+	resolve_cancel(pc->rs_target);
 	if (pc->fd != -1)
 		close(pc->fd);
 	if (pc->ai != NULL)
@@ -691,7 +706,18 @@ conn_try_next(struct proxy_conn *pc)
 	int fd, n;
 
 	ev_io_stop(pc->loop, &pc->io);
-	for (; pc->cur != NULL; pc->cur = pc->cur->ai_next) {
+	for (;; pc->cur = pc->cur->ai_next) {
+		if (pc->cur == NULL && pc->on_recall && pc->ai != NULL) {
+			/* The remembered address failed; the lookup has answered meanwhile. */
+			pc->on_recall = 0;
+			pc->cur = pc->ai;
+		}
+		if (pc->cur == NULL)
+			break;
+		if (!pc->on_recall && pc->recall_ai.ai_addr != NULL &&
+		    pc->cur->ai_addrlen == pc->recall_ai.ai_addrlen &&
+		    memcmp(pc->cur->ai_addr, pc->recall_ai.ai_addr, pc->cur->ai_addrlen) == 0)
+			continue; /* tried already */
 		left = pc->deadline - ev_now(pc->loop);
 		if (left <= 0) {
 			pc->attempt_timed_out = 1;
@@ -719,12 +745,22 @@ conn_try_next(struct proxy_conn *pc)
 			 * black-holed address cannot eat the whole timeout. */
 			for (n = 0, a = pc->cur; a != NULL; a = a->ai_next)
 				n++;
-			conn_timer(pc, left / n);
+			conn_timer(pc, pc->on_recall ? left / 2 : left / n);
 			conn_watch(pc, EV_WRITE);
 			return;
 		}
 		pc->last_errno = errno;
 		close(fd);
+	}
+	if (!pc->hop_resolved && pc->deadline - ev_now(pc->loop) > 0) {
+		/* Only the remembered address was there to try: wait for the lookup. */
+		pc->state = ST_RESOLVING;
+		conn_timer(pc, pc->deadline - ev_now(pc->loop));
+		return;
+	}
+	if (pc->ai == NULL && pc->hop_err[0] != '\0') {
+		conn_fail(pc, "%s", pc->hop_err);
+		return;
 	}
 	conn_fail_connect(pc);
 }
@@ -804,7 +840,15 @@ conn_start_handshake(struct proxy_conn *pc)
 static void
 conn_connected(struct proxy_conn *pc)
 {
+	char port[16];
+
 	ev_timer_stop(pc->loop, &pc->timer);
+	snprintf(port, sizeof port, "%d", pc->type == PROXY_NONE ? pc->tport : pc->pport);
+	resolve_remember(pc->type == PROXY_NONE ? pc->thost : pc->phost, port,
+	    pc->cur->ai_addr, pc->cur->ai_addrlen);
+	/* Connected: whatever the lookup would say no longer matters. */
+	resolve_cancel(pc->rs_hop);
+	pc->rs_hop = NULL;
 	if (pc->type == PROXY_NONE)
 		conn_finish(pc, NULL);
 	else
@@ -994,53 +1038,78 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_attempt_failed(pc, ETIMEDOUT, 1);
 		return;
 	}
+	if (pc->state == ST_RESOLVING || pc->state == ST_WAIT_TARGET) {
+		conn_fail(pc, "resolving %s took longer than %s",
+		    pc->type == PROXY_NONE || pc->state == ST_WAIT_TARGET ? pc->thost : pc->phost,
+		    conn_secs(pc, secs, sizeof secs));
+		return;
+	}
 	conn_fail(pc, "%s did not complete the handshake within %s",
 	    conn_hop(pc, hop, sizeof hop), conn_secs(pc, secs, sizeof secs));
 }
 
-/* socks5 (not socks5h): the proxy gets an address, resolved here.  IPv4 first: a proxy
- * is likelier to reach it. */
-static int
-conn_resolve_target(struct proxy_conn *pc)
+/* socks5 (not socks5h): the proxy gets an address, resolved here (off the loop, while
+ * the proxy is reached).  IPv4 first: a proxy is likelier to reach it. */
+static void
+conn_target_resolved(struct addrinfo *res, const char *error, void *arg)
 {
-	struct addrinfo hints, *res = NULL, *a, *pick = NULL;
+	struct proxy_conn *pc = arg;
+	struct addrinfo *a, *pick = NULL;
 	char addr[INET6_ADDRSTRLEN];
-	int rc;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(pc->thost, NULL, &hints, &res)) != 0) {
-		conn_fail(pc, "cannot resolve %s: %s", pc->thost,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -1;
-	}
+	pc->rs_target = NULL;
 	for (a = res; a != NULL && pick == NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET)
 			pick = a;
 	for (a = res; a != NULL && pick == NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET6)
 			pick = a;
-	if (pick == NULL || getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, sizeof addr,
-	    NULL, 0, NI_NUMERICHOST) != 0) {
+	if (pick != NULL && getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, sizeof addr,
+	    NULL, 0, NI_NUMERICHOST) == 0)
+		pc->tconnect = xstrdup(addr);
+	else
+		snprintf(pc->target_err, sizeof pc->target_err, "cannot resolve %s: %s",
+		    pc->thost, error != NULL ? error : "no usable address");
+	if (res != NULL)
 		freeaddrinfo(res);
-		conn_fail(pc, "cannot resolve %s: no usable address", pc->thost);
-		return -1;
+	ev_timer_stop(pc->loop, &pc->timer);
+	if (pc->tconnect == NULL) {
+		conn_fail(pc, "%s", pc->target_err);
+		return;
 	}
-	freeaddrinfo(res);
-	pc->tconnect = xstrdup(addr);
-	return 0;
+	conn_begin(pc);
 }
 
-/* First step, from the loop: check, resolve (blocking), start connecting. */
+/* The first hop's addresses (or why there are none). */
+static void
+conn_hop_resolved(struct addrinfo *res, const char *error, void *arg)
+{
+	struct proxy_conn *pc = arg;
+
+	pc->rs_hop = NULL;
+	pc->hop_resolved = 1;
+	pc->ai = res;
+	if (res == NULL)
+		snprintf(pc->hop_err, sizeof pc->hop_err, "cannot resolve %s%s: %s",
+		    pc->type == PROXY_NONE ? "" : "proxy ",
+		    pc->type == PROXY_NONE ? pc->thost : pc->phost, error);
+	if (pc->state != ST_RESOLVING)
+		return; /* the remembered address is being tried; this is for after */
+	ev_timer_stop(pc->loop, &pc->timer);
+	if (res == NULL) {
+		conn_fail(pc, "%s", pc->hop_err);
+		return;
+	}
+	pc->on_recall = 0;
+	pc->cur = pc->ai;
+	conn_try_next(pc);
+}
+
+/* First step, from the loop: check, then resolve and connect. */
 static void
 conn_begin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct proxy_conn *pc = w->data;
-	struct addrinfo hints;
-	const char *host;
-	char port[16];
-	int rc;
 
 	if (pc->thost[0] == '\0') {
 		conn_fail(pc, "no host to connect to");
@@ -1064,29 +1133,51 @@ conn_begin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    proxy_type_name(pc->type), pc->phost);
 		return;
 	}
+	conn_begin(pc);
+}
 
-	host = pc->type == PROXY_NONE ? pc->thost : pc->phost;
-	snprintf(port, sizeof port, "%d", pc->type == PROXY_NONE ? pc->tport : pc->pport);
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	conn_progress(pc, "resolving %s", host);
-	if ((rc = getaddrinfo(host, port, &hints, &pc->ai)) != 0) {
-		pc->ai = NULL;
-		conn_fail(pc, "cannot resolve %s%s: %s", pc->type == PROXY_NONE ? "" : "proxy ",
-		    host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+/* Resolve (the socks5 target, then the first hop) and start connecting. */
+static void
+conn_begin(struct proxy_conn *pc)
+{
+	struct in6_addr a6;
+	socklen_t len;
+	const char *host;
+	char port[16];
+
+	/* socks5: the target first, so that a name that cannot resolve fails before any
+	 * proxy is bothered (conn_target_resolved comes back here). */
+	if (pc->type == PROXY_SOCKS5 && pc->tconnect == NULL) {
+		conn_progress(pc, "resolving %s", pc->thost);
+		pc->state = ST_WAIT_TARGET;
+		pc->rs_target = resolve_start(pc->loop, pc->thost, "0", conn_target_resolved,
+		    pc);
+		conn_timer(pc, pc->deadline - ev_now(pc->loop));
 		return;
 	}
-	if (pc->type == PROXY_SOCKS5) {
-		if (conn_resolve_target(pc) == -1)
-			return;
-	} else
+	if (pc->tconnect == NULL)
 		pc->tconnect = xstrdup(pc->thost);
-	/* Resolving may have taken a while; it counts against the deadline. */
-	ev_now_update(pc->loop);
-	pc->cur = pc->ai;
-	conn_try_next(pc);
+	host = pc->type == PROXY_NONE ? pc->thost : pc->phost;
+	snprintf(port, sizeof port, "%d", pc->type == PROXY_NONE ? pc->tport : pc->pport);
+	conn_progress(pc, "resolving %s", host);
+	pc->state = ST_RESOLVING;
+	pc->rs_hop = resolve_start(pc->loop, host, port, conn_hop_resolved, pc);
+	/* A name that worked before: try its last address now, not after the lookup (a
+	 * reconnect after a network change must not wait on a DNS server that may be
+	 * unreachable for a while). */
+	if (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1 &&
+	    resolve_recall(host, port, &pc->recall_ss, &len) == 0) {
+		pc->recall_ai.ai_family = pc->recall_ss.ss_family;
+		pc->recall_ai.ai_socktype = SOCK_STREAM;
+		pc->recall_ai.ai_addr = (struct sockaddr *)&pc->recall_ss;
+		pc->recall_ai.ai_addrlen = len;
+		pc->on_recall = 1;
+		pc->cur = &pc->recall_ai;
+		conn_progress(pc, "trying the last good address of %s while it resolves", host);
+		conn_try_next(pc);
+		return;
+	}
+	conn_timer(pc, pc->deadline - ev_now(pc->loop));
 }
 
 struct proxy_conn *

@@ -120,8 +120,9 @@ struct proxy_conn;
  * the whole handshake (<= 0: 30 s); each address of the first hop gets an equal share of
  * what is left, so one black-holed address cannot eat it all.  socks5 resolves the target
  * here (IPv4 preferred) and sends an address; socks5h and http send the name.
- * Name resolution (getaddrinfo) blocks the loop briefly: acceptable for an interactive
- * connect, a known weakness.  Never returns NULL; the outcome, even an immediate failure,
+ * Names resolve off the loop (src/ssh/resolve.h); a name that connected before has its
+ * last good address tried at once while the lookup runs (the lookup's addresses follow
+ * if it fails).  Never returns NULL; the outcome, even an immediate failure,
  * comes through done.  Errors look like "connection to 10.0.0.2:22 refused",
  * "cannot resolve proxy px.invalid: Name or service not known",
  * "proxy rejected username/password (socks5 proxy 127.0.0.1:1080, target 10.0.0.2:22)".

@@ -102,7 +102,7 @@ struct sshconn {
 	void *st_arg;
 	unsigned char *st_q;
 	size_t st_off, st_len, st_cap;
-	ev_check st_check;
+	ev_prepare st_check;
 	int hostkey_refused;
 	int auth_refused;	/* the last open failed on authentication, not the network */
 };
@@ -431,6 +431,19 @@ sshconn_forget_secrets(struct sshconn *c)
 	c->password = NULL;
 	sshconn_kbd_clear(&c->kbd_pending);
 	sshconn_kbd_clear(&c->kbd_saved);
+}
+
+struct sshconn *
+sshconn_clone(const struct sshconn *c, sshconn_progress_cb progress, void *arg)
+{
+	struct sshconn *n = sshconn_new(c->loop, &c->cfg, progress, arg);
+
+	n->passphrase = c->passphrase != NULL ? xstrdup(c->passphrase) : NULL;
+	n->password = c->password != NULL ? xstrdup(c->password) : NULL;
+	for (size_t i = 0; i < c->kbd_saved.n; i++)
+		sshconn_kbd_add(&n->kbd_saved, c->kbd_saved.prompt[i], c->kbd_saved.answer[i]);
+	n->kbd_saved.no_replay = c->kbd_saved.no_replay;
+	return n;
 }
 
 const char *
@@ -1611,7 +1624,7 @@ st_reset(struct sshconn *c)
 {
 	if (c->st == ST_NONE && c->st_chan == NULL)
 		return;
-	ev_check_stop(c->loop, &c->st_check);
+	ev_prepare_stop(c->loop, &c->st_check);
 	if (c->st_chan != NULL) {
 		if (c->ssh != NULL && ssh_is_connected(c->ssh))
 			ssh_channel_close(c->st_chan);
@@ -1759,6 +1772,11 @@ st_step(struct sshconn *c)
 			st_failf(c, "writing to the ssh channel failed");
 			return;
 		}
+		/* Writing makes libssh read the socket as well (it flushes through its own
+		 * poll): what it read may sit in the channel's buffer now, with nothing on
+		 * the fd to wake us.  Come round again instead of sleeping on it. */
+		if (ssh_channel_poll(c->st_chan, 0) > 0 || ssh_channel_poll(c->st_chan, 1) > 0)
+			ev_idle_start(c->loop, &c->kick);
 		break;
 	default:
 		return;
@@ -1767,11 +1785,14 @@ wait:
 	sc_arm(c);
 }
 
-/* Runs after every wake-up of the loop, whatever woke it: libssh may already hold
- * decrypted data for this channel that the socket no longer shows (read while serving
- * an exec or the handshake), and no fd watcher would fire for it. */
+/* Runs before the loop sleeps, whatever woke it: libssh may already hold decrypted data
+ * for this channel that the socket no longer shows (read while serving an exec, the
+ * handshake or a write), and no fd watcher would fire for it.  An ev_prepare, not an
+ * ev_check: libev runs check watchers before the wake-up's other callbacks, so data
+ * libssh read while one of those wrote to the channel would wait for the next wake-up
+ * (the 1 s tick: a ~1 s stall). */
 static void
-st_check_cb(struct ev_loop *loop, ev_check *w, int revents)
+st_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct sshconn *c = w->data;
 
@@ -1794,9 +1815,9 @@ sshconn_stream_open(struct sshconn *c, const char *command,
 	ev_init(&c->io, sc_io_cb);
 	c->io.data = c;
 	c->io_fd = -1;
-	ev_check_init(&c->st_check, st_check_cb);
+	ev_prepare_init(&c->st_check, st_check_cb);
 	c->st_check.data = c;
-	ev_check_start(c->loop, &c->st_check);
+	ev_prepare_start(c->loop, &c->st_check);
 	ev_idle_start(c->loop, &c->kick);
 	return 0;
 }

@@ -61,6 +61,10 @@ struct sshconn *sshconn_new(struct ev_loop *, const struct sshconn_config *,
     sshconn_progress_cb, void *arg);
 /* Wipes remembered secrets and frees everything (closing the connection). */
 void sshconn_free(struct sshconn *);
+/* A second, closed connection to the same place with the same remembered secrets (for a
+ * connection made in parallel while the first one is suspect: it opens with
+ * interactive == 0).  Free it on its own. */
+struct sshconn *sshconn_clone(const struct sshconn *, sshconn_progress_cb, void *arg);
 /* Connect, check the host key, authenticate.  done runs once, from the loop.  With
  * interactive == 0 nothing is asked on the terminal. */
 void sshconn_open(struct sshconn *, int interactive, sshconn_done_cb, void *arg);

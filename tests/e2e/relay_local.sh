@@ -60,7 +60,7 @@ usage_case "stray argument" "unexpected argument" --port 5 extra
 
 for relay in native perl; do
 	for c in hello ping close eof garbage-handshake garbage-frame garbage-random oversize \
-	    version foreign refused ipv6 trickle backpressure idle; do
+	    version foreign refused ipv6 trickle backpressure idle silent; do
 		drive 120 "$relay" "$c"
 	done
 	drive 600 "$relay" integrity "$count"

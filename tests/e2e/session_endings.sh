@@ -1,12 +1,13 @@
 #!/bin/bash
 # Honest session endings (issue 13), against real sshd and mosh in the lab:
-# - mosh-client SIGKILLed, or the terminal closed, on a live udp and a live tcp session
+# - mosh-client SIGKILLed, or the supervisor SIGTERMed after the terminal closed (which only
+#   detaches), on a live udp and a live tcp session
 #   (and a tcp session of a user whose login shell is tcsh):
 #   within 5 s no mosh-server of that session runs, and the row is closed saying why;
 # - mosh-server SIGKILLed on the host (udp, tcp, auto): within 10 s the session ends with one
 #   line naming the cause in the user's terminal, the row is closed with that reason,
 #   nothing of moshman's left running for it;
-# - a tcp session whose terminal is closed during a TCP blackhole: the row says orphaned
+# - a tcp session ended (SIGTERM) during a TCP blackhole: the row says orphaned
 #   (the supervisor keeps trying, so scan does not offer the server to clean meanwhile);
 #   after the network returns the server is stopped (row closed) or cleaned;
 # - moshman kill on a live session: row closed, server gone; killed twice during a
@@ -131,7 +132,7 @@ else
 fi
 lab_tmux_kill ckc
 
-# ---- the terminal closed while the link is up ----------------------------------------------
+# ---- the terminal closed (it detaches), then SIGTERM to the supervisor ----------------------
 for p in u t; do
 	tag=hu$p
 	if ! session_up $tag $p; then
@@ -141,16 +142,22 @@ for p in u t; do
 	fi
 	sid=$(last_session)
 	spid=$(col "$sid" server_pid)
+	sup=$(col "$sid" supervisor_pid)
 	lab_tmux_kill $tag
+	sleep 1
+	t_check "$p: terminal closed: the session runs on, detached" \
+		[ "$(row_of "$sid")" = up -a "$(col "$sid" attached)" = 0 ]
+	t_check "$p: terminal closed: its mosh-server still runs" srv_alive "$spid"
+	kill -TERM "$sup"
 	if took=$(gone_ms "$spid" 5); then
-		t_ok "$p: terminal closed: its mosh-server gone within 5 s ($took ms)"
+		t_ok "$p: SIGTERM: its mosh-server gone within 5 s ($took ms)"
 	else
-		t_fail "$p: terminal closed: its mosh-server gone within 5 s" "pid $spid runs"
+		t_fail "$p: SIGTERM: its mosh-server gone within 5 s" "pid $spid runs"
 	fi
 	wait_row "$sid" closed 5
 	echo "# $p: $(row_of "$sid"): $(reason_of "$sid")"
-	t_check "$p: terminal closed: row closed, saying the terminal hung up" \
-		ended_with "$sid" closed "terminal hung up"
+	t_check "$p: SIGTERM: row closed, saying moshman was asked to stop" \
+		ended_with "$sid" closed "asked to stop"
 done
 
 # ---- mosh-server SIGKILLed on the host --------------------------------------------------
@@ -184,7 +191,7 @@ for p in u t a; do
 	lab_tmux_kill $tag
 done
 
-# ---- terminal closed during a TCP blackhole ---------------------------------------------
+# ---- SIGTERM during a TCP blackhole (the terminal detached first) ---------------------------------------------
 if session_up bh t; then
 	sid=$(last_session)
 	spid=$(col "$sid" server_pid)
@@ -192,27 +199,28 @@ if session_up bh t; then
 	lab_blackhole_tcp server
 	sleep 1
 	lab_tmux_kill bh
+	kill -TERM "$sup"
 	if wait_row "$sid" orphaned 15; then
-		t_ok "blackhole + hangup: row orphaned while the server cannot be reached"
+		t_ok "blackhole + SIGTERM: row orphaned while the server cannot be reached"
 	else
-		t_fail "blackhole + hangup: row orphaned while the server cannot be reached" "$(row_of "$sid")"
+		t_fail "blackhole + SIGTERM: row orphaned while the server cannot be reached" "$(row_of "$sid")"
 	fi
 	echo "# $(reason_of "$sid")"
-	t_check "blackhole + hangup: the supervisor lives on, trying" kill -0 "$sup"
+	t_check "blackhole + SIGTERM: the supervisor lives on, trying" kill -0 "$sup"
 	lab_restore_tcp server
 	if took=$(gone_ms "$spid" 30); then
-		t_ok "blackhole + hangup: network back: the supervisor stops the server ($took ms)"
+		t_ok "blackhole + SIGTERM: network back: the supervisor stops the server ($took ms)"
 	else
 		lab_client timeout 60 "$M" clean t --yes >&2
-		t_fail "blackhole + hangup: network back: the supervisor stops the server"
+		t_fail "blackhole + SIGTERM: network back: the supervisor stops the server"
 	fi
 	wait_row "$sid" closed 5
 	echo "# $(reason_of "$sid")"
-	t_check "blackhole + hangup: row closed once the server is gone" [ "$(row_of "$sid")" = closed ]
+	t_check "blackhole + SIGTERM: row closed once the server is gone" [ "$(row_of "$sid")" = closed ]
 	sleep 0.5
-	t_check "blackhole + hangup: supervisor gone" gone_here "$sup"
+	t_check "blackhole + SIGTERM: supervisor gone" gone_here "$sup"
 else
-	t_fail "blackhole + hangup: session up"
+	t_fail "blackhole + SIGTERM: session up"
 	lab_tmux_kill bh
 fi
 # ---- moshman kill --------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 #!/bin/bash
 # Degraded and forced reconnects over the TCP tunnel (UDP blocked throughout):
-# (a) a stall shorter than the dead-link time makes the row `degraded`, and it is
-#     `up` again after the restore without a reconnect, both changes recorded as events;
+# (a) a stall shorter than the dead-link time that a new connection cannot cure (the
+#     relay stopped, and sshd's listener too) makes the row `degraded`, and it is `up` again after
+#     the restore without a reconnect, both changes recorded as events; a stalled relay
+#     instead is replaced by a new connection beside it within ~2 s (make-before-break),
+#     the row never leaving `up`;
 # (b) `moshman reconnect NAME` rebuilds the link at once: reconnects + 1, the same
 #     mosh-client runs on and the shell still answers;
 # (c) `moshman reconnect` on an unknown name or a supervisor that is gone (its pid now a
@@ -43,19 +46,25 @@ r0=$(reconnects)
 sleep 3
 t_check "an idle session stays up" [ "$(json_state)" = up ]
 # The stall: the remote relay stopped (SIGSTOP), so nothing comes back while TCP itself
-# stays healthy.  (A TCP blackhole would leave the recovery to TCP's retransmission
-# backoff, which after 4-5 s of silence can wait 3 s more: past the dead-link time.)
+# stays healthy, and sshd's listener stopped too, so the new connections the tunnel starts
+# beside the silent link hang in their handshake.  (A TCP blackhole would leave the
+# recovery to TCP's retransmission backoff, which after 4-5 s of silence can wait 3 s
+# more: past the dead-link time.)
 t0=$(ms)
 rp=$(relay_pids)
+lp=$(lab_sshd_pid)
+lab_server kill -STOP $lp
 [ -n "$rp" ] && lab_server kill -STOP $rp
 # The silence shows after 3.5 s; the tunnel would call the link dead after ~6-7 s.
 if [ -n "$rp" ] && wait_json_state degraded 6; then
 	t1=$(ms)
 	lab_server kill -CONT $rp
+	lab_server kill -CONT $lp
 	echo "# degraded $(awk "BEGIN{printf \"%.1f\", ($t1 - $t0) / 1000}") s into the stall"
 	t_ok "stall: the row shows degraded (sessions --json)"
 else
 	[ -n "$rp" ] && lab_server kill -CONT $rp
+	lab_server kill -CONT $lp
 	t_fail "stall: the row shows degraded (sessions --json)" "relay '$rp', state $(json_state)"
 fi
 if wait_json_state up 15; then t_ok "restored: the row is up again"; else t_fail "restored: the row is up again" "state $(json_state)"; fi
@@ -65,6 +74,28 @@ q "SELECT kind || ': ' || message FROM events WHERE session_id = $sid AND kind =
 t_check "an event says degraded and why" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'degraded: no reply for %'")" ]
 t_check "an event says up again" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'up: replies again%'")" ]
 t_check "no link-dead event" [ -z "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'link dead%'")" ]
+
+# The relay stalls instead: a new connection beside the old one takes over.  (After the
+# false alarm above, silence alone is not suspect for 10 s: MBB_QUIET_MS.)
+sleep 11
+rp=$(relay_pids)
+lab_server kill -STOP $rp
+lab_tmux_type hl 'echo stall-$((3+3))'
+t0=$(ms)
+if fast_wait hl '^stall-6' 10; then
+	t1=$(ms)
+	echo "# relay stalled: the typed line echoed after $((t1 - t0)) ms"
+	t_check "stalled relay: a line typed meanwhile echoes within 4 s ($((t1 - t0)) ms)" [ $((t1 - t0)) -le 4000 ]
+else
+	t_fail "stalled relay: a line typed meanwhile echoes"
+fi
+lab_server kill -CONT $rp
+r2=$(reconnects)
+t_check "stalled relay: moved to a new connection (reconnects $r1 -> $r2)" [ "$r2" = $((r1 + 1)) ]
+t_check "stalled relay: the event says so" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'moved to a new connection%before it broke%'")" ]
+t_check "stalled relay: no link-dead event" [ -z "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'link dead%'")" ]
+t_check "stalled relay: the row stays up" [ "$(json_state)" = up ]
+r0=$r2
 
 # --- (b) moshman reconnect NAME ---
 out=$("$M" reconnect hx 2>&1)

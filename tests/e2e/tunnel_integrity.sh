@@ -62,14 +62,19 @@ t_check "flap: 'link dead ... reconnecting' then 'up again after X s (reconnect 
 # Degraded and back: a 5 s stall (shorter than the ~7 s that declares the link dead)
 # while datagrams keep going out: the remote relay stopped with SIGSTOP, so TCP itself
 # stays healthy and the replies flow as soon as it goes on (after a TCP blackhole,
-# TCP's retransmission backoff could hold them past the dead-link time).
+# TCP's retransmission backoff could hold them past the dead-link time).  sshd's listener
+# is stopped too: otherwise a new connection beside the silent link would take over
+# within ~2 s (make-before-break) and there would be nothing to see.
 lab_udp_probe 127.0.0.1 7000 1800 500 >/dev/null &   # 9 s of datagrams, 5 ms apart
 PP=$!
 sleep 1
 rp=$(relay_pids)
+lp=$(lab_sshd_pid)
+lab_server kill -STOP $lp
 [ -n "$rp" ] && lab_server kill -STOP $rp
 sleep 5
 [ -n "$rp" ] && lab_server kill -CONT $rp
+lab_server kill -CONT $lp
 for i in $(seq 1 100); do grep -q '^tunnel: up: replies again' "$OUT" && break; sleep 0.1; done
 wait "$PP"
 t_check "a 5 s stall (relay '$rp'): 'tunnel: degraded: no reply for ... while the client sends'" \

@@ -4,7 +4,9 @@
 # sshd (`nc %h %p`) and a ProxyCommand through the HTTP proxy (`nc -X connect`).  Each:
 # 42 on screen, the row says path tcp; TCP blackholed for 15 s with text typed during the
 # outage, which appears after restore; the same mosh-client throughout, reconnects
-# counted, at most one route program at a time; exit ends it with the row closed, no
+# counted; during the outage the attempts overlap (one every 0.5 s while earlier ones
+# hang, src/link/mbb.h) but never more than 8 route programs run, and after it exactly
+# one is left; exit ends it with the row closed, no
 # mosh-server left on the server and no route program or mosh-client left here.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -64,7 +66,7 @@ route_cycle() {
 	lab_tmux_type "$tag" "echo during-\$((2+$sid))"
 	sleep 13
 	n=$(route_count)
-	t_check "$tag: at most one route program during the outage ($n)" [ "$n" -le 1 ]
+	t_check "$tag: overlapping attempts during the outage, at most 8 route programs ($n)" [ "$n" -ge 1 -a "$n" -le 8 ]
 	lab_restore_tcp "$bh"
 	if fast_wait "$tag" "^during-$((2 + sid))" 30; then
 		t_ok "$tag: text typed during a 15 s blackhole appears after restore"

@@ -28,6 +28,7 @@
 #include <ev.h>
 
 #include "src/ssh/proxy.h"
+#include "src/ssh/resolve.h"
 #include "src/util/xmalloc.h"
 #include "tests/unit/unit.h"
 
@@ -882,6 +883,30 @@ test_direct(void)
 	/* "localhost" may give ::1 first, where nothing listens: the next address works */
 	run(PROXY_NONE, NULL, 0, NULL, NULL, "localhost", target_port, 3000, &r);
 	check_tunnel(&r, 0);
+	/* Again: the address that worked is tried at once, while the name resolves. */
+	run(PROXY_NONE, NULL, 0, NULL, NULL, "localhost", target_port, 3000, &r);
+	check_tunnel(&r, 1);
+	CHECK_HAS(r.steps, "trying the last good address of localhost while it resolves");
+}
+
+/* A remembered address that no longer works: the lookup's addresses follow. */
+static void
+test_recall_stale(void)
+{
+	struct sockaddr_in sin;
+	struct result r;
+	char port[16];
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2: nothing listens there */
+	sin.sin_port = htons((uint16_t)target_port);
+	snprintf(port, sizeof port, "%d", target_port);
+	resolve_remember("localhost", port, (struct sockaddr *)&sin, sizeof sin);
+	run(PROXY_NONE, NULL, 0, NULL, NULL, "localhost", target_port, 3000, &r);
+	CHECK_HAS(r.steps, "trying the last good address of localhost while it resolves");
+	CHECK_HAS(r.steps, "(127.0.0.2)");
+	check_tunnel(&r, 1);
 }
 
 static void
@@ -1067,6 +1092,9 @@ test_cancel(void)
 
 	spec.port = fake_start(FAKE_SILENT);
 	memset(&r, 0, sizeof r);
+	/* A lookup cancelled by an earlier test closes its pipe when getaddrinfo returns. */
+	for (int i = 0; i < 500 && resolve_pending() > 0; i++)
+		usleep(10000);
 	before = count_fds();
 	loop = ev_loop_new(EVFLAG_AUTO);
 	/* cancelled before it even started */
@@ -1289,6 +1317,7 @@ main(int argc, char **argv)
 	target_port = fake_start(FAKE_TARGET);
 	RUN(test_direct);
 	RUN(test_direct_failures);
+	RUN(test_recall_stale);
 	RUN(test_fake_socks);
 	RUN(test_fake_http);
 	RUN(test_cancel);

@@ -569,6 +569,25 @@ $cases{idle} = sub {
 	pass();
 };
 
+# --idle: a client silent that long is gone; a frame restarts the count.  (The parent
+# here is the driver, not sshd: nothing else is signalled.)
+$cases{silent} = sub {
+	spawn($echo_port, '--idle', 2);
+	handshake();
+	pump(1.2, sub { 0 });
+	send_frames(fr($PING, 'abcdefgh'));
+	my $f = next_frame(5);
+	fail('no PONG') unless $f && $f->[0] == $PONG;
+	my $t0 = time;
+	my $reason = expect_close(2, 'nothing from the client for 2 s', 1);
+	my $took = time - $t0;
+	printf "# %s: exited %.2f s after the last frame (%s)\n", $KIND, $took, $reason;
+	fail(sprintf('exited %.2f s after the last frame, expected ~2 s', $took))
+	    if $took < 1.5 || $took > 4;
+	pass();
+};
+
 fail("unknown case $CASE") unless $cases{$CASE};
-spawn($echo_port) unless $CASE eq 'refused' || $CASE eq 'ipv6'; # they pick their own
+# Those pick their own port or options.
+spawn($echo_port) unless $CASE eq 'refused' || $CASE eq 'ipv6' || $CASE eq 'silent';
 eval { $cases{$CASE}->(); 1 } or fail($@);

@@ -1,0 +1,127 @@
+#include "src/link/mbb.h"
+
+#include <string.h>
+
+#include "src/link/tunnel.h"
+
+void
+mbb_init(struct mbb *m, int have_link)
+{
+	memset(m, 0, sizeof *m);
+	m->have_link = have_link;
+}
+
+int
+mbb_probing(const struct mbb *m)
+{
+	return m->suspect_at != 0;
+}
+
+int
+mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
+{
+	if (!m->have_link) {
+		if (why == MBB_WHY_NETWORK)
+			mbb_kick(m, now);
+		return 0;
+	}
+	if (m->suspect_at != 0)
+		return 0;
+	if (why == MBB_WHY_SILENCE && m->false_alarm_at != 0 &&
+	    now - m->false_alarm_at < MBB_QUIET_MS)
+		return 0;
+	m->suspect_at = now;
+	m->retry_at = now;
+	m->failures = 0;
+	return 1;
+}
+
+int
+mbb_link_answered(struct mbb *m, int64_t now)
+{
+	int had = m->running;
+
+	if (m->suspect_at == 0 || !m->have_link)
+		return 0;
+	m->suspect_at = 0;
+	m->running = 0;
+	m->false_alarm_at = now;
+	return had > 0;
+}
+
+void
+mbb_link_lost(struct mbb *m, int64_t now)
+{
+	m->have_link = 0;
+	if (m->suspect_at == 0) {
+		m->suspect_at = now;
+		m->retry_at = now;
+		m->failures = 0;
+	}
+}
+
+void
+mbb_attempt_failed(struct mbb *m, int64_t now, int64_t started, double r, int hold_ms)
+{
+	int64_t next;
+
+	if (m->running > 0)
+		m->running--;
+	if (m->suspect_at == 0)
+		return;
+	if (hold_ms <= 0 && now - started >= MBB_HUNG_MS)
+		return; /* it only waited; the ones overlapping it keep coming */
+	next = now + (hold_ms > 0 ? hold_ms : tunnel_backoff_ms(m->failures, r));
+	m->failures++;
+	/* The latest failure sets the pace; a refused login holds everything. */
+	if (hold_ms > 0 || m->retry_at < next)
+		m->retry_at = next;
+}
+
+void
+mbb_won(struct mbb *m, int64_t now)
+{
+	m->suspect_at = 0;
+	m->running = 0;
+	m->failures = 0;
+	m->have_link = 1;
+	m->false_alarm_at = 0;
+}
+
+void
+mbb_kick(struct mbb *m, int64_t now)
+{
+	if (m->suspect_at == 0)
+		return;
+	m->retry_at = now;
+	m->last_start = 0;
+}
+
+int
+mbb_next(struct mbb *m, int64_t now, int64_t *wake)
+{
+	*wake = 0;
+	if (m->suspect_at == 0)
+		return 0;
+	if (m->running == 0) {
+		if (now >= m->retry_at) {
+			m->running++;
+			m->last_start = now;
+			return 1;
+		}
+		*wake = m->retry_at;
+		return 0;
+	}
+	/* Earlier attempts still wait: overlap one more, not faster than every 500 ms
+	 * and not while failures ask for a pause. */
+	if (m->running >= MBB_RUNNING_MAX)
+		return 0;
+	if (now - m->last_start >= MBB_OVERLAP_MS && now >= m->retry_at) {
+		m->running++;
+		m->last_start = now;
+		return 1;
+	}
+	*wake = m->last_start + MBB_OVERLAP_MS > m->retry_at ? m->last_start + MBB_OVERLAP_MS :
+	    m->retry_at;
+	return 0;
+}

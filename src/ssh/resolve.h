@@ -1,0 +1,64 @@
+/*
+ * Name resolution off the event loop: getaddrinfo(3) runs in a short-lived thread of its
+ * own and the answer comes back through a pipe the loop watches, so a slow or dead DNS
+ * server never stalls forwarding (the tunnel, auto's UDP leg) while a session reconnects.
+ * A numeric address is answered at once, without a thread.
+ *
+ * Also a small memory of the last address that worked per name (resolve_remember /
+ * resolve_recall): a reconnect tries it at once while the lookup runs.  It holds no
+ * secrets; it is process-wide because names are (one DNS for the whole program).
+ */
+#ifndef MOSHMAN_RESOLVE_H
+#define MOSHMAN_RESOLVE_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct ev_loop;
+struct addrinfo;
+struct resolve;
+
+/* res == NULL: error is one line ("Name or service not known").  Otherwise the caller
+ * owns res (freeaddrinfo).  Runs from the loop, never inside resolve_start. */
+typedef void (*resolve_done_cb)(struct addrinfo *res, const char *error, void *arg);
+
+/* Resolve host:port (numeric port) for SOCK_STREAM, any family.  Never NULL. */
+struct resolve *resolve_start(struct ev_loop *, const char *host, const char *port,
+    resolve_done_cb, void *arg);
+/* done will not run; the lookup thread finishes on its own and cleans up after itself. */
+void resolve_cancel(struct resolve *);
+/* Lookup threads still running (a cancelled one until getaddrinfo returns): tests wait
+ * for 0 before they count file descriptors. */
+int resolve_pending(void);
+
+/* ---- last good address -------------------------------------------------------------- */
+
+#define RESOLVE_MEMORY 16 /* names remembered, least recently used forgotten first */
+
+struct resolve_entry {
+	char name[256];                 /* "host port" */
+	struct sockaddr_storage addr;
+	socklen_t len;
+	unsigned long long used;        /* recency: higher is newer */
+};
+
+struct resolve_memory {
+	struct resolve_entry e[RESOLVE_MEMORY];
+	unsigned long long clock;
+};
+
+/* Pure pieces on a given memory (unit-tested). */
+void resolve_memory_put(struct resolve_memory *, const char *host, const char *port,
+    const struct sockaddr *, socklen_t);
+/* 0 and the address when one is known, else -1. */
+int resolve_memory_get(struct resolve_memory *, const char *host, const char *port,
+    struct sockaddr_storage *, socklen_t *);
+void resolve_memory_forget(struct resolve_memory *, const char *host, const char *port);
+
+/* The process's own memory. */
+void resolve_remember(const char *host, const char *port, const struct sockaddr *,
+    socklen_t);
+int resolve_recall(const char *host, const char *port, struct sockaddr_storage *,
+    socklen_t *);
+
+#endif

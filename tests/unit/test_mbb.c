@@ -1,0 +1,208 @@
+/* src/link/mbb.c: the make-before-break decisions on given clock values. */
+#include "src/link/mbb.h"
+#include "src/link/tunnel.h"
+#include "tests/unit/unit.h"
+
+/* Starts attempts while mbb_next says so; returns how many. */
+static int
+starts(struct mbb *m, int64_t now, int64_t *wake)
+{
+	int n = 0;
+
+	while (mbb_next(m, now, wake))
+		n++;
+	return n;
+}
+
+static void
+test_steady(void)
+{
+	struct mbb m;
+	int64_t wake = -1;
+
+	mbb_init(&m, 1);
+	CHECK(!mbb_probing(&m));
+	CHECK_INT(starts(&m, 1000, &wake), 0);
+	CHECK_INT(wake, 0);
+	/* an answer with nothing suspect changes nothing */
+	CHECK_INT(mbb_link_answered(&m, 1000), 0);
+	CHECK(!mbb_probing(&m));
+}
+
+/* A network change: one attempt at once, another every 500 ms while they wait, the
+ * first to come up wins and the rest are dropped. */
+static void
+test_overlap_and_win(void)
+{
+	struct mbb m;
+	int64_t wake;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_suspect(&m, 10000, MBB_WHY_NETWORK), 1);
+	CHECK(mbb_probing(&m));
+	/* a second alarm while probing starts nothing new of its own */
+	CHECK_INT(mbb_suspect(&m, 10000, MBB_WHY_NETWORK), 0);
+	CHECK_INT(starts(&m, 10000, &wake), 1);
+	CHECK_INT(wake, 10500);
+	CHECK_INT(starts(&m, 10499, &wake), 0);
+	CHECK_INT(starts(&m, 10500, &wake), 1);
+	CHECK_INT(starts(&m, 11000, &wake), 1);
+	CHECK_INT(m.running, 3);
+	/* never more than MBB_RUNNING_MAX at once */
+	for (int64_t t = 11500; t < 20000; t += 500)
+		starts(&m, t, &wake);
+	CHECK_INT(m.running, MBB_RUNNING_MAX);
+	CHECK_INT(starts(&m, 20000, &wake), 0);
+	mbb_won(&m, 20100);
+	CHECK(!mbb_probing(&m));
+	CHECK_INT(m.running, 0);
+	CHECK_INT(starts(&m, 30000, &wake), 0);
+	CHECK_INT(wake, 0);
+}
+
+/* The old link answers the alarm's PING first: a false alarm; the attempts go, and
+ * silence alone is not suspect for a while (a network change still is). */
+static void
+test_false_alarm(void)
+{
+	struct mbb m;
+	int64_t wake;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_suspect(&m, 5000, MBB_WHY_SILENCE), 1);
+	CHECK_INT(starts(&m, 5000, &wake), 1);
+	CHECK_INT(mbb_link_answered(&m, 5040), 1);
+	CHECK(!mbb_probing(&m));
+	CHECK_INT(starts(&m, 6000, &wake), 0);
+	CHECK_INT(mbb_suspect(&m, 6000, MBB_WHY_SILENCE), 0);
+	CHECK_INT(mbb_suspect(&m, 5040 + MBB_QUIET_MS - 1, MBB_WHY_SILENCE), 0);
+	CHECK_INT(mbb_suspect(&m, 7000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(mbb_link_answered(&m, 7010), 0); /* nothing had started yet */
+	CHECK_INT(mbb_suspect(&m, 7010 + MBB_QUIET_MS, MBB_WHY_SILENCE), 1);
+}
+
+/* No link: reconnecting.  Attempts that fail at once back off (with jitter, capped near
+ * 2 s); attempts that hang overlap every 500 ms. */
+static void
+test_reconnect_backoff(void)
+{
+	struct mbb m;
+	int64_t wake, now = 1000;
+
+	mbb_init(&m, 1);
+	mbb_link_lost(&m, now);
+	CHECK(mbb_probing(&m));
+	CHECK_INT(starts(&m, now, &wake), 1);
+	/* refused at once, five times: the pauses grow and stay at or under 2 s */
+	for (int i = 0; i < 5; i++) {
+		mbb_attempt_failed(&m, now, now, 0.5, 0);
+		CHECK_INT(starts(&m, now, &wake), 0);
+		CHECK_INT(wake - now, tunnel_backoff_ms(i, 0.5));
+		CHECK(wake - now <= 2000);
+		now = wake;
+		CHECK_INT(starts(&m, now, &wake), 1);
+	}
+	/* this one hangs: the next overlaps it 500 ms later */
+	CHECK_INT(starts(&m, now + 499, &wake), 0);
+	CHECK_INT(starts(&m, now + 500, &wake), 1);
+	CHECK_INT(m.running, 2);
+	/* a network change while waiting on a backoff: go now */
+	mbb_attempt_failed(&m, now + 600, now + 500, 0.5, 0);
+	mbb_attempt_failed(&m, now + 600, now + 500, 0.5, 0);
+	CHECK_INT(m.running, 0);
+	CHECK_INT(starts(&m, now + 601, &wake), 0);
+	CHECK_INT(mbb_suspect(&m, now + 601, MBB_WHY_NETWORK), 0);
+	CHECK_INT(starts(&m, now + 601, &wake), 1);
+	/* ... and silence does not (there is no link to be silent) */
+	mbb_attempt_failed(&m, now + 700, now + 601, 0.5, 0);
+	CHECK_INT(mbb_suspect(&m, now + 701, MBB_WHY_SILENCE), 0);
+	CHECK_INT(starts(&m, now + 701, &wake), 0);
+	/* up again */
+	mbb_won(&m, now + 3000);
+	CHECK(!mbb_probing(&m));
+	CHECK_INT(m.failures, 0);
+}
+
+/* A blackhole: every attempt hangs until its timeout.  The next ones keep coming every
+ * 500 ms (as many as MBB_RUNNING_MAX in flight), so the first SYN after the end of the
+ * outage is never more than ~500 ms away. */
+static void
+test_hung_attempts(void)
+{
+	struct mbb m;
+	int64_t wake, t, start[64];
+	int n = 0, done = 0;
+
+	mbb_init(&m, 1);
+	mbb_link_lost(&m, 1000);
+	for (t = 1000; t <= 30000; t += 100) {
+		/* each attempt times out 4 s after it started */
+		while (done < n && t - start[done] >= 4000)
+			mbb_attempt_failed(&m, t, start[done++], 0.5, 0);
+		while (n < 64 && mbb_next(&m, t, &wake))
+			start[n++] = t;
+	}
+	CHECK(n >= 55);
+	for (int i = 1; i < n; i++)
+		CHECK(start[i] - start[i - 1] <= 500);
+	CHECK(m.running <= MBB_RUNNING_MAX);
+	CHECK_INT(m.failures, 0);
+}
+
+/* A refused login holds every attempt for the given time; a kick (moshman reconnect)
+ * tries at once. */
+static void
+test_hold_and_kick(void)
+{
+	struct mbb m;
+	int64_t wake;
+
+	mbb_init(&m, 0);
+	mbb_link_lost(&m, 1000);
+	CHECK_INT(starts(&m, 1000, &wake), 1);
+	mbb_attempt_failed(&m, 1100, 1000, 0.0, TUNNEL_AUTH_RETRY_S * 1000);
+	CHECK_INT(starts(&m, 1100, &wake), 0);
+	CHECK_INT(wake, 1100 + TUNNEL_AUTH_RETRY_S * 1000);
+	CHECK_INT(starts(&m, 60000, &wake), 0);
+	mbb_kick(&m, 60000);
+	CHECK_INT(starts(&m, 60000, &wake), 1);
+	/* a kick while nothing is suspect does nothing */
+	mbb_won(&m, 61000);
+	mbb_kick(&m, 62000);
+	CHECK_INT(starts(&m, 62000, &wake), 0);
+}
+
+/* The old link dies while probing: the attempts already running go on, unchanged. */
+static void
+test_dies_while_probing(void)
+{
+	struct mbb m;
+	int64_t wake;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_suspect(&m, 1000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(starts(&m, 1000, &wake), 1);
+	CHECK_INT(starts(&m, 1500, &wake), 1);
+	mbb_link_lost(&m, 2000);
+	CHECK(mbb_probing(&m));
+	CHECK_INT(m.running, 2);
+	CHECK_INT(m.suspect_at, 1000);
+	/* no link now: its PONG cannot end the probing */
+	CHECK_INT(mbb_link_answered(&m, 2100), 0);
+	CHECK(mbb_probing(&m));
+	CHECK_INT(starts(&m, 2000, &wake), 1);
+}
+
+int
+main(void)
+{
+	UNIT_BEGIN("test_mbb");
+	RUN(test_steady);
+	RUN(test_overlap_and_win);
+	RUN(test_false_alarm);
+	RUN(test_reconnect_backoff);
+	RUN(test_hung_attempts);
+	RUN(test_hold_and_kick);
+	RUN(test_dies_while_probing);
+	UNIT_END();
+}
