@@ -399,7 +399,7 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 		return;
 	was = strcmp(s->row.state, "degraded") == 0;
 	memset(&in, 0, sizeof in);
-	in.now = db_now_ms();
+	in.now = clock_epoch_ms();
 	in.since = s->link_since;
 	in.last_tx = st->last_up_ms;
 	/* Any datagram of mosh-server's (with the key, only authentic ones are counted):
@@ -1079,7 +1079,7 @@ sup_check_server(struct sup *s, const char *why)
 static void
 sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
 {
-	int64_t now = db_now_ms(), heard;
+	int64_t now = clock_epoch_ms(), heard;
 
 	if (s->tunnel != NULL || s->tr != TRANSPORT_UDP || s->checking)
 		return;
@@ -1171,7 +1171,7 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 			sup_client_up(s);
 			break;
 		}
-		s->link_since = db_now_ms();
+		s->link_since = clock_epoch_ms();
 		/* On auto, a standby tunnel coming back says nothing about the udp path
 		 * that carries the session (nor about its degraded state). */
 		if (s->ap == NULL || autopath_path(s->ap) == PATHSEL_TCP)
@@ -1209,7 +1209,7 @@ sup_auto_switch_cb(const char *msg, enum pathsel_path now, void *arg)
 	 * is still being rebuilt is up; the tunnel while it is down is reconnecting. */
 	if (now == PATHSEL_UDP && strcmp(s->row.state, "reconnecting") == 0) {
 		db_session_str(&s->row.state, "up");
-		s->link_since = db_now_ms();
+		s->link_since = clock_epoch_ms();
 	} else if (now == PATHSEL_TCP && !tunnel_is_up(s->tunnel) &&
 	    strcmp(s->row.state, "failed") != 0) {
 		db_session_str(&s->row.state, "reconnecting");
@@ -1329,7 +1329,7 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		sup_event(s, "reconnect", "reconnect requested: restarting the tunnel command");
 		cmdpath_restart(s->cmdpath);
 		s->forced++;
-		s->link_since = db_now_ms();
+		s->link_since = clock_epoch_ms();
 		sup_stats_cb(loop, &s->stats_w, 0);
 		return;
 	}
@@ -1516,7 +1516,7 @@ sup_client_up(struct sup *s)
 	s->row.client_pid = s->client;
 	s->row.client_start = proc_start_time(s->client);
 	db_session_str(&s->row.state, "up");
-	s->link_since = db_now_ms();
+	s->link_since = clock_epoch_ms();
 	if (db_session_update(s->db, &s->row) != DB_OK)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 	sup_event(s, "state", "up");
@@ -1634,7 +1634,7 @@ sup_make_row(struct sup *s)
 	s->row.supervisor_start = proc_start_time(getpid());
 	proc_boot_id(boot, sizeof boot);
 	db_session_str(&s->row.boot_id, boot);
-	s->row.started_at = db_now_ms();
+	s->row.started_at = clock_epoch_ms();
 	s->row.rtt_ms = -1;
 	if (db_session_insert(s->db, &s->row) != DB_OK) {
 		fprintf(stderr, "moshman: cannot record the session: %s\n", db_error(s->db));
@@ -1803,7 +1803,7 @@ supervisor_run(struct db *db, const struct supervisor_opts *opts, char *err, siz
 	}
 	sup_event(&s, "start", "connect requested");
 	if (s.host.id > 0)
-		db_host_touch(db, s.host.id, db_now_ms());
+		db_host_touch(db, s.host.id, clock_epoch_ms());
 	sup_signals_start(&s);
 	s.ssh = sshconn_new(s.loop, &cfg, sup_progress, &s);
 	sshconn_open(s.ssh, 1, sup_open_done, &s);
