@@ -1095,7 +1095,8 @@ test_microsocks(void)
 	int port, aport;
 
 	if (!have_program("microsocks")) {
-		printf("skip - test_proxy: microsocks: not installed\n");
+		printf("    microsocks is not installed (make deps-test installs it)\n");
+		unit_case_failed = 1;
 		return;
 	}
 	port = free_port();
@@ -1168,7 +1169,8 @@ test_tinyproxy(void)
 	int port, aport;
 
 	if (!have_program("tinyproxy")) {
-		printf("skip - test_proxy: tinyproxy: not installed\n");
+		printf("    tinyproxy is not installed (make deps-test installs it)\n");
+		unit_case_failed = 1;
 		return;
 	}
 	port = tinyproxy_start("tinyproxy", "");
