@@ -21,7 +21,16 @@ pass=0 fail=0 skip=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moshman-test.XXXXXX")
 children=
 trap 'rm -rf "$tmp"' EXIT
-trap 'for c in $children; do kill "$c" 2>/dev/null; done; exit 130' INT TERM
+# Interrupted: stop the pool's subshells and their timeout(1)s (which stop their tests),
+# by PID.
+stop_children() {
+	for c in $children; do
+		c=${c#*:}
+		for g in $(ps -o pid= --ppid "$c" 2>/dev/null); do kill "$g" 2>/dev/null; done
+		kill "$c" 2>/dev/null
+	done
+}
+trap 'stop_children; exit 130' INT TERM
 
 # Unit tests, and e2e scripts that say "# moshman-test: isolate-net", run in a fresh
 # network namespace with only loopback: whatever they resolve or connect to cannot leave
@@ -99,6 +108,12 @@ running=0
 reap() {
 	read -r k <&3
 	running=$((running - 1))
+	# Forget its PID: once reaped, the number may belong to anyone.
+	left=
+	for c in $children; do
+		if [ "${c%%:*}" = "$k" ]; then wait "${c#*:}" 2>/dev/null; else left="$left $c"; fi
+	done
+	children=$left
 	report "$k"
 }
 # start KEY NAME TIMEOUT CMD...: in the pool (or right here when jobs is 1).
@@ -113,7 +128,7 @@ start() {
 		run_one "$@"
 		echo "$1" >&3
 	) &
-	children="$children $!"
+	children="$children $1:$!"
 	running=$((running + 1))
 }
 drain() { while [ "$running" -gt 0 ]; do reap; done; }

@@ -20,17 +20,23 @@ if up live; then
 	id=$(last_session)
 	lab_tmux_type live 'echo $((6*7))'
 	lab_tmux_wait live '^42' 10
-	sleep 2.5
+	# The supervisor writes its counters to the row every few seconds: wait for them.
+	for i in $(seq 1 50); do
+		"$M" sessions --json | jq -e --argjson id "$id" '.[] | select(.id == $id) |
+			.bytes_up > 0 and .bytes_down > 0' >/dev/null 2>&1 && break
+		sleep 0.2
+	done
 	out=$("$M" sessions)
 	echo "$out" | sed 's/^/# /'
 	echo "$out" | awk -v id="$id" '$1 == id && $2 == "s" && $3 == "up" && $4 == "udp" { f = 1 } END { exit !f }' &&
 		t_ok "sessions lists the live session (id, host, state, path)" ||
 		t_fail "sessions lists the live session (id, host, state, path)"
 	hdr=$(echo "$out" | head -n 1)
+	missing=
 	for c in ID HOST STATE PATH PORT SERVER SUPERVISOR CLIENT STARTED RX_MS_AGO UP DOWN RECONNECTS; do
-		case " $hdr " in *" $c "*) ;; *) t_fail "sessions table has column $c"; continue ;; esac
+		case " $hdr " in *" $c "*) ;; *) missing="$missing $c" ;; esac
 	done
-	t_ok "sessions table has the columns the issue names"
+	t_check "sessions table has the columns the issue names" [ -z "$missing" ]
 	json=$("$M" sessions --json)
 	if echo "$json" | jq -e --argjson id "$id" '.[] | select(.id == $id) |
 		.state == "up" and .bytes_up > 0 and .bytes_down > 0 and .last_rx_ms_ago < 4000 and

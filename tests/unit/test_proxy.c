@@ -891,6 +891,7 @@ test_direct_failures(void)
 	char want[128];
 	int port, lfd, filler, lport = 0;
 	struct sockaddr_in sin;
+	struct pollfd pfd;
 	long ms;
 
 	port = free_port();
@@ -919,7 +920,10 @@ test_direct_failures(void)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((uint16_t)lport);
 	connect(filler, (struct sockaddr *)&sin, sizeof sin);
-	msleep(50);
+	/* Writable once its handshake is done and it holds the queue's one place. */
+	pfd.fd = filler;
+	pfd.events = POLLOUT;
+	CHECK_INT(poll(&pfd, 1, 2000), 1);
 	ms = run(PROXY_NONE, NULL, 0, NULL, NULL, "127.0.0.1", lport, 700, &r);
 	snprintf(want, sizeof want, "connection to 127.0.0.1:%d timed out after 0.7 s", lport);
 	CHECK_STR(r.err, want);
