@@ -68,9 +68,12 @@ if up live; then
 		t_fail "mosh-client inherits no database or pipe descriptors" "$fds"
 	# Window changes reach the remote side through the client.
 	_lab_tmux resize-window -t "=live:" -x 81 -y 23
-	sleep 0.5
-	lab_tmux_type live 'stty size'
-	t_check "a window change reaches the remote tty" lab_tmux_wait live '^23 81' 10
+	# mosh carries the new size over on its own time: ask again until it has (10 s).
+	for i in 1 2 3 4 5; do
+		lab_tmux_type live 'stty size'
+		lab_tmux_wait live '^23 81' 2 >/dev/null 2>&1 && break
+	done
+	t_check "a window change reaches the remote tty" lab_tmux_wait live '^23 81' 1
 	# Ctrl-^ . quits the client, the session ends cleanly.
 	lab_tmux_send live C-^ .
 	st=$(exit_status live 15)
@@ -100,7 +103,8 @@ if up orphan; then
 	cli=$(col client_pid "$id")
 	srv=$(col server_pid "$id")
 	kill -KILL "$sup"
-	sleep 0.3
+	# Until it is gone or a zombie (both dead to moshman), 5 s at most.
+	for i in $(seq 1 50); do _lab_running "$sup" || break; sleep 0.1; done
 	out=$("$M" sessions)
 	echo "$out" | grep -Eq "^$id +[^ ]+ +orphaned " && t_ok "sessions lists the orphan" ||
 		t_fail "sessions lists the orphan" "$out"
