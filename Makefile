@@ -168,6 +168,12 @@ asan:
 	  MOSHMAN_NO_FUZZ=1 sh tests/run.sh build-asan $(TESTS)
 
 # ---- fuzzing (clang, libFuzzer) --------------------------------------------------------
+# `make fuzz` runs every target for FUZZ_SECONDS (60) on its seeds (tests/fuzz/corpus/NAME,
+# read only) plus a scratch corpus ($(FUZZ_BUILD)/corpus/NAME).  A crash, leak or timeout
+# stops that target, its input is saved in $(FUZZ_BUILD)/findings/NAME/, the other
+# targets still run, and the run fails naming every saved input.  Full logs:
+# $(FUZZ_BUILD)/log/NAME.log.  Objects get the project's flags ($(CFLAGS): warnings,
+# -MMD -MP); FUZZ_FLAGS come last, so -O1 wins over OPT's -O2.
 FUZZ_BUILD = $(BUILD)/fuzz
 FUZZ_BIN   = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined
@@ -175,19 +181,38 @@ FUZZ_LIB_OBJ = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
 
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
-	  echo "fuzz: $$n (60 s; corpus $(FUZZ_BUILD)/corpus/$$n)"; \
-	  $$f -max_total_time=$${FUZZ_SECONDS:-60} $(FUZZ_BUILD)/corpus/$$n \
-	    $$([ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n) 2>&1 | tail -n 3; done
+	@secs=$${FUZZ_SECONDS:-60}; failed=; \
+	for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/findings/$$n $(FUZZ_BUILD)/log; \
+	  log=$(FUZZ_BUILD)/log/$$n.log; \
+	  echo "fuzz: $$n ($$secs s; corpus $(FUZZ_BUILD)/corpus/$$n; log $$log)"; \
+	  $$f -max_total_time=$$secs -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$n/ $(FUZZ_BUILD)/corpus/$$n \
+	    $$([ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n) >$$log 2>&1; rc=$$?; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -n 1); \
+	  saved=$$(sed -n 's/.*Test unit written to \(.*\)$$/\1/p' $$log); \
+	  if [ $$rc -eq 0 ] && [ -z "$$saved" ]; then \
+	    echo "fuzz: $$n: ok, $${runs:-?} executions"; \
+	  else \
+	    grep -E '^(==[0-9]+==ERROR|SUMMARY|[^ ]*: runtime error)' $$log | head -n 5; \
+	    echo "fuzz: $$n: FAILED (status $$rc) after $${runs:-?} executions; input saved in: $${saved:-(none; see $$log)}"; \
+	    failed="$$failed $$n"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: findings in:$$failed (inputs in $(FUZZ_BUILD)/findings/; add each to tests/fuzz/corpus/NAME/ once fixed)"; \
+	  exit 1; fi
 
 $(FUZZ_BUILD)/obj/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(FUZZ_FLAGS) -c -o $@ $<
+	clang $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MF $@.d -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BIN:=.d)
 
 # ---- benchmarks ------------------------------------------------------------------------
 bench:

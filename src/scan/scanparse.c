@@ -57,6 +57,7 @@ struct collect {
 	size_t		 nwho;
 	long		 lsof_pid;
 	int		 warned_more;
+	int		 seen_me;
 };
 
 /* Remote text is shown on a terminal later: control bytes, DEL and non-ASCII become
@@ -783,8 +784,12 @@ raw_who(struct collect *c, const char *rest)
 		c->r->utmp_damaged = 1;
 		return;
 	}
-	if (rc == 0 || c->nwho >= MAXRECORDS)
+	if (rc == 0)
 		return;
+	if (c->nwho >= MAXRECORDS) {
+		scanparse_who_free(&w);
+		return;
+	}
 	c->who = xreallocarray(c->who, c->nwho + 1, sizeof *c->who);
 	c->who[c->nwho++] = w;
 }
@@ -835,8 +840,11 @@ record(struct collect *c, char *line)
 		char	*name = NULL;
 		size_t	 n;
 
-		if (fields(rest, f, 2) != 0 || r->uid != -1)
+		/* A second "me" is malformed whatever it holds: with uid "-" the first
+		 * one left r->uid at -1, and its user would be overwritten (and leaked). */
+		if (fields(rest, f, 2) != 0 || c->seen_me)
 			return -1;
+		c->seen_me = 1;
 		if (strcmp(f[0], "-") != 0 && number(f[0], &r->uid) != 0)
 			return -1;
 		if (strcmp(f[1], "-") != 0) {

@@ -6,6 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 37
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup connect_auth
@@ -75,12 +76,23 @@ else
 fi
 lab_tmux_kill pwint
 
+# prompts NAME N SECONDS [REGEX]: the pane shows the N-th prompt (default "Password:";
+# the earlier ones stay on the screen, PAM delays each failure by about 2 s, and what is
+# typed before the prompt is flushed).
+prompts() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		[ "$(lab_tmux_capture "$1" | grep -c -- "${4:-^Password: *\$}")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Three wrong passwords: exit 1, one clear line.
 "$M" host add pwbad $common --user "$LAB_PW_USER" >&2
 start_moshman pwbad connect pwbad
 for i in 1 2 3; do
-	lab_tmux_wait pwbad "password: *$" 10 && lab_tmux_type pwbad "bad-$i"
-	sleep 0.3
+	prompts pwbad "$i" 10 'password: *$' && lab_tmux_type pwbad "bad-$i"
 done
 st=$(exit_status pwbad 20)
 [ "$st" = 1 ] && lab_tmux_capture pwbad | grep -q "authentication failed" &&
@@ -135,16 +147,6 @@ fi
 
 # Three wrong keyboard-interactive answers (asked again after each, as OpenSSH does):
 # exit 1 with one clear line, the row failed, no moshman left.
-# prompts NAME N SECONDS: the pane shows the N-th "Password:" (PAM delays each failure by
-# about 2 s, and what is typed before the prompt is flushed).
-prompts() {
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		[ "$(lab_tmux_capture "$1" | grep -c '^Password: *$')" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 start_moshman kbdbad connect kbd
 for i in 1 2 3; do
 	prompts kbdbad $i 10 && lab_tmux_type kbdbad "bad-$i"

@@ -3,9 +3,11 @@
 # open, direct ssh, key auth): from starting the program to the remote prompt and to a
 # typed `echo $((6*7))` showing 42.  Five runs each, alternating; medians are printed as
 # "# bootstrap ..." lines (figures, not pass/fail).  Each run must work: that is tested.
+# moshman-test: serial (a benchmark: other tests beside it would skew the figures)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 2
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 connect_setup connect_bench
 add_host b

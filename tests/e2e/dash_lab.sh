@@ -6,6 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 28
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 connect_setup dash_lab
 # The classifier calls servers younger than this "starting" (60 s by default): shorten it.
@@ -35,16 +36,24 @@ no_mosh_servers 10 && t_ok "no mosh-server left" || t_fail "no mosh-server left"
 # Inside tmux, t opens the session in a new window and the dashboard stays.
 lab_tmux_send dash Home
 lab_tmux_send dash t
-sleep 1
-win=$(_lab_tmux list-windows -t "=dash" -F '#{window_index} #{window_name}' | awk '$2 == "labhost" { print $1 }' | head -n 1)
+i=0
+while [ $i -lt 50 ]; do
+	win=$(_lab_tmux list-windows -t "=dash" -F '#{window_index} #{window_name}' | awk '$2 == "labhost" { print $1 }' | head -n 1)
+	[ -n "$win" ] && break
+	sleep 0.1; i=$((i + 1))
+done
 if [ -n "$win" ]; then t_ok "the window is named after the host"; else t_fail "the window is named after the host"; fi
 i=0
 while [ $i -lt 150 ] && ! _lab_tmux capture-pane -p -t "=dash:$win" 2>/dev/null | grep -q '\$ *$'; do sleep 0.2; i=$((i + 1)); done
 _lab_tmux send-keys -t "=dash:$win" -l 'echo $((6*7))'; _lab_tmux send-keys -t "=dash:$win" Enter
-sleep 1
+i=0
+while [ $i -lt 50 ] && ! _lab_tmux capture-pane -p -t "=dash:$win" 2>/dev/null | grep -q '^42'; do sleep 0.2; i=$((i + 1)); done
 if _lab_tmux capture-pane -p -t "=dash:$win" | grep -q '^42'; then t_ok "the session in the window works"; else t_fail "the session in the window works"; fi
 _lab_tmux select-window -t "=dash:0"
 if lab_tmux_wait dash 'opened in a new tmux window' 10; then t_ok "the dashboard stays, saying so"; else t_fail "the dashboard stays, saying so"; fi
+# q asks only about the sessions the dashboard knows to be live: wait until it shows it
+# (it reads the database every few seconds).
+lab_tmux_wait dash 'Sessions \(1 live\)' 10 >/dev/null
 lab_tmux_send dash q
 if lab_tmux_wait dash 'still run' 10; then t_ok "q asks while a session started here runs"; else t_fail "q asks while a session started here runs"; fi
 lab_tmux_send dash n

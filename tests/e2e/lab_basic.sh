@@ -3,6 +3,7 @@
 # credential, through each proxy, and through ProxyJump to the second sshd.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/lab.sh"
+t_plan 26
 lab_require_root lab_basic
 trap lab_down EXIT
 trap 'exit 143' TERM INT HUP

@@ -4,6 +4,7 @@
 # side by side without seeing each other.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/lab.sh"
+t_plan 17
 lab_start lab_down
 
 # Fill the lab with everything that can be running: sessions, orphans, helpers.

@@ -3,6 +3,7 @@
 # open and does not while it is blocked, whatever carries its ssh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/lab.sh"
+t_plan 13
 lab_start lab_mosh
 
 prompt='\$ ?$'

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Each switch of the lab does what it says, measured from the client namespace.
+# moshman-test: serial (it measures delays and loss rates against fixed bounds)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/lab.sh"
+t_plan 69
 lab_start lab_switches
 
 S=$LAB_SERVER_IP P=$LAB_PROXY_IP

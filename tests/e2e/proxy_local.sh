@@ -23,11 +23,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { echo "ok - proxy_local: $1"; }
-notok() { echo "not ok - proxy_local: $1${2:+: $2}"; }
+. "$top/tests/t.sh"
+T_PREFIX=proxy_local
+t_plan 21
 
 if [ ! -x "$client" ]; then
-	notok "setup" "$client not built"
+	t_fail "setup" "$client not built"
 	exit 1
 fi
 
@@ -53,7 +54,7 @@ start() {
 
 need() {
 	if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$1" ]; then
-		notok "setup" "$1 is not installed (make deps-test)"
+		t_fail "setup" "$1 is not installed (make deps-test)"
 		exit 1
 	fi
 }
@@ -111,7 +112,7 @@ start silent "$client" fake silent "$silent"
 
 for p in "$ssh_port" "$socks" "$socks_auth" "$http" "$http_auth" "$hangup" "$silent"; do
 	if ! wait_port "$p"; then
-		notok "setup" "nothing listens on 127.0.0.1:$p; logs: $(tail -n 3 "$tmp"/*.log | tr '\n' ' ')"
+		t_fail "setup" "nothing listens on 127.0.0.1:$p; logs: $(tail -n 3 "$tmp"/*.log | tr '\n' ' ')"
 		exit 1
 	fi
 done
@@ -127,19 +128,19 @@ run_case() {
 	out=$(MOSHMAN_TEST_PROXY_USER=$PUSER MOSHMAN_TEST_PROXY_PASS=$PPASS \
 		timeout 20 "$client" connect "$@" 2>"$tmp/steps" | tr -d '\r')
 	if ! printf '%s\n' "$out" | grep -Eq -- "$want"; then
-		notok "$name" "got '$(printf '%s' "$out" | tr '\n' ' ')', want /$want/"
+		t_fail "$name" "got '$(printf '%s' "$out" | tr '\n' ' ')', want /$want/"
 	elif [ -n "$secret" ] && { cat "$tmp/steps"; printf '%s\n' "$out"; } | grep -qF -- "$secret"; then
-		notok "$name" "the secret appears in the output"
+		t_fail "$name" "the secret appears in the output"
 	else
-		ok "$name"
+		t_ok "$name"
 	fi
 }
 
 connected="^connected
 ${banner//./\\.}\$"
 case "$banner" in
-SSH-2.0-OpenSSH*) ok "sshd target answers with its banner" ;;
-*) notok "sshd target answers with its banner" "got '$banner'" ;;
+SSH-2.0-OpenSSH*) t_ok "sshd target answers with its banner" ;;
+*) t_fail "sshd target answers with its banner" "got '$banner'" ;;
 esac
 
 PUSER= PPASS=
@@ -179,6 +180,7 @@ if [ -n "${MOSHMAN_NET_ISOLATED:-}" ]; then
 	run_case "unresolvable target" "^error: cannot resolve nohost\\.invalid: " "" none - 0 nohost.invalid 22
 	run_case "unresolvable proxy" "^error: cannot resolve proxy nohost\\.invalid: " "" http nohost.invalid 3128 127.0.0.1 22
 else
-	echo "skip - proxy e2e: unresolvable names: needs root to isolate the network"
+	t_skip "unresolvable target" "needs root to isolate the network"
+	t_skip "unresolvable proxy" "needs root to isolate the network"
 fi
-exit 0
+t_done

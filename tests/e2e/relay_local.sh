@@ -13,10 +13,10 @@ driver="$top/tests/e2e/relay/driver.pl"
 count=${RELAY_COUNT:-100000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/relay_local.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
-failed=0
-
-ok() { echo "ok - relay_local: $1"; }
-notok() { echo "not ok - relay_local: $1"; failed=1; }
+. "$top/tests/t.sh"
+T_PREFIX=relay_local
+# 2 + 5 usage cases + 16 cases for each of the 2 relays + 5 login shells
+t_plan 44
 
 # drive LIMIT RELAY CASE [COUNT]: the driver prints its own line; a driver that dies or
 # hangs without one still counts as a failure.
@@ -27,18 +27,18 @@ drive() {
 	rc=$?
 	cat "$tmp/out"
 	if ! grep -q '^\(not \)\{0,1\}ok - ' "$tmp/out"; then
-		notok "$1: $2: driver exited $rc without a verdict: $(tail -n 3 "$tmp/err" | tr '\n' ' ')"
+		t_fail "$1: $2: driver exited $rc without a verdict: $(tail -n 3 "$tmp/err" | tr '\n' ' ')"
 	elif [ "$rc" -ne 0 ]; then
-		failed=1
+		T_FAILED=$((${T_FAILED:-0} + 1))
 	fi
 }
 
 if "$bin" relay --print-perl | cmp -s - "$top/src/link/relay.pl"; then
-	ok "--print-perl prints src/link/relay.pl"
+	t_ok "--print-perl prints src/link/relay.pl"
 else
-	notok "--print-perl differs from src/link/relay.pl"
+	t_fail "--print-perl differs from src/link/relay.pl"
 fi
-if perl -c "$top/src/link/relay.pl" >/dev/null 2>&1; then ok "relay.pl compiles"; else notok "relay.pl does not compile"; fi
+if perl -c "$top/src/link/relay.pl" >/dev/null 2>&1; then t_ok "relay.pl compiles"; else t_fail "relay.pl does not compile"; fi
 
 # Usage errors exit 2 and say why, before any output on stdout.
 usage_case() { # name expected-substring args...
@@ -47,9 +47,9 @@ usage_case() { # name expected-substring args...
 	out=$("$bin" relay "$@" 2>&1 </dev/null >"$tmp/stdout")
 	rc=$?
 	if [ "$rc" -eq 2 ] && [ ! -s "$tmp/stdout" ] && case $out in *"$want"*) true ;; *) false ;; esac; then
-		ok "usage: $name"
+		t_ok "usage: $name"
 	else
-		notok "usage: $name: exit $rc, said '$out'"
+		t_fail "usage: $name: exit $rc, said '$out'"
 	fi
 }
 usage_case "no port" "--port is required"
@@ -66,10 +66,14 @@ for relay in native perl; do
 	drive 600 "$relay" integrity "$count"
 done
 
-# The loader must reach perl unchanged through whatever login shell the user has.
-for sh in bash dash zsh ksh mksh fish csh tcsh; do
-	command -v "$sh" >/dev/null 2>&1 || continue
+# The loader must reach perl unchanged through whatever login shell the user has: each
+# one `make deps-test` installs (a missing one fails).
+for sh in bash dash fish csh tcsh; do
+	if ! command -v "$sh" >/dev/null 2>&1; then
+		t_fail "perl under $sh: hello" "$sh is not installed (make deps-test)"
+		continue
+	fi
 	RELAY_SHELL=$sh RELAY_LABEL="perl under $sh" drive 60 perl hello
 done
 
-exit "$failed"
+t_done

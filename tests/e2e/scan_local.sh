@@ -1,13 +1,14 @@
 #!/bin/sh
 # moshman-test: isolate-net
+# moshman-test: serial (it scans every process of this machine: another test's
+# mosh-servers would show up in its scan)
 # The scan and kill scripts against real mosh-servers on this machine (about 80 s).
 #
 # Scene: O had a client that was SIGKILLed over a minute ago (a detached server, and a
 # moshman orphan when the database says so); A has a live mosh-client in a private tmux;
 # N is brand new and has never seen a client (it and its twin are "starting"); U is a
 # new server of user nobody.  Plus a hostile process whose argv has a newline and a
-# forged record in it.  The collector runs as `sh -s` under dash, bash and, if
-# installed, BusyBox; its output goes through the parser and classifier (the unit test
+# forged record in it.  The collector runs as `sh -s` under dash, bash and BusyBox; its output goes through the parser and classifier (the unit test
 # program's --parse mode); then the kill script is run on the candidates only.
 #
 # Only the processes started here are stopped, by pid.
@@ -29,24 +30,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { echo "ok - scan_local: $1"; }
-notok() {
-	echo "not ok - scan_local: $1"
-	shift
-	for f in "$@"; do sed 's/^/    /' "$f"; done
-}
+. "$top/tests/t.sh"
+T_PREFIX=scan_local
+t_plan 11
+# Only for what this machine cannot do (not root); a missing program fails.
 skipall() {
 	for t in collect-sh classes fallbacks hostile-argv other-user kill-reuse \
 	    kill-refusals kill-orphan attached-survives collect-busybox kill-busybox-usr1; do
-		echo "skip - scan_local: $t: $1"
+		t_skip "$t" "$1"
 	done
 	exit 0
 }
 
-for t in mosh-server mosh-client tmux who; do
-	command -v $t >/dev/null 2>&1 || skipall "$t is not installed"
+for t in mosh-server mosh-client tmux who busybox; do
+	command -v $t >/dev/null 2>&1 || { t_fail "setup" "$t is not installed (make deps-test)"; exit 1; }
 done
-[ -x "$helper" ] || skipall "build the unit tests first ($helper)"
+[ -x "$helper" ] || { t_fail "setup" "build the unit tests first ($helper)"; exit 1; }
 if [ ! -e /run/utmp ]; then
 	[ "$(id -u)" = 0 ] || skipall "no /run/utmp and not root to create it"
 	touch /run/utmp && chgrp utmp /run/utmp 2>/dev/null && chmod 664 /run/utmp
@@ -62,7 +61,7 @@ server() {
 	timeout 10 "$@" mosh-server new -i 127.0.0.1 -p 0 >"$tmp/$n.out" 2>"$tmp/$n.err" </dev/null
 	pid=$(sed -n 's/.*detached, pid = \([0-9]*\).*/\1/p' "$tmp/$n.err")
 	port=$(awk '/^MOSH CONNECT/ {print $3}' "$tmp/$n.out")
-	[ -n "$pid" ] && [ -n "$port" ] || { notok "start server $n" "$tmp/$n.err"; exit 1; }
+	[ -n "$pid" ] && [ -n "$port" ] || { t_fail_files "start server $n" "$tmp/$n.err"; exit 1; }
 	started="$started $pid"
 	eval "${n}_pid=$pid ${n}_port=$port"
 }
@@ -77,7 +76,7 @@ client() {
 	i=0
 	while ! who | grep -q "via mosh \[$p\]"; do
 		i=$((i + 1))
-		[ $i -gt 50 ] && { notok "client $1 connects"; exit 1; }
+		[ $i -gt 50 ] && { t_fail_files "client $1 connects"; exit 1; }
 		sleep 0.2
 	done
 }
@@ -123,7 +122,7 @@ for sh in sh bash; do
 	grep -q '^result complete=1 suspect=0' "$tmp/p-$sh.txt" || fail=1
 	[ -z "$U_pid" ] || ! grep -q "^server $U_pid " "$tmp/p-$sh.txt" || fail=1
 done
-if [ $fail = 0 ]; then ok collect-sh; else notok collect-sh "$tmp/p-sh.txt" "$tmp/scan-sh.err"; fi
+if [ $fail = 0 ]; then t_ok collect-sh; else t_fail_files collect-sh "$tmp/p-sh.txt" "$tmp/scan-sh.err"; fi
 
 p=$tmp/p-sh.txt
 twin=$(awk -v n="$N_pid" '$1 == "server" && /twin of mosh-server/ && $0 ~ "mosh-server " n ":" { print $2 }' "$p")
@@ -136,9 +135,9 @@ if [ "$(cls "$p" "$O_pid")" = "ours-orphaned 1 1" ] &&
     [ "$(cls "$tmp/p-foreign.txt" "$O_pid")" = "detached 0 1" ] &&
     [ "$(cls "$tmp/p-foreign.txt" "$A_pid")" = "attached 0 0" ] &&
     [ "$(grep -c '^server .* kill=1' "$p")" = 1 ]; then
-	ok classes
+	t_ok classes
 else
-	notok classes "$p" "$tmp/p-foreign.txt"
+	t_fail_files classes "$p" "$tmp/p-foreign.txt"
 fi
 
 # ---- every fallback finds the same ports ------------------------------------------
@@ -154,7 +153,7 @@ for skip in ss "ss netstat" proc "proc ss netstat"; do
 		cp "$tmp/pfb.txt" "$tmp/pfb-bad.txt"
 	fi
 done
-if [ -z "$fail" ]; then ok fallbacks; else notok "fallbacks:$fail" "$tmp/pfb-bad.txt"; fi
+if [ -z "$fail" ]; then t_ok fallbacks; else t_fail_files "fallbacks:$fail" "$tmp/pfb-bad.txt"; fi
 
 # ---- the forged argv yields no record, in /proc and ps mode ------------------------
 fail=0
@@ -165,7 +164,7 @@ for skip in "" proc; do
 	grep -Eq "^server (1|$hostile) " "$tmp/ph.txt" && fail=1
 	[ "$(cls "$tmp/ph.txt" "$O_pid")" = "detached 0 1" ] || fail=1
 done
-if [ $fail = 0 ]; then ok hostile-argv; else notok hostile-argv "$tmp/h.txt" "$tmp/ph.txt"; fi
+if [ $fail = 0 ]; then t_ok hostile-argv; else t_fail_files hostile-argv "$tmp/h.txt" "$tmp/ph.txt"; fi
 
 # ---- another user's view -----------------------------------------------------------
 if [ -n "$U_pid" ]; then
@@ -174,12 +173,14 @@ if [ -n "$U_pid" ]; then
 	"$helper" --parse "$tmp/u.txt" >"$tmp/pu.txt"
 	if [ "$(cls "$tmp/pu.txt" "$U_pid")" = "starting 0 0" ] &&
 	    ! grep -q "^server $O_pid " "$tmp/pu.txt"; then
-		ok other-user
+		t_ok other-user
 	else
-		notok other-user "$tmp/pu.txt"
+		t_fail_files other-user "$tmp/pu.txt"
 	fi
+elif [ "$me" != 0 ]; then
+	t_skip other-user "needs root"
 else
-	echo "skip - scan_local: other-user: needs root and setpriv"
+	t_fail other-user "setpriv is not installed (util-linux)"
 fi
 
 # ---- kill: a reused pid (start token differs) is left alone -------------------------
@@ -188,9 +189,9 @@ timeout 30 sh -s -- -s TERM "$O_pid:${tok}0" <"$killsh" >"$tmp/k1.txt" 2>&1
 "$helper" --kill "$tmp/k1.txt" >"$tmp/pk1.txt"
 if grep -q "^pid $O_pid start-changed signals=- " "$tmp/pk1.txt" &&
     grep -q '^kill-result complete=1' "$tmp/pk1.txt" && kill -0 "$O_pid" 2>/dev/null; then
-	ok kill-reuse
+	t_ok kill-reuse
 else
-	notok kill-reuse "$tmp/k1.txt"
+	t_fail_files kill-reuse "$tmp/k1.txt"
 fi
 
 # ---- kill: not a mosh-server, not ours, malformed ----------------------------------
@@ -206,9 +207,9 @@ if grep -q "^pid $tmuxpid not-mosh " "$tmp/pk2.txt" &&
     { [ -z "$U_pid" ] || grep -q "^pid $U_pid not-owner " "$tmp/pk2.txt"; } &&
     kill -0 "$tmuxpid" && kill -0 "$hostile" && kill -0 "$O_pid" &&
     { [ -z "$U_pid" ] || kill -0 "$U_pid"; }; then
-	ok kill-refusals
+	t_ok kill-refusals
 else
-	notok kill-refusals "$tmp/k2.txt"
+	t_fail_files kill-refusals "$tmp/k2.txt"
 fi
 
 # ---- kill exactly the candidates of the default policy -----------------------------
@@ -223,9 +224,9 @@ state=$(ps -o stat= -p "$O_pid" 2>/dev/null)
 if [ "$reqs" = "$O_pid:$tok" ] && grep -q "^pid $O_pid exited signals=TERM " "$tmp/pk3.txt" &&
     grep -q '^kill-result complete=1' "$tmp/pk3.txt" &&
     case $state in '' | Z*) true ;; *) false ;; esac; then
-	ok "kill-orphan (took $((t2 - t1)) s)"
+	t_ok "kill-orphan (took $((t2 - t1)) s)"
 else
-	notok kill-orphan "$tmp/k3.txt" "$tmp/pk3.txt"
+	t_fail_files kill-orphan "$tmp/k3.txt" "$tmp/pk3.txt"
 fi
 
 # ---- the attached session and the others survive, A's shell still echoes ------------
@@ -238,14 +239,14 @@ while ! tmux -S "$tmp/tmux-A" capture-pane -p | grep -q still-here-42; do
 done
 if tmux -S "$tmp/tmux-A" capture-pane -p | grep -q still-here-42 && kill -0 "$A_pid" &&
     kill -0 "$N_pid" && { [ -z "$U_pid" ] || kill -0 "$U_pid"; }; then
-	ok attached-survives
+	t_ok attached-survives
 else
 	tmux -S "$tmp/tmux-A" capture-pane -p >"$tmp/pane.txt"
-	notok attached-survives "$tmp/pane.txt"
+	t_fail_files attached-survives "$tmp/pane.txt"
 fi
 
 # ---- BusyBox: its own tools only (no ss, netstat without -p, who without parens) ----
-if command -v busybox >/dev/null 2>&1; then
+{
 	mkdir "$tmp/bb"
 	for a in $(busybox --list); do ln -s "$(command -v busybox)" "$tmp/bb/$a"; done
 	env -i PATH="$tmp/bb" MOSHMAN_SCAN_SKIP=ss timeout 30 "$tmp/bb/sh" -s <"$collect" \
@@ -255,20 +256,18 @@ if command -v busybox >/dev/null 2>&1; then
 	    [ "$(cls "$tmp/pbb.txt" "$A_pid")" = "ours-live 0 0" ] &&
 	    [ "$(cls "$tmp/pbb.txt" "$N_pid")" = "starting 0 0" ] &&
 	    ! grep -q "^server $O_pid " "$tmp/pbb.txt"; then
-		ok collect-busybox
+		t_ok collect-busybox
 	else
-		notok collect-busybox "$tmp/bb.txt" "$tmp/pbb.txt"
+		t_fail_files collect-busybox "$tmp/bb.txt" "$tmp/pbb.txt"
 	fi
 	# USR1 through BusyBox's kill script run; N has no client, so it ends.
 	tokn=$(field "$tmp/pbb.txt" "$N_pid" start)
 	env -i PATH="$tmp/bb" timeout 30 "$tmp/bb/sh" -s -- -s USR1 "$N_pid:$tokn" \
 	    <"$killsh" >"$tmp/k4.txt" 2>&1
 	if grep -q "^kill $N_pid exited USR1 " "$tmp/k4.txt" && kill -0 "$A_pid"; then
-		ok kill-busybox-usr1
+		t_ok kill-busybox-usr1
 	else
-		notok kill-busybox-usr1 "$tmp/k4.txt"
+		t_fail_files kill-busybox-usr1 "$tmp/k4.txt"
 	fi
-else
-	echo "skip - scan_local: collect-busybox: busybox is not installed"
-	echo "skip - scan_local: kill-busybox-usr1: busybox is not installed"
-fi
+}
+t_done

@@ -9,6 +9,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 34
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup tunnel_reconnect
@@ -178,7 +179,7 @@ n2=$(q "SELECT count(*) FROM events WHERE session_id = $AID")
 a2=$(wc -l <"$LAB_DIR/log/sshd.auth.log")
 t_check "key revoked: no new attempt for minutes (5 s watched)" [ "$n1" = "$n2" -a "$a1" = "$a2" ]
 t_check "key revoked: the row says reconnecting, mosh-client still runs" \
-	[ "$(q "SELECT state FROM sessions WHERE id = $AID")" = reconnecting ] && kill -0 "$cpid"
+	sh -c '[ "$1" = reconnecting ] && kill -0 "$2"' _ "$(q "SELECT state FROM sessions WHERE id = $AID")" "$cpid"
 # The key is accepted again; a reconnect request does not wait for the 10 minutes.
 cat "$LAB_DIR/connect/revoked.pub" >>"$ak"
 out=$("$M" reconnect "$AID" 2>&1)

@@ -49,17 +49,8 @@ LAB_HTTP_PORT LAB_SS_PORT LAB_SS_IP LAB_SS_SERVER_PORT LAB_HOME LAB_SERVER_INIT
 LAB_NFT_TABLE LAB_HOST_KEY LAB_SSH LAB_SSH_BASE LAB_SSH_OPTS LAB_SSH_CONFIG LAB_HOSTNAME LAB_HIDE_HOME LAB_HIDE_SRC"
 
 # ---- test lines ----------------------------------------------------------------------
-t_ok() { local -; set +eu; echo "ok - $1"; }
-t_fail() { local -; set +eu; echo "not ok - $1${2:+: $2}"; LAB_FAILED=$((${LAB_FAILED:-0} + 1)); }
-t_skip() { local -; set +eu; echo "skip - $1: ${2:-no reason given}"; }
-# t_check NAME CMD...: one test line from a command's status; its output goes to stderr.
-t_check() { local -; set +eu;
-	local name=$1
-	shift
-	if "$@" >&2; then t_ok "$name"; else t_fail "$name" "failed: $*"; fi
-}
-# t_done: exit status for the end of a test script (1 if any t_fail ran).
-t_done() { local -; set +eu; [ "${LAB_FAILED:-0}" -eq 0 ]; }
+# t_plan, t_ok, t_fail, t_skip, t_check, t_done: shared with the standalone scripts.
+. "$MOSHMAN_TOP/tests/t.sh"
 
 _lab_err() { echo "lab: $*" >&2; return 1; }
 _lab_log() { [ -n "${LAB_VERBOSE:-}" ] && echo "lab: $*" >&2; return 0; }

@@ -70,6 +70,7 @@ dead_child(void)
 {
 	pid_t pid;
 	uint64_t start;
+	siginfo_t si;
 	int status;
 
 	if ((pid = fork()) == 0) {
@@ -81,8 +82,11 @@ dead_child(void)
 	CHECK(start > 0);
 	CHECK_INT(proc_alive(pid, start, NULL), PROC_ALIVE);
 	kill(pid, SIGKILL);
-	/* A zombie is already dead for us. */
-	usleep(50000);
+	/* A zombie is already dead for us.  waitid(WNOWAIT) returns once the child is one
+	 * and leaves it unreaped; SIGKILL cannot be ignored, so the wait ends. */
+	memset(&si, 0, sizeof si);
+	CHECK_INT(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	CHECK_INT(si.si_pid, pid);
 	CHECK_INT(proc_alive(pid, start, NULL), PROC_DEAD);
 	waitpid(pid, &status, 0);
 	CHECK_INT(proc_alive(pid, start, NULL), PROC_DEAD);

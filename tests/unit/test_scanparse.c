@@ -337,6 +337,27 @@ header_and_trailer(void)
 	scanparse_free(&r);
 }
 
+/* A second "me" record is malformed, whatever it holds.  With uid "-" the first one left
+ * the uid unknown, and the second used to overwrite (and leak) the first's user name:
+ * fuzz_scanparse found it, tests/fuzz/corpus/fuzz_scanparse/leak-me-twice.  Under ASan
+ * (`make asan`) the leak fails this test. */
+static void
+me_twice(void)
+{
+	struct scan_result	r;
+	static const char	text[] = "moshman-scan 1\nme - 727f6f74\nos Linux\n"
+	    "me - 616461\nme 5 616461\nend\n";
+
+	CHECK_INT(parse_text(text, &r), 0);
+	CHECK(r.complete);
+	CHECK(r.suspect);
+	CHECK_INT(r.uid, -1);
+	CHECK_STR(r.user, "r\\x7fot");
+	CHECK(r.nwarnings >= 2);
+	CHECK_HAS(r.nwarnings >= 1 ? r.warnings[0] : NULL, "malformed record 'me'");
+	scanparse_free(&r);
+}
+
 /* argv with a newline and a forged record in it stays one hex field. */
 static const char hostile_ps[] =
     "moshman-scan 1\n"
@@ -749,6 +770,7 @@ main(int argc, char **argv)
 	RUN(macos_like);
 	RUN(truncated);
 	RUN(header_and_trailer);
+	RUN(me_twice);
 	RUN(hostile_processes);
 	RUN(who_lines);
 	RUN(hostile_who);

@@ -1,6 +1,10 @@
-/* A small unit-test harness.  Each test prints one line the runner counts:
- *   ok - <program>: <test>      not ok - <program>: <test>      skip - ...
- * A check that fails prints where and why, and the test goes on to its end. */
+/* A small unit-test harness.  UNIT_BEGIN prints the plan, "1..N", N being the number
+ * of RUN() lines in the program; each RUN prints one line the runner counts:
+ *   ok - <program>: <test>      not ok - <program>: <test>      skip - <program>: <test>: why
+ * A check that fails prints where and why, and the test goes on to its end.  A case that
+ * cannot run on this machine (not root) says UNIT_SKIP("why"); a missing program is a
+ * failure, not a skip (docs/testing.md).  tests/run.sh fails a program that reports
+ * fewer or more lines than its plan, e.g. one that exits half way. */
 #ifndef MOSHMAN_UNIT_H
 #define MOSHMAN_UNIT_H
 
@@ -12,6 +16,13 @@
 static int unit_case_failed;
 static int unit_total_failed;
 static const char *unit_program = "unit";
+static const char *unit_case_skipped;
+
+/* Every RUN() site leaves its case's name in the section "unit_cases"; the linker bounds
+ * it with these two symbols, so the plan is known before the first case runs, and
+ * adding a RUN() line is all a new case needs.  A RUN() inside a loop counts once. */
+extern const char *const __start_unit_cases[] __attribute__((weak));
+extern const char *const __stop_unit_cases[] __attribute__((weak));
 
 #define CHECK(cond)                                                                      \
 	do {                                                                             \
@@ -86,15 +97,39 @@ static void __attribute__((unused))
 unit_run(const char *name, void (*fn)(void))
 {
 	unit_case_failed = 0;
+	unit_case_skipped = NULL;
 	fn();
-	printf("%s - %s: %s\n", unit_case_failed ? "not ok" : "ok", unit_program, name);
+	if (unit_case_skipped != NULL && !unit_case_failed)
+		printf("skip - %s: %s: %s\n", unit_program, name, unit_case_skipped);
+	else
+		printf("%s - %s: %s\n", unit_case_failed ? "not ok" : "ok", unit_program, name);
 	fflush(stdout);
 	if (unit_case_failed)
 		unit_total_failed++;
 }
 
-#define RUN(fn) unit_run(#fn, fn)
-#define UNIT_BEGIN(name) (unit_program = (name), setvbuf(stdout, NULL, _IOLBF, 0))
+static void __attribute__((unused))
+unit_begin(const char *name)
+{
+	unit_program = name;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("1..%zu\n", __start_unit_cases != NULL ?
+	    (size_t)(__stop_unit_cases - __start_unit_cases) : (size_t)0);
+}
+
+#define RUN(fn)                                                                          \
+	do {                                                                             \
+		static const char *const unit_case_##fn                                  \
+		    __attribute__((section("unit_cases"), used)) = #fn;                  \
+		unit_run(unit_case_##fn, fn);                                            \
+	} while (0)
+/* Inside a case: report it as skipped (only for what this machine cannot do). */
+#define UNIT_SKIP(why)                                                                   \
+	do {                                                                             \
+		unit_case_skipped = (why);                                               \
+		return;                                                                  \
+	} while (0)
+#define UNIT_BEGIN(name) unit_begin(name)
 #define UNIT_END() return unit_total_failed ? 1 : 0
 
 #endif
