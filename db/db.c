@@ -133,8 +133,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE hosts ADD COLUMN bind_server TEXT;"
 	"ALTER TABLE hosts ADD COLUMN no_init INTEGER NOT NULL DEFAULT 0;",
 	/* 3 -> 4: is a terminal attached to the session, and since when (ms epoch) */
-	"ALTER TABLE sessions ADD COLUMN attached INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE sessions ADD COLUMN attach_changed_at INTEGER NOT NULL DEFAULT 0;",
+	/* (Parenthesized: clang takes two literals in a row for a missing comma.) */
+	("ALTER TABLE sessions ADD COLUMN attached INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE sessions ADD COLUMN attach_changed_at INTEGER NOT NULL DEFAULT 0;"),
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

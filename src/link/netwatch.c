@@ -18,10 +18,37 @@
 
 /* ---- pure pieces ------------------------------------------------------------------- */
 
+/* The kernel's NLMSG_DATA, IFA_RTA, RTM_RTA, RTA_NEXT and RTA_DATA cast away const;
+ * these are the same arithmetic on const pointers. */
+static const void *
+nl_data(const struct nlmsghdr *h)
+{
+	return (const char *)h + NLMSG_LENGTH(0);
+}
+
+static const struct rtattr *
+rta_first(const void *body, size_t bodylen)
+{
+	return (const void *)((const char *)body + NLMSG_ALIGN(bodylen));
+}
+
+static const struct rtattr *
+rta_next(const struct rtattr *rta, int *len)
+{
+	*len -= (int)RTA_ALIGN(rta->rta_len);
+	return (const void *)((const char *)rta + RTA_ALIGN(rta->rta_len));
+}
+
+static const void *
+rta_data(const struct rtattr *rta)
+{
+	return (const char *)rta + RTA_LENGTH(0);
+}
+
 static void
 parse_addr(const struct nlmsghdr *h, struct netwatch_msg *m)
 {
-	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	const struct ifaddrmsg *ifa = nl_data(h);
 	const struct rtattr *rta;
 	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *ifa);
 	size_t alen = ifa->ifa_family == AF_INET6 ? 16 : 4;
@@ -31,12 +58,12 @@ parse_addr(const struct nlmsghdr *h, struct netwatch_msg *m)
 	m->family = ifa->ifa_family;
 	m->prefixlen = ifa->ifa_prefixlen;
 	m->local_scope = ifa->ifa_scope >= RT_SCOPE_HOST;
-	for (rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+	for (rta = rta_first(ifa, sizeof *ifa); RTA_OK(rta, len); rta = rta_next(rta, &len)) {
 		/* IFA_LOCAL is the address itself on point-to-point links; IFA_ADDRESS
 		 * everywhere else (and the peer on point-to-point). */
 		if ((rta->rta_type == IFA_LOCAL || rta->rta_type == IFA_ADDRESS) &&
 		    RTA_PAYLOAD(rta) >= alen) {
-			memcpy(m->addr, RTA_DATA(rta), alen);
+			memcpy(m->addr, rta_data(rta), alen);
 			if (rta->rta_type == IFA_LOCAL)
 				break;
 		}
@@ -46,7 +73,7 @@ parse_addr(const struct nlmsghdr *h, struct netwatch_msg *m)
 static void
 parse_route(const struct nlmsghdr *h, struct netwatch_msg *m)
 {
-	const struct rtmsg *rt = NLMSG_DATA(h);
+	const struct rtmsg *rt = nl_data(h);
 	const struct rtattr *rta;
 	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *rt);
 	size_t alen = rt->rtm_family == AF_INET6 ? 16 : 4;
@@ -57,11 +84,11 @@ parse_route(const struct nlmsghdr *h, struct netwatch_msg *m)
 	m->prefixlen = rt->rtm_dst_len;
 	m->table = rt->rtm_table;
 	m->local_scope = rt->rtm_type != RTN_UNICAST;
-	for (rta = RTM_RTA(rt); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+	for (rta = rta_first(rt, sizeof *rt); RTA_OK(rta, len); rta = rta_next(rta, &len)) {
 		if (rta->rta_type == RTA_TABLE && RTA_PAYLOAD(rta) >= 4)
-			memcpy(&m->table, RTA_DATA(rta), 4);
+			memcpy(&m->table, rta_data(rta), 4);
 		else if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) >= alen)
-			memcpy(m->addr, RTA_DATA(rta), alen);
+			memcpy(m->addr, rta_data(rta), alen);
 	}
 }
 
