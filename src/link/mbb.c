@@ -20,13 +20,15 @@ mbb_probing(const struct mbb *m)
 int
 mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
 {
-	if (!m->have_link) {
-		if (why == MBB_WHY_NETWORK)
+	/* A network change while attempts back off (they failed fast on the old network:
+	 * no route, refused): the new network deserves a fresh start, now. */
+	if (!m->have_link || m->suspect_at != 0) {
+		if (why == MBB_WHY_NETWORK && m->suspect_at != 0) {
+			m->failures = 0;
 			mbb_kick(m, now);
+		}
 		return 0;
 	}
-	if (m->suspect_at != 0)
-		return 0;
 	if (why == MBB_WHY_SILENCE && m->false_alarm_at != 0 &&
 	    now - m->false_alarm_at < MBB_QUIET_MS)
 		return 0;

@@ -12,11 +12,11 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/moshman-compl.XXXXXX")
 SOCK=moshman-compl-$$
 cleanup() { tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
-fail=0
-ok() { echo "ok - completion: $1"; }
-nok() { echo "not ok - completion: $1${2:+: $2}"; fail=1; }
+. "$MOSHMAN_TOP/tests/t.sh"
+T_PREFIX=completion
+t_plan 19
 for sh in zsh fish tmux; do
-	command -v "$sh" >/dev/null || { nok "$sh is installed (Makefile TEST_DEBS)"; exit 1; }
+	command -v "$sh" >/dev/null || { t_fail "$sh is installed (Makefile TEST_DEBS)"; exit 1; }
 done
 
 export HOME="$T/home" XDG_DATA_HOME= MOSHMAN_DB="$T/m.db"
@@ -30,34 +30,34 @@ sqlite3 "$MOSHMAN_DB" "UPDATE sessions SET ended_at = $now WHERE id = 42"
 
 # The binary's answers.
 c() { moshman complete -- "$@" | tr '\n' ' '; }
-[ "$(c connect e)" = "edge eu-web " ] && ok "connect e -> edge eu-web" || nok "connect e -> edge eu-web" "$(c connect e)"
-[ "$(c co)" = "connect " ] && ok "co -> connect" || nok "co -> connect" "$(c co)"
-[ "$(c host e)" = "edit export " ] && ok "host e -> edit export" || nok "host e -> edit export" "$(c host e)"
-[ "$(c host show w)" = "web " ] && ok "host show w -> web" || nok "host show w -> web" "$(c host show w)"
+[ "$(c connect e)" = "edge eu-web " ] && t_ok "connect e -> edge eu-web" || t_fail "connect e -> edge eu-web" "$(c connect e)"
+[ "$(c co)" = "connect " ] && t_ok "co -> connect" || t_fail "co -> connect" "$(c co)"
+[ "$(c host e)" = "edit export " ] && t_ok "host e -> edit export" || t_fail "host e -> edit export" "$(c host e)"
+[ "$(c host show w)" = "web " ] && t_ok "host show w -> web" || t_fail "host show w -> web" "$(c host show w)"
 [ "$(moshman complete -- connect --server | sort | tr '\n' ' ')" = "--server-command --server-port " ] &&
-	ok "connect --server -> the profile options" || nok "connect --server" "$(c connect --server)"
+	t_ok "connect --server -> the profile options" || t_fail "connect --server" "$(c connect --server)"
 [ "$(moshman complete -- scan -- | sort | tr '\n' ' ')" = "--all --json --timeout " ] &&
-	ok "scan -- -> its options" || nok "scan --" "$(c scan --)"
-[ "$(c reconnect 4)" = "41 " ] && ok "reconnect 4 -> the live session 41 (not the closed 42)" || nok "reconnect 4 -> 41" "$(c reconnect 4)"
-[ -z "$(c connect --identity '')" ] && ok "an option's value is left to the shell (files)" || nok "an option's value is left to the shell" "$(c connect --identity '')"
+	t_ok "scan -- -> its options" || t_fail "scan --" "$(c scan --)"
+[ "$(c reconnect 4)" = "41 " ] && t_ok "reconnect 4 -> the live session 41 (not the closed 42)" || t_fail "reconnect 4 -> 41" "$(c reconnect 4)"
+[ -z "$(c connect --identity '')" ] && t_ok "an option's value is left to the shell (files)" || t_fail "an option's value is left to the shell" "$(c connect --identity '')"
 [ -z "$(MOSHMAN_DB="$T/none.db" moshman complete -- connect '')" ] && [ ! -e "$T/none.db" ] &&
-	ok "no database: nothing offered, none created" || nok "no database: nothing offered, none created"
-[ "$(c --db "$MOSHMAN_DB" connect w)" = "web " ] && ok "--db on the line is used" || nok "--db on the line is used" "$(c --db "$MOSHMAN_DB" connect w)"
+	t_ok "no database: nothing offered, none created" || t_fail "no database: nothing offered, none created"
+[ "$(c --db "$MOSHMAN_DB" connect w)" = "web " ] && t_ok "--db on the line is used" || t_fail "--db on the line is used" "$(c --db "$MOSHMAN_DB" connect w)"
 # Every command in --help is offered, and nothing else.
 want=$(moshman --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { print $1 }' | sort | tr '\n' ' ')
 got=$(moshman complete -- '' | sort | tr '\n' ' ')
-[ "$want" = "$got" ] && ok "commands offered = commands in --help" || nok "commands offered = commands in --help" "help: $want; offered: $got"
+[ "$want" = "$got" ] && t_ok "commands offered = commands in --help" || t_fail "commands offered = commands in --help" "help: $want; offered: $got"
 
 # The files make wrote are what the binary prints now.
 for s in bash:moshman.bash zsh:_moshman fish:moshman.fish; do
-	cmp -s <(moshman complete "${s%%:*}") "$B/completions/${s#*:}" && ok "build/completions/${s#*:} is current" ||
-		nok "build/completions/${s#*:} is current"
+	cmp -s <(moshman complete "${s%%:*}") "$B/completions/${s#*:}" && t_ok "build/completions/${s#*:} is current" ||
+		t_fail "build/completions/${s#*:} is current"
 done
 
 # bash: the function, then a real Tab in an interactive bash in tmux.
 out=$(bash --norc --noprofile -c ". '$B/completions/moshman.bash'; COMP_WORDS=(moshman connect e); COMP_CWORD=2; _moshman; echo \"\${COMPREPLY[*]}\"; complete -p moshman" 2>&1)
-grep -qx "edge eu-web" <<<"$out" && grep -q "_moshman moshman" <<<"$out" && ok "bash: _moshman gives edge eu-web, registered" ||
-	nok "bash: _moshman gives edge eu-web" "$out"
+grep -qx "edge eu-web" <<<"$out" && grep -q "_moshman moshman" <<<"$out" && t_ok "bash: _moshman gives edge eu-web, registered" ||
+	t_fail "bash: _moshman gives edge eu-web" "$out"
 tw() { # tw PATTERN: wait up to 10 s for PATTERN in the pane
 	for _ in $(seq 1 100); do
 		tmux -L "$SOCK" capture-pane -p -t sh | grep -Eq -- "$1" && return 0
@@ -69,22 +69,22 @@ tw() { # tw PATTERN: wait up to 10 s for PATTERN in the pane
 tmux -L "$SOCK" -f /dev/null new-session -d -s sh -x 120 -y 30 "env PS1='$ ' bash --norc --noprofile"
 tmux -L "$SOCK" send-keys -t sh ". '$B/completions/moshman.bash'; echo RE""ADY" Enter
 tw '^READY' && tmux -L "$SOCK" send-keys -t sh "moshman connect e" Tab Tab
-tw 'edge +eu-web' && ok "bash: Tab Tab after 'moshman connect e' lists edge eu-web" ||
-	nok "bash: Tab Tab after 'moshman connect e' lists edge eu-web"
+tw 'edge +eu-web' && t_ok "bash: Tab Tab after 'moshman connect e' lists edge eu-web" ||
+	t_fail "bash: Tab Tab after 'moshman connect e' lists edge eu-web"
 tmux -L "$SOCK" kill-session -t sh
 
 # zsh: the file loads (parsed by autoload +X), then a real Tab with compinit.
 out=$(zsh -f -c "fpath=('$B/completions' \$fpath); autoload -Uz +X _moshman && echo loaded" 2>&1)
-[ "$out" = loaded ] && ok "zsh: _moshman loads without error" || nok "zsh: _moshman loads without error" "$out"
+[ "$out" = loaded ] && t_ok "zsh: _moshman loads without error" || t_fail "zsh: _moshman loads without error" "$out"
 tmux -L "$SOCK" -f /dev/null new-session -d -s sh -x 120 -y 30 "env PS1='$ ' zsh -f"
 tmux -L "$SOCK" send-keys -t sh "fpath=('$B/completions' \$fpath); autoload -Uz compinit; compinit -u -D; echo RE''ADY" Enter
 tw '^READY' && tmux -L "$SOCK" send-keys -t sh "moshman connect e" Tab
-tw 'edge +eu-web' && ok "zsh: Tab after 'moshman connect e' lists edge eu-web" ||
-	nok "zsh: Tab after 'moshman connect e' lists edge eu-web"
+tw 'edge +eu-web' && t_ok "zsh: Tab after 'moshman connect e' lists edge eu-web" ||
+	t_fail "zsh: Tab after 'moshman connect e' lists edge eu-web"
 tmux -L "$SOCK" kill-session -t sh
 
 # fish: the file loads, and fish's own completer answers from it.
 out=$(fish --no-config -c "source '$B/completions/moshman.fish'; and complete -C 'moshman connect e'" 2>&1)
 [ "$(printf '%s\n' "$out" | awk '{ print $1 }' | tr '\n' ' ')" = "edge eu-web " ] &&
-	ok "fish: loads; 'moshman connect e' completes to edge eu-web" || nok "fish: 'moshman connect e'" "$out"
-exit $fail
+	t_ok "fish: loads; 'moshman connect e' completes to edge eu-web" || t_fail "fish: 'moshman connect e'" "$out"
+t_done

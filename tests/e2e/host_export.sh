@@ -12,9 +12,9 @@ export HOME="$T/home" XDG_DATA_HOME=
 mkdir -p "$HOME/.ssh"
 : >"$HOME/.ssh/id_test"
 A="$T/a.db" B="$T/b.db" C="$T/c.db"
-fail=0
-ok() { echo "ok - host_export: $1"; }
-nok() { echo "not ok - host_export: $1${2:+: $2}"; fail=1; }
+. "$MOSHMAN_TOP/tests/t.sh"
+T_PREFIX=host_export
+t_plan 28
 a() { MOSHMAN_DB=$A "$M" "$@"; }
 b() { MOSHMAN_DB=$B "$M" "$@"; }
 
@@ -30,62 +30,62 @@ a host add cmd --host cmd.example.org --proxy-command 'nc -X connect -x proxy:31
 	--transport command --tunnel-command 'gost -L udp://:{{local_port}} -F {{host}}:{{mosh_port}}' \
 	--proxy 'none' --hostkey-policy strict >/dev/null &&
 a host add plain --host plain.example.org >/dev/null &&
-a host edit web --name web >/dev/null || nok "setting up the profiles"
+a host edit web --name web >/dev/null || t_fail "setting up the profiles"
 sqlite3 "$A" "UPDATE hosts SET pinned = 1, last_used_at = 1700000000000 WHERE name = 'jumpy'"
 
 # Round trip with secrets: the same list, and the same stored password.
 a host export --with-secrets --output "$T/all.json"
 rc=$?
-[ "$rc" = 0 ] && ok "export --with-secrets --output exits 0" || nok "export --with-secrets --output exits 0" "rc $rc"
+[ "$rc" = 0 ] && t_ok "export --with-secrets --output exits 0" || t_fail "export --with-secrets --output exits 0" "rc $rc"
 mode=$(stat -c %a "$T/all.json")
-[ "$mode" = 600 ] && ok "a file with secrets is 0600" || nok "a file with secrets is 0600" "mode $mode"
+[ "$mode" = 600 ] && t_ok "a file with secrets is 0600" || t_fail "a file with secrets is 0600" "mode $mode"
 b host import --json "$T/all.json" >"$T/imp.out" 2>&1 && grep -q "^4 added" "$T/imp.out" &&
-	ok "import --json into a fresh database adds 4" || nok "import --json into a fresh database adds 4" "$(cat "$T/imp.out")"
+	t_ok "import --json into a fresh database adds 4" || t_fail "import --json into a fresh database adds 4" "$(cat "$T/imp.out")"
 if diff <(a host list --json | jq -S .) <(b host list --json | jq -S .) >"$T/diff" 2>&1; then
-	ok "host list --json is the same after the round trip"
+	t_ok "host list --json is the same after the round trip"
 else
-	nok "host list --json is the same after the round trip" "$(head -c 600 "$T/diff")"
+	t_fail "host list --json is the same after the round trip" "$(head -c 600 "$T/diff")"
 fi
 cols="name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, no_init"
 rows() { sqlite3 "$1" "SELECT $cols, (SELECT group_concat(tag) FROM (SELECT tag FROM host_tags t WHERE t.host_id = h.id ORDER BY pos)), (SELECT group_concat(setting) FROM (SELECT setting FROM host_locales l WHERE l.host_id = h.id ORDER BY pos)) FROM hosts h ORDER BY name"; }
-[ "$(rows "$A")" = "$(rows "$B")" ] && ok "every stored column, tags and locales identical (password included)" ||
-	nok "every stored column identical" "$(diff <(rows "$A") <(rows "$B"))"
+[ "$(rows "$A")" = "$(rows "$B")" ] && t_ok "every stored column, tags and locales identical (password included)" ||
+	t_fail "every stored column identical" "$(diff <(rows "$A") <(rows "$B"))"
 
 # Without secrets: no password in the file, the user stays.
 a host export web >"$T/nosecret.json"
-grep -q 'p%3Ass' "$T/nosecret.json" && nok "no password without --with-secrets" "$(cat "$T/nosecret.json")" ||
-	ok "no password without --with-secrets"
+grep -q 'p%3Ass' "$T/nosecret.json" && t_fail "no password without --with-secrets" "$(cat "$T/nosecret.json")" ||
+	t_ok "no password without --with-secrets"
 grep -q '"proxy":"socks5h://al%40ice@\[2001:db8::7\]:1080"' "$T/nosecret.json" &&
-	ok "the proxy user stays, percent-encoded" || nok "the proxy user stays" "$(grep -o '"proxy":"[^"]*"' "$T/nosecret.json")"
+	t_ok "the proxy user stays, percent-encoded" || t_fail "the proxy user stays" "$(grep -o '"proxy":"[^"]*"' "$T/nosecret.json")"
 # A redirect gets 0600 with secrets.
 umask 022
 a host export web --with-secrets >"$T/redir.json"
-[ "$(stat -c %a "$T/redir.json")" = 600 ] && ok "export --with-secrets > FILE makes FILE 0600" ||
-	nok "export --with-secrets > FILE makes FILE 0600" "$(stat -c %a "$T/redir.json")"
+[ "$(stat -c %a "$T/redir.json")" = 600 ] && t_ok "export --with-secrets > FILE makes FILE 0600" ||
+	t_fail "export --with-secrets > FILE makes FILE 0600" "$(stat -c %a "$T/redir.json")"
 
 # Existing names: kept without --overwrite, replaced with it.
 a host edit plain --port 2200 >/dev/null
 a host export plain >"$T/plain.json"
 out=$(b host import --json "$T/plain.json" 2>&1)
 [ $? = 0 ] && grep -q "kept plain.*--overwrite" <<<"$out" && [ "$(b host show plain --json | jq .port)" = 22 ] &&
-	ok "an existing name is kept without --overwrite" || nok "an existing name is kept without --overwrite" "$out"
+	t_ok "an existing name is kept without --overwrite" || t_fail "an existing name is kept without --overwrite" "$out"
 out=$(b host import --json "$T/plain.json" --overwrite 2>&1)
 [ $? = 0 ] && [ "$(b host show plain --json | jq .port)" = 2200 ] &&
-	ok "--overwrite replaces it" || nok "--overwrite replaces it" "$out"
+	t_ok "--overwrite replaces it" || t_fail "--overwrite replaces it" "$out"
 
 # Named export and unknown names.
 [ "$(a host export web cmd | jq -r '[.profiles[].name] | join(",")')" = "web,cmd" ] &&
-	ok "export NAME... exports those, in that order" || nok "export NAME... exports those"
+	t_ok "export NAME... exports those, in that order" || t_fail "export NAME... exports those"
 out=$(a host export nosuch 2>&1)
-[ $? = 2 ] && grep -q "no host named 'nosuch'" <<<"$out" && ok "export of an unknown name: exit 2" ||
-	nok "export of an unknown name: exit 2" "$out"
+[ $? = 2 ] && grep -q "no host named 'nosuch'" <<<"$out" && t_ok "export of an unknown name: exit 2" ||
+	t_fail "export of an unknown name: exit 2" "$out"
 
 # A key file that is not on this machine is left out with a note, as ssh skips it.
 printf '%s' '{"moshman_profiles":1,"profiles":[{"name":"nokey","host":"h","identity":"/nonexistent/id"}]}' >"$T/nokey.json"
 out=$(b host import --json "$T/nokey.json" 2>&1)
 [ $? = 0 ] && grep -q "identity /nonexistent/id does not exist here; left out" <<<"$out" &&
 	[ "$(b host show nokey --json | jq -r .identity)" = null ] &&
-	ok "a missing identity file is left out with a note" || nok "a missing identity file is left out" "$out"
+	t_ok "a missing identity file is left out with a note" || t_fail "a missing identity file is left out" "$out"
 
 # Hostile files: exit 2, one line naming the problem, nothing imported.
 bad() {
@@ -95,9 +95,9 @@ bad() {
 	rc=$?
 	if [ "$rc" = 2 ] && [ "$(grep -c . <<<"$out")" = 1 ] && grep -qF -- "$pat" <<<"$out" &&
 		[ "$(MOSHMAN_DB=$C "$M" host list --json)" = "[]" ]; then
-		ok "hostile: $name"
+		t_ok "hostile: $name"
 	else
-		nok "hostile: $name" "rc $rc: $out"
+		t_fail "hostile: $name" "rc $rc: $out"
 	fi
 }
 P='{"moshman_profiles":1,"profiles":['
@@ -116,7 +116,7 @@ bad "a name twice" "appears twice" "$P"'{"name":"a","host":"h"},{"name":"a","hos
 bad "control characters in a name" "name:" "$P"'{"name":"a\nb","host":"h"}]}'
 printf '\0' >"$T/nul.json"
 out=$(MOSHMAN_DB=$C "$M" host import --json "$T/nul.json" 2>&1)
-[ $? = 2 ] && grep -q "NUL byte" <<<"$out" && ok "hostile: a NUL byte" || nok "hostile: a NUL byte" "$out"
+[ $? = 2 ] && grep -q "NUL byte" <<<"$out" && t_ok "hostile: a NUL byte" || t_fail "hostile: a NUL byte" "$out"
 out=$(MOSHMAN_DB=$C "$M" host import --json "$T/none.json" 2>&1)
-[ $? = 1 ] && grep -q "cannot read" <<<"$out" && ok "a missing file: exit 1" || nok "a missing file: exit 1" "$out"
-exit $fail
+[ $? = 1 ] && grep -q "cannot read" <<<"$out" && t_ok "a missing file: exit 1" || t_fail "a missing file: exit 1" "$out"
+t_done

@@ -3,7 +3,7 @@
 # moshman-test: serial (it measures delays and loss rates against fixed bounds)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${MOSHMAN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lab/lab.sh"
-t_plan 69
+t_plan 84
 lab_start lab_switches
 
 S=$LAB_SERVER_IP P=$LAB_PROXY_IP

@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 . "$top/tests/t.sh"
 T_PREFIX=relay_local
 # 2 + 5 usage cases + 16 cases for each of the 2 relays + 5 login shells
-t_plan 44
+t_plan 46
 
 # drive LIMIT RELAY CASE [COUNT]: the driver prints its own line; a driver that dies or
 # hangs without one still counts as a failure.

@@ -193,6 +193,31 @@ test_dies_while_probing(void)
 	CHECK_INT(starts(&m, 2000, &wake), 1);
 }
 
+/* A second network change while probing (an uplink switch: the route goes, then comes
+ * back on another link) starts an attempt now, whatever the backoff of attempts that
+ * failed fast on the way says. */
+static void
+test_network_again(void)
+{
+	struct mbb m;
+	int64_t wake = 0;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_suspect(&m, 1000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(starts(&m, 1000, &wake), 1);
+	/* no route yet: it fails at once, and again, and backs off */
+	mbb_attempt_failed(&m, 1010, 1000, 0.5, 0);
+	CHECK_INT(starts(&m, 1010, &wake), 0);
+	CHECK(wake > 1010);
+	CHECK_INT(mbb_suspect(&m, 1020, MBB_WHY_NETWORK), 0);
+	CHECK_INT(starts(&m, 1020, &wake), 1);
+	/* silence alone does not cut a backoff short */
+	mbb_attempt_failed(&m, 1030, 1020, 0.5, 0);
+	CHECK_INT(mbb_suspect(&m, 1040, MBB_WHY_SILENCE), 0);
+	CHECK_INT(starts(&m, 1040, &wake), 0);
+	CHECK(mbb_probing(&m));
+}
+
 int
 main(void)
 {
@@ -204,5 +229,6 @@ main(void)
 	RUN(test_hung_attempts);
 	RUN(test_hold_and_kick);
 	RUN(test_dies_while_probing);
+	RUN(test_network_again);
 	UNIT_END();
 }
