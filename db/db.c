@@ -135,6 +135,9 @@ static const char *const migrations[] = {
 	/* 3 -> 4: is a terminal attached to the session, and since when (ms epoch) */
 	"ALTER TABLE sessions ADD COLUMN attached INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sessions ADD COLUMN attach_changed_at INTEGER NOT NULL DEFAULT 0;",
+	/* 4 -> 5: mosh's --family on a profile (NULL: all) */
+	"ALTER TABLE hosts ADD COLUMN family TEXT CHECK (family IN ('inet', 'inet6', "
+	"  'prefer-inet', 'prefer-inet6', 'auto'));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

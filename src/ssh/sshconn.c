@@ -20,6 +20,7 @@
 #include "src/util/log.h"
 #include "src/util/paths.h"
 #include "src/ssh/prompt.h"
+#include "src/ssh/resolve.h"
 #include "src/util/shquote.h"
 #include "src/util/xmalloc.h"
 
@@ -1929,6 +1930,11 @@ sshconn_config_from_profile(const struct db_host *h, const char *policy, int tim
 	cfg->proxy.port = h->proxy_port;
 	cfg->proxy.user = h->proxy_user;
 	cfg->proxy.pass = h->proxy_pass;
+	if ((cfg->proxy.family = resolve_family_from_name(h->family)) == -1) {
+		xasprintf(err, "profile '%s' has an unknown address family '%s'", h->name,
+		    h->family);
+		return -1;
+	}
 	cfg->jump = h->jump;
 	cfg->proxy_command = h->proxy_command;
 	/* ~/.ssh/config supplies a route only when the profile names none. */
