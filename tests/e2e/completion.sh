@@ -15,6 +15,7 @@ trap cleanup EXIT INT TERM
 fail=0
 ok() { echo "ok - completion: $1"; }
 nok() { echo "not ok - completion: $1${2:+: $2}"; fail=1; }
+echo "1..19"
 for sh in zsh fish tmux; do
 	command -v "$sh" >/dev/null || { nok "$sh is installed (Makefile TEST_DEBS)"; exit 1; }
 done
