@@ -136,6 +136,9 @@ static const char *const migrations[] = {
 	/* (Parenthesized: clang takes two literals in a row for a missing comma.) */
 	("ALTER TABLE sessions ADD COLUMN attached INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE sessions ADD COLUMN attach_changed_at INTEGER NOT NULL DEFAULT 0;"),
+	/* 4 -> 5: mosh's --family on a profile (NULL: all) */
+	("ALTER TABLE hosts ADD COLUMN family TEXT CHECK (family IN ('inet', 'inet6', "
+	 "  'prefer-inet', 'prefer-inet6', 'auto'));"),
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 #define DB_OK 0
 #define DB_ERR (-1)
@@ -75,6 +75,8 @@ struct db_host {
 	int server_port_hi;   /* == lo for one port, 0 when lo is 0 */
 	char *bind_server;    /* NULL: "ssh" (-s); "any" (no -s), or an address (-i) */
 	int no_init;          /* mosh-client without terminal init (MOSH_NO_TERM_INIT) */
+	char *family;         /* mosh --family: NULL "all", "inet", "inet6", "prefer-inet",
+	                       * "prefer-inet6", "auto" (src/ssh/resolve.h) */
 	int pinned;
 	int64_t created_at;
 	int64_t last_used_at; /* 0: never */

@@ -9,16 +9,16 @@
 	"proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, "        \
 	"server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, " \
 	"pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, "   \
-	"no_init"
+	"no_init, family"
 
 static const char sql_host_insert[] =
     "INSERT INTO hosts (name, hostname, port, user, identity, proxy_type, proxy_host, "
     "proxy_port, proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, "
     "server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, "
     "pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, "
-    "no_init) "
+    "no_init, family) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-    "?18, ?19, ?20, ?21, ?22, ?23, ?25, ?26, ?27, ?28)";
+    "?18, ?19, ?20, ?21, ?22, ?23, ?25, ?26, ?27, ?28, ?29)";
 static const char sql_host_update[] =
     "UPDATE hosts SET name = ?1, hostname = ?2, port = ?3, user = ?4, identity = ?5, "
     "proxy_type = ?6, proxy_host = ?7, proxy_port = ?8, proxy_user = ?9, proxy_pass = ?10, "
@@ -26,7 +26,7 @@ static const char sql_host_update[] =
     "server_command = ?15, predict = ?16, known_hosts = ?17, hostkey_policy = ?18, "
     "idle_timeout = ?19, auto_clean = ?20, pinned = ?21, created_at = ?22, "
     "last_used_at = ?23, server_port_lo = ?25, server_port_hi = ?26, bind_server = ?27, "
-    "no_init = ?28 WHERE id = ?24";
+    "no_init = ?28, family = ?29 WHERE id = ?24";
 static const char sql_host_by_name[] = "SELECT " HOST_COLS " FROM hosts WHERE name = ?1";
 static const char sql_host_exists[] = "SELECT id FROM hosts WHERE name = ?1";
 static const char sql_host_all[] =
@@ -65,6 +65,7 @@ static const char sql_loc_add[] =
 	"  ELSE h.server_port_lo || ':' || h.server_port_hi END, "                        \
 	"'bind_server', coalesce(h.bind_server, 'ssh'), "                                 \
 	"'init', json(CASE WHEN h.no_init THEN 'false' ELSE 'true' END), "                \
+	"'family', coalesce(h.family, 'all'), "                                           \
 	"'pinned', json(CASE WHEN h.pinned THEN 'true' ELSE 'false' END), "               \
 	"'created_at', h.created_at, "                                                    \
 	"'last_used_at', CASE WHEN h.last_used_at > 0 THEN h.last_used_at END, "         \
@@ -133,6 +134,7 @@ db_host_clear(struct db_host *h)
 	sqlite3_free(h->known_hosts);
 	sqlite3_free(h->hostkey_policy);
 	sqlite3_free(h->bind_server);
+	sqlite3_free(h->family);
 	free_strv(h->locales, h->nlocales);
 	free_strv(h->tags, h->ntags);
 	memset(h, 0, sizeof *h);
@@ -174,6 +176,7 @@ db_host_copy(struct db_host *dst, const struct db_host *src)
 	dst->known_hosts = dup_or_null(src->known_hosts);
 	dst->hostkey_policy = dup_or_null(src->hostkey_policy);
 	dst->bind_server = dup_or_null(src->bind_server);
+	dst->family = dup_or_null(src->family);
 	copy_strv(&dst->locales, &dst->nlocales, src->locales, src->nlocales);
 	copy_strv(&dst->tags, &dst->ntags, src->tags, src->ntags);
 }
@@ -241,6 +244,7 @@ read_host(sqlite3_stmt *st, void *elem)
 	h->server_port_hi = sqlite3_column_int(st, 25);
 	h->bind_server = db_col_text(st, 26);
 	h->no_init = sqlite3_column_int(st, 27);
+	h->family = db_col_text(st, 28);
 }
 
 static int
@@ -282,6 +286,7 @@ bind_host(sqlite3_stmt *st, const struct db_host *h)
 	sqlite3_bind_int(st, 26, h->server_port_lo > 0 ? h->server_port_hi : 0);
 	db_bind_text(st, 27, h->bind_server);
 	sqlite3_bind_int(st, 28, h->no_init != 0);
+	db_bind_text(st, 29, h->family);
 }
 
 static int

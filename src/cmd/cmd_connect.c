@@ -192,7 +192,8 @@ cmd_connect_help(FILE *f)
 	      "profile's), checked as 'host add' checks them:\n",
 	    f);
 	cmd_print_profile_options(f);
-	fputs("  --save NAME                    store what this run used as profile NAME\n"
+	fputs("  -4, -6                         mosh's -4 and -6: --family inet, --family inet6\n"
+	      "  --save NAME                    store what this run used as profile NAME\n"
 	      "\n"
 	      "Exit status: mosh-client's when the session ended while attached, 0 when\n"
 	      "detached, 1 if connecting failed, 2 for bad usage.\n",

@@ -63,6 +63,8 @@ connect_scan_args(int argc, char **argv, const char *const *own, struct connect_
 			return cmd_usage(CONNECT_USAGE);
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+			if (strcmp(arg, "-4") == 0 || strcmp(arg, "-6") == 0)
+				continue; /* mosh's -4 and -6: --family inet, inet6 */
 			if (strcmp(arg, "-p") == 0)
 				return cmd_usage("unknown option '-p': mosh's -p PORT[:PORT2] is "
 				    "--server-port here, ssh's -p PORT is --port");
@@ -321,6 +323,12 @@ cmd_connect_target(struct cmd_ctx *ctx, int argc, char **argv, const char *const
 		}
 		if (strncmp(argv[i], "--save=", 7) == 0)
 			continue;
+		if (strcmp(argv[i], "-4") == 0 || strcmp(argv[i], "-6") == 0) {
+			if ((rc = connect_set(h, "family", argv[i][1] == '4' ? "inet" : "inet6",
+			    argv[i])) != 0)
+				goto out;
+			continue;
+		}
 		rc = cmd_profile_option(h, argc, argv, &i, 0, 1, &cleared);
 		if (rc != 0)
 			goto out; /* the first pass let only profile options through */

@@ -321,6 +321,7 @@ host_show(struct cmd_ctx *ctx, int argc, char **argv)
 
 		show_line("server-port", sp != NULL ? sp : "mosh's default (60001-60999)");
 		show_line("bind-server", bs);
+		show_line("family", h.family != NULL ? h.family : "all");
 		show_line("init", h.no_init ? "no (--no-init)" : "yes");
 		free(sp);
 		free(bs);

@@ -28,6 +28,7 @@
 #include "src/session/moshconnect.h"
 #include "src/util/proc.h"
 #include "src/ssh/proxy.h"
+#include "src/ssh/resolve.h"
 #include "src/util/shquote.h"
 #include "src/ssh/sshconn.h"
 #include "src/link/autopath.h"
@@ -322,17 +323,23 @@ sup_is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
-/* A numeric address for name here; -1 if it does not resolve. */
+/* A numeric address for name here, of the profile's --family; -1 if there is none. */
 static int
-sup_resolve(const char *name, char *out, size_t outlen, int *loopback)
+sup_resolve(const char *name, int family, char *out, size_t outlen, int *loopback)
 {
 	struct addrinfo hints, *ai = NULL;
+	char why[200];
 
 	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = resolve_family_hint(family);
 	hints.ai_socktype = SOCK_DGRAM;
 	if (getaddrinfo(name, NULL, &hints, &ai) != 0 || ai == NULL)
 		return -1;
+	if (resolve_family_order(&ai, family, why, sizeof why) == -1) {
+		log_debug("supervisor: %s: %s", name, why);
+		freeaddrinfo(ai);
+		return -1;
+	}
 	*loopback = sup_is_loopback(ai->ai_addr);
 	getnameinfo(ai->ai_addr, ai->ai_addrlen, out, outlen, NULL, 0, NI_NUMERICHOST);
 	freeaddrinfo(ai);
@@ -363,18 +370,18 @@ sup_udp_addr(struct sup *s)
 {
 	const char *peer = sshconn_peer_addr(s->ssh), *jump = sshconn_jump_spec(s->ssh);
 	char *jh;
-	int lo = 0;
+	int lo = 0, fam = resolve_family_from_name(s->host.family);
 
 	if (peer != NULL) {
 		snprintf(s->remote_addr, sizeof s->remote_addr, "%s", peer);
 		return 0;
 	}
-	if (sup_resolve(sshconn_target_host(s->ssh), s->remote_addr, sizeof s->remote_addr,
-	    &lo) == 0 && !lo)
+	if (sup_resolve(sshconn_target_host(s->ssh), fam, s->remote_addr,
+	    sizeof s->remote_addr, &lo) == 0 && !lo)
 		return 0;
 	if (jump != NULL) {
 		jh = sup_jump_host(jump);
-		if (sup_resolve(jh, s->remote_addr, sizeof s->remote_addr, &lo) == 0) {
+		if (sup_resolve(jh, fam, s->remote_addr, sizeof s->remote_addr, &lo) == 0) {
 			free(jh);
 			return 0;
 		}

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "src/util/paths.h"
 #include "src/ssh/proxyurl.h"
+#include "src/ssh/resolve.h"
 #include "src/util/xmalloc.h"
 
 #define MAX_IDLE_TIMEOUT (10LL * 365 * 24 * 3600)
@@ -40,6 +41,8 @@ const struct profile_option profile_options[] = {
 	    "mosh's 60001-60999)", 0 },
 	{ "bind-server", "ssh|any|ADDR", "where mosh-server listens for UDP (mosh "
 	    "--bind-server; default ssh: the address ssh reached)", 0 },
+	{ "family", "FAMILY", "address family for ssh and mosh's UDP (mosh --family): all "
+	    "(default), inet, inet6, prefer-inet, prefer-inet6 or auto", 0 },
 	{ "no-init", NULL, "mosh-client leaves the terminal's init strings alone (mosh "
 	    "--no-init)", 0 },
 	{ "init", NULL, "mosh-client initialises the terminal (default)", 0 },
@@ -591,6 +594,13 @@ profile_set(struct db_host *h, const char *opt, const char *value, char **err)
 		    inet_pton(AF_INET6, v, a) != 1)
 			return errf(err, "'%s' is not ssh, any or a numeric IP address", shown(v));
 		set_str(&h->bind_server, v);
+	} else if (strcmp(opt, "family") == 0) {
+		int f = resolve_family_from_name(v);
+
+		if (f == -1)
+			return errf(err, "'%s' is not an address family (all, inet, inet6, "
+			    "prefer-inet, prefer-inet6 or auto)", shown(v));
+		set_str(&h->family, f == RESOLVE_ALL ? NULL : v);
 	} else if (strcmp(opt, "no-init") == 0)
 		h->no_init = 1;
 	else if (strcmp(opt, "init") == 0)
@@ -775,6 +785,8 @@ profile_get(const struct db_host *h, const char *opt, int with_secrets)
 	}
 	if (strcmp(opt, "bind-server") == 0)
 		return xstrdup(h->bind_server != NULL ? h->bind_server : "ssh");
+	if (strcmp(opt, "family") == 0)
+		return xstrdup(h->family != NULL ? h->family : "all");
 	return NULL;
 }
 

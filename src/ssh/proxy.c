@@ -517,6 +517,7 @@ struct proxy_conn {
 	char *pass;		/* secret */
 	char *thost;		/* target */
 	int tport;
+	int family;		/* enum resolve_family, for the target's name */
 	char *tconnect;		/* what goes in the CONNECT request: a literal for socks5 */
 
 	int timeout_ms;
@@ -1058,6 +1059,9 @@ conn_target_resolved(struct addrinfo *res, const char *error, void *arg)
 	char addr[INET6_ADDRSTRLEN];
 
 	pc->rs_target = NULL;
+	/* The profile's --family has put the addresses in the order it wants. */
+	if (pc->family != RESOLVE_ALL)
+		pick = res;
 	for (a = res; a != NULL && pick == NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET)
 			pick = a;
@@ -1150,8 +1154,8 @@ conn_begin(struct proxy_conn *pc)
 	if (pc->type == PROXY_SOCKS5 && pc->tconnect == NULL) {
 		conn_progress(pc, "resolving %s", pc->thost);
 		pc->state = ST_WAIT_TARGET;
-		pc->rs_target = resolve_start(pc->loop, pc->thost, "0", conn_target_resolved,
-		    pc);
+		pc->rs_target = resolve_start_family(pc->loop, pc->thost, "0", pc->family,
+		    conn_target_resolved, pc);
 		conn_timer(pc, pc->deadline - ev_now(pc->loop));
 		return;
 	}
@@ -1161,12 +1165,16 @@ conn_begin(struct proxy_conn *pc)
 	snprintf(port, sizeof port, "%d", pc->type == PROXY_NONE ? pc->tport : pc->pport);
 	conn_progress(pc, "resolving %s", host);
 	pc->state = ST_RESOLVING;
-	pc->rs_hop = resolve_start(pc->loop, host, port, conn_hop_resolved, pc);
+	pc->rs_hop = resolve_start_family(pc->loop, host, port,
+	    pc->type == PROXY_NONE ? pc->family : RESOLVE_ALL, conn_hop_resolved, pc);
 	/* A name that worked before: try its last address now, not after the lookup (a
 	 * reconnect after a network change must not wait on a DNS server that may be
-	 * unreachable for a while). */
+	 * unreachable for a while); only one of the family the profile allows. */
 	if (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1 &&
-	    resolve_recall(host, port, &pc->recall_ss, &len) == 0) {
+	    resolve_recall(host, port, &pc->recall_ss, &len) == 0 &&
+	    (pc->type != PROXY_NONE || (pc->family != RESOLVE_AUTO &&
+	    (resolve_family_hint(pc->family) == AF_UNSPEC ||
+	    resolve_family_hint(pc->family) == pc->recall_ss.ss_family)))) {
 		pc->recall_ai.ai_family = pc->recall_ss.ss_family;
 		pc->recall_ai.ai_socktype = SOCK_STREAM;
 		pc->recall_ai.ai_addr = (struct sockaddr *)&pc->recall_ss;
@@ -1193,6 +1201,7 @@ proxy_connect(struct ev_loop *loop, const struct proxy_spec *spec, const char *t
 	pc->loop = loop;
 	pc->fd = -1;
 	pc->type = spec != NULL ? spec->type : PROXY_NONE;
+	pc->family = spec != NULL ? spec->family : RESOLVE_ALL;
 	if (pc->type != PROXY_NONE && pc->type != PROXY_SOCKS5 && pc->type != PROXY_SOCKS5H &&
 	    pc->type != PROXY_HTTP)
 		fatalx("%s: proxy type %d", __func__, (int)pc->type);

@@ -25,6 +25,8 @@ struct proxy_spec {	/* filled by the caller from a host profile */
 	int port;
 	const char *user;	/* NULL: no auth */
 	const char *pass;	/* secret: never logged, never in an error message */
+	int family;		/* enum resolve_family for the target's name where it is
+				 * resolved here (direct, socks5); 0: all */
 };
 
 /* "none", "socks5", "socks5h", "http" (any case; NULL means none); PROXY_INVALID (-1)

@@ -27,6 +27,7 @@ struct resolve {
 	char *host, *port;
 	int fds[2];
 	int rc, err;             /* getaddrinfo's status and errno */
+	int family;              /* enum resolve_family */
 	struct addrinfo *res;
 	resolve_done_cb done;
 	void *arg;
@@ -62,7 +63,7 @@ resolve_lookup(struct resolve *r, int flags)
 	struct addrinfo hints;
 
 	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = resolve_family_hint(r->family);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | flags;
 	r->rc = getaddrinfo(r->host, r->port, &hints, &r->res);
@@ -101,6 +102,16 @@ resolve_finish(struct resolve *r)
 		    gai_strerror(r->rc));
 	else if (res == NULL)
 		snprintf(msg, sizeof msg, "no address");
+	else if (resolve_family_order(&res, r->family, msg, sizeof msg) == -1) {
+		freeaddrinfo(res);
+		res = NULL;
+		r->rc = EAI_FAMILY;
+	}
+	/* An IPv4-only name asked for IPv6 says "not known": say which family was asked. */
+	if ((r->rc != 0 || res == NULL) && (r->family == RESOLVE_INET ||
+	    r->family == RESOLVE_INET6))
+		snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (%s only: --family %s)",
+		    r->family == RESOLVE_INET ? "IPv4" : "IPv6", resolve_family_name(r->family));
 	log_debug("resolve: %s: %s", r->host, r->rc == 0 && res != NULL ? "done" : msg);
 	r->done(r->rc == 0 ? res : NULL, r->rc == 0 && res != NULL ? NULL : msg, r->arg);
 	resolve_unref(r);
@@ -127,6 +138,13 @@ struct resolve *
 resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_done_cb done,
     void *arg)
 {
+	return resolve_start_family(loop, host, port, RESOLVE_ALL, done, arg);
+}
+
+struct resolve *
+resolve_start_family(struct ev_loop *loop, const char *host, const char *port, int family,
+    resolve_done_cb done, void *arg)
+{
 	struct resolve *r = xcalloc(1, sizeof *r);
 	pthread_attr_t attr;
 	pthread_t th;
@@ -134,6 +152,7 @@ resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_
 
 	atomic_init(&r->refs, 1);
 	r->loop = loop;
+	r->family = family;
 	r->host = xstrdup(host);
 	r->port = xstrdup(port);
 	r->fds[0] = r->fds[1] = -1;
@@ -184,6 +203,82 @@ resolve_cancel(struct resolve *r)
 	ev_io_stop(r->loop, &r->io);
 	ev_timer_stop(r->loop, &r->now);
 	resolve_unref(r);
+}
+
+/* ---- address families ----------------------------------------------------------------- */
+
+static const char *const resolve_families[] = {
+	[RESOLVE_ALL] = "all",
+	[RESOLVE_INET] = "inet",
+	[RESOLVE_INET6] = "inet6",
+	[RESOLVE_PREFER_INET] = "prefer-inet",
+	[RESOLVE_PREFER_INET6] = "prefer-inet6",
+	[RESOLVE_AUTO] = "auto",
+};
+
+int
+resolve_family_from_name(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return RESOLVE_ALL;
+	for (size_t i = 0; i < sizeof resolve_families / sizeof resolve_families[0]; i++)
+		if (strcmp(s, resolve_families[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+resolve_family_name(int family)
+{
+	if (family < 0 || (size_t)family >= sizeof resolve_families / sizeof resolve_families[0])
+		return "?";
+	return resolve_families[family];
+}
+
+int
+resolve_family_hint(int family)
+{
+	if (family == RESOLVE_INET)
+		return AF_INET;
+	if (family == RESOLVE_INET6)
+		return AF_INET6;
+	return AF_UNSPEC;
+}
+
+int
+resolve_family_order(struct addrinfo **res, int family, char *err, size_t errlen)
+{
+	struct addrinfo *first = NULL, **ft = &first, *rest = NULL, **rt = &rest, *a, *next;
+	int want, n4 = 0, n6 = 0;
+
+	for (a = *res; a != NULL; a = a->ai_next) {
+		n4 += a->ai_family == AF_INET;
+		n6 += a->ai_family == AF_INET6;
+	}
+	if (family == RESOLVE_AUTO && n4 > 0 && n6 > 0) {
+		snprintf(err, errlen, "it has both IPv4 and IPv6 addresses, and --family auto "
+		    "takes only a name with one; choose inet, inet6, prefer-inet, prefer-inet6 "
+		    "or all");
+		return -1;
+	}
+	if (family != RESOLVE_PREFER_INET && family != RESOLVE_PREFER_INET6)
+		return 0;
+	/* A stable partition: the preferred family first, each part in the resolver's order. */
+	want = family == RESOLVE_PREFER_INET ? AF_INET : AF_INET6;
+	for (a = *res; a != NULL; a = next) {
+		next = a->ai_next;
+		a->ai_next = NULL;
+		if (a->ai_family == want) {
+			*ft = a;
+			ft = &a->ai_next;
+		} else {
+			*rt = a;
+			rt = &a->ai_next;
+		}
+	}
+	*ft = rest;
+	*res = first;
+	return 0;
 }
 
 /* ---- last good address -------------------------------------------------------------- */

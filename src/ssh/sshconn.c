@@ -20,6 +20,7 @@
 #include "src/util/log.h"
 #include "src/util/paths.h"
 #include "src/ssh/prompt.h"
+#include "src/ssh/resolve.h"
 #include "src/util/shquote.h"
 #include "src/util/xmalloc.h"
 
@@ -187,8 +188,8 @@ sshconn_known_hosts_line(const char *text, size_t len, const char *name)
 
 int
 sshconn_jump_command(const char *jump, const char *target_host, int target_port,
-    const char *known_hosts, const char *identity, enum sshconn_policy policy, char **out,
-    char *err, size_t errlen)
+    const char *known_hosts, const char *identity, enum sshconn_policy policy, int family,
+    char **out, char *err, size_t errlen)
 {
 	const char *argv[24];
 	char *user = NULL, *host = NULL, *port = NULL, *kh = NULL, *target = NULL, *s, *at;
@@ -251,6 +252,8 @@ sshconn_jump_command(const char *jump, const char *target_host, int target_port,
 	else
 		xasprintf(&target, "%s:%d", target_host, target_port);
 	argv[argc++] = "ssh";
+	if (resolve_family_hint(family) != AF_UNSPEC)
+		argv[argc++] = resolve_family_hint(family) == AF_INET ? "-4" : "-6";
 	argv[argc++] = "-o";
 	argv[argc++] = strict;
 	if (kh != NULL) {
@@ -641,7 +644,7 @@ sc_setup_session(struct sshconn *c, int fd, char *err, size_t errlen)
 		ssh_options_set(c->ssh, SSH_OPTIONS_PROXYCOMMAND, c->proxy_command);
 	} else if (c->jump != NULL) {
 		if (sshconn_jump_command(c->jump, c->host, c->cfg.port, c->known_hosts,
-		    c->identity, c->cfg.policy, &pc, err, errlen) == -1)
+		    c->identity, c->cfg.policy, c->cfg.proxy.family, &pc, err, errlen) == -1)
 			goto out;
 		log_debug("ssh: jump via %s", pc);
 		ssh_options_set(c->ssh, SSH_OPTIONS_PROXYCOMMAND, pc);
@@ -1929,6 +1932,11 @@ sshconn_config_from_profile(const struct db_host *h, const char *policy, int tim
 	cfg->proxy.port = h->proxy_port;
 	cfg->proxy.user = h->proxy_user;
 	cfg->proxy.pass = h->proxy_pass;
+	if ((cfg->proxy.family = resolve_family_from_name(h->family)) == -1) {
+		xasprintf(err, "profile '%s' has an unknown address family '%s'", h->name,
+		    h->family);
+		return -1;
+	}
 	cfg->jump = h->jump;
 	cfg->proxy_command = h->proxy_command;
 	/* ~/.ssh/config supplies a route only when the profile names none. */

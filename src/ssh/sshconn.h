@@ -171,9 +171,11 @@ char *sshconn_known_hosts_name(const char *host, int port);
  * none.  Pure: text is the file's contents. */
 int sshconn_known_hosts_line(const char *text, size_t len, const char *name);
 /* The ProxyCommand for a jump spec "[user@]host[:port]", every value shell-quoted;
- * -1 with a message for a malformed spec.  Allocated into *out. */
+ * -1 with a message for a malformed spec.  Allocated into *out.  family (enum
+ * resolve_family) inet or inet6 gives the jump's ssh -4 or -6, as OpenSSH's own
+ * ProxyJump passes its -4/-6 on; the other families have no ssh option. */
 int sshconn_jump_command(const char *jump, const char *target_host, int target_port,
-    const char *known_hosts, const char *identity, enum sshconn_policy, char **out,
-    char *err, size_t errlen);
+    const char *known_hosts, const char *identity, enum sshconn_policy, int family,
+    char **out, char *err, size_t errlen);
 
 #endif

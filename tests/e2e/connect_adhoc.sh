@@ -2,11 +2,13 @@
 # Ad hoc targets, as mosh is used: `moshman USER@HOST` with options and no profile,
 # --server-port puts mosh-server in the range (seen on the server), --save stores a
 # profile that connects the same way, ~/.ssh/config applies to a bare alias, a range
-# that is all taken says so, and bad input is refused with exit 2.  About 40 s.
+# that is all taken says so, --family inet connects and inet6 (or -6) to an IPv4-only
+# address says which family it looked for, and bad input is refused with exit 2.
+# About 50 s.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
-t_plan 54
+t_plan 67
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 connect_setup connect_adhoc
 
@@ -77,6 +79,15 @@ session_check plain
 [ "$("$M" host list --json | jq length)" = "$n_before" ] && t_ok "ad hoc without --save: no profile added" ||
 	t_fail "ad hoc without --save: no profile added"
 
+# 3b. mosh's --family.  The lab is IPv4 only: inet connects; inet6, and mosh's -6, find
+# no address for the server's IPv4 address and say which family they looked for.
+start_moshman fam4 connect "$target" "${common[@]}" --family inet
+session_check fam4
+fails "--family inet6 to an IPv4-only address" \
+	"^moshman: cannot resolve $LAB_SERVER_IP: .*\(IPv6 only: --family inet6\)$" \
+	"$target" "${common[@]}" --family inet6
+fails "-6 to an IPv4-only address" "\(IPv6 only: --family inet6\)" "$target" "${common[@]}" -6
+
 # 4. ~/.ssh/config applies to a bare alias (HostName, Port, User, IdentityFile): the
 # login works; without a terminal it stops right after, saying so.
 mkdir -p "$LAB_HOME/.ssh"
@@ -130,5 +141,9 @@ bad "backwards range" "backwards range" connect "$target" --server-port 60510:60
 bad "unknown connect option" "unknown option '--nope'" connect "$target" --nope
 bad "--save with a bad name" "--save:" connect "$target" --save 'a b'
 bad "bare IPv6 target" "brackets" connect 'u@2001:db8::1'
+bad "--family ipv4 on connect" "--family: 'ipv4' is not an address family (all, inet, inet6," \
+	connect "$target" --family ipv4
+bad "--family with shell syntax on host add" "'inet;id' is not an address family" \
+	host add x --host h --family 'inet;id'
 
 t_done

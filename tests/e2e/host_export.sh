@@ -23,9 +23,9 @@ a host add web --host web.example.org --port 2222 --user alice --identity "$HOME
 	--proxy 'socks5h://al%40ice:p%3Ass%2Fw@[2001:db8::7]:1080' --transport tcp \
 	--server-command /opt/mosh/bin/mosh-server --locale LANG=C.UTF-8 --locale LC_CTYPE=en_US.UTF-8 \
 	--predict never --known-hosts "$HOME/kh" --hostkey-policy accept-new --idle-timeout 3d \
-	--tag work --tag eu --server-port 60500:60510 --bind-server any --no-init --auto-clean >/dev/null &&
+	--tag work --tag eu --server-port 60500:60510 --bind-server any --no-init --auto-clean --family prefer-inet6 >/dev/null &&
 a host add jumpy --host 10.1.2.3 --jump 'bob@bastion:2200,carol@inner' --predict always \
-	--server-port 60001 --bind-server 10.1.2.3 --transport udp >/dev/null &&
+	--server-port 60001 --bind-server 10.1.2.3 --transport udp --family inet >/dev/null &&
 a host add cmd --host cmd.example.org --proxy-command 'nc -X connect -x proxy:3128 %h %p' \
 	--transport command --tunnel-command 'gost -L udp://:{{local_port}} -F {{host}}:{{mosh_port}}' \
 	--proxy 'none' --hostkey-policy strict >/dev/null &&
@@ -46,7 +46,7 @@ if diff <(a host list --json | jq -S .) <(b host list --json | jq -S .) >"$T/dif
 else
 	t_fail "host list --json is the same after the round trip" "$(head -c 600 "$T/diff")"
 fi
-cols="name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, no_init"
+cols="name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, no_init, family"
 rows() { sqlite3 "$1" "SELECT $cols, (SELECT group_concat(tag) FROM (SELECT tag FROM host_tags t WHERE t.host_id = h.id ORDER BY pos)), (SELECT group_concat(setting) FROM (SELECT setting FROM host_locales l WHERE l.host_id = h.id ORDER BY pos)) FROM hosts h ORDER BY name"; }
 [ "$(rows "$A")" = "$(rows "$B")" ] && t_ok "every stored column, tags and locales identical (password included)" ||
 	t_fail "every stored column identical" "$(diff <(rows "$A") <(rows "$B"))"

@@ -1,8 +1,13 @@
 /* mosh's options on profiles and connect: ad hoc targets, --server-port, --bind-server,
- * --no-init, and how they reach mosh-server's command line. */
+ * --no-init, --family, and how they reach mosh-server's command line. */
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "db/db.h"
 #include "src/session/supervisor.h"
 #include "src/ssh/profile.h"
+#include "src/ssh/resolve.h"
 #include "tests/unit/unit.h"
 
 static void
@@ -140,6 +145,7 @@ get_inverts_set(void)
 		{ "idle-timeout", "3600" },
 		{ "server-port", "60500:60510" },
 		{ "bind-server", "10.0.0.1" },
+		{ "family", "prefer-inet6" },
 	};
 	for (const struct profile_option *o = profile_options; o->name != NULL; o++) {
 		struct db_host a, b;
@@ -177,6 +183,115 @@ get_inverts_set(void)
 }
 
 static void
+family_values(void)
+{
+	static const char *const good[] = { "all", "inet", "inet6", "prefer-inet",
+		"prefer-inet6", "auto" };
+	struct db_host h;
+	char *err = NULL, *v;
+
+	profile_defaults(&h, "x");
+	v = profile_get(&h, "family", 0);
+	CHECK_STR(v, "all");
+	free(v);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		CHECK_INT(profile_set(&h, "family", good[i], &err), 0);
+		v = profile_get(&h, "family", 0);
+		CHECK_STR(v, good[i]);
+		free(v);
+		CHECK_STR(resolve_family_name(resolve_family_from_name(good[i])), good[i]);
+	}
+	/* all is the default and is stored as nothing, like bind-server's ssh. */
+	CHECK_INT(profile_set(&h, "family", "all", &err), 0);
+	CHECK(h.family == NULL);
+	CHECK_INT(profile_set(&h, "family", "inet", &err), 0);
+	CHECK_STR(h.family, "inet");
+	/* Refused, naming the bad value and the choices; the field is unchanged. */
+	CHECK_INT(profile_set(&h, "family", "ipv4", &err), -1);
+	CHECK_HAS(err, "'ipv4' is not an address family");
+	CHECK_HAS(err, "prefer-inet6");
+	free(err);
+	CHECK_INT(profile_set(&h, "family", "INET", &err), -1);
+	free(err);
+	CHECK_INT(profile_set(&h, "family", "inet;reboot", &err), -1);
+	CHECK_HAS(err, "inet;reboot");
+	free(err);
+	CHECK_INT(profile_set(&h, "family", "inet\n6", &err), -1);
+	CHECK_HAS(err, "inet?6");
+	free(err);
+	CHECK_STR(h.family, "inet");
+	CHECK_INT(resolve_family_from_name(NULL), RESOLVE_ALL);
+	CHECK_INT(resolve_family_from_name("bogus"), -1);
+	CHECK_STR(resolve_family_name(99), "?");
+	CHECK_INT(resolve_family_hint(RESOLVE_INET), AF_INET);
+	CHECK_INT(resolve_family_hint(RESOLVE_INET6), AF_INET6);
+	CHECK_INT(resolve_family_hint(RESOLVE_PREFER_INET), AF_UNSPEC);
+	CHECK_INT(resolve_family_hint(RESOLVE_AUTO), AF_UNSPEC);
+	db_host_clear(&h);
+}
+
+/* A list like getaddrinfo's: families as the string says ('4', '6'), in that order. */
+static struct addrinfo *
+family_list(struct addrinfo *ai, const char *fams)
+{
+	size_t n = strlen(fams);
+
+	memset(ai, 0, n * sizeof *ai);
+	for (size_t i = 0; i < n; i++) {
+		ai[i].ai_family = fams[i] == '4' ? AF_INET : AF_INET6;
+		ai[i].ai_protocol = (int)i; /* identity, to check the order is stable */
+		ai[i].ai_next = i + 1 < n ? &ai[i + 1] : NULL;
+	}
+	return n > 0 ? ai : NULL;
+}
+
+static void
+family_list_str(const struct addrinfo *res, char *out)
+{
+	for (; res != NULL; res = res->ai_next) {
+		*out++ = res->ai_family == AF_INET ? '4' : '6';
+		*out++ = (char)('0' + res->ai_protocol);
+	}
+	*out = '\0';
+}
+
+static void
+family_order(void)
+{
+	struct addrinfo ai[6], *res;
+	char got[16], err[256];
+
+	res = family_list(ai, "6464");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_PREFER_INET, err, sizeof err), 0);
+	family_list_str(res, got);
+	CHECK_STR(got, "41436062");
+	res = family_list(ai, "4646");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_PREFER_INET6, err, sizeof err), 0);
+	family_list_str(res, got);
+	CHECK_STR(got, "61634042");
+	/* all keeps the resolver's order (RFC 6724) */
+	res = family_list(ai, "6446");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_ALL, err, sizeof err), 0);
+	family_list_str(res, got);
+	CHECK_STR(got, "60414263");
+	/* preferring a family that is not there changes nothing */
+	res = family_list(ai, "44");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_PREFER_INET6, err, sizeof err), 0);
+	family_list_str(res, got);
+	CHECK_STR(got, "4041");
+	/* auto: one family is fine, both are refused as mosh refuses them */
+	res = family_list(ai, "666");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_AUTO, err, sizeof err), 0);
+	res = family_list(ai, "64");
+	CHECK_INT(resolve_family_order(&res, RESOLVE_AUTO, err, sizeof err), -1);
+	CHECK_HAS(err, "both IPv4 and IPv6");
+	CHECK(res == &ai[0]);
+	res = NULL;
+	CHECK_INT(resolve_family_order(&res, RESOLVE_PREFER_INET, err, sizeof err), 0);
+	CHECK(res == NULL);
+}
+
+static void
 proxy_without_secret(void)
 {
 	struct db_host h;
@@ -202,5 +317,7 @@ main(void)
 	RUN(server_command);
 	RUN(get_inverts_set);
 	RUN(proxy_without_secret);
+	RUN(family_values);
+	RUN(family_order);
 	UNIT_END();
 }

@@ -798,7 +798,7 @@ run(enum proxy_type type, const char *phost, int pport, const char *user, const 
     const char *host, int port, int timeout_ms, struct result *r)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct proxy_spec spec = { type, phost, pport, user, pass };
+	struct proxy_spec spec = { type, phost, pport, user, pass, 0 };
 	struct proxy_conn *pc;
 	struct timespec t0, t1;
 	ev_timer safety;
@@ -1088,7 +1088,7 @@ count_fds(void)
 static void
 test_cancel(void)
 {
-	struct proxy_spec spec = { PROXY_SOCKS5, "127.0.0.1", 0, NULL, NULL };
+	struct proxy_spec spec = { PROXY_SOCKS5, "127.0.0.1", 0, NULL, NULL, 0 };
 	struct ev_loop *loop = NULL;
 	struct result r;
 	ev_timer t, end;

@@ -176,6 +176,31 @@ test_lookup(void)
 	CHECK(a.has_v4_loop);
 	CHECK_STR(a.err, "");
 
+	/* --family: inet keeps an IPv4 address; inet6 finds none in it and says which
+	 * family it looked for; "::1" under inet likewise */
+	memset(&a, 0, sizeof a);
+	resolve_start_family(loop, "127.0.0.1", "2222", RESOLVE_INET, on_answer, &a);
+	wait_answer(loop, &a);
+	CHECK_INT(a.calls, 1);
+	CHECK(a.has_v4_loop);
+	CHECK_STR(a.err, "");
+	memset(&a, 0, sizeof a);
+	resolve_start_family(loop, "127.0.0.1", "2222", RESOLVE_INET6, on_answer, &a);
+	wait_answer(loop, &a);
+	CHECK_INT(a.calls, 1);
+	CHECK_INT(a.n, 0);
+	CHECK_HAS(a.err, "(IPv6 only: --family inet6)");
+	memset(&a, 0, sizeof a);
+	resolve_start_family(loop, "::1", "2222", RESOLVE_INET, on_answer, &a);
+	wait_answer(loop, &a);
+	CHECK_INT(a.n, 0);
+	CHECK_HAS(a.err, "(IPv4 only: --family inet)");
+	memset(&a, 0, sizeof a);
+	resolve_start_family(loop, "127.0.0.1", "2222", RESOLVE_AUTO, on_answer, &a);
+	wait_answer(loop, &a);
+	CHECK_INT(a.n, 1);
+	CHECK_STR(a.err, "");
+
 	/* a name that does not exist, only where the lookup cannot leave the machine */
 	if (getenv("MOSHMAN_NET_ISOLATED") != NULL) {
 		memset(&a, 0, sizeof a);

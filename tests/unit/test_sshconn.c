@@ -1,5 +1,6 @@
 #include "src/util/shquote.h"
 #include "src/ssh/sshconn.h"
+#include "src/ssh/resolve.h"
 #include "tests/unit/unit.h"
 
 static void
@@ -43,32 +44,46 @@ jump_commands(void)
 	char err[256], *cmd = NULL;
 
 	CHECK_INT(sshconn_jump_command("alice@jump.example:2200", "10.0.0.2", 22,
-	    "/tmp/kh", NULL, SSHCONN_STRICT, &cmd, err, sizeof err), 0);
+	    "/tmp/kh", NULL, SSHCONN_STRICT, 0, &cmd, err, sizeof err), 0);
 	CHECK_STR(cmd, "'ssh' '-o' 'StrictHostKeyChecking=yes' '-o' "
 	    "'UserKnownHostsFile=/tmp/kh' '-l' 'alice' '-p' '2200' '-W' '10.0.0.2:22' '--' "
 	    "'jump.example'");
 	free(cmd);
 	CHECK_INT(sshconn_jump_command("[::1]:2200", "fe80::1", 2222, NULL, "/k/id",
-	    SSHCONN_ACCEPT_NEW, &cmd, err, sizeof err), 0);
+	    SSHCONN_ACCEPT_NEW, 0, &cmd, err, sizeof err), 0);
 	CHECK_HAS(cmd, "'-W' '[fe80::1]:2222' '--' '::1'");
 	CHECK_HAS(cmd, "'-i' '/k/id'");
 	CHECK_HAS(cmd, "accept-new");
+	CHECK(strstr(cmd, "'-4'") == NULL && strstr(cmd, "'-6'") == NULL);
+	free(cmd);
+	/* --family inet6 / inet reach the jump's ssh as -6 / -4; prefer-* and auto cannot. */
+	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK, RESOLVE_INET6,
+	    &cmd, err, sizeof err), 0);
+	CHECK_HAS(cmd, "'ssh' '-6' '-o'");
+	free(cmd);
+	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK, RESOLVE_INET,
+	    &cmd, err, sizeof err), 0);
+	CHECK_HAS(cmd, "'ssh' '-4' '-o'");
+	free(cmd);
+	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK,
+	    RESOLVE_PREFER_INET6, &cmd, err, sizeof err), 0);
+	CHECK(strstr(cmd, "'-6'") == NULL);
 	free(cmd);
 	/* Injection attempts stay inside one quoted word or are refused. */
-	CHECK_INT(sshconn_jump_command("bob@h;touch /tmp/x", "t", 22, NULL, NULL, SSHCONN_ASK,
+	CHECK_INT(sshconn_jump_command("bob@h;touch /tmp/x", "t", 22, NULL, NULL, SSHCONN_ASK, 0,
 	    &cmd, err, sizeof err), 0);
 	CHECK_HAS(cmd, "'--' 'h;touch /tmp/x'");
 	free(cmd);
-	CHECK_INT(sshconn_jump_command("-oProxyCommand=x", "t", 22, NULL, NULL, SSHCONN_ASK,
+	CHECK_INT(sshconn_jump_command("-oProxyCommand=x", "t", 22, NULL, NULL, SSHCONN_ASK, 0,
 	    &cmd, err, sizeof err), -1);
 	CHECK_HAS(err, "bad jump host");
 	CHECK(cmd == NULL);
-	CHECK_INT(sshconn_jump_command("h:99999", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	CHECK_INT(sshconn_jump_command("h:99999", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
 	    sizeof err), -1);
-	CHECK_INT(sshconn_jump_command("h:%p", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	CHECK_INT(sshconn_jump_command("h:%p", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
 	    sizeof err), -1);
 	CHECK_HAS(err, "'%'");
-	CHECK_INT(sshconn_jump_command("@h", "t", 22, NULL, NULL, SSHCONN_ASK, &cmd, err,
+	CHECK_INT(sshconn_jump_command("@h", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
 	    sizeof err), -1);
 }
 
