@@ -19,7 +19,7 @@ BUILD_DEBS = build-essential pkg-config libncurses-dev libssh-dev libsqlite3-dev
 TEST_DEBS  = clang libclang-rt-14-dev openssh-server openssh-client mosh microsocks \
              tinyproxy shadowsocks-libev nftables iproute2 tmux perl procps jq \
              psmisc socat netcat-openbsd ncat busybox sqlite3 \
-             net-tools lsof util-linux tcsh csh fish zsh
+             net-tools lsof util-linux tcsh csh fish zsh clang-format
 BENCH_DEBS = gnuplot-nox hyperfine strace
 
 PKGS      = ncursesw libssh sqlite3 libcrypto
@@ -52,7 +52,7 @@ LIB      = $(BUILD)/libmoshman.a
 BIN      = $(BUILD)/moshman
 
 .PHONY: all run check soak test asan fuzz fuzz-smoke bench install uninstall clean deps \
-        deps-test deps-bench layers config
+        deps-test deps-bench layers config format format-check
 .DEFAULT_GOAL := all
 # Generated headers are inputs, not intermediates: keep them between builds.
 .SECONDARY: $(GEN_HDR)
@@ -231,6 +231,17 @@ $(BUILD)/completions/_moshman: $(BIN)
 $(BUILD)/completions/moshman.fish: $(BIN)
 	@mkdir -p $(@D)
 	$(BIN) complete fish >$@.tmp && mv $@.tmp $@
+
+# ---- formatting (.clang-format: tmux's style(9) as the tree writes it) ----------------
+# `make format` rewrites the C files; tests/e2e/format.sh runs format-check in `make check`.
+FORMAT_SRC = $(sort $(wildcard src/*/*.[ch] ui/*.[ch] db/*.[ch] tests/unit/*.[ch] \
+             tests/fuzz/*.c bench/*.c))
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC)
 
 # ---- install ---------------------------------------------------------------------------
 SHARE = $(DESTDIR)$(PREFIX)/share

@@ -68,7 +68,9 @@ cmd_ctx_close(struct cmd_ctx *ctx)
 	ctx->db = NULL;
 }
 
-static void __attribute__((format(printf, 1, 0)))
+static void cmd_vprint(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void
 cmd_vprint(const char *fmt, va_list ap)
 {
 	fputs("moshman: ", stderr);

@@ -44,7 +44,9 @@ frame_decoder_error(const struct frame_decoder *d)
 	return d->state == S_FAILED ? d->err : NULL;
 }
 
-static enum frame_result __attribute__((format(printf, 2, 3)))
+static enum frame_result frame_fail(struct frame_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static enum frame_result
 frame_fail(struct frame_decoder *d, const char *fmt, ...)
 {
 	va_list ap;

@@ -61,7 +61,9 @@ struct rrelay {
 	size_t errsz;
 };
 
-static void __attribute__((format(printf, 2, 3)))
+static void rrelay_error(struct rrelay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 rrelay_error(struct rrelay *r, const char *fmt, ...)
 {
 	va_list ap;

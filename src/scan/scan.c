@@ -720,7 +720,9 @@ scan_summary(const struct scan_host *h, char *buf, size_t len)
 /* ---- the connect hook ------------------------------------------------------------------ */
 
 /* The background auto-clean: its own process, session and database connection. */
-static void __attribute__((noreturn))
+static void scan_auto_clean(const char *path, const char *name) __attribute__((noreturn));
+
+static void
 scan_auto_clean(const char *path, const char *name)
 {
 	struct scan_host *hosts = NULL;

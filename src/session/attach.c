@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "src/session/attachproto.h"
+#include "src/util/clock.h"
 #include "src/util/log.h"
 #include "src/util/proc.h"
 #include "src/util/xmalloc.h"
@@ -44,6 +45,8 @@ struct attach {
 	int client_gone;
 	ev_io master_r, master_w;
 	struct buf kbd;           /* keyboard bytes for mosh-client */
+	uint8_t kbd_last;         /* the last of them */
+	int64_t suspend_key_at;   /* when Ctrl-^ Ctrl-Z went to mosh-client (mono ms) */
 
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -273,6 +276,22 @@ term_greet(struct attach *a, const struct attachproto_msg *m)
 	a->changed(a->arg, 1, "attached");
 }
 
+
+/* mosh-client stops itself on Ctrl-^ Ctrl-Z; remember when the user typed that, so that
+ * a stop nobody asked for here (a debugger, a test freezing every client-side process,
+ * a job-control signal from elsewhere) is not taken for the user's suspend. */
+#define ATTACH_SUSPEND_KEY_MS 5000
+
+static void
+kbd_watch(struct attach *a, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a->kbd_last == 0x1e && p[i] == 0x1a)
+			a->suspend_key_at = clock_mono_ms();
+		a->kbd_last = p[i];
+	}
+}
+
 static int
 term_message(struct attach *a, const struct attachproto_msg *m)
 {
@@ -287,8 +306,10 @@ term_message(struct attach *a, const struct attachproto_msg *m)
 		term_greet(a, m);
 		break;
 	case ATTACHPROTO_DATA:
-		if (!a->client_gone)
+		if (!a->client_gone) {
+			kbd_watch(a, m->data, m->len);
 			buf_add(&a->kbd, m->data, m->len);
+		}
 		break;
 	case ATTACHPROTO_RESIZE:
 		pty_resize(a, m->rows, m->cols);
@@ -557,6 +578,13 @@ pty_drain(struct attach *a)
 void
 attach_client_stopped(struct attach *a)
 {
+	if (a->suspend_key_at == 0 ||
+	    clock_mono_ms() - a->suspend_key_at > ATTACH_SUSPEND_KEY_MS) {
+		/* Not the user's suspend: whoever stopped mosh-client continues it. */
+		log_debug("attach: mosh-client stopped, not by Ctrl-^ Ctrl-Z: left as it is");
+		return;
+	}
+	a->suspend_key_at = 0;
 	pty_drain(a);
 	if (a->term != -1 && a->greeted) {
 		uint8_t msg[ATTACHPROTO_HEADER + ATTACHPROTO_TEXT_MAX];

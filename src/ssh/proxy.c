@@ -63,7 +63,9 @@ proxy_type_name(enum proxy_type type)
 	return "?";
 }
 
-static void __attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -559,7 +561,9 @@ static void conn_try_next(struct proxy_conn *);
 static void conn_begin(struct proxy_conn *);
 static void conn_start_handshake(struct proxy_conn *);
 
-static void __attribute__((format(printf, 2, 3)))
+static void conn_progress(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 conn_progress(struct proxy_conn *pc, const char *fmt, ...)
 {
 	char line[512];
@@ -635,7 +639,9 @@ conn_finish(struct proxy_conn *pc, const char *error)
 	done(fd, fd == -1 ? msg : NULL, arg);
 }
 
-static void __attribute__((format(printf, 2, 3)))
+static void conn_fail(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 conn_fail(struct proxy_conn *pc, const char *fmt, ...)
 {
 	va_list ap;

@@ -163,7 +163,10 @@ intern_file(struct sshconfig *cfg, const char *name)
 	return copy;
 }
 
-static size_t __attribute__((format(printf, 5, 6)))
+static size_t msg_add(struct sshconfig *cfg, const char *file, unsigned line, enum sshconfig_level level,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static size_t
 msg_add(struct sshconfig *cfg, const char *file, unsigned line, enum sshconfig_level level,
     const char *fmt, ...)
 {
@@ -197,7 +200,9 @@ ev_push(struct sshconfig *cfg, enum ev_kind kind, const char *file, unsigned lin
 }
 
 /* An error on a Host or Match line, which changes blocks rather than sitting in one. */
-static size_t __attribute__((format(printf, 4, 5)))
+static size_t block_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static size_t
 block_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
@@ -215,7 +220,9 @@ block_error(struct parse *p, const char *file, unsigned line, const char *fmt, .
 
 /* An error on any other line: reported, and kept as an event so that the hosts whose
  * blocks contain it learn that their values may be incomplete. */
-static void __attribute__((format(printf, 4, 5)))
+static void line_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
 line_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
 {
 	struct event *e;
@@ -1124,7 +1131,9 @@ struct noteset {
 	size_t n;
 };
 
-static void __attribute__((format(printf, 4, 5)))
+static void note_add(struct noteset *ns, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
 note_add(struct noteset *ns, const char *file, unsigned line, const char *fmt, ...)
 {
 	char *text = NULL, *full = NULL;
