@@ -33,6 +33,7 @@ mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
 	    now - m->false_alarm_at < MBB_QUIET_MS)
 		return 0;
 	m->suspect_at = now;
+	m->suspect_why = why;
 	m->retry_at = now;
 	m->failures = 0;
 	return 1;
@@ -47,7 +48,8 @@ mbb_link_answered(struct mbb *m, int64_t now)
 		return 0;
 	m->suspect_at = 0;
 	m->running = 0;
-	m->false_alarm_at = now;
+	if (m->suspect_why == MBB_WHY_SILENCE)
+		m->false_alarm_at = now;
 	return had > 0;
 }
 

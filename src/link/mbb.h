@@ -31,7 +31,8 @@ struct mbb {
 	int64_t last_start;   /* when the newest attempt started */
 	int64_t retry_at;     /* with nothing running: no new attempt before this */
 	int failures;         /* attempts failed since the last success (backoff) */
-	int64_t false_alarm_at; /* the old link answered the alarm's PING then */
+	int64_t false_alarm_at; /* the old link answered a silence alarm's PING then */
+	int suspect_why;      /* enum mbb_why of the alarm under way */
 };
 
 enum mbb_why { MBB_WHY_SILENCE, MBB_WHY_NETWORK };
@@ -42,7 +43,10 @@ void mbb_init(struct mbb *, int have_link);
  * (then a network change only makes a waiting retry go now) or when silence is ignored
  * for a while after a false alarm. */
 int mbb_suspect(struct mbb *, int64_t now, enum mbb_why);
-/* The old link answered the alarm's PING: drop every attempt (1 if there were any). */
+/* The old link answered the alarm's PING: drop every attempt (1 if there were any).  After
+ * a silence alarm, silence alone is ignored for MBB_QUIET_MS; a network change's alarm
+ * mutes nothing (the old link answered from the old network, which may be going away:
+ * an uplink switch). */
 int mbb_link_answered(struct mbb *, int64_t now);
 /* The link died (or was dropped on request): keep trying until one comes up. */
 void mbb_link_lost(struct mbb *, int64_t now);

@@ -218,6 +218,23 @@ test_network_again(void)
 	CHECK(mbb_probing(&m));
 }
 
+/* The old link answers a network change's alarm (an uplink switch: the old link still
+ * works for a moment): silence right after is suspect again, not muted. */
+static void
+test_network_false_alarm(void)
+{
+	struct mbb m;
+	int64_t wake = 0;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_suspect(&m, 1000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(starts(&m, 1000, &wake), 1);
+	CHECK_INT(mbb_link_answered(&m, 1001), 1);
+	CHECK(!mbb_probing(&m));
+	CHECK_INT(mbb_suspect(&m, 2600, MBB_WHY_SILENCE), 1);
+	CHECK_INT(starts(&m, 2600, &wake), 1);
+}
+
 int
 main(void)
 {
@@ -230,5 +247,6 @@ main(void)
 	RUN(test_hold_and_kick);
 	RUN(test_dies_while_probing);
 	RUN(test_network_again);
+	RUN(test_network_false_alarm);
 	UNIT_END();
 }
