@@ -36,7 +36,8 @@ else
 	t2=0
 	t_fail "blackhole 30 s: text typed during the outage appears after restore"
 fi
-dead=$(q "SELECT min(at) FROM events WHERE session_id = $sid AND kind = 'reconnect' AND message LIKE 'link dead%'")
+dead=$("$M" events "$sid" --json |
+	jq '[.[] | select(.kind == "reconnect" and (.message | test("^link dead"; "i"))) | .at] | min // empty')
 if [ -n "$dead" ]; then
 	echo "# detect $(awk "BEGIN{printf \"%.1f\", ($dead - $t0) / 1000}") s, restore-to-echo $(awk "BEGIN{printf \"%.1f\", ($t2 - $t1) / 1000}") s"
 fi
@@ -139,12 +140,12 @@ if wait_state failed 20; then
 else
 	t_fail "host key changed during a reconnect: row failed, no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $(last_session)")"
 fi
-msg=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE '%IDENTIFICATION HAS CHANGED%' LIMIT 1")
+msg=$(events_of "$(last_session)" "" | grep -iF 'IDENTIFICATION HAS CHANGED' | head -n 1)
 echo "# $msg"
 t_check "host key changed: the event says so" [ -n "$msg" ]
-n1=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+n1=$(events_of "$(last_session)" | wc -l)
 sleep 3
-n2=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+n2=$(events_of "$(last_session)" | wc -l)
 t_check "host key changed: nothing more happens" [ "$n1" = "$n2" ]
 spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
 lab_tmux_kill hk
@@ -165,17 +166,17 @@ cpid=$(client_pid)
 cat "$LAB_DIR/connect/ak.saved" >"$ak"
 rp=$(relay_pids)
 [ -n "$rp" ] && lab_server kill $rp
-refused() { q "SELECT message FROM events WHERE session_id = $AID AND message LIKE 'login refused on reconnect: authentication failed%' LIMIT 1"; }
+refused() { events_of "$AID" "" | grep -i '^login refused on reconnect: authentication failed' | head -n 1; }
 for i in $(seq 1 300); do
 	[ -n "$(refused)" ] && break
 	sleep 0.1
 done
 echo "# $(refused)"
 t_check "key revoked during a reconnect: the event says the login was refused" [ -n "$(refused)" ]
-n1=$(q "SELECT count(*) FROM events WHERE session_id = $AID")
+n1=$(events_of "$AID" | wc -l)
 a1=$(wc -l <"$LAB_DIR/log/sshd.auth.log")
 sleep 5
-n2=$(q "SELECT count(*) FROM events WHERE session_id = $AID")
+n2=$(events_of "$AID" | wc -l)
 a2=$(wc -l <"$LAB_DIR/log/sshd.auth.log")
 t_check "key revoked: no new attempt for minutes (5 s watched)" [ "$n1" = "$n2" -a "$a1" = "$a2" ]
 t_check "key revoked: the row says reconnecting, mosh-client still runs" \
