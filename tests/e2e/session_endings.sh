@@ -17,6 +17,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 47
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup session_endings
