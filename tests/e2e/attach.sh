@@ -6,6 +6,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 37
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 connect_setup attach
 add_host s
