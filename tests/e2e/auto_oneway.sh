@@ -8,6 +8,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
+t_plan 17
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup auto_oneway
