@@ -79,6 +79,7 @@ struct tunnel {
 	int64_t last_rx_epoch;
 
 	int reconnects;
+	int was_up;               /* the link came up once: a give-up may be retried */
 	int64_t dead_at;          /* mono ms when the link was declared dead */
 	int64_t suspect_at;       /* mono ms of the alarm that led to a switch */
 
@@ -453,6 +454,7 @@ t_promote(struct tunnel *t, struct tlink *l)
 	t->ping_sent = 0;
 	t->probe_out = 0;
 	t->state = T_UP;
+	t->was_up = 1;
 	t->reconnects++;
 	if (was == T_RECONNECTING) {
 		double secs = (double)(now - t->dead_at) / 1000.0;
@@ -496,6 +498,7 @@ t_hello(struct tlink *l, const struct frame *f, int64_t now)
 	tunnel_live_reset(&t->live, now);
 	if (t->state == T_STARTING) {
 		t->state = T_UP;
+		t->was_up = 1;
 		t_emit(t, TUNNEL_UP, 0, "up via tcp (relay %s)", t_relay_name(l));
 	}
 }
@@ -1015,6 +1018,31 @@ tunnel_is_up(const struct tunnel *t)
 	return t->state == T_UP && t->link != NULL && t->link->have_hello;
 }
 
+/* Asked to reconnect after giving up (a changed host key, a relay of another protocol):
+ * the user may have fixed the cause, so the attempts start over, now; the same cause
+ * gives up again. */
+static int
+t_retry(struct tunnel *t)
+{
+	int64_t now = clock_mono_ms();
+
+	t_tries_drop(t);
+	if (t->link != NULL) {
+		/* It gave up while the old link was still there (make-before-break). */
+		t_link_free(t->link);
+		t->link = NULL;
+		t->dead_at = now;
+	}
+	ev_timer_stop(t->loop, &t->quiet);
+	t->probe_out = 0;
+	t->mbb.running = 0;
+	t->state = T_RECONNECTING;
+	mbb_link_lost(&t->mbb, now);
+	mbb_kick(&t->mbb, now);
+	t_mbb_run(t);
+	return TUNNEL_RC_RETRY;
+}
+
 int
 tunnel_reconnect(struct tunnel *t, const char *reason)
 {
@@ -1033,6 +1061,8 @@ tunnel_reconnect(struct tunnel *t, const char *reason)
 	case T_STARTING:
 		return TUNNEL_RC_NOTYET;
 	case T_FAILED:
+		if (t->was_up)
+			return t_retry(t);
 		break;
 	}
 	return TUNNEL_RC_FAILED;

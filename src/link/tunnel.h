@@ -73,10 +73,13 @@ int tunnel_is_up(const struct tunnel *);
  * Returns TUNNEL_RC_NOW when the link is being dropped and rebuilt at once (TUNNEL_DEAD
  * then TUNNEL_UP_AGAIN follow, and reconnects counts it), TUNNEL_RC_MOVED when a
  * reconnect was waiting for its next attempt (moved to now), TUNNEL_RC_UNDERWAY when an
- * attempt is running already, TUNNEL_RC_NOTYET before the tunnel first came up, and
- * TUNNEL_RC_FAILED when it has given up for good (a changed host key). */
+ * attempt is running already, TUNNEL_RC_NOTYET before the tunnel first came up,
+ * TUNNEL_RC_RETRY when it had given up (TUNNEL_FAILED: a changed host key, a relay of
+ * another protocol) after being up and now tries again (TUNNEL_UP_AGAIN when it gets
+ * through, TUNNEL_FAILED again when the cause is still there), and TUNNEL_RC_FAILED
+ * when it gave up before it was ever up. */
 enum { TUNNEL_RC_NOW, TUNNEL_RC_MOVED, TUNNEL_RC_UNDERWAY, TUNNEL_RC_NOTYET,
-	TUNNEL_RC_FAILED };
+	TUNNEL_RC_RETRY, TUNNEL_RC_FAILED };
 int tunnel_reconnect(struct tunnel *, const char *reason);
 /* The link may be gone without a sign on it: the network changed under it (an address
  * or route, src/link/netwatch.h) or the machine woke from a suspend (src/link/wake.h).

@@ -95,6 +95,8 @@ struct sup {
 
 	/* Is mosh-server still there? (the relay's refusal on tcp, silence on udp) */
 	int checking;
+	int tunnel_lost;         /* the tunnel gave up while mosh-client runs: the row says
+				  * degraded (with why) until a reconnect gets through */
 	int64_t next_check;      /* mono ms */
 	int64_t check_every;
 	int64_t check_rx;        /* last_down_ms when the last check ran */
@@ -402,7 +404,8 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	char why[160], msg[200];
 	int was, bad;
 
-	if (strcmp(s->row.state, "up") != 0 && strcmp(s->row.state, "degraded") != 0)
+	if (s->tunnel_lost ||
+	    (strcmp(s->row.state, "up") != 0 && strcmp(s->row.state, "degraded") != 0))
 		return;
 	was = strcmp(s->row.state, "degraded") == 0;
 	memset(&in, 0, sizeof in);
@@ -1122,10 +1125,12 @@ sup_set_state(struct sup *s, const char *state)
 		log_debug("supervisor: row not updated: %s", db_error(s->db));
 }
 
-/* The tunnel gave up for good (a changed host key, no relay). */
+/* The tunnel gave up (a changed host key, a relay of another protocol). */
 static void
 sup_tunnel_failed(struct sup *s, const char *msg)
 {
+	char why[2048];
+
 	if (s->client == 0) {
 		sup_fail(s, "tunnel: %s", msg);
 		return;
@@ -1136,13 +1141,19 @@ sup_tunnel_failed(struct sup *s, const char *msg)
 		sup_event(s, "tunnel", msg);
 		return;
 	}
-	/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it): the row
-	 * says why nothing gets through any more.  When the session ends, the ending rule
-	 * leaves it orphaned (the link cannot come back to stop the server). */
+	/* mosh-client keeps running (its "Last contact" grows; Ctrl-^ . ends it) and so may
+	 * mosh-server: the session is not over, so the row keeps a live state and says why
+	 * nothing gets through and what to do.  When it ends, the ending rule decides (the
+	 * row stays orphaned when the server cannot be stopped). */
 	sup_event(s, "reconnect", msg);
-	if (db_session_set_state(s->db, s->row.id, "failed", msg) != DB_OK)
-		log_debug("supervisor: cannot mark failed: %s", db_error(s->db));
-	db_session_str(&s->row.state, "failed");
+	s->tunnel_lost = 1;
+	snprintf(why, sizeof why, "degraded: the tunnel gave up (%s); mosh-client still runs "
+	    "but nothing gets through: fix the cause (a changed host key: check it, then "
+	    "update known_hosts) and run 'moshman reconnect %lld', or end the session with "
+	    "'moshman kill %lld'", msg, (long long)s->row.id, (long long)s->row.id);
+	if (db_session_set_state(s->db, s->row.id, "degraded", why) != DB_OK)
+		log_debug("supervisor: cannot mark degraded: %s", db_error(s->db));
+	db_session_str(&s->row.state, "degraded");
 }
 
 /* What the tunnel says becomes the row's state and an event; before mosh-client runs
@@ -1172,6 +1183,7 @@ sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double se
 		break;
 	case TUNNEL_UP_AGAIN:
 		sup_event(s, "reconnect", msg);
+		s->tunnel_lost = 0;
 		if (s->ap != NULL)
 			autopath_tcp_state(s->ap, 1);
 		if (s->client == 0) {
@@ -1366,7 +1378,12 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		sup_event(s, "reconnect", "already reconnecting: an attempt is under way");
 	else if (rc == TUNNEL_RC_NOTYET)
 		sup_event(s, "reconnect", "the tunnel is still starting: nothing to rebuild yet");
-	else if (rc == TUNNEL_RC_FAILED)
+	else if (rc == TUNNEL_RC_RETRY) {
+		sup_event(s, "reconnect", "the tunnel had given up: trying again now");
+		s->tunnel_lost = 0;
+		if (s->ap == NULL || autopath_path(s->ap) == PATHSEL_TCP)
+			sup_set_state(s, "reconnecting");
+	} else if (rc == TUNNEL_RC_FAILED)
 		sup_event(s, "reconnect", "the tunnel has given up for good (see the events "
 		    "before); connect again");
 }

@@ -31,7 +31,7 @@ shell_pid() {
 	lab_tmux_capture "$1" | sed -n 's/^pid=\([0-9][0-9]*\).*/\1/p' | tail -n 1
 }
 event_has() { # event_has ID KIND PATTERN
-	q "SELECT message FROM events WHERE session_id = $1 AND kind = '$2'" | grep -Eq -- "$3"
+	events_of "$1" "$2" | grep -Eq -- "$3"
 }
 
 # ---- udp: detach, kill the terminal, attach from another size ---------------------------

@@ -24,7 +24,7 @@ t_check "auto: on udp" wait_path udp 10
 # Idle heartbeats 3 s apart form no unanswered train: auto stays on udp.
 sleep 12
 t_check "auto, idle 12 s: still on udp, no path switch" \
-	[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")|$(q "SELECT count(*) FROM events WHERE session_id = $(last_session) AND kind = 'path'")" = "udp|0" ]
+	[ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")|$(events_of "$(last_session)" path | wc -l)" = "udp|0" ]
 cpid=$(client_pid)
 both=
 for dir in both up down; do
@@ -48,7 +48,7 @@ for dir in both up down; do
 	lab_unblock_udp
 	t_check "UDP open again after $dir: back to udp" wait_path udp 40
 done
-ev=$(q "SELECT group_concat(message, ' | ') FROM events WHERE session_id = $(last_session) AND kind = 'path'")
+ev=$(events_of "$(last_session)" path ' | ')
 echo "# path events: $ev"
 t_check "the same mosh-client throughout" [ "$(client_pid)" = "$cpid" ]
 if tcp_end ow; then t_ok "exit ends moshman with status 0"; else t_fail "exit ends moshman with status 0"; fi

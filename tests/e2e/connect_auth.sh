@@ -25,7 +25,7 @@ export SSH_AUTH_SOCK=$C/agent.sock
 if [ -n "$AGENT_PID" ] && lab_client ssh-add -q "$LAB_KEY" 2>/dev/null; then
 	"$M" host add agent $common --user "$LAB_USER" >&2
 	session_cycle agent agent
-	ev=$(q "SELECT group_concat(message, '|') FROM events WHERE session_id = $(last_session)")
+	ev=$(events_of "$(last_session)" "" '|')
 	case "$ev" in *"authenticated (publickey (agent))"*) t_ok "agent: the agent's key was used" ;;
 	*) t_fail "agent: the agent's key was used" "$ev" ;; esac
 else
@@ -112,7 +112,7 @@ if lab_tmux_wait kbd "^Password: *$" 20; then
 		argv=$(grep -F -f <(printf '%s\n' "$LAB_PW_PASS") "$C/argv")
 		t_check "kbd: the answer is in no process's argv" [ -z "$argv" ]
 	fi
-	ev=$(q "SELECT group_concat(message, '|') FROM events WHERE session_id = $(last_session)")
+	ev=$(events_of "$(last_session)" "" '|')
 	case "$ev" in *"authenticated (keyboard-interactive)"*) t_ok "kbd: authenticated by keyboard-interactive" ;;
 	*) t_fail "kbd: authenticated by keyboard-interactive" "$ev" ;; esac
 	SESSION_USER=$LAB_PW_USER session_check kbd
@@ -134,7 +134,7 @@ if lab_tmux_wait kbdt "^Password: *$" 20 && lab_tmux_type kbdt "$LAB_PW_PASS" &&
 		t_ok "kbdt: over tcp, a reconnect answers keyboard-interactive without asking"
 	else
 		t_fail "kbdt: over tcp, a reconnect answers keyboard-interactive without asking" \
-			"relay '$rp', $(q "SELECT group_concat(message, '|') FROM events WHERE session_id = $(last_session) AND kind = 'reconnect'")"
+			"relay '$rp', $(events_of "$(last_session)" reconnect '|')"
 	fi
 	st=$(grep -c "Accepted keyboard-interactive/pam for $LAB_PW_USER" "$LAB_DIR/log/sshd_kbd.auth.log")
 	t_check "kbdt: sshd accepted keyboard-interactive again ($st logins in all)" [ "$st" -ge 3 ]

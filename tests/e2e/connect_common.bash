@@ -17,6 +17,18 @@ connect_setup() {
 # q SQL: one query on the run's database.
 q() { sqlite3 -cmd '.timeout 3000' "$MOSHMAN_DB" "$1"; }
 
+# events_of SID [KIND [SEP]]: session SID's events as `moshman events SID --json` shows
+# them, oldest first, one line each (a newline inside a message becomes a space):
+# "kind<TAB>message"; with KIND only the messages of that kind ("" for every kind);
+# with SEP all on one line, joined by SEP (like SQL's group_concat).
+events_of() {
+	"$M" events "$1" --json | jq -r --arg k "${2:-}" --argjson all "$(($# < 2))" \
+		--arg sep "${3:-}" --argjson join "$(($# >= 3))" '
+		[.[] | select($k == "" or .kind == $k) | (.message | gsub("\n"; " ")) as $m
+		 | if $all == 1 then "\(.kind)\t\($m)" else $m end]
+		| if $join == 1 then join($sep) else .[] end'
+}
+
 # add_host NAME OPTIONS...: a profile for the lab's sshd (key auth, strict known_hosts,
 # direct UDP) with OPTIONS overriding.
 add_host() {
@@ -109,7 +121,7 @@ session_check() {
 # exactly one line matching PATTERN, leaves the newest row failed (or no new row when
 # NOROW=1), and no moshman process behind.
 fails() {
-	local tag=$1 pat=$2 out rc n before after row
+	local tag=$1 pat=$2 out rc n before after row id
 	shift 2
 	before=$(q "SELECT count(*) FROM sessions")
 	if [ "${FAIL_TTY:-0}" = 1 ]; then
@@ -134,7 +146,8 @@ fails() {
 		[ "$before" = "$after" ] && t_ok "$tag: no session row" ||
 			t_fail "$tag: no session row" "$before -> $after rows"
 	else
-		row=$(q "SELECT s.state, s.session_key IS NULL, s.ended_at > 0, (SELECT count(*) FROM events e WHERE e.session_id = s.id AND e.kind = 'state') FROM sessions s WHERE s.id = (SELECT max(id) FROM sessions)")
+		id=$(last_session)
+		row="$(q "SELECT state, session_key IS NULL, ended_at > 0 FROM sessions WHERE id = $id")|$(events_of "$id" state | wc -l)"
 		[ "$after" = $((before + 1)) ] && [ "$row" = "failed|1|1|1" ] &&
 			t_ok "$tag: row failed with its reason" ||
 			t_fail "$tag: row failed with its reason" "$before -> $after rows, last: $row"

@@ -41,7 +41,7 @@ done
 rm -f "$LAB_HOME/.ssh/config"
 
 # The route the progress lines named, from the events.
-ev=$(q "SELECT group_concat(message, '|') FROM events WHERE kind = 'step'")
+ev=$(for s in $(q "SELECT id FROM sessions ORDER BY id"); do events_of "$s" step; done | paste -sd '|')
 case "$ev" in *"connecting to socks5 proxy $LAB_PROXY_IP:$LAB_SOCKS_PORT"*) t_ok "events name the socks5 proxy" ;;
 *) t_fail "events name the socks5 proxy" "$ev" ;; esac
 case "$ev" in *"connecting to http proxy $LAB_PROXY_IP:$LAB_HTTP_PORT"*) t_ok "events name the http proxy" ;;

@@ -111,7 +111,7 @@ if up orphan; then
 	"$M" sessions --json | jq -e --argjson id "$id" '.[] | select(.id == $id) | .state == "orphaned"' >/dev/null &&
 		t_ok "the killed supervisor's session shows orphaned" ||
 		t_fail "the killed supervisor's session shows orphaned"
-	ev=$(q "SELECT message FROM events WHERE session_id = $id AND kind = 'state' ORDER BY id DESC LIMIT 1")
+	ev=$(events_of "$id" state | tail -n 1)
 	case "$ev" in *"supervisor pid $sup is gone"*) t_ok "an event says why" ;; *) t_fail "an event says why" "$ev" ;; esac
 	[ "$(col session_key "$id")" = "" ] && t_ok "orphaned: key wiped" || t_fail "orphaned: key wiped"
 	# A pid that lives on with another start time is not the supervisor either (unit

@@ -68,7 +68,7 @@ roam_session() {
 	timed_echo "$tag" uplink1 "uplink switch back to uplink 1"
 
 	t_check "$tag: the same mosh-client throughout" [ "$(client_pid)" = "$cpid" ]
-	ev=$(q "SELECT group_concat(message, ' | ') FROM events WHERE session_id = $(last_session) AND kind = 'network'")
+	ev=$(events_of "$(last_session)" network ' | ')
 	echo "# $tag network events: $ev"
 	case "$ev" in *"network changed: source address"*"frozen"*) t_ok "$tag: roams and the freeze are events" ;;
 	*) t_fail "$tag: roams and the freeze are events" "$ev" ;; esac
@@ -97,7 +97,8 @@ tcp_notice() {
 	sleep 1
 	lab_client_addr
 	timed_echo "$tag" roamed "address change to $LAB_CLIENT_IP"
-	ev=$(q "SELECT group_concat(kind || ': ' || message, ' | ') FROM events WHERE session_id = $(last_session) AND kind IN ('network', 'reconnect', 'tunnel')")
+	ev=$(events_of "$(last_session)" | grep -E '^(network|reconnect|tunnel)'$'\t' | sed 's/\t/: /' |
+		awk '{ printf "%s%s", NR > 1 ? " | " : "", $0 }')
 	echo "# $tag: $ev"
 	# The tunnel's answer (an event of its own) follows the network event.
 	case "$ev" in "network: network changed"*" | reconnect: "* | "network: network changed"*" | tunnel: "*) t_ok "$tag: the change is an event and the tunnel is told at once" ;;

@@ -105,7 +105,7 @@ echo "$js" | jq -c '.[0].servers[] | {pid, class, candidate, candidate_detached,
 n=$(jq '[.[0].servers[] | select(.candidate or .candidate_detached)] | length' <<<"$js")
 [ "$n" = 2 ] && t_ok "scan: exactly two candidates (orphan, detached)" || t_fail "scan: exactly two candidates (orphan, detached)" "$n"
 [ "$(q "SELECT state FROM sessions WHERE id = $O_ID")" = orphaned ] &&
-	[ "$(q "SELECT count(*) FROM events WHERE session_id = $O_ID AND message LIKE '%supervisor%gone%'")" -ge 1 ] &&
+	[ "$(events_of "$O_ID" "" | grep -ic 'supervisor.*gone')" -ge 1 ] &&
 	t_ok "the orphan's row is marked orphaned with an event" || t_fail "the orphan's row is marked orphaned with an event"
 line=$(lab_client timeout 60 "$M" scan s | tail -n 1)
 echo "# last line: $line"
@@ -171,7 +171,7 @@ else
 	t_fail "clean --yes kills exactly the orphan" "orphan alive: $(alive "$O" && echo y), others alive $still/5"
 fi
 row=$(q "SELECT state, session_key IS NULL FROM sessions WHERE id = $O_ID")
-ev=$(q "SELECT count(*) FROM events WHERE session_id = $O_ID AND message LIKE 'clean: mosh-server pid $O%exited%'")
+ev=$(events_of "$O_ID" "" | grep -ic "^clean: mosh-server pid $O.*exited")
 [ "$row" = "killed|1" ] && [ "$ev" -ge 1 ] && t_ok "the orphan's row is killed, key wiped, event recorded" ||
 	t_fail "the orphan's row is killed, key wiped, event recorded" "row $row, events $ev"
 last=$(tail -n 1 <<<"$out")

@@ -40,7 +40,7 @@ gone_ms() {
 	return 1
 }
 row_of() { q "SELECT state FROM sessions WHERE id = $1"; }
-reason_of() { q "SELECT message FROM events WHERE session_id = $1 AND kind = 'state' ORDER BY id DESC LIMIT 1"; }
+reason_of() { events_of "$1" state | tail -n 1; }
 wait_row() {
 	local i
 	for i in $(seq 1 $(($3 * 10))); do

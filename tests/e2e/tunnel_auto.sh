@@ -12,7 +12,7 @@ t_plan 18
 connect_setup tunnel_auto
 add_host direct --transport auto
 
-path_events() { q "SELECT group_concat(message, ' | ') FROM events WHERE session_id = $(last_session) AND kind = 'path'"; }
+path_events() { events_of "$(last_session)" path ' | '; }
 
 start_moshman au connect direct
 if lab_tmux_wait au '\$ *$' 30 && lab_tmux_type au 'echo $((6*7))' && lab_tmux_wait au '^42' 15; then
@@ -69,7 +69,7 @@ case "$out" in *"rebuilding the tunnel"*) t_ok "auto on tcp: moshman reconnect s
 t_check "auto on tcp: the forced reconnect is counted" wait_reconnects $((${r0:-0} + 1)) 15
 if echo_after ab forced 20; then t_ok "auto on tcp: the session goes on after it"; else t_fail "auto on tcp: the session goes on after it"; fi
 t_check "auto on tcp: still tcp, same mosh-client" [ "$(q "SELECT path FROM sessions WHERE id = $(last_session)")|$(client_pid)" = "tcp|$cpid" ]
-t_check "auto on tcp: the request is an event" [ -n "$(q "SELECT 1 FROM events WHERE session_id = $(last_session) AND message LIKE 'reconnect requested: probing UDP now and rebuilding the tunnel'")" ]
+t_check "auto on tcp: the request is an event" [ -n "$(events_of "$(last_session)" "" | grep -ixF 'reconnect requested: probing UDP now and rebuilding the tunnel')" ]
 if tcp_end ab; then t_ok "auto, UDP blocked: exit ends moshman with status 0"; else t_fail "auto, UDP blocked: exit ends moshman with status 0"; fi
 t_check "no mosh-server left on the server" no_mosh_servers 10
 t_done

@@ -24,7 +24,7 @@ else
 fi
 row=$(q "SELECT state, path FROM sessions WHERE id = $(last_session)")
 t_check "command: row up, path command ($row)" [ "$row" = "up|command" ]
-cmdline=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND kind = 'command' ORDER BY id LIMIT 1")
+cmdline=$(events_of "$(last_session)" command | head -n 1)
 echo "# $cmdline"
 pid=$(echo "$cmdline" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -51,7 +51,7 @@ add_host flaky --transport command --tunnel-command "$LAB_DIR/connect/fakegost {
 export MOSHMAN_LOG=$LAB_DIR/connect/flaky.log
 start_moshman f connect flaky
 unset MOSHMAN_LOG
-exits() { q "SELECT message FROM events WHERE session_id = $(last_session) AND kind = 'command' AND message LIKE 'tunnel command exited%' ORDER BY id"; }
+exits() { events_of "$(last_session)" command | grep -i '^tunnel command exited'; }
 n=0
 for i in $(seq 1 200); do
 	n=$(exits | wc -l)
@@ -67,7 +67,7 @@ else
 	t_fail "failing command: its last line is in the exit event" "'$first'"
 fi
 t_check "failing command: no escape sequence in the events" \
-	[ "$(q "SELECT count(*) FROM events WHERE instr(message, char(27)) > 0")" = 0 ]
+	[ "$(for s in $(q "SELECT id FROM sessions"); do events_of "$s" ""; done | grep -c $'\033')" = 0 ]
 d1=$(exits | sed -n '1s/.*restarting in \([0-9.]*\) s$/\1/p')
 d4=$(exits | sed -n '4s/.*restarting in \([0-9.]*\) s$/\1/p')
 if [ "$n" -ge 4 ] && awk -v a="$d1" -v b="$d4" 'BEGIN { exit !(a != "" && b != "" && b > a) }'; then

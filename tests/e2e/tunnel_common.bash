@@ -92,7 +92,7 @@ echo_after() {
 command_starts() {
 	local i n
 	for i in $(seq 1 $(($3 * 10))); do
-		n=$(q "SELECT count(*) FROM events WHERE session_id = $1 AND kind = 'command' AND message LIKE 'tunnel command started%'")
+		n=$(events_of "$1" command | grep -ic '^tunnel command started')
 		[ "$n" -ge "$2" ] && return 0
 		sleep 0.1
 	done

@@ -71,10 +71,10 @@ fi
 if wait_json_state up 15; then t_ok "restored: the row is up again"; else t_fail "restored: the row is up again" "state $(json_state)"; fi
 r1=$(reconnects)
 t_check "restored without a reconnect ($r0 -> $r1)" [ "$r1" = "$r0" ]
-q "SELECT kind || ': ' || message FROM events WHERE session_id = $sid AND kind = 'state' ORDER BY id" | sed 's/^/# /' | tail -n 3
-t_check "an event says degraded and why" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'degraded: no reply for %'")" ]
-t_check "an event says up again" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'state' AND message LIKE 'up: replies again%'")" ]
-t_check "no link-dead event" [ -z "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'link dead%'")" ]
+events_of "$sid" state | sed 's/^/# state: /' | tail -n 3
+t_check "an event says degraded and why" [ -n "$(events_of "$sid" state | grep -i '^degraded: no reply for ')" ]
+t_check "an event says up again" [ -n "$(events_of "$sid" state | grep -i '^up: replies again')" ]
+t_check "no link-dead event" [ -z "$(events_of "$sid" "" | grep -i '^link dead')" ]
 
 # The relay stalls instead: a new connection beside the old one takes over.  (After the
 # false alarm above, silence alone is not suspect for 10 s: MBB_QUIET_MS.)
@@ -93,8 +93,8 @@ fi
 lab_server kill -CONT $rp
 r2=$(reconnects)
 t_check "stalled relay: moved to a new connection (reconnects $r1 -> $r2)" [ "$r2" = $((r1 + 1)) ]
-t_check "stalled relay: the event says so" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'moved to a new connection%before it broke%'")" ]
-t_check "stalled relay: no link-dead event" [ -z "$(q "SELECT id FROM events WHERE session_id = $sid AND message LIKE 'link dead%'")" ]
+t_check "stalled relay: the event says so" [ -n "$(events_of "$sid" "" | grep -i '^moved to a new connection.*before it broke')" ]
+t_check "stalled relay: no link-dead event" [ -z "$(events_of "$sid" "" | grep -i '^link dead')" ]
 t_check "stalled relay: the row stays up" [ "$(json_state)" = up ]
 r0=$r2
 
@@ -104,7 +104,7 @@ rc=$?
 echo "# $out"
 t_check "reconnect hx: exit 0 and says what it did" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'asked to reconnect: rebuilding the tunnel')" ]
 if wait_reconnects $((r0 + 1)) 15; then t_ok "reconnect: reconnects went up by one"; else t_fail "reconnect: reconnects went up by one" "$(reconnects)"; fi
-t_check "reconnect: an event says it was requested" [ -n "$(q "SELECT id FROM events WHERE session_id = $sid AND kind = 'reconnect' AND message LIKE 'reconnect requested%'")" ]
+t_check "reconnect: an event says it was requested" [ -n "$(events_of "$sid" reconnect | grep -i '^reconnect requested')" ]
 t_check "reconnect: the same mosh-client runs" kill -0 "$cpid"
 t_check "reconnect: the same mosh-client pid in the row" [ "$(client_pid)" = "$cpid" ]
 lab_tmux_type hl 'clear'
@@ -178,7 +178,7 @@ if lab_tmux_wait ud '\$ *$' 30; then
 	t_check "udp: reconnect exits 0 and says there is nothing to rebuild" [ "$rc" = 0 -a -n "$(echo "$out" | grep 'nothing to rebuild')" ]
 	ev=""
 	for i in $(seq 1 50); do
-		ev=$(q "SELECT message FROM events WHERE session_id = $uid AND kind = 'reconnect' AND message LIKE 'reconnect requested%'")
+		ev=$(events_of "$uid" reconnect | grep -i '^reconnect requested')
 		[ -n "$ev" ] && break
 		sleep 0.1
 	done

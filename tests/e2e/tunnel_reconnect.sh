@@ -3,13 +3,14 @@
 # throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
 # and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a
 # row.  The same mosh-client runs throughout; reconnects are counted.  Last, a host key
-# that changed meanwhile stops the reconnects (session failed, with the reason), and a
-# key the server no longer accepts is retried only every 10 minutes, or at once on
+# that changed meanwhile stops the reconnects (the session, not over while mosh-client
+# runs, says degraded with the reason and what to do; `moshman reconnect` brings it back
+# once the key is right again), and a key the server no longer accepts is retried only every 10 minutes, or at once on
 # `moshman reconnect` once it is accepted again.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
-t_plan 34
+t_plan 42
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup tunnel_reconnect
@@ -36,7 +37,8 @@ else
 	t2=0
 	t_fail "blackhole 30 s: text typed during the outage appears after restore"
 fi
-dead=$(q "SELECT min(at) FROM events WHERE session_id = $sid AND kind = 'reconnect' AND message LIKE 'link dead%'")
+dead=$("$M" events "$sid" --json |
+	jq '[.[] | select(.kind == "reconnect" and (.message | test("^link dead"; "i"))) | .at] | min // empty')
 if [ -n "$dead" ]; then
 	echo "# detect $(awk "BEGIN{printf \"%.1f\", ($dead - $t0) / 1000}") s, restore-to-echo $(awk "BEGIN{printf \"%.1f\", ($t2 - $t1) / 1000}") s"
 fi
@@ -126,29 +128,53 @@ for who in pwt ppt; do
 	if tcp_end "$who"; then t_ok "$who: exit ends moshman with status 0"; else t_fail "$who: exit ends moshman with status 0"; fi
 done
 
-# --- a host key that changes during a reconnect stops reconnecting ---
+# --- a host key that changes during a reconnect stops reconnecting; the session is not
+# over (mosh-client runs): the row says degraded and why, and once the key is right
+# again `moshman reconnect` brings it back ---
 cp "$LAB_KNOWN_HOSTS" "$LAB_DIR/connect/kh"
 add_host hk --known-hosts "$LAB_DIR/connect/kh"
 if tcp_up hk hk; then t_ok "host key: session up over tcp"; else t_fail "host key: session up over tcp"; fi
+HID=$(last_session)
+cpid=$(client_pid)
 ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/connect/otherkey" </dev/null >/dev/null
 echo "[$LAB_SERVER_IP]:$LAB_SSH_PORT $(cut -d' ' -f1,2 "$LAB_DIR/connect/otherkey.pub")" >"$LAB_DIR/connect/kh"
 rp=$(relay_pids)
 [ -n "$rp" ] && lab_server kill $rp
-if wait_state failed 20; then
-	t_ok "host key changed during a reconnect: row failed, no more attempts"
+gaveup() { events_of "$HID" state | grep -i '^degraded: the tunnel gave up' | tail -n 1; }
+for i in $(seq 1 200); do
+	[ -n "$(gaveup)" ] && break
+	sleep 0.1
+done
+if [ -n "$(gaveup)" ] && [ "$(q "SELECT state FROM sessions WHERE id = $HID")" = degraded ]; then
+	t_ok "host key changed during a reconnect: row degraded (a live state), no more attempts"
 else
-	t_fail "host key changed during a reconnect: row failed, no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $(last_session)")"
+	t_fail "host key changed during a reconnect: row degraded (a live state), no more attempts" "state $(q "SELECT state FROM sessions WHERE id = $HID")"
 fi
-msg=$(q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE '%IDENTIFICATION HAS CHANGED%' LIMIT 1")
+msg=$(events_of "$HID" "" | grep -iF 'IDENTIFICATION HAS CHANGED' | head -n 1)
 echo "# $msg"
 t_check "host key changed: the event says so" [ -n "$msg" ]
-n1=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+echo "# $(gaveup | cut -c1-80)...$(gaveup | sed 's/.*); mosh-client/; mosh-client/')"
+t_check "host key changed: the state event says what to do" \
+	sh -c 'case "$1" in *"moshman reconnect $2"*"moshman kill $2"*) exit 0 ;; esac; exit 1' _ "$(gaveup)" "$HID"
+t_check "host key changed: mosh-client still runs" kill -0 "$cpid"
+n1=$(events_of "$HID" | wc -l)
 sleep 3
-n2=$(q "SELECT count(*) FROM events WHERE session_id = $(last_session)")
+n2=$(events_of "$HID" | wc -l)
 t_check "host key changed: nothing more happens" [ "$n1" = "$n2" ]
-spid=$(q "SELECT server_pid FROM sessions WHERE id = $(last_session)")
-lab_tmux_kill hk
-[ -n "$spid" ] && lab_server kill "$spid" 2>/dev/null
+t_check "host key changed: still degraded 3 s later" [ "$(q "SELECT state FROM sessions WHERE id = $HID")" = degraded ]
+cp "$LAB_KNOWN_HOSTS" "$LAB_DIR/connect/kh"
+out=$("$M" reconnect "$HID" 2>&1)
+rc=$?
+echo "# $out"
+t_check "host key fixed: moshman reconnect accepts the session" [ "$rc" = 0 ]
+if wait_state up 30 && echo_after hk fixed 20; then
+	t_ok "host key fixed: moshman reconnect brings the session back"
+else
+	t_fail "host key fixed: moshman reconnect brings the session back" "state $(q "SELECT state FROM sessions WHERE id = $HID"): $(events_of "$HID" reconnect | tail -n 2)"
+fi
+t_check "host key fixed: the same mosh-client" [ "$(client_pid)" = "$cpid" ]
+if tcp_end hk; then t_ok "host key: exit ends moshman with status 0"; else t_fail "host key: exit ends moshman with status 0"; fi
+t_check "host key: row closed" [ "$(q "SELECT state FROM sessions WHERE id = $HID")" = closed ]
 
 # --- a login the server refuses during a reconnect is retried only every 10 minutes
 # (failed logins every 2 s would feed fail2ban), and `moshman reconnect` tries at once ---
@@ -165,17 +191,17 @@ cpid=$(client_pid)
 cat "$LAB_DIR/connect/ak.saved" >"$ak"
 rp=$(relay_pids)
 [ -n "$rp" ] && lab_server kill $rp
-refused() { q "SELECT message FROM events WHERE session_id = $AID AND message LIKE 'login refused on reconnect: authentication failed%' LIMIT 1"; }
+refused() { events_of "$AID" "" | grep -i '^login refused on reconnect: authentication failed' | head -n 1; }
 for i in $(seq 1 300); do
 	[ -n "$(refused)" ] && break
 	sleep 0.1
 done
 echo "# $(refused)"
 t_check "key revoked during a reconnect: the event says the login was refused" [ -n "$(refused)" ]
-n1=$(q "SELECT count(*) FROM events WHERE session_id = $AID")
+n1=$(events_of "$AID" | wc -l)
 a1=$(wc -l <"$LAB_DIR/log/sshd.auth.log")
 sleep 5
-n2=$(q "SELECT count(*) FROM events WHERE session_id = $AID")
+n2=$(events_of "$AID" | wc -l)
 a2=$(wc -l <"$LAB_DIR/log/sshd.auth.log")
 t_check "key revoked: no new attempt for minutes (5 s watched)" [ "$n1" = "$n2" -a "$a1" = "$a2" ]
 t_check "key revoked: the row says reconnecting, mosh-client still runs" \

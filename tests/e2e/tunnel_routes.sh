@@ -99,7 +99,7 @@ route_cycle pcmd pcmd server
 route_cycle pchttp pchttp http
 
 # The route the events name.
-ev=$(q "SELECT group_concat(message, '|') FROM events WHERE kind = 'step'")
+ev=$(for s in $(q "SELECT id FROM sessions ORDER BY id"); do events_of "$s" step; done | paste -sd '|')
 case "$ev" in *"jump host"*) t_ok "events name the jump host" ;;
 *) t_fail "events name the jump host" "$ev" ;; esac
 case "$ev" in *"proxy command"*) t_ok "events name the proxy command" ;;

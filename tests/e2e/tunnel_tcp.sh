@@ -19,7 +19,7 @@ add_host ss --proxy "socks5h://$LAB_SS_IP:$LAB_SS_PORT"
 
 # relay_used: which relay the newest session's tunnel reported.
 relay_used() {
-	q "SELECT message FROM events WHERE session_id = $(last_session) AND message LIKE '%up via tcp%' ORDER BY id DESC LIMIT 1" |
+	events_of "$(last_session)" "" | grep -i 'up via tcp' | tail -n 1 |
 		sed -n 's/.*(relay \([a-z]*\)).*/\1/p'
 }
 
