@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # moshman: see README.md.  `make run` opens the dashboard, `make check` runs every test.
 #
 # Layout: db/ (SQLite only) <- src/ (core, no curses) <- ui/ (entry point, ncurses).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/attach.sh BUILD_DIR: the attach layer's costs.
 # 1. keystroke to echo: a lab session whose "mosh-client" is a raw-mode echo (so neither
 #    the network nor mosh is measured), keys typed through `moshman attach` against the

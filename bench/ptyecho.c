@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ptyecho: keystroke-to-echo through a program on a pseudo-terminal (bench/attach.sh
  * builds it with cc; it is not part of moshman).

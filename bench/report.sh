@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/report.sh: sourced by bench/run.sh after the measurements: prints the summary,
 # writes docs/benchmarks.md and the plots in docs/bench/.  Uses run.sh's get/has/ratio
 # and $RES, $OUT, $DOC, $PLOTS.

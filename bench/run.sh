@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh BUILD_DIR: `make bench`.  Brings up the lab (tests/lab/lab.sh), measures
 # moshman and the tools users would use instead side by side in this one run, prints a
 # summary of the key ratios, and regenerates docs/benchmarks.md and docs/bench/*.png.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # tstamp.pl CMD...: run CMD with its stderr (and stdout) prefixed, line by line, by the
 # wall clock in milliseconds, so bench/run.sh can line up a program's state changes with
 # the moment it flipped a switch.  SIGTERM/SIGINT are passed on to CMD.

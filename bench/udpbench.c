@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * udpbench: the UDP client and echo server of `make bench` (bench/run.sh builds it
  * with cc; it is not part of moshman).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Opening the store: permissions, sanity of the file, pragmas, migrations. */
 #include <errno.h>
 #include <fcntl.h>

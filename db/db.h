@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * moshman's store: one SQLite file shared by the dashboard and every session supervisor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which sessions have a terminal attached, and the event log as rows. */
 #include <stdlib.h>
 

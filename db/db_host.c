@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Host profiles: the hosts table with its tags and locales. */
 #include <stdlib.h>
 #include <string.h>

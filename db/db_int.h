@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Inside the db layer only. */
 #ifndef MOSHMAN_DB_INT_H
 #define MOSHMAN_DB_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON in and out for the commands, made and read by SQLite's JSON functions: the same
  * parser the rest of the store trusts, so a hostile file meets a fuzzed parser, and the
  * callers see only typed items. */

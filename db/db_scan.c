@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The last remote scan of each host. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sessions and their event log. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The test runner behind `make check`: unit programs, end-to-end scripts, fuzz smoke runs.
 # usage: tests/run.sh BUILD_DIR [NAME_FILTER...]
 # Every test program prints a plan line "1..N" first, then one line per case: "ok - NAME",

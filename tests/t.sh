@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The test-line helpers every e2e script shares (tests/lab/lab.sh sources it too).
 # POSIX sh, so that scripts run by sh or bash can both source it:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The dashboard's entry point, for ui/main.c. */
 #ifndef MOSHMAN_DASH_H
 #define MOSHMAN_DASH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Modal dialogs drawn over the dashboard: confirmations and choices. */
 #include <curses.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Painting: colours, glyphs, the header, the panes' frames, the status line, help. */
 #include <curses.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A session's event log over the dashboard: what `moshman events ID` prints, the newest
  * that fit the screen. */
 #include <curses.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The host form (add, edit, duplicate): every field is checked by the same rules as the
  * CLI, the error shows next to the field, and nothing invalid is saved. */
 #include <curses.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The dashboard's children: `moshman connect` and `moshman attach` in the foreground
  * (the dashboard steps aside until the session ends or is detached with Ctrl-^ d), or
  * connect in a new tmux window; scans and cleans in the background with their last line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The dashboard's keys: what each action does (one act_* function each, returning what
  * must be redrawn), and the bindings as data, which the help screen lists. */
 #include <curses.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman's entry point: global options, then the dashboard or one command. */
 #include <getopt.h>
 #include <locale.h>

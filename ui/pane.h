@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The three panes of the dashboard, one file each. */
 #ifndef MOSHMAN_PANE_H
 #define MOSHMAN_PANE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Hosts pane: saved profiles, filtered and sorted. */
 #include <curses.h>
 #include <stdio.h>

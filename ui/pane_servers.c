@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Remote servers pane: the selected host's last scan. */
 #include <curses.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Sessions pane: running sessions with link health, and recently ended ones. */
 #include <curses.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The dashboard: the event loop and the selection (what each key does: ui/keys.c). */
 #include <curses.h>
 #include <errno.h>

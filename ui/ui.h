@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The dashboard's shared state and the pieces that draw it. */
 #ifndef MOSHMAN_UI_H
 #define MOSHMAN_UI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/cmd/cmd.h"
 
 #include <stdarg.h>

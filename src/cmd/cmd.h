@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command table: one file per command (src/cmd_*.c), each exporting one entry. */
 #ifndef MOSHMAN_CMD_H
 #define MOSHMAN_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman attach [ID|HOST]: this terminal becomes the one attached to a live session. */
 #include <signal.h>
 #include <stdio.h>

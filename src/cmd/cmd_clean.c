@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman clean NAME... | --all: kill what a fresh scan shows is truly orphaned. */
 #include <getopt.h>
 #include <stdio.h>

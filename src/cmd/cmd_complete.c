@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman complete (hidden): shell completion, for bash, zsh and fish alike.
  *
  *   moshman complete bash|zsh|fish     prints that shell's completion file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman connect TARGET [-d] [options]: one mosh session, supervised, attached to this
  * terminal.  What the command line means (profile or [USER@]HOST[:PORT], options for
  * this run, --save) is cmd_connect_target.c's.

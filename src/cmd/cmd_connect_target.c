@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* connect's command line: the profile a session runs with (see cmd_connect_target in
  * cmd.h).
  *

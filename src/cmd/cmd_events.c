@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman events ID [--json]: what happened in a session, oldest first. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman host add|list|show|edit|rm|import|export: host profiles. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman host import [FILE] [--dry-run] [--overwrite]: profiles from an OpenSSH client
  * config, with the values ssh itself would use for each concrete Host alias; with --json,
  * a file written by `host export` (cmd_host_json.c). */

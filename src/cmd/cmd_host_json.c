@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman host export [NAME...] [--json] [--with-secrets] [--output FILE] and
  * moshman host import --json FILE [--overwrite] [--dry-run]: profiles as a JSON file
  * that can live in a dotfiles repository and move to another machine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman kill SESSION_ID|HOST_NAME: end a live session from outside, through its
  * supervisor, which ends it by the ending rule (src/session/ending.h). */
 #include <signal.h>

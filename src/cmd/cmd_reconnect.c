@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman reconnect SESSION_ID|HOST_NAME: rebuild a live session's link now. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman relay: the remote end of the tunnel, started by moshman over ssh. */
 #include <getopt.h>
 #include <signal.h>

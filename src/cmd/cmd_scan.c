@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman scan NAME... | --all: every mosh-server of the login user on those hosts,
  * classified, saved as each host's last scan. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What `scan` and `clean` share. */
 #ifndef MOSHMAN_CMD_SCAN_H
 #define MOSHMAN_CMD_SCAN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman sessions: the session table, after noticing dead supervisors. */
 #include <getopt.h>
 #include <inttypes.h>

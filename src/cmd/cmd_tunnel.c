@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshman tunnel NAME --local ADDR:PORT --remote ADDR:PORT: any UDP service through the
  * same tunnel and reconnect logic as a mosh session, in the foreground. */
 #include <ev.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/cmd/model.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the dashboard shows, read from the store: a snapshot the ui draws from, reloaded
  * only when another process changed the database.  The ui never talks to db/ itself. */
 #ifndef MOSHMAN_MODEL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transport auto: direct UDP and the tunnel side by side, src/link/pathsel.h decides
  * where each client datagram goes.  This is the I/O around that pure policy: the UDP leg

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The command transport: the profile's --tunnel-command template (e.g. gost) with
  * {{host}} {{port}} {{user}} {{mosh_port}} {{local_port}} substituted, each value

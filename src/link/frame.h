@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tunnel's framing: mosh's datagrams and a few control messages on a byte stream.
  * A pure codec (no I/O); docs/protocol.md is the specification. */
 #ifndef MOSHMAN_FRAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Is a live link in trouble?  A pure verdict, taken about once a second by whoever owns
  * the link (the session supervisor, `moshman tunnel`), from timestamps on one clock:

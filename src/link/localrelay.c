@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/localrelay.h"
 
 #include <arpa/inet.h>

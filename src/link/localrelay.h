@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The local relay: the UDP endpoint mosh-client talks to (127.0.0.1, ephemeral port).
  *

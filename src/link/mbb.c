@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/mbb.h"
 
 #include <string.h>

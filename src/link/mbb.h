@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Make-before-break for the tcp path: when the link is suspect (the network changed, the
  * machine woke, or nothing came back for MBB_SILENCE_MS while mosh-client sends), new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/moshpkt.h"
 
 #include <openssl/evp.h>

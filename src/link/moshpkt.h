@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mosh's datagrams, opened with the session key (moshman holds it: MOSH CONNECT).  Pure:
  * bytes and a key in, a verdict and mosh's own fields out.

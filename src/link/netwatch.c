@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/netwatch.h"
 
 #include <arpa/inet.h>

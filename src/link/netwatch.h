@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Network changes and wake-ups, as they happen, for one session's link.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/pathsel.h"
 
 #include <stdio.h>

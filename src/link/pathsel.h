@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The adaptive path policy of transport auto, as a pure state machine: events with
  * timestamps go in (a client datagram sent, a server datagram back over UDP or over the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # moshman's remote relay in Perl, tunnel protocol version 1 (see docs/protocol.md).
 #
 # The supervisor starts it over an ssh exec channel with a fixed loader:

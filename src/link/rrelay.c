@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/rrelay.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The remote relay: the far end of the tunnel, next to mosh-server.  `moshman relay` runs
  * it natively; src/link/relay.pl is its twin for hosts without moshman.  docs/protocol.md. */
 #ifndef MOSHMAN_RRELAY_H

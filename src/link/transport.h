@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The four ways a session's datagrams travel, named once (docs/design.md). */
 #ifndef MOSHMAN_TRANSPORT_H
 #define MOSHMAN_TRANSPORT_H

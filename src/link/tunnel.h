@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The TCP path: mosh's datagrams as frames (src/link/frame.h) on an exec channel of the
  * session's own ssh connection, to a remote relay next to mosh-server.  It implements

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/link/udpsock.h"
 
 #include <errno.h>

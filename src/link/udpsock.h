@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * UDP sockets, written once: a numeric address resolved for UDP, a non-blocking socket
  * for it, and the "leg" that carries mosh's datagrams to a UDP peer (the direct path of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Wake from a suspend, as a pure detector.  CLOCK_BOOTTIME runs while the machine sleeps,
  * CLOCK_MONOTONIC does not: a jump between the two across one tick is a suspend.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/scan/scan.h"
 
 #include <errno.h>

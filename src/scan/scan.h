@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Remote scans and kills on many hosts at once: one libssh connection per host (through
  * the profile's route, by src/ssh/sshconn.c), at most a few at a time, each bounded by its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # moshman scan collector, format version 1.  Sent to `sh -s` on the remote host; it must
 # run under dash, bash and BusyBox ash, and on hosts that lack ss, netstat, lsof or who.
 # It reports the login user's mosh-server processes, their UDP ports and the utmp marks.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # moshman kill script, format version 1.  Run as `sh -s -- [-f] [-s TERM|USR1] PID:START...`
 # with this text on stdin; START is the token scan_collect.sh reported for that pid.
 # Runs under dash, bash and BusyBox ash.

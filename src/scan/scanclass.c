@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which mosh-servers are whose, and which `clean` may kill.  The rule throughout: a
  * server becomes a kill candidate only when every fact the decision rests on was seen
  * and agrees; anything missing or contradictory keeps it alive and says why. */

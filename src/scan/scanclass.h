@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Classify the mosh-servers of one host against the sessions moshman knows, and decide
  * which of them `clean` may kill.  Pure: the caller fills the inputs (from the scan
  * parser and the database) and passes the time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pure parsers of the scan and kill scripts' output: no I/O, no globals.  The formats
  * are described at the top of src/scan/scan_collect.sh and src/scan/scan_kill.sh. */
 #include <ctype.h>

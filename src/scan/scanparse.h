@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pure parsers of what src/scan/scan_collect.sh and src/scan/scan_kill.sh print on a remote host
  * (formats described at the top of those scripts).  The remote output is hostile: other
  * users' processes and utmp entries feed into it, so every field is checked, anything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/attach.h"
 
 #include <dirent.h>

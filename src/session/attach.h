@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A session's attach point, the supervisor's side.  mosh-client runs on a pseudo-terminal
  * the supervisor owns, so the session outlives any terminal; the user's terminal is an

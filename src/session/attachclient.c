@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/attachclient.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The user's terminal attached to a session (the other end of src/session/attach.c):
  * raw mode, keyboard bytes to the supervisor through the detach-key filter (attachkey.h),

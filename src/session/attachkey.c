@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/attachkey.h"
 
 #include <stdio.h>

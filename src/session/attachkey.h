@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The attach client's keyboard filter: everything typed goes to mosh-client byte for
  * byte, except one sequence, Ctrl-^ followed by the detach key (default 'd'), which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The attach socket's messages, between a session's supervisor and the terminal attached
  * to it (docs/design.md, "Attaching").  Every message is a 3-byte header, type and a

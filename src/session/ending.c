@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The ending rule (ending.h says it in full) and the stop script with its answer. */
 #include "src/session/ending.h"
 

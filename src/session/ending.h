@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * How a session ends: one rule for every way it can (the remote shell exits, the
  * terminal hangs up, SIGTERM, `moshman kill`, mosh-client dies, mosh-server dies, the

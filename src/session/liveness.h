@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Noticing dead supervisors.  Any process that reads the sessions (the sessions command,
  * the dashboard, the scan) calls this first, so a killed supervisor's session shows as
  * orphaned whoever looks. */

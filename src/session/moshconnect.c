@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reading what `mosh-server new` printed.  The host's shell, motd and banners all share the
  * channel with mosh-server, so the parser looks for one exact line and treats everything

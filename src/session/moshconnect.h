@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parser of what `mosh-server new ...` prints when run over an ssh exec channel. */
 #ifndef MOSHMAN_MOSHCONNECT_H
 #define MOSHMAN_MOSHCONNECT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/reconnect.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A forced reconnect: ask the supervisor of a live session to rebuild its link now
  * (SIGUSR2; src/session/supervisor.c says what that means on each path).  Shared by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/supervisor.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One session, start to end: the bootstrap (route, host key, auth, mosh-server), the
  * session's database row and its events, the local relay, and mosh-client as a child

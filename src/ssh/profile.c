@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/ssh/profile.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Host profiles: every field's validation, shared by the CLI, the importer and the
  * dashboard's forms.  Nothing that passes these checks can smuggle shell syntax or an
  * ssh option into a command line later. */

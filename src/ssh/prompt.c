@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/ssh/prompt.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Questions on the controlling terminal (/dev/tty), never on stdin/stdout, so they work
  * while those are redirected and never end up in a pipe or a log. */
 #ifndef MOSHMAN_PROMPT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Proxies: the SOCKS5 and HTTP CONNECT codecs (pure, no I/O) and a libev driver that
  * connects directly or through one proxy.

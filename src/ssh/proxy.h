@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reaching a TCP endpoint directly or through a SOCKS5 / HTTP CONNECT proxy, without
  * blocking the event loop.  Two halves: pure codecs for the proxy protocols (no I/O,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/ssh/proxyurl.h"
 
 #include <stdio.h>

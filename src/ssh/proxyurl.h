@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The --proxy value: none, socks5://, socks5h:// or http:// URLs.  A pure parser. */
 #ifndef MOSHMAN_PROXYURL_H
 #define MOSHMAN_PROXYURL_H

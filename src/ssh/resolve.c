@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/ssh/resolve.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Name resolution off the event loop: getaddrinfo(3) runs in a short-lived thread of its
  * own and the answer comes back through a pipe the loop watches, so a slow or dead DNS

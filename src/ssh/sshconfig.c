@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* OpenSSH client configuration reader.  The tokenizer follows OpenSSH's readconf.c and
  * misc.c (strdelim for the keyword, argv_split for the arguments) so that odd spacing,
  * `Key=Value`, quotes, backslashes and comments split exactly as ssh splits them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* OpenSSH client configuration (ssh_config(5)) reader for `moshman host import`.
  *
  * The parser is pure: it reads text buffers and asks a callback for the files an Include

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/ssh/sshconn.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One ssh connection to a host profile's target, driven by libev in libssh's
  * non-blocking mode: TCP (directly, through a SOCKS5/HTTP proxy handled by src/ssh/proxy.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/util/clock.h"
 
 #include <sys/time.h>

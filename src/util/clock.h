@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Milliseconds, the two clocks moshman uses. */
 #ifndef MOSHMAN_CLOCK_H
 #define MOSHMAN_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Short human forms of durations, ages and sizes, shared by the CLI and the dashboard. */
 #ifndef MOSHMAN_FMT_H
 #define MOSHMAN_FMT_H

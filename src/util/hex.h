@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hexadecimal digits, for the parsers that decode %XX escapes and hex dumps. */
 #ifndef MOSHMAN_HEX_H
 #define MOSHMAN_HEX_H

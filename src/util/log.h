@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Debug log to a file, off by default (MOSHMAN_LOG=path).  Never onto the screen.
  * Never pass secrets (keys, passwords) to it. */
 #ifndef MOSHMAN_LOG_H

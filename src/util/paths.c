@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/util/paths.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where moshman keeps its files. */
 #ifndef MOSHMAN_PATHS_H
 #define MOSHMAN_PATHS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process identity: a pid alone is reused, so a process is named by its pid, its start
  * time (clock ticks since boot, field 22 of /proc/PID/stat) and the boot it ran in. */
 #ifndef MOSHMAN_PROC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Quoting for a remote POSIX shell.  Inside single quotes a POSIX shell treats every byte
  * literally except the closing quote itself, so a word is safe once each ' is written as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Quoting for command lines run by a remote POSIX shell (the ssh exec channel). */
 #ifndef MOSHMAN_SHQUOTE_H
 #define MOSHMAN_SHQUOTE_H

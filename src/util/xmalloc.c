@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/util/xmalloc.h"
 
 #include <errno.h>

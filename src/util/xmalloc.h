@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocation helpers that never return NULL, and the two fatal error paths. */
 #ifndef MOSHMAN_XMALLOC_H
 #define MOSHMAN_XMALLOC_H

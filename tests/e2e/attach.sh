@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Persistent sessions: detach with Ctrl-^ d, the terminal killed, attach from a terminal
 # of another size (the screen drawn again, the same shell and mosh-client), a terminal
 # closed while attached, two attaches (the second wins), another user refused, Ctrl-^ .

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Transport auto judges UDP by both directions (issue 11, item 8): with only
 # client-to-server UDP dropped, mosh-server's heartbeats still arrive but answer nothing
 # (no timestamp reply), so auto moves to tcp; with only server-to-client dropped, nothing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman connect and orphans (about 50 s): connecting to a host reports the orphaned
 # sessions the database knows there; with the profile's --auto-clean it kills their
 # servers itself, in the background, by the rules of `clean NAME --yes`, and leaves the

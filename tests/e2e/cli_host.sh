@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The real binary's CLI for host profiles: exit codes, messages, JSON, file modes.
 set -u
 M=${MOSHMAN_BIN:?}

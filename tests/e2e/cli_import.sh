@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # moshman host import on the fixture tree (Include with globs, multi-name Host, wildcards,
 # negation, Match, Key=Value, quotes, a bad port, an Include loop): the values ssh would
 # use, --dry-run saves nothing, existing profiles are kept unless --overwrite.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Shell completion: the bash, zsh and fish files `make` writes (moshman complete SHELL)
 # load in their shells, and each completes `moshman connect e<TAB>` with the profiles
 # that start with e, typed for real in tmux for bash and zsh and through fish's own

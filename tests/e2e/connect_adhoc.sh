@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Ad hoc targets, as mosh is used: `moshman USER@HOST` with options and no profile,
 # --server-port puts mosh-server in the range (seen on the server), --save stores a
 # profile that connects the same way, ~/.ssh/config applies to a bare alias, a range

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Authentication: ssh-agent, a passphrase-protected key (prompt answered in tmux), a
 # password (one wrong try first), three wrong passwords, keyboard-interactive (the lab's
 # PAM sshd asking "Password: "; over tcp a reconnect answers again without asking), three

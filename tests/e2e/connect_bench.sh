@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Bootstrap time, moshman connect against the mosh wrapper, side by side on the lab (UDP
 # open, direct ssh, key auth): from starting the program to the remote prompt and to a
 # typed `echo $((6*7))` showing 42.  Five runs each, alternating; medians are printed as

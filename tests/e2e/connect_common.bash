@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by tests/e2e/connect_*.sh (bash; sourced after tests/lab/lab.sh).
 # Not a test itself: the runner only runs *.sh.
 

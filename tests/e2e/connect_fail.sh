@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman connect's failures: each exits 1 with one clear line, leaves its session row
 # failed (with the reason as an event) or makes none, and leaves no process behind.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

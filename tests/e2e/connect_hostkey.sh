@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Host key policies: ask (answered yes and no in tmux), accept-new, strict, a changed key.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u

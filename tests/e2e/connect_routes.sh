@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman connect over every route with UDP open: direct, SOCKS5, SOCKS5 with auth,
 # HTTP CONNECT, shadowsocks' local SOCKS5 port, and ProxyJump to the sshd only the server
 # reaches.  Each: 42 on screen, exit ends it, row closed and key wiped, no server left.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A running session: the sessions listing and its counters, window size changes,
 # Ctrl-^ . , SIGTERM to the supervisor, and a killed supervisor seen as orphaned.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

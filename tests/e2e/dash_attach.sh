@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The dashboard switches between live sessions: Enter on a host starts a session and
 # attaches, Ctrl-^ d comes back with it running (the Sessions pane says detached), Enter
 # on the session attaches again (its screen drawn again, the same mosh-client), and q

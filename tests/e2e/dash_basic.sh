@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The dashboard driven through tmux: paint, help, filter, the add form (a bad port is
 # refused next to the field, nothing saved), sort, pin, delete, resize to 60x15 and back,
 # quitting and SIGTERM both restore the terminal.  With MOSHMAN_UPDATE_DOCS=1 the screens

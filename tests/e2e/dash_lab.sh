@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The dashboard against the lab: Enter on a host connects with no question asked, the
 # session runs in the same terminal (42 on screen), `exit` brings the dashboard back with
 # the session shown closed, the Sessions pane shows a live session's health, and r there

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Style needs no review: every C file is as .clang-format says (`make format` fixes it).
 . "$MOSHMAN_TOP/tests/t.sh"
 t_plan 2

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # host export / host import --json: every field of every profile survives a round trip
 # into a fresh database (same `host list --json`), passwords only with --with-secrets
 # (and then the file is 0600), an existing name needs --overwrite, and hostile files are

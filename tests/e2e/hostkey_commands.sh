@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # OpenSSH's host key semantics for every command that opens ssh, not only connect: an
 # accept-new profile with an empty known_hosts is scanned (and cleaned) before any
 # connect, without a terminal; the key is recorded and the servers listed.  An ask

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # make install DESTDIR=... PREFIX=/usr puts the binary, the man page, the licence and the
 # three shell completions where distributions expect them, with sane modes; the
 # installed binary runs, the man page renders, the installed zsh and fish files load; and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The lab is real: plain OpenSSH reaches the lab sshd directly, with each kind of
 # credential, through each proxy, and through ProxyJump to the second sshd.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # lab_down leaves nothing behind: no namespace, process, nft table, tmux server or
 # directory of the run, checked by the names and PIDs the lab recorded.  Two labs can run
 # side by side without seeing each other.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The baseline moshman must beat: the real mosh wrapper works in the lab while UDP is
 # open and does not while it is blocked, whatever carries its ssh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Each switch of the lab does what it says, measured from the client namespace.
 # moshman-test: serial (it measures delays and loss rates against fixed bounds)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

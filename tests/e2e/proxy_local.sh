@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # moshman-test: isolate-net
 # proxy_connect through real proxies to a real OpenSSH sshd, all on 127.0.0.1:
 # microsocks (with and without -u/-P), tinyproxy (with and without BasicAuth), plus fake

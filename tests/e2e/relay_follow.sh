@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The local relay follows only mosh-client (issue 11, item 7): another local user flooding
 # the relay's port with small datagrams every 5 ms does not change the session's echo
 # time (the flood's datagrams do not open under the session key and are counted as

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The remote relays without ssh: `moshman relay` and the embedded Perl relay each run
 # locally on pipes, driven by tests/e2e/relay/driver.pl, which plays the supervisor and,
 # with a UDP echo server on 127.0.0.1, mosh-server.  Cases: the handshake, 100,000

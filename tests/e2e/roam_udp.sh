@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Roaming on transports udp and auto (issue 11): the client's address changes, every
 # client-side process is frozen 20 s while the address changes (a suspend), the uplink
 # moves to another interface.  After each event a line typed at once echoes within a

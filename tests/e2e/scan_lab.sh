@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman scan and clean against the lab's server (about 70 s).
 #
 # The scene, for the lab user: a live moshman session (L), a moshman orphan whose

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # moshman-test: isolate-net
 # moshman-test: serial (it scans every process of this machine: another test's
 # mosh-servers would show up in its scan)

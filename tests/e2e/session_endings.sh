@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Honest session endings (issue 13), against real sshd and mosh in the lab:
 # - mosh-client SIGKILLed, or the supervisor SIGTERMed after the terminal closed (which only
 #   detaches), on a live udp and a live tcp session

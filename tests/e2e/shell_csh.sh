@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A host whose login shell is tcsh (about 70 s).  sshd runs every exec request through the
 # user's login shell, so each command moshman sends must mean the same to csh as to sh:
 # the mosh-server start (environment through env(1), not "A=b cmd"), the relay, the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # --transport auto: starts on direct UDP when UDP works; UDP blocked mid-session moves it
 # to the tunnel and the session goes on; UDP reopened moves it back.  Each switch is a
 # "path" event with its reason; the row's path follows.  With UDP blocked from the start

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # tunnel_blast.pl ADDR PORT COUNT [MARK]: sends COUNT datagrams of random sizes 1..2048
 # to a UDP echo at ADDR:PORT (with at most 64 in flight) and checks each one that comes
 # back against the length and MD5 recorded when it was sent: a merged, split or changed

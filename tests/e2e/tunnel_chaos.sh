@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Chaos on the tcp transport (through a SOCKS5 proxy, UDP blocked): for CHAOS_S seconds
 # (120 here; `make soak` runs 600) random events follow each other: the client's address
 # changes, client-side processes frozen a few seconds (a short suspend) with a new

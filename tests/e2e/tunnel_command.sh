@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # --transport command: the profile's tunnel command (here `moshman tunnel` itself, standing
 # in for gost and the like) with its placeholders filled in, supervised: 42 on screen with
 # UDP blocked; the command killed (by PID) is restarted and the session goes on.  A command

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by tests/e2e/tunnel_*.sh (bash; sourced after tests/lab/lab.sh and
 # connect_common.bash).  Not a test itself: the runner only runs *.sh.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Degraded and forced reconnects over the TCP tunnel (UDP blocked throughout):
 # (a) a stall shorter than the dead-link time that a new connection cannot cure (the
 #     relay stopped, and sshd's listener too) makes the row `degraded`, and it is `up` again after

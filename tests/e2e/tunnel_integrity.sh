@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman tunnel to a UDP echo server on the host: 100,000 datagrams of random sizes
 # 1..2048 come back unmerged, unsplit and unchanged (length and MD5 per datagram), once
 # straight through and once with a flap (the proxy killed and restarted) in the middle:

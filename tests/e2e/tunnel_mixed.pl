@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # tunnel_mixed.pl ADDR PORT COUNT [INFLIGHT]: sends COUNT datagrams of random sizes
 # 8..2048 to a UDP echo at ADDR:PORT, keeping INFLIGHT (16) outstanding: each reply sends
 # the next one.  A datagram not back within 3 s counts as lost and is replaced.  Prints

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The TCP tunnel survives what kills connections through proxies (UDP blocked
 # throughout): TCP blackholed for 30 s with text typed during the outage, the proxy killed
 # and restarted 10 s later, sshd restarted, the remote relay killed by PID, ten flaps in a

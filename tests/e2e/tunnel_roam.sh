@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The tcp transport across the events a laptop meets (UDP blocked throughout), one
 # session through all of them: the client's address changes; every client-side process
 # frozen 20 s while the address changes, then thawed; the route moves to a second uplink;

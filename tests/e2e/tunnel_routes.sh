@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The TCP tunnel over the routes that run a program for the ssh connection (UDP blocked
 # throughout): ProxyJump to the sshd only the server reaches, a ProxyCommand straight to
 # sshd (`nc %h %p`) and a ProxyCommand through the HTTP proxy (`nc -X connect`).  Each:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Mixed datagram sizes through moshman tunnel: 16 datagrams of random sizes 8..2048 kept
 # in flight (tunnel_mixed.pl), through the native and through the Perl relay.  The round
 # trip's p99 stays far below a second.  Guards the stall where data libssh had already read

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # moshman connect --transport tcp with UDP blocked: directly and through SOCKS5, HTTP
 # CONNECT and shadowsocks, once with the native relay (moshman on the remote PATH) and
 # once with Perl only; the row says path tcp; an idle session's CPU over a minute.  Then

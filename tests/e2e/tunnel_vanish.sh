@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A link that vanishes without a FIN (all TCP to the server dropped silently, as after a
 # roam or a route gone) must not leave its relay and sshd session on the server: both
 # relays (native and Perl) exit after ~30 s without a frame and end the sshd session they

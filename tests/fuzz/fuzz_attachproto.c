@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the attach socket's codec (src/session/attachproto.c) and the
  * attach client's keyboard filter (src/session/attachkey.c).
  * Byte 0 picks the peer (bit 0) and whether to run the keyboard filter (bit 1); byte 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: the stop script's answer as the host's shell returns it (ending_stop_parse),
  * any bytes.  A verdict of "gone" must rest on the exact answer lines. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the tunnel's frame decoder (src/link/frame.c).
  * Byte 0 picks the mode, byte 1 seeds the chunking; the rest is the input.
  *   mode & 1: decode as the relay's output (noise allowed) or the client's (strict).

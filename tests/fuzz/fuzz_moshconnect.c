@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for moshconnect_parse.  Input: byte 0 picks the exit status, byte 1
  * where stdout ends and stderr begins, the rest is the two streams. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for opening mosh datagrams (src/link/moshpkt.c): any bytes from the
  * network or a local sender must fail cleanly or open; byte 0 picks whether the input
  * is taken as is or sealed first (so the fuzzer also explores authentic datagrams,

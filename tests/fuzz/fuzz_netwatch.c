@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the rtnetlink parser (src/link/netwatch.c): whatever the kernel
  * (or anyone able to send to a netlink socket) hands over, parsing must not read past
  * the buffer, and every message it returns must be usable by netwatch_touches(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the proxy codecs.  Byte 0 picks the parser (and its flags), the
  * rest is the peer's reply; or, for the builders, NUL-separated fields.  Besides memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: the --proxy URL parser and the profile field validators. */
 #include <stddef.h>
 #include <stdint.h>

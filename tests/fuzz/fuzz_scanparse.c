@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for both scan parsers and the classifier behind them.  The first
  * byte picks the parser; the rest is the remote output.  Besides not crashing, the
  * invariants the kill decision rests on are checked: nothing from an incomplete scan,

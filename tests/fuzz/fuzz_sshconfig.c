@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the ssh_config parser.  The input is split at "\n@@\n" into up to
  * eight files: the first is the top config, and an Include resolves to the others, so
  * nesting, loops and glob lists come from the fuzzer too:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: the ad hoc connect target ([USER@]HOST[:PORT]) and --server-port parsers. */
 #include <stddef.h>
 #include <stdint.h>

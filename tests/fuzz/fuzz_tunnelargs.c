@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: what moshman tunnel and the command transport parse: ADDR:PORT
  * (tunnel_parse_addrport) and the --tunnel-command template (cmdpath_expand). */
 #include <arpa/inet.h>

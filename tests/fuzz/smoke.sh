@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A fuzz target's smoke run for tests/run.sh: 30,000 inputs or 15 s on its seeds
 # (tests/fuzz/corpus/NAME).  New inputs go to a scratch directory, never into the seeds.
 # usage: sh tests/fuzz/smoke.sh BUILD/fuzz/fuzz_NAME

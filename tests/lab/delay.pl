@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # delay.pl tcp|udp LISTEN_IP:PORT TARGET_IP:PORT MS
 # A forwarder that holds everything MS milliseconds in each direction, for tests that
 # need latency on a kernel without tc netem.  TCP: one upstream connection per accepted

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # keeper.pl FIFO: the client side's parent for long-lived lab processes.
 #
 # This machine's PID 1 does not reap orphans, so a daemon that outlives its parent (the

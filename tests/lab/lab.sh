@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The end-to-end lab: a "client" and a "server" network namespace joined only to each
 # other by a veth pair, with a real OpenSSH sshd, mosh-server and proxies (microsocks,
 # tinyproxy, shadowsocks-libev) on the server side, switches that break the path the way

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # udp_echo.pl PORT [ADDRESS]: send every datagram back to where it came from.
 use strict;
 use warnings;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # udp_probe.pl IP PORT COUNT WAIT_MS [rtt]: send COUNT numbered datagrams 5 ms apart, then
 # wait up to WAIT_MS after the last one; print how many distinct numbers came back (and,
 # with "rtt", the shortest round trip in milliseconds, -1 when none came back).

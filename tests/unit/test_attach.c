@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The attach layer's pure parts: the keyboard filter (src/session/attachkey.c) and the
  * socket's message codec (src/session/attachproto.c). */
 #include "tests/unit/unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command transport (src/link/cmdpath.c): template expansion, and the command's output,
  * read from real `sh` children on a libev loop. */
 #include "tests/unit/unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The store: creation, permissions, hostile files, migrations, hosts, sessions. */
 #include <errno.h>
 #include <fcntl.h>

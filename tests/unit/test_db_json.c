@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* db/db_json.c: JSON written and read by SQLite for host export and import, and the new
  * profile columns (migration 3) surviving a write and a read. */
 #include <stdio.h>

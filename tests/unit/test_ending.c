@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The ending rule (src/session/ending.c): every combination of what the supervisor can
  * know, and the stop script's answers. */
 #include "tests/unit/unit.h"

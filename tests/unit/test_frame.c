@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tunnel's frame codec (src/link/frame.c) and the relay command lines (src/link/rrelay.c). */
 #include "tests/unit/unit.h"
 

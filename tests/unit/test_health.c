@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The degraded verdict (src/link/health.c): a pure function of timestamps and the RTT. */
 #include "tests/unit/unit.h"
 

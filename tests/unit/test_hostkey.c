@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The host key verdict: OpenSSH's semantics for every command that opens ssh. */
 #include "src/ssh/sshconn.h"
 #include "tests/unit/unit.h"

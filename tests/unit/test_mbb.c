@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* src/link/mbb.c: the make-before-break decisions on given clock values. */
 #include "src/link/mbb.h"
 #include "src/link/tunnel.h"

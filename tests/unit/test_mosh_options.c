@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mosh's options on profiles and connect: ad hoc targets, --server-port, --bind-server,
  * --no-init, --family, and how they reach mosh-server's command line. */
 #include <netdb.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moshconnect_parse against outputs recorded from Debian's mosh-server 1.4.0 on this
  * machine (servers killed right after), plus hostile and broken ones. */
 #include "src/session/moshconnect.h"

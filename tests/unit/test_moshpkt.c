@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mosh's datagrams under the session key (src/link/moshpkt.c): datagrams captured from
  * the real mosh 1.4.0 open, with the timestamps mosh put in them; anything else fails. */
 #include "tests/unit/unit.h"

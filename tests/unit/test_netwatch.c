@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Network-change decisions (src/link/netwatch.c): given rtnetlink messages and source
  * addresses, which changes touch the session's route and which ones to act on. */
 #include "tests/unit/unit.h"

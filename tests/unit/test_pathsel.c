@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The auto path policy (src/link/pathsel.c): a pure state machine driven by timed events. */
 #include "tests/unit/unit.h"
 

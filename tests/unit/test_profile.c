@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every validation rule of a host profile, and the proxy URL parser. */
 #include <stdlib.h>
 

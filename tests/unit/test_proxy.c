@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proxy: the pure codecs, then the libev driver against fake servers written here (for
  * exact misbehaviour) and against the real microsocks and tinyproxy (started here when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* src/ssh/resolve.c: lookups off the loop, and the memory of last good addresses. */
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* src/scan/scan.c without a remote host: summaries, the rows saved, the target rule, the
  * remote command's quoting (run by a local sh), and the parallel runner against hosts
  * that refuse or never answer (on loopback), which must cost their timeout at most,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The classifier on the recorded scene (tests/fixtures/scan/record.sh: one attached,
  * one detached, one new server with its twin) and on variations of it that remove or
  * contradict one fact at a time: each must cost the kill, and say so. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The scan and kill parsers on outputs recorded from real mosh-servers
  * (tests/fixtures/scan, see record.sh there), on truncations of them, and on hostile
  * variations.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shquote: exact quoting, and a real /bin/sh that must give back every word unchanged
  * and run nothing hidden in one. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ssh_config reader: syntax, ssh's block semantics, Includes, errors, the file loader on
  * the fixture tree, and a comparison with the real `ssh -G` when ssh is installed. */
 #include <fnmatch.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/util/shquote.h"
 #include "src/ssh/sshconn.h"
 #include "src/ssh/resolve.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "src/session/supervisor.h"
 #include "tests/unit/unit.h"
 

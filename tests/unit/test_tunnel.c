@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tunnel's pure pieces (src/link/tunnel.c): liveness decisions, backoff, ADDR:PORT. */
 #include "tests/unit/unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one UDP socket helper (src/link/udpsock.c): numeric addresses, the peer check, and
  * which send errors mean "the network moved: rebuild". */
 #include "tests/unit/unit.h"

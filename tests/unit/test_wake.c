@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The wake detector (src/link/wake.c): given clock values, one tick at a time. */
 #include "tests/unit/unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small unit-test harness.  UNIT_BEGIN prints the plan, "1..N", N being the number
  * of RUN() lines in the program; each RUN prints one line the runner counts:
  *   ok - <program>: <test>      not ok - <program>: <test>      skip - <program>: <test>: why

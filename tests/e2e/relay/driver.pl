@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # Test driver for the remote relays (tests/e2e/relay_local.sh): plays the supervisor on
 # the relay's stdin/stdout through pipes and mosh-server as a UDP echo server on
 # 127.0.0.1.  Speaks the protocol on its own (docs/protocol.md), so it checks the C codec
