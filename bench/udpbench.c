@@ -42,9 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAGIC	0x4d424e43u	/* "MBNC" */
-#define HDR	16
-#define MAXDG	65536
+#define MAGIC 0x4d424e43u /* "MBNC" */
+#define HDR 16
+#define MAXDG 65536
 
 static void
 die(const char *what)
@@ -87,7 +87,10 @@ fnv(const unsigned char *p, size_t n)
 static void
 put32(unsigned char *p, uint32_t v)
 {
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
 }
 
 static uint32_t
@@ -108,7 +111,9 @@ make_dg(unsigned char *b, size_t size, uint32_t seq)
 	put32(b + 8, (uint32_t)size);
 	put32(b + 12, 0);
 	for (i = HDR; i < size; i++) {
-		x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
 		b[i] = (unsigned char)x;
 	}
 	put32(b + 12, fnv(b, size));
@@ -314,8 +319,8 @@ do_flood(char **argv)
 	/* Let the last replies arrive, uncounted in the rate but counted as delivered. */
 	t = now_ns();
 	printf("sent %lld recv %lld intact %lld merged %lld split %lld misaligned %lld "
-	    "dup %lld lost %lld secs %.3f\n", sent, recvd, intact, merged, split, mis, dup,
-	    sent - intact, (double)(t - start) / 1e9);
+	       "dup %lld lost %lld secs %.3f\n",
+	    sent, recvd, intact, merged, split, mis, dup, sent - intact, (double)(t - start) / 1e9);
 	return 0;
 }
 

@@ -356,7 +356,8 @@ db_check_file(const char *path, char *err, size_t errlen)
 
 	if (lstat(path, &sb) == -1) {
 		if (errno != ENOENT) {
-			snprintf(err, errlen, "cannot use the database %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot use the database %s: %s", path,
+			    strerror(errno));
 			return DB_ERR;
 		}
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -374,8 +375,9 @@ db_check_file(const char *path, char *err, size_t errlen)
 		return DB_ERR;
 	}
 	if (sb.st_uid != getuid()) {
-		snprintf(err, errlen, "the database %s belongs to another user (uid %ld); refusing it",
-		    path, (long)sb.st_uid);
+		snprintf(err, errlen,
+		    "the database %s belongs to another user (uid %ld); refusing it", path,
+		    (long)sb.st_uid);
 		return DB_ERR;
 	}
 	if ((sb.st_mode & 077) != 0) {
@@ -406,11 +408,15 @@ db_check_contents(struct db *db)
 	if (rc != SQLITE_OK) {
 		rc = sqlite3_errcode(db->h);
 		if (rc == SQLITE_NOTADB)
-			return db_failf(db, "%s is not a SQLite database; left untouched (move it "
-			    "away or name another file with --db)", db->path);
+			return db_failf(db,
+			    "%s is not a SQLite database; left untouched (move it "
+			    "away or name another file with --db)",
+			    db->path);
 		if (rc == SQLITE_CORRUPT)
-			return db_failf(db, "the database %s is corrupt; left untouched (restore a "
-			    "copy or move it away)", db->path);
+			return db_failf(db,
+			    "the database %s is corrupt; left untouched (restore a "
+			    "copy or move it away)",
+			    db->path);
 		return db_fail(db, "reading the database");
 	}
 	appid = db_int_query(db, "PRAGMA application_id");
@@ -423,7 +429,8 @@ db_check_contents(struct db *db)
 		return db_failf(db, "%s is a SQLite database but not moshman's; left untouched",
 		    db->path);
 	if (version > DB_SCHEMA_VERSION)
-		return db_failf(db, "the database %s has schema version %lld, newer than this "
+		return db_failf(db,
+		    "the database %s has schema version %lld, newer than this "
 		    "moshman knows (%d); upgrade moshman; the file was left untouched",
 		    db->path, (long long)version, DB_SCHEMA_VERSION);
 	return DB_OK;
@@ -508,9 +515,10 @@ db_open(const char *path, struct db **out, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_finalize(st);
-	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
-	    "PRAGMA secure_delete = ON", NULL,
-	    NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(db->h,
+	        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+	        "PRAGMA secure_delete = ON",
+	        NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(db, "setting pragmas");
 		goto fail;
 	}

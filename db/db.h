@@ -56,9 +56,9 @@ struct db_host {
 	char *hostname;
 	int port;
 	char *user;
-	char *identity;       /* NULL: agent and ssh defaults */
-	char *proxy_type;     /* "none", "socks5", "socks5h", "http" */
-	char *proxy_host;     /* NULL when proxy_type is "none" */
+	char *identity;   /* NULL: agent and ssh defaults */
+	char *proxy_type; /* "none", "socks5", "socks5h", "http" */
+	char *proxy_host; /* NULL when proxy_type is "none" */
 	int proxy_port;
 	char *proxy_user;     /* NULL: no proxy auth */
 	char *proxy_pass;     /* secret: never printed */
@@ -72,11 +72,11 @@ struct db_host {
 	char *hostkey_policy; /* "ask", "accept-new", "strict" */
 	int64_t idle_timeout; /* seconds, MOSH_SERVER_NETWORK_TMOUT */
 	int auto_clean;
-	int server_port_lo;   /* mosh-server -p LO[:HI]; 0: mosh's default (60001..60999) */
-	int server_port_hi;   /* == lo for one port, 0 when lo is 0 */
-	char *bind_server;    /* NULL: "ssh" (-s); "any" (no -s), or an address (-i) */
-	int no_init;          /* mosh-client without terminal init (MOSH_NO_TERM_INIT) */
-	char *family;         /* mosh --family: NULL "all", "inet", "inet6", "prefer-inet",
+	int server_port_lo; /* mosh-server -p LO[:HI]; 0: mosh's default (60001..60999) */
+	int server_port_hi; /* == lo for one port, 0 when lo is 0 */
+	char *bind_server;  /* NULL: "ssh" (-s); "any" (no -s), or an address (-i) */
+	int no_init;        /* mosh-client without terminal init (MOSH_NO_TERM_INIT) */
+	char *family;       /* mosh --family: NULL "all", "inet", "inet6", "prefer-inet",
 	                       * "prefer-inet6", "auto" (src/ssh/resolve.h) */
 	int pinned;
 	int64_t created_at;
@@ -113,31 +113,31 @@ int db_host_json(struct db *, const char *name, char **out);
  * its supervisor is still trying to stop it or gone (src/session/ending.h). */
 struct db_session {
 	int64_t id;
-	int64_t host_id;         /* 0 when the profile was deleted later */
-	char *host_name;         /* kept even when the profile goes */
+	int64_t host_id; /* 0 when the profile was deleted later */
+	char *host_name; /* kept even when the profile goes */
 	char *state;
-	char *path;              /* "udp", "tcp", "command", NULL before known */
-	char *transport;         /* what was asked: auto/udp/tcp/command */
-	char *remote_addr;       /* address mosh-server was reached at */
+	char *path;        /* "udp", "tcp", "command", NULL before known */
+	char *transport;   /* what was asked: auto/udp/tcp/command */
+	char *remote_addr; /* address mosh-server was reached at */
 	int mosh_port;
-	int local_port;          /* the supervisor's relay on 127.0.0.1 */
+	int local_port; /* the supervisor's relay on 127.0.0.1 */
 	int64_t server_pid;
 	int64_t supervisor_pid;
 	uint64_t supervisor_start; /* process start time (clock ticks since boot) */
 	int64_t client_pid;
 	uint64_t client_start;
-	char *boot_id;           /* /proc/sys/kernel/random/boot_id of the supervisor's boot */
-	char *session_key;       /* secret; NULL once the session ended */
+	char *boot_id;     /* /proc/sys/kernel/random/boot_id of the supervisor's boot */
+	char *session_key; /* secret; NULL once the session ended */
 	int64_t started_at;
 	int64_t updated_at;
-	int64_t ended_at;        /* 0 while live */
-	int64_t last_rx_at;      /* last datagram from the server, ms epoch, 0 never */
-	int64_t last_tx_at;      /* last datagram from mosh-client */
+	int64_t ended_at;   /* 0 while live */
+	int64_t last_rx_at; /* last datagram from the server, ms epoch, 0 never */
+	int64_t last_tx_at; /* last datagram from mosh-client */
 	int64_t bytes_up, bytes_down, pkts_up, pkts_down;
-	int rtt_ms;              /* -1 unknown */
+	int rtt_ms; /* -1 unknown */
 	int reconnects;
 	/* read-only here: written by db_session_set_attached() */
-	int attached;            /* a terminal is attached (moshman attach) */
+	int attached;              /* a terminal is attached (moshman attach) */
 	int64_t attach_changed_at; /* when it attached or left, 0 never */
 };
 
@@ -163,17 +163,16 @@ int db_session_json(struct db *, int all, char **out);
 int db_session_is_live_state(const char *state);
 
 /* Live sessions plus those that ended after since_ms, newest first, at most limit. */
-int db_session_recent(struct db *, int64_t since_ms, int limit, struct db_session **out,
-    size_t *n);
+int db_session_recent(struct db *, int64_t since_ms, int limit, struct db_session **out, size_t *n);
 
 /* Per-host counts for the dashboard, in one query. */
 struct db_host_stats {
 	int64_t host_id;
-	int live;              /* sessions in a live state */
-	int orphaned;          /* sessions marked orphaned */
-	int scan_orphans;      /* last scan: servers that `clean` would kill by default */
-	int scan_detached;     /* last scan: detached servers that are not ours */
-	int64_t scanned_at;    /* 0: never scanned */
+	int live;           /* sessions in a live state */
+	int orphaned;       /* sessions marked orphaned */
+	int scan_orphans;   /* last scan: servers that `clean` would kill by default */
+	int scan_detached;  /* last scan: detached servers that are not ours */
+	int64_t scanned_at; /* 0: never scanned */
 };
 int db_host_stats(struct db *, struct db_host_stats **out, size_t *n);
 
@@ -181,24 +180,24 @@ int db_host_stats(struct db *, struct db_host_stats **out, size_t *n);
 
 struct db_scan {
 	int64_t host_id;
-	int64_t scanned_at;   /* ms epoch */
-	char *status;         /* ok, incomplete, unreachable, error */
-	char *message;        /* why, for anything but ok */
-	char *missing_tools;  /* e.g. "ss netstat", NULL when none */
+	int64_t scanned_at;  /* ms epoch */
+	char *status;        /* ok, incomplete, unreachable, error */
+	char *message;       /* why, for anything but ok */
+	char *missing_tools; /* e.g. "ss netstat", NULL when none */
 };
 
 struct db_scan_server {
 	int64_t pid, ppid;
-	int64_t uid;          /* -1 unknown */
-	int port;             /* 0 unknown */
-	char *start_token;    /* identifies the process instance (pid reuse) */
-	int64_t age_s;        /* -1 unknown */
-	char *utmp;           /* "attached", "detached", NULL none */
+	int64_t uid;       /* -1 unknown */
+	int port;          /* 0 unknown */
+	char *start_token; /* identifies the process instance (pid reuse) */
+	int64_t age_s;     /* -1 unknown */
+	char *utmp;        /* "attached", "detached", NULL none */
 	char *tty;
-	char *class_;         /* ours-live, ours-orphaned, detached, attached, starting */
+	char *class_; /* ours-live, ours-orphaned, detached, attached, starting */
 	char *why;
-	int64_t session_id;   /* ours: the session row, else 0 */
-	int candidate;        /* a kill target by default */
+	int64_t session_id;     /* ours: the session row, else 0 */
+	int candidate;          /* a kill target by default */
 	int candidate_detached; /* a target with --detached */
 	char *cmdline;
 };
@@ -208,8 +207,8 @@ void db_scan_servers_free(struct db_scan_server *, size_t n);
 /* Replace the host's last scan and its servers in one transaction. */
 int db_scan_save(struct db *, const struct db_scan *, const struct db_scan_server *, size_t n);
 /* DB_NOTFOUND when the host was never scanned. */
-int db_scan_get(struct db *, int64_t host_id, struct db_scan *, struct db_scan_server **,
-    size_t *n);
+int
+db_scan_get(struct db *, int64_t host_id, struct db_scan *, struct db_scan_server **, size_t *n);
 /* The host's last scan as a JSON object made by SQLite: host, scanned_at, status, message,
  * missing_tools and servers[] (pid, ppid, uid, port, start, age_s, utmp, tty, class, why,
  * session_id, candidate, candidate_detached, cmdline).  DB_NOTFOUND when never scanned. */
@@ -221,8 +220,8 @@ int db_scan_json(struct db *, int64_t host_id, char **out);
 int db_json_append(struct db *, char **array, const char *value);
 int db_json_kill_target(struct db *, int64_t pid, const char *class_, int64_t session_id,
     const char *result, const char *signals, int gone, char **out);
-int db_json_clean_host(struct db *, const char *scan_json, int kill_ran,
-    const char *targets_json, char **out);
+int db_json_clean_host(struct db *, const char *scan_json, int kill_ran, const char *targets_json,
+    char **out);
 /* JSON through SQLite's own parser and writer, for files the commands read and write.
  * db_json_quote: s as a JSON string (NULL: null).  db_json_set: *obj (NULL starts {})
  * with key set to a JSON value (NULL: null).  db_json_type: the JSON type at path
@@ -239,8 +238,8 @@ struct db_json_item {
 int db_json_quote(struct db *, const char *s, char **out);
 int db_json_set(struct db *, char **obj, const char *key, const char *value_json);
 int db_json_type(struct db *, const char *json, const char *path, char **type);
-int db_json_items(struct db *, const char *json, const char *path,
-    struct db_json_item **out, size_t *n);
+int db_json_items(struct db *, const char *json, const char *path, struct db_json_item **out,
+    size_t *n);
 void db_json_items_free(struct db_json_item *, size_t n);
 
 /* PRAGMA data_version: changes whenever another connection commits. */
@@ -255,7 +254,7 @@ int db_event_add(struct db *, int64_t session_id, const char *kind, const char *
 int db_session_set_attached(struct db *, int64_t id, int attached, const char *why);
 
 struct db_event {
-	int64_t at;    /* ms epoch */
+	int64_t at; /* ms epoch */
 	char *kind;
 	char *message;
 };

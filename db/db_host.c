@@ -5,11 +5,11 @@
 
 #include "db/db_int.h"
 
-#define HOST_COLS                                                                        \
-	"id, name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, "  \
-	"proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, "        \
+#define HOST_COLS \
+	"id, name, hostname, port, user, identity, proxy_type, proxy_host, proxy_port, " \
+	"proxy_user, proxy_pass, jump, proxy_command, transport, tunnel_command, " \
 	"server_command, predict, known_hosts, hostkey_policy, idle_timeout, auto_clean, " \
-	"pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, "   \
+	"pinned, created_at, last_used_at, server_port_lo, server_port_hi, bind_server, " \
 	"no_init, family"
 
 static const char sql_host_insert[] =
@@ -39,8 +39,7 @@ static const char sql_tags_get[] = "SELECT tag FROM host_tags WHERE host_id = ?1
 static const char sql_tags_del[] = "DELETE FROM host_tags WHERE host_id = ?1";
 static const char sql_tags_add[] = "INSERT INTO host_tags (host_id, pos, tag) VALUES (?1, ?2, ?3)";
 static const char sql_tags_all[] = "SELECT host_id, tag FROM host_tags ORDER BY host_id, pos";
-static const char sql_loc_all[] =
-    "SELECT host_id, setting FROM host_locales ORDER BY host_id, pos";
+static const char sql_loc_all[] = "SELECT host_id, setting FROM host_locales ORDER BY host_id, pos";
 static const char sql_loc_get[] =
     "SELECT setting FROM host_locales WHERE host_id = ?1 ORDER BY pos";
 static const char sql_loc_del[] = "DELETE FROM host_locales WHERE host_id = ?1";
@@ -48,37 +47,36 @@ static const char sql_loc_add[] =
     "INSERT INTO host_locales (host_id, pos, setting) VALUES (?1, ?2, ?3)";
 
 /* One JSON object per host, built by SQLite; the proxy password shows as "***". */
-#define HOST_JSON                                                                        \
+#define HOST_JSON \
 	"json_object('name', h.name, 'host', h.hostname, 'port', h.port, 'user', h.user, " \
-	"'identity', h.identity, "                                                        \
+	"'identity', h.identity, " \
 	"'proxy', CASE h.proxy_type WHEN 'none' THEN 'none' ELSE h.proxy_type || '://' || " \
-	"  CASE WHEN h.proxy_user IS NULL THEN '' ELSE h.proxy_user || "                  \
-	"    CASE WHEN h.proxy_pass IS NULL THEN '' ELSE ':***' END || '@' END || "       \
-	"  CASE WHEN instr(h.proxy_host, ':') > 0 THEN '[' || h.proxy_host || ']' "       \
-	"    ELSE h.proxy_host END || ':' || h.proxy_port END, "                          \
-	"'jump', h.jump, 'proxy_command', h.proxy_command, 'transport', h.transport, "    \
-	"'tunnel_command', h.tunnel_command, 'server_command', h.server_command, "        \
-	"'predict', h.predict, 'known_hosts', h.known_hosts, "                            \
-	"'hostkey_policy', h.hostkey_policy, 'idle_timeout', h.idle_timeout, "            \
-	"'auto_clean', json(CASE WHEN h.auto_clean THEN 'true' ELSE 'false' END), "       \
-	"'server_port', CASE WHEN h.server_port_lo = 0 THEN NULL "                        \
-	"  WHEN h.server_port_hi = h.server_port_lo THEN CAST(h.server_port_lo AS TEXT) "  \
-	"  ELSE h.server_port_lo || ':' || h.server_port_hi END, "                        \
-	"'bind_server', coalesce(h.bind_server, 'ssh'), "                                 \
-	"'init', json(CASE WHEN h.no_init THEN 'false' ELSE 'true' END), "                \
-	"'family', coalesce(h.family, 'all'), "                                           \
-	"'pinned', json(CASE WHEN h.pinned THEN 'true' ELSE 'false' END), "               \
-	"'created_at', h.created_at, "                                                    \
-	"'last_used_at', CASE WHEN h.last_used_at > 0 THEN h.last_used_at END, "         \
-	"'locales', json((SELECT json_group_array(setting) FROM (SELECT setting FROM "    \
-	"  host_locales WHERE host_id = h.id ORDER BY pos))), "                           \
-	"'tags', json((SELECT json_group_array(tag) FROM (SELECT tag FROM host_tags "     \
-	"  WHERE host_id = h.id ORDER BY pos))), "                                        \
-	"'live_sessions', (SELECT count(*) FROM sessions s WHERE s.host_id = h.id "       \
+	"  CASE WHEN h.proxy_user IS NULL THEN '' ELSE h.proxy_user || " \
+	"    CASE WHEN h.proxy_pass IS NULL THEN '' ELSE ':***' END || '@' END || " \
+	"  CASE WHEN instr(h.proxy_host, ':') > 0 THEN '[' || h.proxy_host || ']' " \
+	"    ELSE h.proxy_host END || ':' || h.proxy_port END, " \
+	"'jump', h.jump, 'proxy_command', h.proxy_command, 'transport', h.transport, " \
+	"'tunnel_command', h.tunnel_command, 'server_command', h.server_command, " \
+	"'predict', h.predict, 'known_hosts', h.known_hosts, " \
+	"'hostkey_policy', h.hostkey_policy, 'idle_timeout', h.idle_timeout, " \
+	"'auto_clean', json(CASE WHEN h.auto_clean THEN 'true' ELSE 'false' END), " \
+	"'server_port', CASE WHEN h.server_port_lo = 0 THEN NULL " \
+	"  WHEN h.server_port_hi = h.server_port_lo THEN CAST(h.server_port_lo AS TEXT) " \
+	"  ELSE h.server_port_lo || ':' || h.server_port_hi END, " \
+	"'bind_server', coalesce(h.bind_server, 'ssh'), " \
+	"'init', json(CASE WHEN h.no_init THEN 'false' ELSE 'true' END), " \
+	"'family', coalesce(h.family, 'all'), " \
+	"'pinned', json(CASE WHEN h.pinned THEN 'true' ELSE 'false' END), " \
+	"'created_at', h.created_at, " \
+	"'last_used_at', CASE WHEN h.last_used_at > 0 THEN h.last_used_at END, " \
+	"'locales', json((SELECT json_group_array(setting) FROM (SELECT setting FROM " \
+	"  host_locales WHERE host_id = h.id ORDER BY pos))), " \
+	"'tags', json((SELECT json_group_array(tag) FROM (SELECT tag FROM host_tags " \
+	"  WHERE host_id = h.id ORDER BY pos))), " \
+	"'live_sessions', (SELECT count(*) FROM sessions s WHERE s.host_id = h.id " \
 	"  AND s.ended_at = 0))"
 
-static const char sql_host_json_one[] =
-    "SELECT " HOST_JSON " FROM hosts h WHERE h.name = ?1";
+static const char sql_host_json_one[] = "SELECT " HOST_JSON " FROM hosts h WHERE h.name = ?1";
 static const char sql_host_json_all[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " HOST_JSON " AS obj FROM hosts h "
     "ORDER BY h.pinned DESC, h.last_used_at DESC, h.name)";
@@ -291,8 +289,7 @@ bind_host(sqlite3_stmt *st, const struct db_host *h)
 }
 
 static int
-write_strv(struct db *db, const char *del, const char *add, int64_t id, char *const *v,
-    size_t n)
+write_strv(struct db *db, const char *del, const char *add, int64_t id, char *const *v, size_t n)
 {
 	sqlite3_stmt *st;
 

@@ -65,8 +65,7 @@ db_scan_servers_free(struct db_scan_server *v, size_t n)
 }
 
 int
-db_scan_save(struct db *db, const struct db_scan *scan, const struct db_scan_server *v,
-    size_t n)
+db_scan_save(struct db *db, const struct db_scan *scan, const struct db_scan_server *v, size_t n)
 {
 	sqlite3_stmt *st;
 
@@ -266,8 +265,8 @@ db_json_kill_target(struct db *db, int64_t pid, const char *class_, int64_t sess
 }
 
 int
-db_json_clean_host(struct db *db, const char *scan_json, int kill_ran,
-    const char *targets_json, char **out)
+db_json_clean_host(struct db *db, const char *scan_json, int kill_ran, const char *targets_json,
+    char **out)
 {
 	sqlite3_stmt *st;
 

@@ -5,11 +5,11 @@
 
 #include "db/db_int.h"
 
-#define SESSION_COLS                                                                     \
-	"id, coalesce(host_id, 0), host_name, state, path, transport, remote_addr, "      \
+#define SESSION_COLS \
+	"id, coalesce(host_id, 0), host_name, state, path, transport, remote_addr, " \
 	"mosh_port, local_port, server_pid, supervisor_pid, supervisor_start, client_pid, " \
 	"client_start, boot_id, session_key, started_at, updated_at, ended_at, last_rx_at, " \
-	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects, "      \
+	"last_tx_at, bytes_up, bytes_down, pkts_up, pkts_down, rtt_ms, reconnects, " \
 	"attached, attach_changed_at"
 
 static const char sql_sess_insert[] =
@@ -50,19 +50,19 @@ static const char sql_host_stats[] =
 static const char sql_event_add[] =
     "INSERT INTO events (session_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)";
 
-#define SESSION_JSON                                                                     \
-	"json_object('id', id, 'host', host_name, 'state', state, 'path', path, "         \
-	"'transport', transport, 'remote_addr', remote_addr, 'mosh_port', mosh_port, "    \
-	"'local_port', local_port, 'server_pid', server_pid, "                            \
-	"'supervisor_pid', supervisor_pid, 'client_pid', client_pid, "                    \
-	"'started_at', started_at, 'updated_at', updated_at, "                            \
-	"'ended_at', CASE WHEN ended_at > 0 THEN ended_at END, "                          \
-	"'last_rx_ms_ago', CASE WHEN last_rx_at > 0 THEN max(0, ?1 - last_rx_at) END, "   \
-	"'last_tx_ms_ago', CASE WHEN last_tx_at > 0 THEN max(0, ?1 - last_tx_at) END, "   \
-	"'bytes_up', bytes_up, 'bytes_down', bytes_down, 'pkts_up', pkts_up, "            \
-	"'pkts_down', pkts_down, 'rtt_ms', CASE WHEN rtt_ms >= 0 THEN rtt_ms END, "       \
-	"'reconnects', reconnects, "                                                      \
-	"'attached', json(CASE WHEN attached THEN 'true' ELSE 'false' END), "             \
+#define SESSION_JSON \
+	"json_object('id', id, 'host', host_name, 'state', state, 'path', path, " \
+	"'transport', transport, 'remote_addr', remote_addr, 'mosh_port', mosh_port, " \
+	"'local_port', local_port, 'server_pid', server_pid, " \
+	"'supervisor_pid', supervisor_pid, 'client_pid', client_pid, " \
+	"'started_at', started_at, 'updated_at', updated_at, " \
+	"'ended_at', CASE WHEN ended_at > 0 THEN ended_at END, " \
+	"'last_rx_ms_ago', CASE WHEN last_rx_at > 0 THEN max(0, ?1 - last_rx_at) END, " \
+	"'last_tx_ms_ago', CASE WHEN last_tx_at > 0 THEN max(0, ?1 - last_tx_at) END, " \
+	"'bytes_up', bytes_up, 'bytes_down', bytes_down, 'pkts_up', pkts_up, " \
+	"'pkts_down', pkts_down, 'rtt_ms', CASE WHEN rtt_ms >= 0 THEN rtt_ms END, " \
+	"'reconnects', reconnects, " \
+	"'attached', json(CASE WHEN attached THEN 'true' ELSE 'false' END), " \
 	"'attach_changed_at', CASE WHEN attach_changed_at > 0 THEN attach_changed_at END)"
 static const char sql_sess_json_live[] =
     "SELECT json_group_array(json(obj)) FROM (SELECT " SESSION_JSON " AS obj "
@@ -331,8 +331,7 @@ db_session_list(struct db *db, int all, struct db_session **out, size_t *n)
 }
 
 int
-db_session_recent(struct db *db, int64_t since_ms, int limit, struct db_session **out,
-    size_t *n)
+db_session_recent(struct db *db, int64_t since_ms, int limit, struct db_session **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	void *v = NULL;

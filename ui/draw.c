@@ -9,17 +9,43 @@
 #include "ui/pane.h"
 
 const struct glyphs draw_utf8 = {
-	"●", "◐", "↻", "✖", "○", "…", "✗", "─",
+	"●",
+	"◐",
+	"↻",
+	"✖",
+	"○",
+	"…",
+	"✗",
+	"─",
 	{ "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" },
-	"◆", "★", "↑", "↓",
+	"◆",
+	"★",
+	"↑",
+	"↓",
 };
 const struct glyphs draw_ascii = {
-	"*", "~", "@", "x", "-", ".", "!", "-",
+	"*",
+	"~",
+	"@",
+	"x",
+	"-",
+	".",
+	"!",
+	"-",
 	{ "_", ".", ",", "-", "=", "+", "#", "#" },
-	"+", "*", "^", "v",
+	"+",
+	"*",
+	"^",
+	"v",
 };
 
-enum { C_UP = 1, C_WARN, C_BAD, C_DIM, C_ACCENT };
+enum {
+	C_UP = 1,
+	C_WARN,
+	C_BAD,
+	C_DIM,
+	C_ACCENT
+};
 
 void
 draw_init_colors(struct ui *u)
@@ -216,8 +242,8 @@ draw_help(struct ui *u)
 	}
 	if (y < LINES - 1 && col == 0) {
 		y++;
-		mvaddnstr(y, 0, " Connecting suspends the dashboard; it returns when mosh-client exits.",
-		    COLS);
+		mvaddnstr(y, 0,
+		    " Connecting suspends the dashboard; it returns when mosh-client exits.", COLS);
 	}
 	wnoutrefresh(stdscr);
 	doupdate();
@@ -250,4 +276,3 @@ draw_all(struct ui *u)
 	doupdate();
 	u->redraw = REDRAW_NONE;
 }
-

@@ -12,8 +12,8 @@
 
 struct field {
 	const char *label;
-	const char *opt;   /* profile option, or NULL for the name */
-	int list;          /* space-separated values of a repeatable option */
+	const char *opt; /* profile option, or NULL for the name */
+	int list;        /* space-separated values of a repeatable option */
 	char value[256];
 	char initial[256];
 	char *err;
@@ -141,8 +141,10 @@ paint(struct field *f, int cur, const char *title, const char *banner)
 	attrset(A_BOLD);
 	mvaddnstr(0, 1, title, COLS - 2);
 	attrset(A_DIM);
-	mvaddnstr(1, 1, "Tab next  Shift-Tab previous  Enter on the last field or F2 saves  "
-			"Ctrl-U clear  Esc cancel", COLS - 2);
+	mvaddnstr(1, 1,
+	    "Tab next  Shift-Tab previous  Enter on the last field or F2 saves  "
+	    "Ctrl-U clear  Esc cancel",
+	    COLS - 2);
 	attrset(A_NORMAL);
 	for (int i = first; i < NFIELDS && y0 + (i - first) * 2 < LINES - 1; i++) {
 		int y = y0 + (i - first) * 2;
@@ -193,7 +195,11 @@ check_field(struct field *f)
 	db_host_clear(&scratch);
 }
 
-enum form_key { FORM_EDIT, FORM_SAVE, FORM_CANCEL };
+enum form_key {
+	FORM_EDIT,
+	FORM_SAVE,
+	FORM_CANCEL
+};
 
 /* One key: moves the cursor or edits the current field, or asks to save or cancel. */
 static enum form_key
@@ -311,8 +317,10 @@ form_run(struct ui *u, const char *name, int duplicate)
 		snprintf(f[0].value, sizeof f[0].value, "%.60s-copy", base.name);
 		as_new(&base);
 	}
-	snprintf(title, sizeof title, "%s", name == NULL ? "Add a host"
-	    : duplicate ? "Duplicate a host" : "Edit a host");
+	snprintf(title, sizeof title, "%s",
+	    name == NULL    ? "Add a host"
+	        : duplicate ? "Duplicate a host"
+	                    : "Edit a host");
 	while (!saved && k != FORM_CANCEL) {
 		paint(f, cur, title, banner);
 		if ((ch = getch()) == KEY_RESIZE)

@@ -22,7 +22,7 @@ struct job {
 	ev_child child;
 	ev_io out;
 	int fd;
-	char last[256];  /* the last complete line the child printed */
+	char last[256]; /* the last complete line the child printed */
 	char partial[256];
 	size_t plen;
 };
@@ -208,7 +208,7 @@ jobs_foreground(struct ui *u, const char *const cargv[], const char *banner)
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (pid == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		dialog_wait_key("moshman: the session ended with an error (see above); press "
-				"Enter to return to the dashboard ");
+		                "Enter to return to the dashboard ");
 	reset_prog_mode();
 	u->redraw = REDRAW_ALL;
 	ui_reload(u, 1);
@@ -226,10 +226,11 @@ jobs_after(struct ui *u, int rc, int64_t id, const char *host)
 		ui_status(u, 1, "%s: the session ended with status %d", host, rc);
 		return;
 	}
-	if (id > 0 && db_session_get(u->m.db, id, &s) == DB_OK &&
-	    db_session_is_live_state(s.state))
-		ui_status(u, 0, "session %lld to %s detached; it keeps running (Enter on it "
-		    "attaches)", (long long)id, host);
+	if (id > 0 && db_session_get(u->m.db, id, &s) == DB_OK && db_session_is_live_state(s.state))
+		ui_status(u, 0,
+		    "session %lld to %s detached; it keeps running (Enter on it "
+		    "attaches)",
+		    (long long)id, host);
 	else
 		ui_status(u, 0, "session to %s ended", host);
 	db_session_clear(&s);
@@ -271,8 +272,10 @@ jobs_attach(struct ui *u, int64_t id, const char *host)
 	cargv[n++] = "attach";
 	cargv[n++] = ids;
 	cargv[n] = NULL;
-	snprintf(banner, sizeof banner, "attaching to session %lld (%s); Ctrl-^ d returns to "
-	    "the dashboard, the session keeps running", (long long)id, host);
+	snprintf(banner, sizeof banner,
+	    "attaching to session %lld (%s); Ctrl-^ d returns to "
+	    "the dashboard, the session keeps running",
+	    (long long)id, host);
 	jobs_after(u, jobs_foreground(u, cargv, banner), id, host);
 	return 0;
 }
@@ -335,8 +338,10 @@ jobs_connect(struct ui *u, const char *host, int in_tmux)
 	cargv[n++] = "connect";
 	cargv[n++] = host;
 	cargv[n] = NULL;
-	snprintf(banner, sizeof banner, "connecting to %s (Ctrl-^ d returns to the dashboard, "
-	    "the session keeps running)", host);
+	snprintf(banner, sizeof banner,
+	    "connecting to %s (Ctrl-^ d returns to the dashboard, "
+	    "the session keeps running)",
+	    host);
 	st = jobs_foreground(u, cargv, banner);
 	if (st != 0)
 		ui_status(u, 1, "connect %s failed (exit %d)", host, st);

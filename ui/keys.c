@@ -114,8 +114,8 @@ act_delete(struct ui *u)
 	if (mh == NULL)
 		return REDRAW_NONE;
 	snprintf(name, sizeof name, "%s", mh->h.name);
-	snprintf(line, sizeof line, "%s (%s@%s); its session history is kept.", name,
-	    mh->h.user, mh->h.hostname);
+	snprintf(line, sizeof line, "%s (%s@%s); its session history is kept.", name, mh->h.user,
+	    mh->h.hostname);
 	if (!dialog_confirm(u, "Delete host?", lp, 1, "Delete it? (y/n)"))
 		return REDRAW_ALL;
 	if (model_delete(&u->m, name, &err) == -1) {
@@ -315,10 +315,11 @@ act_kill(struct ui *u)
 	if (n == 0) {
 		/* Say why, in the classifier's words (e.g. utmp still says attached). */
 		if (refused == 1 && last_refused != NULL)
-			ui_status(u, 1, "pid %lld is not a target: %s", (long long)last_refused->pid,
-			    last_refused->why);
+			ui_status(u, 1, "pid %lld is not a target: %s",
+			    (long long)last_refused->pid, last_refused->why);
 		else
-			ui_status(u, 1, "none of those servers is a target (attached, live, "
+			ui_status(u, 1,
+			    "none of those servers is a target (attached, live, "
 			    "starting or not proven orphaned)");
 		return REDRAW_PANES;
 	}
@@ -350,8 +351,7 @@ act_clean(struct ui *u)
 
 	if (mh == NULL)
 		return REDRAW_NONE;
-	snprintf(line, sizeof line, "Kill the orphaned mosh-servers of %s (SIGTERM)?",
-	    mh->h.name);
+	snprintf(line, sizeof line, "Kill the orphaned mosh-servers of %s (SIGTERM)?", mh->h.name);
 	if (dialog_confirm(u, "Clean orphans", lp, 1, "Clean? (y/n)")) {
 		snprintf(what, sizeof what, "clean %s", mh->h.name);
 		jobs_self(u, what, "clean", mh->h.name, extra, 1);
@@ -380,8 +380,8 @@ quit_confirmed(struct ui *u)
 	}
 	if (here == 0)
 		return 1;
-	snprintf(line, sizeof line, "%d session%s started from this dashboard still run%s.",
-	    here, here == 1 ? "" : "s", here == 1 ? "s" : "");
+	snprintf(line, sizeof line, "%d session%s started from this dashboard still run%s.", here,
+	    here == 1 ? "" : "s", here == 1 ? "s" : "");
 	lp[0] = line;
 	return dialog_confirm(u, "Quit moshman?", lp, 1, "They keep running. Quit? (y/n)");
 }
@@ -453,10 +453,11 @@ ui_act(struct ui *u, enum action act)
 	return actions[act](u);
 }
 
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 const struct binding ui_bindings[] = {
-	{ '\n', ACT_CONNECT, "Enter", "connect to the selected host; on a running session, attach" },
+	{ '\n', ACT_CONNECT, "Enter",
+	    "connect to the selected host; on a running session, attach" },
 	{ '\r', ACT_CONNECT, NULL, NULL },
 	{ KEY_ENTER, ACT_CONNECT, NULL, NULL },
 	{ 'r', ACT_RECONNECT, "r", "reconnect: a live session's link now, else the host" },

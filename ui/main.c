@@ -15,25 +15,26 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: moshman [--db PATH] [-q] [--no-unicode] [--tmux-windows] [COMMAND [ARGS...]]\n"
-	      "       moshman [-q] USER@HOST[:PORT] | @HOST [connect options]  (= moshman connect ...)\n"
-	      "\n"
-	      "mosh sessions that survive networks where UDP cannot pass: host profiles,\n"
-	      "ssh bootstrap through proxies, mosh's UDP carried over TCP when needed,\n"
-	      "automatic reconnect, and cleanup of orphaned mosh-servers.\n"
-	      "\n"
-	      "With no command, opens the dashboard.\n"
-	      "\n"
-	      "Options:\n"
-	      "  --db PATH       database file (default $MOSHMAN_DB, else\n"
-	      "                  $XDG_DATA_HOME/moshman/moshman.db)\n"
-	      "  -q, --quiet     no progress lines\n"
-	      "  --no-unicode    ASCII only in the dashboard\n"
-	      "  --tmux-windows  inside tmux, Enter opens sessions in new windows\n"
-	      "  -h, --help      this help; `moshman COMMAND --help` for a command\n"
-	      "  -V, --version   print the version\n"
-	      "\n"
-	      "Commands:\n",
+	fputs(
+	    "usage: moshman [--db PATH] [-q] [--no-unicode] [--tmux-windows] [COMMAND [ARGS...]]\n"
+	    "       moshman [-q] USER@HOST[:PORT] | @HOST [connect options]  (= moshman connect ...)\n"
+	    "\n"
+	    "mosh sessions that survive networks where UDP cannot pass: host profiles,\n"
+	    "ssh bootstrap through proxies, mosh's UDP carried over TCP when needed,\n"
+	    "automatic reconnect, and cleanup of orphaned mosh-servers.\n"
+	    "\n"
+	    "With no command, opens the dashboard.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --db PATH       database file (default $MOSHMAN_DB, else\n"
+	    "                  $XDG_DATA_HOME/moshman/moshman.db)\n"
+	    "  -q, --quiet     no progress lines\n"
+	    "  --no-unicode    ASCII only in the dashboard\n"
+	    "  --tmux-windows  inside tmux, Enter opens sessions in new windows\n"
+	    "  -h, --help      this help; `moshman COMMAND --help` for a command\n"
+	    "  -V, --version   print the version\n"
+	    "\n"
+	    "Commands:\n",
 	    f);
 	for (size_t i = 0; cmd_table[i] != NULL; i++)
 		fprintf(f, "  %-10s %s\n", cmd_table[i]->name, cmd_table[i]->summary);

@@ -58,8 +58,8 @@ pane_hosts_draw(struct ui *u, int y, int h, int focused)
 		snprintf(tagcol, sizeof tagcol, "%-15.15s ", tags);
 		snprintf(line, sizeof line, "%s %-*.*s %-*.*s %s%s%s%-9.9s %4d %4d",
 		    mh->h.pinned ? u->g->pin : " ", nw, nw, mh->h.name, tw, tw, target,
-		    mid ? route : "",
-		    wide ? transport : "", wide ? tagcol : "", ago, mh->live, mh->orphans);
+		    mid ? route : "", wide ? transport : "", wide ? tagcol : "", ago, mh->live,
+		    mh->orphans);
 		if (focused && i == u->sel[PANE_HOSTS])
 			attr = A_REVERSE;
 		else if (!focused && i == u->sel[PANE_HOSTS])
@@ -67,7 +67,9 @@ pane_hosts_draw(struct ui *u, int y, int h, int focused)
 		draw_row(y + 2 + r, line, attr);
 	}
 	if (u->nvis == 0 && rows > 1)
-		draw_row(y + 2, u->filter[0] ? "  no host matches the filter (Esc clears it)"
-					      : "  no hosts yet: press a to add one, i to import "
-						"~/.ssh/config", A_DIM);
+		draw_row(y + 2,
+		    u->filter[0] ? "  no host matches the filter (Esc clears it)"
+		                 : "  no hosts yet: press a to add one, i to import "
+		                   "~/.ssh/config",
+		    A_DIM);
 }

@@ -21,8 +21,8 @@ pane_servers_draw(struct ui *u, int y, int h, int focused)
 		    mh->h.name);
 	else {
 		fmt_ago(u->scan.scanned_at, ago, sizeof ago);
-		snprintf(title, sizeof title, "Remote servers on %s: scanned %s ago%s%s", mh->h.name,
-		    ago, strcmp(u->scan.status, "ok") ? ", " : "",
+		snprintf(title, sizeof title, "Remote servers on %s: scanned %s ago%s%s",
+		    mh->h.name, ago, strcmp(u->scan.status, "ok") ? ", " : "",
 		    strcmp(u->scan.status, "ok") ? u->scan.status : "");
 	}
 	draw_title(u, y, title, focused);
@@ -53,8 +53,9 @@ pane_servers_draw(struct ui *u, int y, int h, int focused)
 		attrset(A_NORMAL);
 	}
 	if (u->nservers == 0 && rows > 1 && u->scan.status != NULL)
-		draw_row(y + 2, strcmp(u->scan.status, "ok") == 0
-				    ? "  no mosh-server of this user on the host"
-				    : (u->scan.message ? u->scan.message : "scan failed"),
+		draw_row(y + 2,
+		    strcmp(u->scan.status, "ok") == 0
+		        ? "  no mosh-server of this user on the host"
+		        : (u->scan.message ? u->scan.message : "scan failed"),
 		    strcmp(u->scan.status, "ok") == 0 ? A_DIM : A_BOLD);
 }

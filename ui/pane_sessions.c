@@ -84,7 +84,8 @@ pane_sessions_draw(struct ui *u, int y, int h, int focused)
 			snprintf(contact, sizeof contact, "-");
 		fmt_bytes(s->bytes_up, up, sizeof up);
 		fmt_bytes(s->bytes_down, down, sizeof down);
-		fmt_duration(((s->ended_at ? s->ended_at : clock_epoch_ms()) - s->started_at) / 1000,
+		fmt_duration(((s->ended_at ? s->ended_at : clock_epoch_ms()) - s->started_at) /
+		        1000,
 		    uptime, sizeof uptime);
 		sparkline(u, spark_of(u, s->id), spark, sizeof spark);
 		/* A running session with a terminal attached or not, and since when. */

@@ -334,8 +334,9 @@ dash_run(struct db *db, const char *db_path, const struct dash_opts *opts)
 	char *err = NULL;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "moshman: the dashboard needs a terminal; see 'moshman --help' "
-				"for the commands\n");
+		fprintf(stderr,
+		    "moshman: the dashboard needs a terminal; see 'moshman --help' "
+		    "for the commands\n");
 		return 1;
 	}
 	memset(&u, 0, sizeof u);

@@ -10,13 +10,46 @@
 #include "src/util/fmt.h"
 #include "src/cmd/model.h"
 
-enum pane_id { PANE_HOSTS, PANE_SESSIONS, PANE_SERVERS, PANE_COUNT };
+enum pane_id {
+	PANE_HOSTS,
+	PANE_SESSIONS,
+	PANE_SERVERS,
+	PANE_COUNT
+};
 
 enum action {
-	ACT_NONE, ACT_CONNECT, ACT_RECONNECT, ACT_TMUX, ACT_ADD, ACT_EDIT, ACT_DUP, ACT_DELETE,
-	ACT_IMPORT, ACT_FILTER, ACT_CLEAR, ACT_NEXT_PANE, ACT_PANE1, ACT_PANE2, ACT_PANE3,
-	ACT_UP, ACT_DOWN, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END, ACT_SORT, ACT_PIN, ACT_RESCAN,
-	ACT_TAG, ACT_KILL, ACT_CLEAN, ACT_HELP, ACT_QUIT, ACT_REDRAW, ACT_EVENTS, ACT_COUNT
+	ACT_NONE,
+	ACT_CONNECT,
+	ACT_RECONNECT,
+	ACT_TMUX,
+	ACT_ADD,
+	ACT_EDIT,
+	ACT_DUP,
+	ACT_DELETE,
+	ACT_IMPORT,
+	ACT_FILTER,
+	ACT_CLEAR,
+	ACT_NEXT_PANE,
+	ACT_PANE1,
+	ACT_PANE2,
+	ACT_PANE3,
+	ACT_UP,
+	ACT_DOWN,
+	ACT_PGUP,
+	ACT_PGDN,
+	ACT_HOME,
+	ACT_END,
+	ACT_SORT,
+	ACT_PIN,
+	ACT_RESCAN,
+	ACT_TAG,
+	ACT_KILL,
+	ACT_CLEAN,
+	ACT_HELP,
+	ACT_QUIT,
+	ACT_REDRAW,
+	ACT_EVENTS,
+	ACT_COUNT
 };
 
 /* What an action asks of the screen. */
@@ -51,24 +84,24 @@ struct ui {
 	struct ev_loop *loop;
 	struct model m;
 	const char *db_path;
-	const char *self;         /* this binary, for connect/scan/clean children */
+	const char *self; /* this binary, for connect/scan/clean children */
 	char *self_buf;
 	const struct glyphs *g;
 	int colors;
 	int unicode;
-	int tmux_windows;         /* Enter opens a tmux window (inside tmux) */
-	int64_t started_at;       /* to count sessions started from here */
+	int tmux_windows;   /* Enter opens a tmux window (inside tmux) */
+	int64_t started_at; /* to count sessions started from here */
 	enum pane_id focus;
-	size_t sel[PANE_COUNT];   /* selected row per pane (index into the visible list) */
-	size_t top[PANE_COUNT];   /* first visible row */
+	size_t sel[PANE_COUNT]; /* selected row per pane (index into the visible list) */
+	size_t top[PANE_COUNT]; /* first visible row */
 	char filter[64];
-	int filtering;            /* typing into the filter */
+	int filtering; /* typing into the filter */
 	char status[256];
 	int status_error;
-	int help;                 /* the help screen is up */
+	int help; /* the help screen is up */
 	int redraw;
 	int quit;
-	int exit_after_paint;     /* MOSHMAN_EXIT_AFTER_PAINT: benchmarks */
+	int exit_after_paint; /* MOSHMAN_EXIT_AFTER_PAINT: benchmarks */
 	/* visible host indexes after the filter */
 	size_t *vis;
 	size_t nvis;
@@ -77,10 +110,10 @@ struct ui {
 	struct db_scan scan;
 	struct db_scan_server *servers;
 	size_t nservers;
-	unsigned char *tagged;    /* per server */
+	unsigned char *tagged; /* per server */
 	struct spark *sparks;
 	size_t nsparks;
-	int jobs;                 /* background scans / cleans running */
+	int jobs; /* background scans / cleans running */
 };
 
 /* ui.c */

@@ -10,7 +10,6 @@
 #include "src/util/paths.h"
 #include "src/util/xmalloc.h"
 
-
 /* Every command, in the order --help lists them.  Add one line per new command. */
 
 const struct cmd *const cmd_table[] = {

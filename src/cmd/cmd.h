@@ -39,8 +39,7 @@ struct db_session;
  * session with that id if wanted() accepts it, else for every wanted session of the host
  * of that name, else for the id's session as it is (one() then says why it cannot be
  * asked).  Returns the exit status. */
-int cmd_reconnect_each(struct cmd_ctx *, const char *arg,
-    int (*wanted)(const struct db_session *),
+int cmd_reconnect_each(struct cmd_ctx *, const char *arg, int (*wanted)(const struct db_session *),
     int (*one)(struct db *, const struct db_session *));
 
 /* The command named, from the table or the hidden ones. */

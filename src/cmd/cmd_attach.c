@@ -71,9 +71,10 @@ attach_resolve(struct db *db, const char *arg, int64_t *id, int64_t *pid)
 		return 0;
 	if (arg == NULL)
 		return cmd_fail("no running session to attach to; see 'moshman sessions', or "
-		    "start one with 'moshman connect NAME'");
+		                "start one with 'moshman connect NAME'");
 	return cmd_fail("no running session '%s' (by id or host); see 'moshman sessions', or "
-	    "start one with 'moshman connect NAME'", arg);
+	                "start one with 'moshman connect NAME'",
+	    arg);
 }
 
 static int
@@ -85,15 +86,15 @@ cmd_attach_run(struct cmd_ctx *ctx, int argc, char **argv)
 	int64_t id = 0, pid = 0;
 	int rc;
 
-	if (argc > 2 || (argc == 2 && (argv[1][0] == '-' || argv[1][0] == '\0' ||
-	    strlen(argv[1]) > 255)))
+	if (argc > 2 ||
+	    (argc == 2 && (argv[1][0] == '-' || argv[1][0] == '\0' || strlen(argv[1]) > 255)))
 		return cmd_usage(ATTACH_USAGE);
 	memset(&c, 0, sizeof c);
 	if (attachclient_detach_key(&c.detach_key, err, sizeof err) == -1)
 		return cmd_usage("%s", err);
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return cmd_fail("attach needs a terminal and this is not one; run moshman attach "
-		    "in a terminal");
+		                "in a terminal");
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
 	/* A session whose supervisor died is marked first, so it is not picked. */
@@ -107,8 +108,7 @@ cmd_attach_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail("%s", err);
 	if (attachclient_hello(&c, err, sizeof err) == -1) {
 		close(c.fd);
-		return cmd_fail("session %lld did not take this terminal: %s", (long long)id,
-		    err);
+		return cmd_fail("session %lld did not take this terminal: %s", (long long)id, err);
 	}
 	attachclient_run(&c);
 	rc = attachclient_report(&c);

@@ -13,7 +13,8 @@
 #include "src/scan/scan.h"
 #include "src/util/xmalloc.h"
 
-#define CLEAN_USAGE "usage: moshman clean NAME... | --all [--dry-run] [--yes] [--detached] " \
+#define CLEAN_USAGE \
+	"usage: moshman clean NAME... | --all [--dry-run] [--yes] [--detached] " \
 	"[--signal term|usr1] [--force] [--pid PID]... [--json] [--timeout SECONDS]"
 
 struct clean {
@@ -27,9 +28,9 @@ struct clean {
 	size_t n;
 	int **sel;
 	size_t *ntargets;
-	size_t total;  /* targets on all hosts */
-	int refused;   /* pids named with --pid that are not targets now */
-	int bad;       /* hosts not scanned fully */
+	size_t total; /* targets on all hosts */
+	int refused;  /* pids named with --pid that are not targets now */
+	int bad;      /* hosts not scanned fully */
 };
 
 static int
@@ -67,8 +68,8 @@ clean_select(const struct clean *c, const struct scan_host *h, int *sel, int *re
 	for (size_t p = 0; p < c->npids && !c->json; p++) {
 		if (scanparse_find(&h->r, c->pids[p]) == NULL && strcmp(h->status, "ok") == 0)
 			printf("%s: pid %ld is no mosh-server of %s now (gone already)\n",
-			    h->host.name, c->pids[p], h->host.user != NULL ? h->host.user :
-			    "the login user");
+			    h->host.name, c->pids[p],
+			    h->host.user != NULL ? h->host.user : "the login user");
 	}
 	return n;
 }
@@ -91,8 +92,8 @@ clean_list(const struct scan_host *h, const int *sel, const char *verb)
 
 /* One line per host after the kill; returns how many targets are still there. */
 static int
-clean_report(const struct scan_host *h, const int *sel, size_t ntargets, int print,
-    char *line, size_t len)
+clean_report(const struct scan_host *h, const int *sel, size_t ntargets, int print, char *line,
+    size_t len)
 {
 	int gone = 0, left = 0;
 	char pids[256] = "";
@@ -144,11 +145,12 @@ clean_json_host(struct db *db, const struct scan_host *h, const int *sel, char *
 		rep = scan_kill_report_for(h, h->v[i].pid);
 		t = NULL;
 		if (db_json_kill_target(db, h->v[i].pid, scanclass_name(h->v[i].class),
-		    h->v[i].session_id,
-		    rep != NULL ? scanparse_kill_status_name(rep->status) :
-		    h->kill_ran || h->kill_error != NULL ? "no-report" : "not-run",
-		    rep != NULL ? rep->signals : "",
-		    rep != NULL && scanparse_kill_gone(rep->status), &t) == DB_OK)
+		        h->v[i].session_id,
+		        rep != NULL ? scanparse_kill_status_name(rep->status)
+		            : h->kill_ran || h->kill_error != NULL ? "no-report"
+		                                                   : "not-run",
+		        rep != NULL ? rep->signals : "",
+		        rep != NULL && scanparse_kill_gone(rep->status), &t) == DB_OK)
 			db_json_append(db, &targets, t);
 		db_free(t);
 	}
@@ -235,7 +237,7 @@ clean_may_ask(const struct clean *c)
 	if (c->yes || c->dry_run || isatty(STDIN_FILENO))
 		return 0;
 	return cmd_usage("refusing to kill without asking, and there is no terminal to ask "
-	    "on: add --yes (or --dry-run to see the targets)");
+	                 "on: add --yes (or --dry-run to see the targets)");
 }
 
 /* Marks the targets on every host scanned; a host that could not be scanned says so. */
@@ -325,8 +327,7 @@ clean_print_killed(const struct clean *c, struct db *db)
 		if (c->ntargets[i] == 0)
 			continue;
 		hosts_with++;
-		left += clean_report(&c->hosts[i], c->sel[i], c->ntargets[i], 1, line,
-		    sizeof line);
+		left += clean_report(&c->hosts[i], c->sel[i], c->ntargets[i], 1, line, sizeof line);
 		printf("%s\n", line);
 	}
 	/* The last line is the summary the dashboard shows. */
@@ -364,7 +365,7 @@ cmd_clean_run(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((db = cmd_db(ctx)) == NULL)
 		goto out;
 	if (scan_hosts_load(db, (const char *const *)(argv + optind), argc - optind, c.all,
-	    &c.hosts, &c.n) == -1)
+	        &c.hosts, &c.n) == -1)
 		goto out;
 	c.o.interactive = c.n == 1 && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	scan_collect(db, c.hosts, c.n, &c.o);

@@ -83,7 +83,8 @@ connect_attach(pid_t pid, int fd, const struct supervisor_opts *o, unsigned char
 	if (o->detached) {
 		close(fd);
 		printf("moshman: session %lld (%s) is up, detached; attach with: moshman attach "
-		    "%lld\n", (long long)c.session_id, c.host, (long long)c.session_id);
+		       "%lld\n",
+		    (long long)c.session_id, c.host, (long long)c.session_id);
 		return 0;
 	}
 	signal(SIGINT, SIG_DFL);

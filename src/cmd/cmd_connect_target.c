@@ -26,9 +26,9 @@
 
 struct connect_args {
 	const char *const *own; /* the caller's own flags, skipped here */
-	const char *target; /* the word, NULL with only --host */
-	const char *save;   /* --save NAME */
-	int route_given;    /* --proxy, --jump or --proxy-command on the command line */
+	const char *target;     /* the word, NULL with only --host */
+	const char *save;       /* --save NAME */
+	int route_given;        /* --proxy, --jump or --proxy-command on the command line */
 	int user_given, port_given, identity_given;
 };
 
@@ -68,10 +68,10 @@ connect_scan_args(int argc, char **argv, const char *const *own, struct connect_
 				continue; /* mosh's -4 and -6: --family inet, inet6 */
 			if (strcmp(arg, "-p") == 0)
 				return cmd_usage("unknown option '-p': mosh's -p PORT[:PORT2] is "
-				    "--server-port here, ssh's -p PORT is --port");
+				                 "--server-port here, ssh's -p PORT is --port");
 			if (arg[0] == '-')
-				return cmd_usage("unknown option '%s'; see 'moshman connect --help'",
-				    arg);
+				return cmd_usage(
+				    "unknown option '%s'; see 'moshman connect --help'", arg);
 			if (a->target != NULL)
 				return cmd_usage("one target only ('%s' and '%s'); " CONNECT_USAGE,
 				    a->target, arg);
@@ -140,14 +140,16 @@ connect_ssh_config(struct db_host *h, const char *host, const struct connect_arg
 	}
 	cfg = sshconfig_new();
 	if (sshconfig_load_file(cfg, NULL, paths_home()) == -1 && !quiet)
-		fprintf(stderr, "moshman: %s has problems ssh may refuse; see 'moshman host import "
-		    "--dry-run'\n", path);
+		fprintf(stderr,
+		    "moshman: %s has problems ssh may refuse; see 'moshman host import "
+		    "--dry-run'\n",
+		    path);
 	sshconfig_lookup(cfg, host, &sh);
 	if (sh.errors > 0) {
 		for (size_t i = 0; i < sh.nnotes; i++)
 			fprintf(stderr, "moshman: %s\n", sh.notes[i]);
-		rc = cmd_fail("ssh would refuse the configuration for %s in %s (%u error%s)",
-		    host, path, sh.errors, sh.errors == 1 ? "" : "s");
+		rc = cmd_fail("ssh would refuse the configuration for %s in %s (%u error%s)", host,
+		    path, sh.errors, sh.errors == 1 ? "" : "s");
 		goto out;
 	}
 	if ((rc = connect_set(h, "host", sh.hostname, path)) != 0)
@@ -223,7 +225,8 @@ connect_resolves(const struct db_host *h, const char *word)
 		return 0;
 	}
 	return cmd_fail("no host profile named '%s', and %s does not resolve as a host name; "
-	    "see 'moshman host list'", word, h->hostname);
+	                "see 'moshman host list'",
+	    word, h->hostname);
 }
 
 /* The name the session row shows for an unsaved target: user@host[:port]. */
@@ -267,7 +270,8 @@ connect_save(struct db *db, struct db_host *h, const char *name, int quiet)
 		return 0;
 	case DB_EXISTS:
 		return cmd_usage("--save: a profile named '%s' exists already; change it with "
-		    "'moshman host edit %s'", name, name);
+		                 "'moshman host edit %s'",
+		    name, name);
 	default:
 		return cmd_fail("%s", db_error(db));
 	}
@@ -306,7 +310,8 @@ cmd_connect_target(struct cmd_ctx *ctx, int argc, char **argv, const char *const
 		int has_host = 0;
 
 		for (int i = 1; i < argc; i++)
-			has_host |= strcmp(argv[i], "--host") == 0 || strncmp(argv[i], "--host=", 7) == 0;
+			has_host |=
+			    strcmp(argv[i], "--host") == 0 || strncmp(argv[i], "--host=", 7) == 0;
 		if (!has_host)
 			return cmd_usage(CONNECT_USAGE);
 	}
@@ -326,7 +331,7 @@ cmd_connect_target(struct cmd_ctx *ctx, int argc, char **argv, const char *const
 			continue;
 		if (strcmp(argv[i], "-4") == 0 || strcmp(argv[i], "-6") == 0) {
 			if ((rc = connect_set(h, "family", argv[i][1] == '4' ? "inet" : "inet6",
-			    argv[i])) != 0)
+			         argv[i])) != 0)
 				goto out;
 			continue;
 		}
@@ -340,15 +345,16 @@ cmd_connect_target(struct cmd_ctx *ctx, int argc, char **argv, const char *const
 		if (profile_check(h, &err) == -1) {
 			if (profile)
 				rc = cmd_usage("%s (on this command line, or in the profile with "
-				    "'moshman host edit %s')", err, h->name);
+				               "'moshman host edit %s')",
+				    err, h->name);
 			else
 				rc = cmd_usage("%s", err);
 			free(err);
 			goto out;
 		}
 	}
-	if (!profile && a.target != NULL && a.target[0] != '@' &&
-	    !connect_is_host_word(a.target) && (rc = connect_resolves(h, a.target)) != 0)
+	if (!profile && a.target != NULL && a.target[0] != '@' && !connect_is_host_word(a.target) &&
+	    (rc = connect_resolves(h, a.target)) != 0)
 		goto out;
 	if (a.save != NULL && (rc = connect_save(db, h, a.save, ctx->quiet)) != 0)
 		goto out;

@@ -121,7 +121,8 @@ host_add(struct cmd_ctx *ctx, int argc, char **argv)
 		break;
 	case DB_EXISTS:
 		rc = cmd_usage("a host named '%s' exists already; change it with 'moshman host "
-		    "edit %s'", h.name, h.name);
+		               "edit %s'",
+		    h.name, h.name);
 		break;
 	default:
 		rc = cmd_fail("%s", db_error(db));
@@ -244,8 +245,8 @@ host_list(struct cmd_ctx *ctx, int argc, char **argv)
 		printf("no hosts yet; add one with 'moshman host add NAME --host HOST' or "
 		       "'moshman host import'\n");
 	else
-		printf("%-20s %-32s %-22s %-9s %-16s %s\n", "NAME", "TARGET", "ROUTE",
-		    "TRANSPORT", "TAGS", "LAST USED");
+		printf("%-20s %-32s %-22s %-9s %-16s %s\n", "NAME", "TARGET", "ROUTE", "TRANSPORT",
+		    "TAGS", "LAST USED");
 	for (size_t i = 0; i < n; i++) {
 		char target[300], tags[128] = "", ago[32], *route = profile_route(&v[i]);
 
@@ -318,7 +319,8 @@ host_show(struct cmd_ctx *ctx, int argc, char **argv)
 	snprintf(buf, sizeof buf, "%llds", (long long)h.idle_timeout);
 	show_line("idle-timeout", buf);
 	{
-		char *sp = profile_get(&h, "server-port", 0), *bs = profile_get(&h, "bind-server", 0);
+		char *sp = profile_get(&h, "server-port", 0),
+		     *bs = profile_get(&h, "bind-server", 0);
 
 		show_line("server-port", sp != NULL ? sp : "mosh's default (60001-60999)");
 		show_line("bind-server", bs);
@@ -402,7 +404,8 @@ host_help(FILE *f)
 	      "passwords are left out unless --with-secrets, which makes the file 0600 and\n"
 	      "refuses to print on a terminal.  import --json FILE ('-': stdin) checks\n"
 	      "every profile as 'host add' does and imports nothing if one is invalid; a\n"
-	      "name that exists is kept unless --overwrite replaces it.\n", f);
+	      "name that exists is kept unless --overwrite replaces it.\n",
+	    f);
 }
 
 static int
@@ -410,7 +413,7 @@ cmd_host_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
 		return cmd_usage("usage: moshman host add|list|show|edit|rm|import ...; see "
-		    "'moshman host --help'");
+		                 "'moshman host --help'");
 	for (size_t i = 0; i < sizeof host_verbs / sizeof host_verbs[0]; i++) {
 		if (strcmp(argv[1], host_verbs[i].name) == 0)
 			return host_verbs[i].run(ctx, argc, argv);

@@ -65,8 +65,10 @@ import_fill(struct db_host *h, const struct sshconfig_host *sh)
 	/* A key file that does not exist here is left out, as ssh skips it too. */
 	if (sh->identity != NULL) {
 		if (access(sh->identity, F_OK) == -1)
-			fprintf(stderr, "moshman: import %s: identity %s does not exist here; "
-			    "left out\n", sh->name, sh->identity);
+			fprintf(stderr,
+			    "moshman: import %s: identity %s does not exist here; "
+			    "left out\n",
+			    sh->name, sh->identity);
 		else if (import_set(h, sh->name, "identity", sh->identity) == -1)
 			rc = -1;
 	}
@@ -87,10 +89,11 @@ import_fill(struct db_host *h, const struct sshconfig_host *sh)
 static int
 same_import(const struct db_host *a, const struct db_host *b)
 {
-#define SAME(f) ((a->f == NULL && b->f == NULL) || \
-    (a->f != NULL && b->f != NULL && strcmp(a->f, b->f) == 0))
-	return SAME(hostname) && SAME(user) && a->port == b->port && SAME(identity) &&
-	    SAME(jump) && SAME(proxy_command);
+#define SAME(f) \
+	((a->f == NULL && b->f == NULL) || \
+	    (a->f != NULL && b->f != NULL && strcmp(a->f, b->f) == 0))
+	return SAME(hostname) && SAME(user) && a->port == b->port && SAME(identity) && SAME(jump) &&
+	    SAME(proxy_command);
 #undef SAME
 }
 
@@ -114,7 +117,8 @@ import_one(struct db *db, const struct sshconfig_host *sh, int dry_run, int over
 	/* ssh itself refuses a config with errors in this host's blocks: importing what is
 	 * left would save values the author did not mean. */
 	if (sh->errors > 0) {
-		printf("skipped %s (%s:%u): ssh would reject its configuration (%u error%s above)\n",
+		printf(
+		    "skipped %s (%s:%u): ssh would reject its configuration (%u error%s above)\n",
 		    sh->name, sh->file, sh->line, sh->errors, sh->errors == 1 ? "" : "s");
 		c->failed++;
 		return;
@@ -139,7 +143,8 @@ import_one(struct db *db, const struct sshconfig_host *sh, int dry_run, int over
 	} else
 		profile_defaults(&h, sh->name);
 	if (import_fill(&h, sh) == -1) {
-		printf("skipped %s (%s:%u): see the messages above\n", sh->name, sh->file, sh->line);
+		printf("skipped %s (%s:%u): see the messages above\n", sh->name, sh->file,
+		    sh->line);
 		c->failed++;
 		goto out;
 	}
@@ -200,7 +205,7 @@ cmd_host_import(struct cmd_ctx *ctx, int argc, char **argv)
 			json = 1;
 		else if ((argv[i][0] == '-' && strcmp(argv[i], "-") != 0) || file != NULL)
 			return cmd_usage("usage: moshman host import [FILE] [--dry-run] "
-			    "[--overwrite] | --json FILE [--dry-run] [--overwrite]");
+			                 "[--overwrite] | --json FILE [--dry-run] [--overwrite]");
 		else
 			file = argv[i];
 	}

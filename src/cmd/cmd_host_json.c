@@ -176,7 +176,7 @@ export_open(const char *file, int secrets, FILE **out)
 	if (file == NULL) {
 		if (secrets && isatty(STDOUT_FILENO))
 			return cmd_usage("--with-secrets does not print passwords on a terminal; "
-			    "use --output FILE or redirect to a file");
+			                 "use --output FILE or redirect to a file");
 		/* A file we were redirected to gets the mode a secret needs. */
 		if (secrets && fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
 		    fchmod(STDOUT_FILENO, 0600) == -1)
@@ -222,7 +222,7 @@ cmd_host_export(struct cmd_ctx *ctx, int argc, char **argv)
 			file = argv[i];
 		} else if (argv[i][0] == '-') {
 			rc = cmd_usage("usage: moshman host export [NAME...] [--json] "
-			    "[--with-secrets] [--output FILE]");
+			               "[--with-secrets] [--output FILE]");
 			goto out;
 		} else
 			names[nnames++] = argv[i];
@@ -395,8 +395,8 @@ import_field(struct db *db, struct db_host *h, const struct db_json_item *f, cha
 			xasprintf(err, "%s: expected true or false, not %s", o->name, f->type);
 			return -1;
 		}
-		opt = strcmp(f->type, "true") == 0 ? o->name : flag_opposite(o->name, opp,
-		    sizeof opp);
+		opt = strcmp(f->type, "true") == 0 ? o->name
+		                                   : flag_opposite(o->name, opp, sizeof opp);
 		if (opt == NULL) {
 			xasprintf(err, "%s: false has no meaning", o->name);
 			return -1;
@@ -405,7 +405,8 @@ import_field(struct db *db, struct db_host *h, const struct db_json_item *f, cha
 	}
 	if (o->repeatable) {
 		if (strcmp(f->type, "array") != 0) {
-			xasprintf(err, "%s: expected an array of strings, not %s", o->name, f->type);
+			xasprintf(err, "%s: expected an array of strings, not %s", o->name,
+			    f->type);
 			return -1;
 		}
 		if (db_json_items(db, f->value, "$", &items, &n) != DB_OK) {
@@ -431,8 +432,10 @@ import_field(struct db *db, struct db_host *h, const struct db_json_item *f, cha
 	}
 	if (strcmp(f->type, "text") != 0 && !is_int(f->type)) {
 		xasprintf(err, "%s: expected a string%s, not %s", o->name,
-		    strcmp(o->name, "port") == 0 || strcmp(o->name, "idle-timeout") == 0 ?
-		    " or a number" : "", f->type);
+		    strcmp(o->name, "port") == 0 || strcmp(o->name, "idle-timeout") == 0
+		        ? " or a number"
+		        : "",
+		    f->type);
 		return -1;
 	}
 	if (profile_set(h, o->name, f->value, &e) == -1) {
@@ -496,8 +499,7 @@ out:
 
 /* The profiles of a file: every one valid, or nothing is imported. */
 static int
-import_parse(struct db *db, const char *file, const char *text, struct db_host **out,
-    size_t *nout)
+import_parse(struct db *db, const char *file, const char *text, struct db_host **out, size_t *nout)
 {
 	struct db_json_item *p = NULL;
 	struct db_host *v = NULL;
@@ -514,7 +516,8 @@ import_parse(struct db *db, const char *file, const char *text, struct db_host *
 		path = "$"; /* a bare list of profiles */
 	else if (strcmp(type, "object") != 0) {
 		rc = cmd_usage("%s: expected a moshman export (an object with \"profiles\"), "
-		    "not %s", file, type);
+		               "not %s",
+		    file, type);
 		goto out;
 	} else {
 		struct db_json_item *top = NULL;
@@ -534,13 +537,17 @@ import_parse(struct db *db, const char *file, const char *text, struct db_host *
 		}
 		db_json_items_free(top, ntop);
 		if (version < 1 || !profiles_array) {
-			rc = cmd_usage("%s: not a moshman export (an object with \"moshman_profiles\": "
-			    "%d and a \"profiles\" array)", file, EXPORT_VERSION);
+			rc = cmd_usage(
+			    "%s: not a moshman export (an object with \"moshman_profiles\": "
+			    "%d and a \"profiles\" array)",
+			    file, EXPORT_VERSION);
 			goto out;
 		}
 		if (version > EXPORT_VERSION) {
-			rc = cmd_usage("%s: written by a newer moshman (format %lld; this one reads "
-			    "%d)", file, version, EXPORT_VERSION);
+			rc =
+			    cmd_usage("%s: written by a newer moshman (format %lld; this one reads "
+			              "%d)",
+			        file, version, EXPORT_VERSION);
 			goto out;
 		}
 	}
@@ -613,7 +620,8 @@ cmd_host_import_json(struct cmd_ctx *ctx, const char *file, int dry_run, int ove
 			continue;
 		}
 		if (exists && !overwrite) {
-			printf("kept %s: a profile of that name exists (use --overwrite)\n", v[i].name);
+			printf("kept %s: a profile of that name exists (use --overwrite)\n",
+			    v[i].name);
 			kept++;
 		} else if (dry_run) {
 			printf("would %s %s (%s@%s:%d)\n", exists ? "replace" : "add", v[i].name,
@@ -624,19 +632,20 @@ cmd_host_import_json(struct cmd_ctx *ctx, const char *file, int dry_run, int ove
 				v[i].id = old.id;
 			rc = exists ? db_host_update(db, &v[i]) : db_host_insert(db, &v[i]);
 			if (rc != DB_OK) {
-				fprintf(stderr, "moshman: import %s: %s\n", v[i].name, db_error(db));
+				fprintf(stderr, "moshman: import %s: %s\n", v[i].name,
+				    db_error(db));
 				failed++;
 			} else {
-				printf("%s %s (%s@%s:%d)\n", exists ? "replaced" : "added", v[i].name,
-				    v[i].user, v[i].hostname, v[i].port);
+				printf("%s %s (%s@%s:%d)\n", exists ? "replaced" : "added",
+				    v[i].name, v[i].user, v[i].hostname, v[i].port);
 				*(exists ? &updated : &added) += 1;
 			}
 		}
 		if (exists)
 			db_host_clear(&old);
 	}
-	printf("%s%d added, %d replaced, %d kept, %d failed\n", dry_run ? "dry run: " : "",
-	    added, updated, kept, failed);
+	printf("%s%d added, %d replaced, %d kept, %d failed\n", dry_run ? "dry run: " : "", added,
+	    updated, kept, failed);
 	for (size_t i = 0; i < n; i++)
 		db_host_clear(&v[i]);
 	free(v);

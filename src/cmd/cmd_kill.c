@@ -21,8 +21,8 @@
 static int
 kill_wanted(const struct db_session *s)
 {
-	return db_session_is_live_state(s->state) || (strcmp(s->state, "orphaned") == 0 &&
-	    liveness_supervisor_alive(s));
+	return db_session_is_live_state(s->state) ||
+	    (strcmp(s->state, "orphaned") == 0 && liveness_supervisor_alive(s));
 }
 
 /* The row's last word once the supervisor is done (or KILL_WAIT_MS passed). */
@@ -47,11 +47,13 @@ kill_report(struct db *db, const struct db_session *s)
 		printf("session %lld (%s): asked to end\n", (long long)s->id, s->host_name);
 	else if (alive)
 		printf("session %lld (%s): asked to end; still %s after %d s (see 'moshman "
-		    "sessions')\n", (long long)s->id, s->host_name, now.state, KILL_WAIT_MS / 1000);
+		       "sessions')\n",
+		    (long long)s->id, s->host_name, now.state, KILL_WAIT_MS / 1000);
 	else
 		printf("session %lld (%s): %s%s\n", (long long)s->id, s->host_name, now.state,
 		    strcmp(now.state, "orphaned") == 0 ? ": its mosh-server was not confirmed "
-		    "stopped; 'moshman clean' ends it" : ": mosh-server stopped");
+		                                         "stopped; 'moshman clean' ends it"
+		                                       : ": mosh-server stopped");
 	db_session_clear(&now);
 }
 
@@ -62,8 +64,10 @@ kill_one(struct db *db, const struct db_session *s)
 
 	if (!kill_wanted(s)) {
 		fprintf(stderr, "moshman: session %lld (%s) is %s: nothing to kill%s\n",
-		    (long long)s->id, s->host_name, s->state, strcmp(s->state, "orphaned") == 0 ?
-		    "; its supervisor is gone: 'moshman clean' ends its mosh-server" : "");
+		    (long long)s->id, s->host_name, s->state,
+		    strcmp(s->state, "orphaned") == 0
+		        ? "; its supervisor is gone: 'moshman clean' ends its mosh-server"
+		        : "");
 		return EXIT_FAIL;
 	}
 	if (reconnect_signal(db, s, SIGUSR1, msg, sizeof msg) == -1) {

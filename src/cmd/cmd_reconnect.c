@@ -42,8 +42,7 @@ reconnect_live(const struct db_session *s)
 }
 
 int
-cmd_reconnect_each(struct cmd_ctx *ctx, const char *arg,
-    int (*wanted)(const struct db_session *),
+cmd_reconnect_each(struct cmd_ctx *ctx, const char *arg, int (*wanted)(const struct db_session *),
     int (*one)(struct db *, const struct db_session *))
 {
 	struct db_session one_s, *v = NULL;
@@ -94,7 +93,8 @@ cmd_reconnect_each(struct cmd_ctx *ctx, const char *arg,
 	db_session_clear(&one_s);
 	if (matched == 0)
 		return cmd_fail("no live session with id or host name '%s'; see 'moshman "
-		    "sessions'", arg);
+		                "sessions'",
+		    arg);
 	return rc;
 }
 

@@ -50,27 +50,29 @@ cmd_relay_run(struct cmd_ctx *ctx, int argc, char **argv)
 		switch (ch) {
 		case 'p':
 			if (cmd_relay_number(optarg, 1, 65535, &o.port) == -1)
-				return cmd_usage("relay: --port must be 1..65535, not '%s'", optarg);
+				return cmd_usage("relay: --port must be 1..65535, not '%s'",
+				    optarg);
 			break;
 		case 'v':
 			if (cmd_relay_number(optarg, 1, 255, &proto) == -1 ||
 			    proto < FRAME_VERSION_MIN || proto > FRAME_VERSION_MAX)
 				return cmd_usage("relay: protocol version %s is not supported "
-						 "(this moshman speaks %d..%d)",
+				                 "(this moshman speaks %d..%d)",
 				    optarg, FRAME_VERSION_MIN, FRAME_VERSION_MAX);
 			o.vmin = o.vmax = proto;
 			break;
 		case 'H':
 			if (!rrelay_valid_host(optarg))
 				return cmd_usage("relay: --host must be a numeric IPv4 or IPv6 "
-						 "address, not '%s'",
+				                 "address, not '%s'",
 				    optarg);
 			o.host = optarg;
 			break;
 		case 'i':
 			if (cmd_relay_number(optarg, 0, 999999, &o.idle_s) == -1)
 				return cmd_usage("relay: --idle must be a number of seconds "
-						 "(0: never), not '%s'", optarg);
+				                 "(0: never), not '%s'",
+				    optarg);
 			idle_set = 1;
 			break;
 		case 's':

@@ -53,8 +53,7 @@ cmd_scan_print_table(const struct scan_host *h)
 {
 	if (h->nv == 0)
 		return;
-	printf("  %-7s %-5s %-7s %-13s %-6s %s\n", "PID", "PORT", "AGE", "CLASS", "TARGET",
-	    "WHY");
+	printf("  %-7s %-5s %-7s %-13s %-6s %s\n", "PID", "PORT", "AGE", "CLASS", "TARGET", "WHY");
 	for (size_t i = 0; i < h->nv; i++) {
 		const struct scan_server *s = &h->r.servers[i];
 		const struct scan_verdict *v = &h->v[i];
@@ -71,8 +70,11 @@ cmd_scan_print_table(const struct scan_host *h)
 		else
 			snprintf(age, sizeof age, "%ldh%02ldm", v->age / 3600, v->age / 60 % 60);
 		printf("  %-7ld %-5s %-7s %-13s %-6s %s\n", v->pid, port, age,
-		    scanclass_name(v->class), v->kill_default ? "yes" :
-		    v->kill_detached ? "--det" : "no", v->why != NULL ? v->why : "");
+		    scanclass_name(v->class),
+		    v->kill_default        ? "yes"
+		        : v->kill_detached ? "--det"
+		                           : "no",
+		    v->why != NULL ? v->why : "");
 	}
 }
 
@@ -114,8 +116,8 @@ cmd_scan_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage(SCAN_USAGE);
 	if ((db = cmd_db(ctx)) == NULL)
 		return EXIT_FAIL;
-	if (scan_hosts_load(db, (const char *const *)(argv + optind), argc - optind, all,
-	    &hosts, &n) == -1)
+	if (scan_hosts_load(db, (const char *const *)(argv + optind), argc - optind, all, &hosts,
+	        &n) == -1)
 		return EXIT_FAIL;
 	if (n == 0) {
 		printf("no host profiles to scan\n");

@@ -30,9 +30,9 @@ terminal_cells(const struct db_session *s, char *term, char *since, size_t len)
 static int
 print_table(struct db *db, int all)
 {
-	static const char *const head[NCOL] = { "ID", "HOST", "STATE", "PATH", "PORT",
-		"SERVER", "SUPERVISOR", "CLIENT", "STARTED", "RX_MS_AGO", "UP", "DOWN",
-		"RECONNECTS", "TRANSPORT", "TERMINAL", "SINCE" };
+	static const char *const head[NCOL] = { "ID", "HOST", "STATE", "PATH", "PORT", "SERVER",
+		"SUPERVISOR", "CLIENT", "STARTED", "RX_MS_AGO", "UP", "DOWN", "RECONNECTS",
+		"TRANSPORT", "TERMINAL", "SINCE" };
 	struct db_session *v = NULL;
 	size_t n = 0;
 	char ***cells;
@@ -51,8 +51,9 @@ print_table(struct db *db, int all)
 		snprintf(buf[0], sizeof buf[0], "%" PRId64, s->id);
 		snprintf(buf[1], sizeof buf[1], "%s", s->host_name);
 		/* Orphaned while its supervisor still tries to stop the server. */
-		snprintf(buf[2], sizeof buf[2], "%s%s", s->state, strcmp(s->state, "orphaned") == 0 &&
-		    liveness_supervisor_alive(s) ? "/stopping" : "");
+		snprintf(buf[2], sizeof buf[2], "%s%s", s->state,
+		    strcmp(s->state, "orphaned") == 0 && liveness_supervisor_alive(s) ? "/stopping"
+		                                                                      : "");
 		snprintf(buf[3], sizeof buf[3], "%s", s->path != NULL ? s->path : "-");
 		fmt_known(s->mosh_port, buf[4], sizeof buf[4]);
 		fmt_known(s->server_pid, buf[5], sizeof buf[5]);

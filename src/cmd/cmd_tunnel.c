@@ -19,7 +19,8 @@
 #include "src/util/clock.h"
 #include "src/util/xmalloc.h"
 
-#define TUNNEL_USAGE "usage: moshman tunnel NAME --local ADDR:PORT --remote ADDR:PORT " \
+#define TUNNEL_USAGE \
+	"usage: moshman tunnel NAME --local ADDR:PORT --remote ADDR:PORT " \
 	"[--relay any|native|perl] [--hostkey-policy ask|accept-new|strict]"
 
 struct ct {
@@ -28,7 +29,7 @@ struct ct {
 	struct localrelay *relay;
 	struct tunnel *tunnel;
 	struct tunnel_config tc;
-	int64_t since;       /* ms epoch the link came up (again) */
+	int64_t since; /* ms epoch the link came up (again) */
 	int degraded;
 	int rc;
 	int done;
@@ -208,8 +209,8 @@ cmd_tunnel_run(struct cmd_ctx *ctx, int argc, char **argv)
 		    argv[optind]);
 	if (rc != DB_OK)
 		return cmd_fail("%s", db_error(db));
-	if ((rc = supervisor_sshconn_config(&host, policy != NULL ? policy :
-	    host.hostkey_policy, &cfg, err, sizeof err)) != 0) {
+	if ((rc = supervisor_sshconn_config(&host, policy != NULL ? policy : host.hostkey_policy,
+	         &cfg, err, sizeof err)) != 0) {
 		rc = rc == SUPERVISOR_USAGE ? cmd_usage("%s", err) : cmd_fail("%s", err);
 		goto out;
 	}

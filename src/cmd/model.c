@@ -125,10 +125,10 @@ model_refresh(struct model *m, int force, char **err)
 	if (!force && version >= 0 && version == m->version)
 		return 0;
 	/* One snapshot, one lock, for the three reads. */
-	if (db_begin_read(m->db) != DB_OK ||
-	    db_host_list(m->db, &hosts, &nh) != DB_OK ||
+	if (db_begin_read(m->db) != DB_OK || db_host_list(m->db, &hosts, &nh) != DB_OK ||
 	    db_host_stats(m->db, &st, &nst) != DB_OK ||
-	    db_session_recent(m->db, clock_epoch_ms() - RECENT_MS, MAX_SESSIONS, &sess, &ns) != DB_OK) {
+	    db_session_recent(m->db, clock_epoch_ms() - RECENT_MS, MAX_SESSIONS, &sess, &ns) !=
+	        DB_OK) {
 		*err = xstrdup(db_error(m->db));
 		db_rollback(m->db);
 		db_host_list_free(hosts, nh);
@@ -187,8 +187,8 @@ model_host_matches(const struct model_host *mh, const char *filter)
 }
 
 int
-model_scan(struct model *m, int64_t host_id, struct db_scan *scan,
-    struct db_scan_server **v, size_t *n)
+model_scan(struct model *m, int64_t host_id, struct db_scan *scan, struct db_scan_server **v,
+    size_t *n)
 {
 	return db_scan_get(m->db, host_id, scan, v, n);
 }

@@ -17,7 +17,7 @@ struct autopath {
 	struct ev_loop *loop;
 	struct localrelay *relay;
 	struct tunnel *tunnel;
-	struct udpsock_leg *udp;  /* NULL: no UDP address */
+	struct udpsock_leg *udp; /* NULL: no UDP address */
 	struct pathsel ps;
 	ev_timer tick;
 	autopath_switch_cb cb;
@@ -68,7 +68,10 @@ ap_roam(void *p, const char *why)
 }
 
 static const struct localrelay_path_ops ap_ops = {
-	"auto", ap_send, ap_free, ap_roam,
+	"auto",
+	ap_send,
+	ap_free,
+	ap_roam,
 };
 
 static void
@@ -126,8 +129,8 @@ autopath_new(struct ev_loop *loop, struct localrelay *relay, const char *udp_add
 	a->relay = relay;
 	a->cb = cb;
 	a->arg = arg;
-	if (udp_addr != NULL && (a->udp = udpsock_leg_new(loop, udp_addr, port, ap_udp_rx, a,
-	    err, sizeof err)) == NULL)
+	if (udp_addr != NULL &&
+	    (a->udp = udpsock_leg_new(loop, udp_addr, port, ap_udp_rx, a, err, sizeof err)) == NULL)
 		log_debug("autopath: no UDP leg: %s", err);
 	pathsel_init(&a->ps, clock_mono_ms(), a->udp != NULL);
 	localrelay_set_path(relay, &ap_ops, a);

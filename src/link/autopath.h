@@ -25,8 +25,8 @@ typedef void (*autopath_switch_cb)(const char *msg, enum pathsel_path now, void 
 
 /* udp_addr NULL: no UDP address (tcp only).  Installs itself as the relay's path (the
  * relay frees it with its path) and starts its 1 s tick. */
-struct autopath *autopath_new(struct ev_loop *, struct localrelay *, const char *udp_addr,
-    int port, autopath_switch_cb, void *arg);
+struct autopath *autopath_new(struct ev_loop *, struct localrelay *, const char *udp_addr, int port,
+    autopath_switch_cb, void *arg);
 void autopath_set_tunnel(struct autopath *, struct tunnel *);
 /* The tunnel's deliver function (arg: the autopath). */
 void autopath_tcp_rx(const void *buf, size_t len, void *arg);

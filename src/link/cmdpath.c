@@ -37,7 +37,7 @@
 struct cmdpath {
 	struct ev_loop *loop;
 	char *command;
-	char name[32];	/* the command's first word, for the log */
+	char name[32]; /* the command's first word, for the log */
 	cmdpath_event_cb cb;
 	void *arg;
 	pid_t pid;
@@ -45,21 +45,20 @@ struct cmdpath {
 	int64_t started_ms; /* clock_mono_ms() at the spawn */
 	ev_child child;
 	ev_timer restart;
-	ev_timer kill_w;	/* a requested restart: SIGKILL if SIGTERM was not enough */
-	int restart_now;	/* the child was stopped on request: start it again at once */
+	ev_timer kill_w; /* a requested restart: SIGKILL if SIGTERM was not enough */
+	int restart_now; /* the child was stopped on request: start it again at once */
 
 	/* The child's stdout and stderr (one pipe), read on the loop; fd -1 when closed. */
 	ev_io out;
-	pid_t outpid;		/* the child the pipe belongs to */
+	pid_t outpid; /* the child the pipe belongs to */
 	char line[CMDPATH_LINE_MAX];
 	size_t linelen;
-	int skipping;		/* dropping the rest of an overlong line */
-	char last[CMDPATH_SHOW_MAX];	/* the last non-empty line, printable */
+	int skipping;                /* dropping the rest of an overlong line */
+	char last[CMDPATH_SHOW_MAX]; /* the last non-empty line, printable */
 };
 
 int
-cmdpath_expand(const char *tmpl, const struct cmdpath_vars *v, char **out, char *err,
-    size_t errsz)
+cmdpath_expand(const char *tmpl, const struct cmdpath_vars *v, char **out, char *err, size_t errsz)
 {
 	char *buf = NULL, *q, num[16];
 	const char *p = tmpl, *open, *close, *val;
@@ -91,8 +90,10 @@ cmdpath_expand(const char *tmpl, const struct cmdpath_vars *v, char **out, char 
 		else if (IS("user"))
 			val = v->user != NULL ? v->user : "";
 		else if (IS("port") || IS("mosh_port") || IS("local_port")) {
-			snprintf(num, sizeof num, "%d", IS("port") ? v->port : IS("mosh_port") ?
-			    v->mosh_port : v->local_port);
+			snprintf(num, sizeof num, "%d",
+			    IS("port")            ? v->port
+			        : IS("mosh_port") ? v->mosh_port
+			                          : v->local_port);
 			val = num;
 		}
 #undef IS
@@ -117,8 +118,7 @@ cmdpath_expand(const char *tmpl, const struct cmdpath_vars *v, char **out, char 
 	return 0;
 }
 
-static void
-cp_say(struct cmdpath *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cp_say(struct cmdpath *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 cp_say(struct cmdpath *c, const char *fmt, ...)
@@ -255,8 +255,10 @@ cp_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	if (c->restart_now) {
 		c->restart_now = 0;
 		c->attempt = 0;
-		cp_say(c, "tunnel command stopped on request (%s after %.1f s%s); starting it "
-		    "again", how, (double)ran / 1000.0, last);
+		cp_say(c,
+		    "tunnel command stopped on request (%s after %.1f s%s); starting it "
+		    "again",
+		    how, (double)ran / 1000.0, last);
 		cp_spawn(c);
 		return;
 	}
@@ -273,8 +275,8 @@ cp_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct cmdpath *c = w->data;
 
 	if (c->pid > 0) {
-		log_debug("cmdpath: command %ld ignored SIGTERM for %d ms; SIGKILL",
-		    (long)c->pid, CP_STOP_GRACE_MS);
+		log_debug("cmdpath: command %ld ignored SIGTERM for %d ms; SIGKILL", (long)c->pid,
+		    CP_STOP_GRACE_MS);
 		kill(-c->pid, SIGKILL);
 	}
 }
@@ -323,8 +325,8 @@ cp_close_from(int lowfd)
 static void
 cp_spawn(struct cmdpath *c)
 {
-	static const int reset[] = { SIGINT, SIGQUIT, SIGTSTP, SIGWINCH, SIGPIPE, SIGTERM,
-		SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2 };
+	static const int reset[] = { SIGINT, SIGQUIT, SIGTSTP, SIGWINCH, SIGPIPE, SIGTERM, SIGHUP,
+		SIGCHLD, SIGUSR1, SIGUSR2 };
 	sigset_t all;
 	pid_t pid;
 	int nul, pfd[2] = { -1, -1 };

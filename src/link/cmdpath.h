@@ -30,15 +30,14 @@ struct cmdpath_vars {
 
 /* The command line for tmpl (pure).  Unknown or unterminated placeholders are errors
  * (-1 and a message); otherwise 0 and *out allocated. */
-int cmdpath_expand(const char *tmpl, const struct cmdpath_vars *, char **out, char *err,
-    size_t errsz);
+int
+cmdpath_expand(const char *tmpl, const struct cmdpath_vars *, char **out, char *err, size_t errsz);
 
 /* msg: "tunnel command started (pid N)", "tunnel command exited with status 1 after 0.3 s:
  * LAST LINE OF ITS OUTPUT; restarting in 0.2 s" (no ": ..." when it printed nothing). */
 typedef void (*cmdpath_event_cb)(const char *msg, void *arg);
 
-struct cmdpath *cmdpath_new(struct ev_loop *, const char *command, cmdpath_event_cb,
-    void *arg);
+struct cmdpath *cmdpath_new(struct ev_loop *, const char *command, cmdpath_event_cb, void *arg);
 /* Starts the command (and keeps it running). */
 void cmdpath_start(struct cmdpath *);
 /* Restarts the command at once (a reconnect request): SIGTERM to its process group,

@@ -45,7 +45,8 @@ frame_decoder_error(const struct frame_decoder *d)
 	return d->state == S_FAILED ? d->err : NULL;
 }
 
-static enum frame_result frame_fail(struct frame_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum frame_result
+frame_fail(struct frame_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static enum frame_result
 frame_fail(struct frame_decoder *d, const char *fmt, ...)
@@ -435,8 +436,7 @@ frame_clean_text(char *out, const char *in, size_t max)
 	size_t n = 0;
 
 	for (; in != NULL && in[n] != '\0' && n < max; n++) {
-		out[n] = (unsigned char)in[n] >= 0x20 && (unsigned char)in[n] < 0x7f ? in[n]
-										   : '?';
+		out[n] = (unsigned char)in[n] >= 0x20 && (unsigned char)in[n] < 0x7f ? in[n] : '?';
 	}
 	return n;
 }
@@ -456,18 +456,17 @@ frame_encode_hello(uint8_t *out, size_t outsz, int vmin, int vmax, const char *i
 	v[1] = (uint8_t)vmax;
 	n = frame_clean_text(text, impl, sizeof text);
 	memcpy(out, FRAME_MAGIC, FRAME_MAGIC_LEN);
-	return FRAME_MAGIC_LEN + frame_put(out + FRAME_MAGIC_LEN, outsz - FRAME_MAGIC_LEN,
-	    FRAME_HELLO, v, 2, text, n);
+	return FRAME_MAGIC_LEN +
+	    frame_put(out + FRAME_MAGIC_LEN, outsz - FRAME_MAGIC_LEN, FRAME_HELLO, v, 2, text, n);
 }
 
 size_t
-frame_encode_data(uint8_t *out, size_t outsz, const void *p, size_t len, char *err,
-    size_t errsz)
+frame_encode_data(uint8_t *out, size_t outsz, const void *p, size_t len, char *err, size_t errsz)
 {
 	if (len > FRAME_DATA_MAX) {
 		if (err != NULL && errsz > 0)
-			snprintf(err, errsz, "datagram of %zu bytes exceeds the %d-byte limit",
-			    len, FRAME_DATA_MAX);
+			snprintf(err, errsz, "datagram of %zu bytes exceeds the %d-byte limit", len,
+			    FRAME_DATA_MAX);
 		return 0;
 	}
 	return frame_put(out, outsz, FRAME_DATA, NULL, 0, p, len);
@@ -494,8 +493,7 @@ frame_encode_coded(uint8_t *out, size_t outsz, int type, int code, const char *t
 	if (code < 0 || code > 255)
 		fatalx("frame_encode: %s code %d", frame_type_name(type), code);
 	c = (uint8_t)code;
-	return frame_put(out, outsz, type, &c, 1, body,
-	    frame_clean_text(body, text, sizeof body));
+	return frame_put(out, outsz, type, &c, 1, body, frame_clean_text(body, text, sizeof body));
 }
 
 size_t

@@ -11,11 +11,11 @@
  * catches a 7-bit channel; "\r\n" catches a pty or anything else that rewrites line ends. */
 #define FRAME_MAGIC "\x8bMOSHMAN\r\n"
 #define FRAME_MAGIC_LEN 10
-#define FRAME_HEADER_LEN 3   /* type (1 byte), payload length (2 bytes, big-endian) */
-#define FRAME_DATA_MAX 2048  /* mosh's receive buffer: it rejects anything larger */
-#define FRAME_TOKEN_LEN 8    /* PING / PONG */
-#define FRAME_TEXT_MAX 200   /* CLOSE reason, NOTICE text */
-#define FRAME_IMPL_MAX 64    /* HELLO: who is speaking, e.g. "moshman 0.1.0" */
+#define FRAME_HEADER_LEN 3    /* type (1 byte), payload length (2 bytes, big-endian) */
+#define FRAME_DATA_MAX 2048   /* mosh's receive buffer: it rejects anything larger */
+#define FRAME_TOKEN_LEN 8     /* PING / PONG */
+#define FRAME_TEXT_MAX 200    /* CLOSE reason, NOTICE text */
+#define FRAME_IMPL_MAX 64     /* HELLO: who is speaking, e.g. "moshman 0.1.0" */
 #define FRAME_NOISE_MAX 65536 /* login-shell output tolerated before the relay's magic */
 #define FRAME_VERSION_MIN 1
 #define FRAME_VERSION_MAX 1
@@ -64,9 +64,9 @@ struct frame {
 	/* The raw payload; valid until the next frame_decoder_feed(). */
 	const uint8_t *payload;
 	size_t len;
-	uint8_t version_min, version_max;   /* HELLO */
-	uint8_t code;                       /* CLOSE status, NOTICE code */
-	uint8_t token[FRAME_TOKEN_LEN];     /* PING, PONG */
+	uint8_t version_min, version_max; /* HELLO */
+	uint8_t code;                     /* CLOSE status, NOTICE code */
+	uint8_t token[FRAME_TOKEN_LEN];   /* PING, PONG */
 	/* HELLO implementation, CLOSE reason, NOTICE text: printable ASCII, NUL-terminated,
 	 * anything else replaced by '?', so it is safe to print. */
 	char text[FRAME_TEXT_MAX + 1];
@@ -77,8 +77,8 @@ struct frame_decoder {
 	int state;
 	uint8_t *buf; /* unconsumed input is buf[off..len) */
 	size_t off, len, cap;
-	size_t noise;     /* bytes skipped before the magic */
-	char tail[160];   /* the last noise bytes, for "no relay handshake" */
+	size_t noise;   /* bytes skipped before the magic */
+	char tail[160]; /* the last noise bytes, for "no relay handshake" */
 	size_t tail_len;
 	char err[512];
 };
@@ -100,8 +100,7 @@ const char *frame_decoder_error(const struct frame_decoder *);
  * and anything unprintable sent as '?'. */
 size_t frame_encode_hello(uint8_t *out, size_t outsz, int vmin, int vmax, const char *impl);
 /* 0 and a message naming the size if the datagram is larger than FRAME_DATA_MAX. */
-size_t frame_encode_data(uint8_t *out, size_t outsz, const void *, size_t, char *err,
-    size_t errsz);
+size_t frame_encode_data(uint8_t *out, size_t outsz, const void *, size_t, char *err, size_t errsz);
 size_t frame_encode_ping(uint8_t *out, size_t outsz, const uint8_t token[FRAME_TOKEN_LEN]);
 size_t frame_encode_pong(uint8_t *out, size_t outsz, const uint8_t token[FRAME_TOKEN_LEN]);
 size_t frame_encode_close(uint8_t *out, size_t outsz, int status, const char *reason);

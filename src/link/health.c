@@ -17,11 +17,9 @@ health_judge(const struct health_in *in, char *reason, size_t reasonsz)
 		    (double)quiet / 1000.0);
 		return 1;
 	}
-	if (in->rtt_ms > HEALTH_RTT_MS ||
-	    (in->degraded && in->rtt_ms >= HEALTH_RTT_OK_MS)) {
-		snprintf(reason, reasonsz, "round trip %lld ms (over %d ms)",
-		    (long long)in->rtt_ms, in->degraded && in->rtt_ms <= HEALTH_RTT_MS ?
-		    HEALTH_RTT_OK_MS : HEALTH_RTT_MS);
+	if (in->rtt_ms > HEALTH_RTT_MS || (in->degraded && in->rtt_ms >= HEALTH_RTT_OK_MS)) {
+		snprintf(reason, reasonsz, "round trip %lld ms (over %d ms)", (long long)in->rtt_ms,
+		    in->degraded && in->rtt_ms <= HEALTH_RTT_MS ? HEALTH_RTT_OK_MS : HEALTH_RTT_MS);
 		return 1;
 	}
 	if (in->degraded) {

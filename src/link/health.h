@@ -28,11 +28,11 @@
 
 struct health_in {
 	int64_t now;
-	int64_t since;    /* the link came up (or was rebuilt) at; silence counts from here */
-	int64_t last_tx;  /* last datagram from the client side, 0 never */
-	int64_t last_rx;  /* last sign of life from the far side (datagram, PONG), 0 never */
-	int64_t rtt_ms;   /* the latest measured round trip, -1 unknown */
-	int degraded;     /* the verdict of the previous call */
+	int64_t since;   /* the link came up (or was rebuilt) at; silence counts from here */
+	int64_t last_tx; /* last datagram from the client side, 0 never */
+	int64_t last_rx; /* last sign of life from the far side (datagram, PONG), 0 never */
+	int64_t rtt_ms;  /* the latest measured round trip, -1 unknown */
+	int degraded;    /* the verdict of the previous call */
 };
 
 /* 1 when the link is degraded (why in reason), 0 when it is fine (reason says why it is

@@ -28,8 +28,8 @@ struct localrelay {
 	void *path;
 	struct localrelay_stats st;
 	int any_sender;
-	struct moshpkt_key *key;     /* NULL: no key, follow the newest loopback sender */
-	uint64_t client_seq;         /* newest authentic client counter seen */
+	struct moshpkt_key *key; /* NULL: no key, follow the newest loopback sender */
+	uint64_t client_seq;     /* newest authentic client counter seen */
 	int have_client_seq;
 };
 
@@ -122,8 +122,8 @@ localrelay_new(struct ev_loop *loop, char *err, size_t errlen)
 }
 
 struct localrelay *
-localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_sender,
-    char *err, size_t errlen)
+localrelay_new_at(struct ev_loop *loop, const char *addr, int port, int any_sender, char *err,
+    size_t errlen)
 {
 	struct localrelay *r = NULL;
 	struct udpsock_addr a;
@@ -222,8 +222,8 @@ localrelay_deliver(struct localrelay *r, const void *buf, size_t len)
 	r->st.pkts_down++;
 	r->st.bytes_down += len;
 	r->st.last_down_ms = clock_epoch_ms();
-	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client,
-	    r->clientlen) == -1)
+	if (sendto(r->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&r->client, r->clientlen) ==
+	    -1)
 		r->st.dropped++;
 	return rc;
 }
@@ -268,7 +268,10 @@ udp_path_free(void *p)
 }
 
 static const struct localrelay_path_ops udp_path_ops = {
-	"udp", udp_path_send, udp_path_free, udp_path_roam,
+	"udp",
+	udp_path_send,
+	udp_path_free,
+	udp_path_roam,
 };
 
 int

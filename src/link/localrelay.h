@@ -28,11 +28,11 @@ struct localrelay_stats {
 	int64_t last_down_ms;           /* ms epoch of the last server datagram, 0 never */
 	uint64_t dropped;               /* foreign senders, oversize, no path, no client */
 	/* With the session key (localrelay_set_key): */
-	int keyed;                      /* a key is set: the fields below are measured */
-	uint64_t unauthentic;           /* datagrams that do not open under it (in dropped) */
-	int64_t last_heard_ms;          /* ms epoch of the last server datagram answering a
+	int keyed;             /* a key is set: the fields below are measured */
+	uint64_t unauthentic;  /* datagrams that do not open under it (in dropped) */
+	int64_t last_heard_ms; /* ms epoch of the last server datagram answering a
 					 * client timestamp: proof both directions work */
-	int64_t rtt_ms;                 /* the round trip mosh's timestamps give, -1 none */
+	int64_t rtt_ms;        /* the round trip mosh's timestamps give, -1 none */
 };
 
 /* Where client datagrams go.  send() returns 0 or -1 (the datagram is lost, as UDP may
@@ -50,8 +50,8 @@ struct localrelay *localrelay_new(struct ev_loop *, char *err, size_t errlen);
 /* The same on a given numeric address and port (0: ephemeral).  any_sender != 0 accepts
  * datagrams from any address (moshman tunnel on a non-loopback address), else loopback
  * only. */
-struct localrelay *localrelay_new_at(struct ev_loop *, const char *addr, int port,
-    int any_sender, char *err, size_t errlen);
+struct localrelay *localrelay_new_at(struct ev_loop *, const char *addr, int port, int any_sender,
+    char *err, size_t errlen);
 void localrelay_free(struct localrelay *);
 int localrelay_port(const struct localrelay *);
 /* Installs the path (freeing any previous one).  NULL ops: datagrams are dropped. */
@@ -68,7 +68,11 @@ int localrelay_set_key(struct localrelay *, const char *b64);
  * LOCALRELAY_HEARD when it shows the server hears the client (it answers a client
  * timestamp; without a key every datagram counts), LOCALRELAY_TALKS when it is
  * mosh-server's but answers nothing, LOCALRELAY_DROPPED when it was not delivered. */
-enum { LOCALRELAY_DROPPED = -1, LOCALRELAY_TALKS = 0, LOCALRELAY_HEARD = 1 };
+enum {
+	LOCALRELAY_DROPPED = -1,
+	LOCALRELAY_TALKS = 0,
+	LOCALRELAY_HEARD = 1
+};
 int localrelay_deliver(struct localrelay *, const void *buf, size_t len);
 /* The network changed (or a wake): the path acts at once (its roam op). */
 void localrelay_roam(struct localrelay *, const char *why);
@@ -80,7 +84,6 @@ int localrelay_sender_ok(const struct sockaddr *, socklen_t);
 /* The direct UDP path to addr:port (numeric address): an unconnected socket that never
  * pins a source address, rebuilt on a network change (src/link/udpsock.h).  Installs
  * itself into the relay.  -1 with a message on failure. */
-int localrelay_use_udp(struct localrelay *, const char *addr, int port, char *err,
-    size_t errlen);
+int localrelay_use_udp(struct localrelay *, const char *addr, int port, char *err, size_t errlen);
 
 #endif

@@ -126,7 +126,7 @@ mbb_next(struct mbb *m, int64_t now, int64_t *wake)
 		m->last_start = now;
 		return 1;
 	}
-	*wake = m->last_start + MBB_OVERLAP_MS > m->retry_at ? m->last_start + MBB_OVERLAP_MS :
-	    m->retry_at;
+	*wake = m->last_start + MBB_OVERLAP_MS > m->retry_at ? m->last_start + MBB_OVERLAP_MS
+	                                                     : m->retry_at;
 	return 0;
 }

@@ -19,24 +19,27 @@
 
 #include <stdint.h>
 
-#define MBB_SILENCE_MS 1500   /* mosh caps its retransmission timer at 1 s */
-#define MBB_OVERLAP_MS 500    /* a new attempt this often while earlier ones wait */
-#define MBB_RUNNING_MAX 8     /* attempts in flight at most */
-#define MBB_QUIET_MS 10000    /* after a false alarm, silence alone is not suspect */
-#define MBB_HUNG_MS 1000      /* an attempt that failed later than this had hung */
+#define MBB_SILENCE_MS 1500 /* mosh caps its retransmission timer at 1 s */
+#define MBB_OVERLAP_MS 500  /* a new attempt this often while earlier ones wait */
+#define MBB_RUNNING_MAX 8   /* attempts in flight at most */
+#define MBB_QUIET_MS 10000  /* after a false alarm, silence alone is not suspect */
+#define MBB_HUNG_MS 1000    /* an attempt that failed later than this had hung */
 
 struct mbb {
-	int64_t suspect_at;   /* probing since (ms), 0 when not */
-	int have_link;        /* a link carries the session (the old one while probing) */
-	int running;          /* attempts in flight */
-	int64_t last_start;   /* when the newest attempt started */
-	int64_t retry_at;     /* with nothing running: no new attempt before this */
-	int failures;         /* attempts failed since the last success (backoff) */
+	int64_t suspect_at;     /* probing since (ms), 0 when not */
+	int have_link;          /* a link carries the session (the old one while probing) */
+	int running;            /* attempts in flight */
+	int64_t last_start;     /* when the newest attempt started */
+	int64_t retry_at;       /* with nothing running: no new attempt before this */
+	int failures;           /* attempts failed since the last success (backoff) */
 	int64_t false_alarm_at; /* the old link answered a silence alarm's PING then */
-	int suspect_why;      /* enum mbb_why of the alarm under way */
+	int suspect_why;        /* enum mbb_why of the alarm under way */
 };
 
-enum mbb_why { MBB_WHY_SILENCE, MBB_WHY_NETWORK };
+enum mbb_why {
+	MBB_WHY_SILENCE,
+	MBB_WHY_NETWORK
+};
 
 void mbb_init(struct mbb *, int have_link);
 /* Something says the link may be gone.  1 when probing starts now (send a PING on the

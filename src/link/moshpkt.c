@@ -121,12 +121,11 @@ moshpkt_open(struct moshpkt_key *k, const void *buf, size_t len, struct moshpkt 
 }
 
 size_t
-moshpkt_seal(struct moshpkt_key *k, const struct moshpkt *p, const void *payload,
-    size_t plen, unsigned char *out, size_t outsz)
+moshpkt_seal(struct moshpkt_key *k, const struct moshpkt *p, const void *payload, size_t plen,
+    unsigned char *out, size_t outsz)
 {
 	unsigned char iv[12], plain[MOSHPKT_MAX];
-	uint64_t nonce = (p->seq & ~(UINT64_C(1) << 63)) |
-	    ((uint64_t)(p->to_client != 0) << 63);
+	uint64_t nonce = (p->seq & ~(UINT64_C(1) << 63)) | ((uint64_t)(p->to_client != 0) << 63);
 	size_t total = MOSHPKT_NONCE + 4 + plen + MOSHPKT_TAG;
 	int n = 0, fin = 0;
 
@@ -145,7 +144,7 @@ moshpkt_seal(struct moshpkt_key *k, const struct moshpkt *p, const void *payload
 	    EVP_EncryptUpdate(k->enc, out + MOSHPKT_NONCE, &n, plain, (int)(4 + plen)) != 1 ||
 	    EVP_EncryptFinal_ex(k->enc, out + MOSHPKT_NONCE + n, &fin) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(k->enc, EVP_CTRL_AEAD_GET_TAG, MOSHPKT_TAG,
-	    out + MOSHPKT_NONCE + 4 + plen) != 1)
+	        out + MOSHPKT_NONCE + 4 + plen) != 1)
 		return 0;
 	return total;
 }

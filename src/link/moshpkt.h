@@ -37,10 +37,10 @@
 struct moshpkt_key;
 
 struct moshpkt {
-	uint64_t seq;       /* the sender's counter */
-	int to_client;      /* direction bit */
+	uint64_t seq;  /* the sender's counter */
+	int to_client; /* direction bit */
 	uint16_t timestamp;
-	uint16_t reply;     /* MOSHPKT_NO_REPLY: none */
+	uint16_t reply; /* MOSHPKT_NO_REPLY: none */
 };
 
 /* The key as MOSH CONNECT prints it (22 base64 characters, no padding).  NULL when it is
@@ -52,8 +52,8 @@ int moshpkt_open(struct moshpkt_key *, const void *buf, size_t len, struct moshp
 /* A datagram as mosh would send it (for tests and the fuzzer's seeds): nonce from seq
  * and to_client, plaintext = timestamps + payload.  Returns its length, 0 if out is too
  * small. */
-size_t moshpkt_seal(struct moshpkt_key *, const struct moshpkt *, const void *payload,
-    size_t plen, unsigned char *out, size_t outsz);
+size_t moshpkt_seal(struct moshpkt_key *, const struct moshpkt *, const void *payload, size_t plen,
+    unsigned char *out, size_t outsz);
 /* Round trip in ms from a server datagram's reply and the local CLOCK_MONOTONIC ms; -1
  * without a reply. */
 int moshpkt_rtt(uint16_t reply, int64_t now_mono_ms);

@@ -175,9 +175,9 @@ netwatch_touches(const struct netwatch_msg *m, const struct udpsock_addr *peer)
 	int alen;
 
 	if (m->kind == NETWATCH_OVERRUN)
-		return 1;       /* messages were lost: look again */
+		return 1; /* messages were lost: look again */
 	if (m->local_scope)
-		return 0;       /* loopback addresses, local/broadcast routes */
+		return 0; /* loopback addresses, local/broadcast routes */
 	if (m->kind == NETWATCH_ROUTE && m->table == RT_TABLE_LOCAL)
 		return 0;
 	if (peer == NULL)
@@ -185,7 +185,7 @@ netwatch_touches(const struct netwatch_msg *m, const struct udpsock_addr *peer)
 	if (m->family != peer->ss.ss_family)
 		return 0;
 	if (m->kind == NETWATCH_ADDR)
-		return 1;       /* any address of the family may become the source */
+		return 1; /* any address of the family may become the source */
 	pa = peer_bytes(peer, &alen);
 	return covers(m->addr, m->prefixlen, pa, alen);
 }
@@ -212,9 +212,9 @@ netwatch_src_text(const struct netwatch_src *s, char *out, size_t outlen)
 		snprintf(out, outlen, "none");
 		return;
 	}
-	a = s->addr.ss.ss_family == AF_INET6 ?
-	    (const void *)&((const struct sockaddr_in6 *)(const void *)&s->addr.ss)->sin6_addr :
-	    (const void *)&((const struct sockaddr_in *)(const void *)&s->addr.ss)->sin_addr;
+	a = s->addr.ss.ss_family == AF_INET6
+	    ? (const void *)&((const struct sockaddr_in6 *)(const void *)&s->addr.ss)->sin6_addr
+	    : (const void *)&((const struct sockaddr_in *)(const void *)&s->addr.ss)->sin_addr;
 	if (inet_ntop(s->addr.ss.ss_family, a, out, (socklen_t)outlen) == NULL)
 		snprintf(out, outlen, "?");
 }
@@ -229,7 +229,7 @@ struct netwatch {
 	int have_peer;
 	struct udpsock_addr peer;
 	struct netwatch_src src;
-	ev_timer settle;          /* no peer: one call per burst of changes */
+	ev_timer settle; /* no peer: one call per burst of changes */
 	struct wake wake;
 	netwatch_cb cb;
 	void *arg;
@@ -355,25 +355,24 @@ nw_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 struct netwatch *
-netwatch_new(struct ev_loop *loop, const struct udpsock_addr *peer, netwatch_cb cb,
-    void *arg, char *err, size_t errlen)
+netwatch_new(struct ev_loop *loop, const struct udpsock_addr *peer, netwatch_cb cb, void *arg,
+    char *err, size_t errlen)
 {
 	struct sockaddr_nl sa;
 	struct netwatch *w;
 	int fd;
 
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    NETLINK_ROUTE)) == -1) {
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE)) ==
+	    -1) {
 		snprintf(err, errlen, "no netlink socket: %s", strerror(errno));
 		return NULL;
 	}
 	memset(&sa, 0, sizeof sa);
 	sa.nl_family = AF_NETLINK;
-	sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
-	    RTMGRP_IPV6_ROUTE;
+	sa.nl_groups =
+	    RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-		snprintf(err, errlen, "cannot watch the network (netlink): %s",
-		    strerror(errno));
+		snprintf(err, errlen, "cannot watch the network (netlink): %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}

@@ -34,17 +34,21 @@ struct netwatch;
 
 /* ---- pure pieces ------------------------------------------------------------------- */
 
-enum netwatch_kind { NETWATCH_ADDR, NETWATCH_ROUTE, NETWATCH_OVERRUN };
+enum netwatch_kind {
+	NETWATCH_ADDR,
+	NETWATCH_ROUTE,
+	NETWATCH_OVERRUN
+};
 
 /* One rtnetlink message, as much as the decision needs. */
 struct netwatch_msg {
 	enum netwatch_kind kind;
-	int added;                /* NEW (1) or DEL (0) */
-	int family;               /* AF_INET, AF_INET6 */
-	int prefixlen;            /* route: dst length (0 = default); address: its prefix */
-	unsigned char addr[16];   /* address, or the route's destination (zeros if none) */
-	int table;                /* route table */
-	int local_scope;          /* address on loopback / host scope, route not unicast */
+	int added;              /* NEW (1) or DEL (0) */
+	int family;             /* AF_INET, AF_INET6 */
+	int prefixlen;          /* route: dst length (0 = default); address: its prefix */
+	unsigned char addr[16]; /* address, or the route's destination (zeros if none) */
+	int table;              /* route table */
+	int local_scope;        /* address on loopback / host scope, route not unicast */
 };
 
 /* Every message in one recv() buffer, up to max; returns how many were stored, -1 if
@@ -65,8 +69,8 @@ enum netwatch_verdict {
 	NETWATCH_LOST,    /* no route to the peer now (wait for it to return) */
 	NETWATCH_CHANGED, /* a new source address, or a route back: act now */
 };
-enum netwatch_verdict netwatch_judge(const struct netwatch_src *was,
-    const struct netwatch_src *now);
+enum netwatch_verdict
+netwatch_judge(const struct netwatch_src *was, const struct netwatch_src *now);
 /* "10.0.0.1" or "none", for messages. */
 void netwatch_src_text(const struct netwatch_src *, char *, size_t);
 
@@ -84,8 +88,8 @@ typedef void (*netwatch_cb)(const char *why, void *arg);
 /* Watches the route to peer (a copy is kept; NULL: any change).  NULL with a message
  * when no netlink socket can be had (then the link still works; it only learns of
  * changes by silence). */
-struct netwatch *netwatch_new(struct ev_loop *, const struct udpsock_addr *peer,
-    netwatch_cb, void *arg, char *err, size_t errlen);
+struct netwatch *netwatch_new(struct ev_loop *, const struct udpsock_addr *peer, netwatch_cb,
+    void *arg, char *err, size_t errlen);
 void netwatch_free(struct netwatch *);
 /* The source address the kernel would use for peer now. */
 void netwatch_source(const struct udpsock_addr *peer, struct netwatch_src *out);

@@ -89,8 +89,7 @@ pathsel_switch(struct pathsel *ps, enum pathsel_path to, int64_t now, int64_t *w
 }
 
 int
-pathsel_tick(struct pathsel *ps, int64_t now, char *reason, size_t reasonsz,
-    int64_t *was_ms)
+pathsel_tick(struct pathsel *ps, int64_t now, char *reason, size_t reasonsz, int64_t *was_ms)
 {
 	int64_t limit, last = ps->last_tick;
 
@@ -119,11 +118,15 @@ pathsel_tick(struct pathsel *ps, int64_t now, char *reason, size_t reasonsz,
 		if (ps->tcp_up && ps->train != 0 && now - ps->last_tx <= PATHSEL_TRAIN_GAP_MS &&
 		    now - ps->train >= PATHSEL_UNHEARD_MS) {
 			if (ps->udp_rx < ps->train)
-				snprintf(reason, reasonsz, "UDP silent for %.1f s while the client "
-				    "sends", (double)(now - ps->train) / 1000.0);
+				snprintf(reason, reasonsz,
+				    "UDP silent for %.1f s while the client "
+				    "sends",
+				    (double)(now - ps->train) / 1000.0);
 			else
-				snprintf(reason, reasonsz, "the server has not heard the client "
-				    "over UDP for %.1f s", (double)(now - ps->train) / 1000.0);
+				snprintf(reason, reasonsz,
+				    "the server has not heard the client "
+				    "over UDP for %.1f s",
+				    (double)(now - ps->train) / 1000.0);
 			pathsel_switch(ps, PATHSEL_TCP, now, was_ms);
 			return 1;
 		}

@@ -38,21 +38,24 @@
  * before says nothing about the path now (src/link/wake.h), so it is dropped. */
 #define PATHSEL_TICK_GAP_MS 2500
 
-enum pathsel_path { PATHSEL_UDP, PATHSEL_TCP };
+enum pathsel_path {
+	PATHSEL_UDP,
+	PATHSEL_TCP
+};
 
 struct pathsel {
 	enum pathsel_path path;
-	int udp_possible;     /* there is a UDP address to try at all */
+	int udp_possible; /* there is a UDP address to try at all */
 	int tcp_up;
-	int udp_ever;         /* a server datagram ever came over UDP */
-	int64_t since;        /* on this path since */
-	int64_t udp_rx;       /* last server datagram over UDP, 0 never */
-	int64_t udp_rx_seen;  /* udp_rx when the path last changed (UDP "answers again") */
-	int64_t first_tx;     /* first client datagram since the last UDP reply, 0 none */
-	int64_t next_probe;   /* on TCP: when the next UDP probe window opens */
-	int64_t last_tx;      /* last client datagram, 0 none */
-	int64_t train;        /* start of the current unanswered train, 0 none */
-	int64_t last_tick;    /* 0 none yet */
+	int udp_ever;        /* a server datagram ever came over UDP */
+	int64_t since;       /* on this path since */
+	int64_t udp_rx;      /* last server datagram over UDP, 0 never */
+	int64_t udp_rx_seen; /* udp_rx when the path last changed (UDP "answers again") */
+	int64_t first_tx;    /* first client datagram since the last UDP reply, 0 none */
+	int64_t next_probe;  /* on TCP: when the next UDP probe window opens */
+	int64_t last_tx;     /* last client datagram, 0 none */
+	int64_t train;       /* start of the current unanswered train, 0 none */
+	int64_t last_tick;   /* 0 none yet */
 };
 
 void pathsel_init(struct pathsel *, int64_t now, int udp_possible);
@@ -70,8 +73,7 @@ int pathsel_send_tcp(const struct pathsel *, int64_t now);
 void pathsel_network_changed(struct pathsel *, int64_t now);
 /* About once a second.  1 when the path changed (the new one in ps->path, why in
  * reason, the time spent on the old one in *was_ms), else 0. */
-int pathsel_tick(struct pathsel *, int64_t now, char *reason, size_t reasonsz,
-    int64_t *was_ms);
+int pathsel_tick(struct pathsel *, int64_t now, char *reason, size_t reasonsz, int64_t *was_ms);
 const char *pathsel_name(enum pathsel_path);
 
 #endif

@@ -37,8 +37,8 @@
  * sysread (buffered reading would swallow frames that follow the script) and runs it.
  * No ', \ or ! in it, so every common login shell (sh, bash, zsh, fish, csh) passes it
  * unchanged inside single quotes. */
-#define RRELAY_PERL_LOADER                                                               \
-	"$n=shift;$s=\"\";while(length($s)<$n){sysread(STDIN,$s,$n-length($s),"          \
+#define RRELAY_PERL_LOADER \
+	"$n=shift;$s=\"\";while(length($s)<$n){sysread(STDIN,$s,$n-length($s)," \
 	"length($s))or exit(1)}eval($s);warn($@);exit(1)"
 
 enum {
@@ -54,15 +54,16 @@ struct rrelay {
 	struct sockaddr_storage peer;
 	struct frame_decoder dec;
 	int got_input;
-	long long last_frame;  /* mono ms of the last frame from the client */
-	int refused; /* a REFUSED notice went out since the last datagram from the peer */
+	long long last_frame; /* mono ms of the last frame from the client */
+	int refused;          /* a REFUSED notice went out since the last datagram from the peer */
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 	char *err;
 	size_t errsz;
 };
 
-static void rrelay_error(struct rrelay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+rrelay_error(struct rrelay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 rrelay_error(struct rrelay *r, const char *fmt, ...)
@@ -249,8 +250,8 @@ rrelay_handle(struct rrelay *r, const struct frame *f)
 
 	switch (f->type) {
 	case FRAME_HELLO:
-		if (frame_version_choose(r->o->vmin, r->o->vmax, f->version_min,
-			f->version_max) == -1) {
+		if (frame_version_choose(r->o->vmin, r->o->vmax, f->version_min, f->version_max) ==
+		    -1) {
 			snprintf(msg, sizeof msg,
 			    "no common protocol version: relay speaks %d..%d, client %u..%u",
 			    r->o->vmin, r->o->vmax, f->version_min, f->version_max);
@@ -293,8 +294,7 @@ rrelay_read_input(struct rrelay *r)
 	}
 	if (n == 0) {
 		if (r->got_input && frame_decoder_eof(&r->dec) == -1)
-			return rrelay_finish(r, FRAME_CLOSE_PROTOCOL,
-			    frame_decoder_error(&r->dec));
+			return rrelay_finish(r, FRAME_CLOSE_PROTOCOL, frame_decoder_error(&r->dec));
 		return rrelay_finish(r, FRAME_CLOSE_OK, "stdin closed");
 	}
 	r->got_input = 1;

@@ -31,43 +31,49 @@
 /* Output queued for the channel beyond this: new datagrams are dropped, as UDP would. */
 #define TUNNEL_QUEUE_MAX (256 * 1024)
 
-enum tstate { T_IDLE, T_STARTING, T_UP, T_RECONNECTING, T_FAILED };
+enum tstate {
+	T_IDLE,
+	T_STARTING,
+	T_UP,
+	T_RECONNECTING,
+	T_FAILED
+};
 
 /* One ssh connection with its relay stream: the link that carries the session, or an
  * attempt at a new one. */
 struct tlink {
 	struct tunnel *t;
 	struct sshconn *ssh;
-	int owned;                /* ssh is ours (a clone); else the caller's */
-	int64_t started;          /* when the attempt began (mono ms) */
-	int opened;               /* ssh is open; the stream was started */
-	int stream;               /* a relay stream is open */
+	int owned;       /* ssh is ours (a clone); else the caller's */
+	int64_t started; /* when the attempt began (mono ms) */
+	int opened;      /* ssh is open; the stream was started */
+	int stream;      /* a relay stream is open */
 	int have_hello;
-	int64_t stream_at;        /* when the stream was opened (mono ms) */
-	enum tunnel_relay using;  /* NATIVE or PERL for the current stream */
+	int64_t stream_at;       /* when the stream was opened (mono ms) */
+	enum tunnel_relay using; /* NATIVE or PERL for the current stream */
 	struct frame_decoder dec;
-	char errtail[256];        /* the relay's stderr, last bytes */
+	char errtail[256]; /* the relay's stderr, last bytes */
 	size_t errlen;
-	struct tlink *next;       /* attempts */
+	struct tlink *next; /* attempts */
 };
 
 struct tunnel {
 	struct ev_loop *loop;
-	struct sshconn *ssh;      /* the caller's: the first link, the model for clones */
+	struct sshconn *ssh; /* the caller's: the first link, the model for clones */
 	struct localrelay *relay;
-	int attached;             /* installed as the relay's path */
+	int attached; /* installed as the relay's path */
 	char *udp_host;
 	int udp_port;
 	enum tunnel_relay want;
-	int native_failed;        /* the native relay is not there: Perl from now on */
+	int native_failed; /* the native relay is not there: Perl from now on */
 	tunnel_event_cb cb;
 	void *cb_arg;
 	void (*deliver)(const void *, size_t, void *);
 	void *deliver_arg;
 
 	enum tstate state;
-	struct tlink *link;       /* carries the session; NULL while reconnecting */
-	struct tlink *tries;      /* attempts at a new link (make-before-break) */
+	struct tlink *link;  /* carries the session; NULL while reconnecting */
+	struct tlink *tries; /* attempts at a new link (make-before-break) */
 	struct mbb mbb;
 	char suspect_reason[128];
 	uint8_t probe_token[FRAME_TOKEN_LEN]; /* the alarm's PING on the old link */
@@ -75,24 +81,24 @@ struct tunnel {
 
 	struct tunnel_live live;
 	uint8_t ping_token[FRAME_TOKEN_LEN];
-	int64_t ping_sent;        /* mono ms of the outstanding PING, 0 none */
+	int64_t ping_sent; /* mono ms of the outstanding PING, 0 none */
 	int64_t rtt_ms;
 	int64_t last_rx_epoch;
 
 	int reconnects;
-	int was_up;               /* the link came up once: a give-up may be retried */
-	int64_t dead_at;          /* mono ms when the link was declared dead */
-	int64_t suspect_at;       /* mono ms of the alarm that led to a switch */
+	int was_up;         /* the link came up once: a give-up may be retried */
+	int64_t dead_at;    /* mono ms when the link was declared dead */
+	int64_t suspect_at; /* mono ms of the alarm that led to a switch */
 
-	int rtt_slow_once;        /* the last PONG was slow: not trusted until confirmed */
+	int rtt_slow_once; /* the last PONG was slow: not trusted until confirmed */
 	ev_timer tick;
-	void (*on_tick)(void *);  /* the owner's once-a-second hook (tunnel_config.tick) */
+	void (*on_tick)(void *); /* the owner's once-a-second hook (tunnel_config.tick) */
 	void *tick_arg;
-	ev_timer mbbw;            /* the next make-before-break step */
-	ev_timer quiet;           /* MBB_SILENCE_MS after the first unanswered datagram */
-	struct tlink *grave;      /* closed links, freed from the loop (see t_link_free) */
+	ev_timer mbbw;       /* the next make-before-break step */
+	ev_timer quiet;      /* MBB_SILENCE_MS after the first unanswered datagram */
+	struct tlink *grave; /* closed links, freed from the loop (see t_link_free) */
 	ev_idle reap;
-	int unanswered;           /* datagrams sent since the last frame from the relay */
+	int unanswered; /* datagrams sent since the last frame from the relay */
 };
 
 /* ---- pure pieces --------------------------------------------------------------------- */
@@ -129,8 +135,7 @@ tunnel_live_pong(struct tunnel_live *l, int64_t rtt_ms)
 }
 
 int
-tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason,
-    size_t reasonsz)
+tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason, size_t reasonsz)
 {
 	*ping = 0;
 	if (l->first_tx != 0 && now - l->first_tx >= TUNNEL_SILENCE_MS) {
@@ -139,14 +144,14 @@ tunnel_live_tick(struct tunnel_live *l, int64_t now, int *ping, char *reason,
 		return 1;
 	}
 	if (l->pings_out >= TUNNEL_PINGS_LOST && now - l->last_ping >= TUNNEL_PING_IDLE_MS) {
-		snprintf(reason, reasonsz, "%d pings unanswered, nothing for %.1f s",
-		    l->pings_out, (double)(now - l->last_rx) / 1000.0);
+		snprintf(reason, reasonsz, "%d pings unanswered, nothing for %.1f s", l->pings_out,
+		    (double)(now - l->last_rx) / 1000.0);
 		return 1;
 	}
 	/* Only an idle link gets PINGs (a busy one proves itself), plus a rare one for the
 	 * round-trip time. */
 	if ((now - l->last_rx >= TUNNEL_PING_IDLE_MS &&
-	    (l->last_ping == 0 || now - l->last_ping >= TUNNEL_PING_IDLE_MS)) ||
+	        (l->last_ping == 0 || now - l->last_ping >= TUNNEL_PING_IDLE_MS)) ||
 	    l->last_ping == 0 || now - l->last_ping >= TUNNEL_PING_EVERY_MS) {
 		*ping = 1;
 		l->last_ping = now;
@@ -173,8 +178,10 @@ tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz, 
 	}
 	if (s[0] == '[') {
 		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':') {
-			snprintf(err, errsz, "'%s': an IPv6 address goes in brackets, then :PORT, "
-			    "e.g. [::1]:5353", s);
+			snprintf(err, errsz,
+			    "'%s': an IPv6 address goes in brackets, then :PORT, "
+			    "e.g. [::1]:5353",
+			    s);
 			return -1;
 		}
 		a = s + 1;
@@ -183,13 +190,17 @@ tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz, 
 		six = 1;
 	} else {
 		if ((colon = strrchr(s, ':')) == NULL) {
-			snprintf(err, errsz, "'%s' has no port; expected ADDR:PORT, e.g. "
-			    "127.0.0.1:5353", s);
+			snprintf(err, errsz,
+			    "'%s' has no port; expected ADDR:PORT, e.g. "
+			    "127.0.0.1:5353",
+			    s);
 			return -1;
 		}
 		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			snprintf(err, errsz, "'%s': put an IPv6 address in brackets, e.g. "
-			    "[::1]:5353", s);
+			snprintf(err, errsz,
+			    "'%s': put an IPv6 address in brackets, e.g. "
+			    "[::1]:5353",
+			    s);
 			return -1;
 		}
 		a = s;
@@ -203,8 +214,10 @@ tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz, 
 	memcpy(buf, a, alen);
 	buf[alen] = '\0';
 	if (inet_pton(six ? AF_INET6 : AF_INET, buf, bin) != 1) {
-		snprintf(err, errsz, "'%s' is not a numeric %s address (names are not "
-		    "resolved here)", buf, six ? "IPv6" : "IPv4");
+		snprintf(err, errsz,
+		    "'%s' is not a numeric %s address (names are not "
+		    "resolved here)",
+		    buf, six ? "IPv6" : "IPv4");
 		return -1;
 	}
 	if (*p == '\0') {
@@ -248,8 +261,7 @@ tunnel_backoff_ms(int n, double r)
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static void
-t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...)
+static void t_emit(struct tunnel *t, enum tunnel_event ev, double secs, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -429,7 +441,10 @@ t_path_roam(void *p, const char *why)
 }
 
 static const struct localrelay_path_ops tunnel_path_ops = {
-	"tcp", t_path_send, t_path_free, t_path_roam,
+	"tcp",
+	t_path_send,
+	t_path_free,
+	t_path_roam,
 };
 
 /* ---- switching ----------------------------------------------------------------------- */
@@ -465,9 +480,10 @@ t_promote(struct tunnel *t, struct tlink *l)
 	} else {
 		double secs = (double)(now - t->suspect_at) / 1000.0;
 
-		t_emit(t, TUNNEL_UP_AGAIN, secs, "moved to a new connection %.1f s after the "
-		    "link became suspect (%s), before it broke (reconnect %d)", secs,
-		    t->suspect_reason, t->reconnects);
+		t_emit(t, TUNNEL_UP_AGAIN, secs,
+		    "moved to a new connection %.1f s after the "
+		    "link became suspect (%s), before it broke (reconnect %d)",
+		    secs, t->suspect_reason, t->reconnects);
 	}
 }
 
@@ -479,16 +495,17 @@ t_hello(struct tlink *l, const struct frame *f, int64_t now)
 	struct tunnel *t = l->t;
 
 	if (frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX, f->version_min,
-	    f->version_max) == -1) {
+	        f->version_max) == -1) {
 		t->state = T_FAILED;
 		t_tries_drop(t);
 		if (t->link != NULL && t->link->stream) {
 			sshconn_stream_close(t->link->ssh);
 			t->link->stream = 0;
 		}
-		t_emit(t, TUNNEL_FAILED, 0, "the remote relay (%s) speaks protocol %d..%d, this "
-		    "moshman %d..%d; update one of them", f->text, f->version_min,
-		    f->version_max, FRAME_VERSION_MIN, FRAME_VERSION_MAX);
+		t_emit(t, TUNNEL_FAILED, 0,
+		    "the remote relay (%s) speaks protocol %d..%d, this "
+		    "moshman %d..%d; update one of them",
+		    f->text, f->version_min, f->version_max, FRAME_VERSION_MIN, FRAME_VERSION_MAX);
 		return;
 	}
 	l->have_hello = 1;
@@ -544,13 +561,15 @@ t_stream_data(const void *buf, size_t len, void *arg)
 				/* The old link answered the alarm: it was a false one. */
 				t->probe_out = 0;
 				if (mbb_link_answered(&t->mbb, now))
-					log_debug("tunnel: the link answered (%s was a false alarm); "
-					    "dropping the new attempts", t->suspect_reason);
+					log_debug(
+					    "tunnel: the link answered (%s was a false alarm); "
+					    "dropping the new attempts",
+					    t->suspect_reason);
 				t_tries_drop(t);
 				ev_timer_stop(t->loop, &t->mbbw);
 			}
-			if (t->ping_sent != 0 && memcmp(f.token, t->ping_token,
-			    FRAME_TOKEN_LEN) == 0) {
+			if (t->ping_sent != 0 &&
+			    memcmp(f.token, t->ping_token, FRAME_TOKEN_LEN) == 0) {
 				int64_t rtt = now - t->ping_sent;
 
 				/* One slow PONG is most often the PING that waited out a stall
@@ -657,8 +676,9 @@ t_stream_closed(int status, const char *error, void *arg)
 			t_open_stream(l);
 			return;
 		}
-		snprintf(why, sizeof why, "no relay could be started on the host (status %d%s%s)%s%s",
-		    status, ex[0] != '\0' ? ": " : "", ex, noise[0] != '\0' ? "; " : "", noise);
+		snprintf(why, sizeof why,
+		    "no relay could be started on the host (status %d%s%s)%s%s", status,
+		    ex[0] != '\0' ? ": " : "", ex, noise[0] != '\0' ? "; " : "", noise);
 		if (t_is_try(t, l)) {
 			t_try_failed(l, why);
 			return;
@@ -686,7 +706,9 @@ t_stream_closed(int status, const char *error, void *arg)
 }
 
 static const struct sshconn_stream_ops t_stream_ops = {
-	t_stream_data, t_stream_err, t_stream_closed,
+	t_stream_data,
+	t_stream_err,
+	t_stream_closed,
 };
 
 static void
@@ -703,8 +725,9 @@ t_open_stream(struct tlink *l)
 	l->have_hello = 0;
 	l->errlen = 0;
 	l->errtail[0] = '\0';
-	l->using = t->want == TUNNEL_RELAY_PERL || (t->want == TUNNEL_RELAY_ANY &&
-	    t->native_failed) ? TUNNEL_RELAY_PERL : TUNNEL_RELAY_NATIVE;
+	l->using = t->want == TUNNEL_RELAY_PERL || (t->want == TUNNEL_RELAY_ANY && t->native_failed)
+	    ? TUNNEL_RELAY_PERL
+	    : TUNNEL_RELAY_NATIVE;
 	if (l->using == TUNNEL_RELAY_PERL)
 		cmd = rrelay_perl_command(t->udp_host, t->udp_port, 0);
 	else
@@ -792,8 +815,10 @@ t_try_open_done(struct sshconn *c, const char *error, void *arg)
 	 * accounts (fail2ban, pam_faillock: 3 in 15 min).  Try again rarely; a reconnect
 	 * request (SIGUSR2, `moshman reconnect`) tries at once. */
 	if (sshconn_auth_refused(c)) {
-		t_emit(t, TUNNEL_NOTICE, 0, "login refused on reconnect: %s; next try in %d "
-		    "min ('moshman reconnect' tries now)", error, TUNNEL_AUTH_RETRY_S / 60);
+		t_emit(t, TUNNEL_NOTICE, 0,
+		    "login refused on reconnect: %s; next try in %d "
+		    "min ('moshman reconnect' tries now)",
+		    error, TUNNEL_AUTH_RETRY_S / 60);
 		int64_t started = l->started;
 
 		t_tries_unlink(t, l);
@@ -851,8 +876,10 @@ t_suspect(struct tunnel *t, const char *reason, enum mbb_why why)
 	if (mbb_suspect(&t->mbb, now, why)) {
 		snprintf(t->suspect_reason, sizeof t->suspect_reason, "%s", reason);
 		t->suspect_at = now;
-		t_emit(t, TUNNEL_NOTICE, 0, "link suspect (%s); trying a second connection "
-		    "beside it", reason);
+		t_emit(t, TUNNEL_NOTICE, 0,
+		    "link suspect (%s); trying a second connection "
+		    "beside it",
+		    reason);
 		/* Whichever answers first: this PING on the old link, or a new link. */
 		for (size_t i = 0; i < FRAME_TOKEN_LEN; i++)
 			t->probe_token[i] = (uint8_t)(random() & 0xff);

@@ -21,10 +21,14 @@ struct sshconn;
 struct localrelay;
 struct tunnel;
 
-enum tunnel_relay { TUNNEL_RELAY_ANY, TUNNEL_RELAY_NATIVE, TUNNEL_RELAY_PERL };
+enum tunnel_relay {
+	TUNNEL_RELAY_ANY,
+	TUNNEL_RELAY_NATIVE,
+	TUNNEL_RELAY_PERL
+};
 
 struct tunnel_config {
-	const char *udp_host;   /* the relay's UDP peer as seen from the host; NULL 127.0.0.1 */
+	const char *udp_host; /* the relay's UDP peer as seen from the host; NULL 127.0.0.1 */
 	int udp_port;
 	enum tunnel_relay relay;
 	/* Set: datagrams from the relay go here, and the tunnel does not install itself as
@@ -38,25 +42,25 @@ struct tunnel_config {
 };
 
 enum tunnel_event {
-	TUNNEL_UP,        /* first time up: message "up via tcp (relay native)" */
-	TUNNEL_DEAD,      /* the link died, reconnecting: "link dead (...); reconnecting" */
-	TUNNEL_UP_AGAIN,  /* "up again after 3.2 s (reconnect 1)" */
-	TUNNEL_RETRY,     /* a reconnect attempt failed (message says why) */
-	TUNNEL_NOTICE,    /* worth recording: from the relay, a refused login, a suspect link */
-	TUNNEL_FAILED,    /* gave up for good (no relay, host key changed) */
-	TUNNEL_REFUSED,   /* the relay's NOTICE: nothing listens on the UDP port (has
+	TUNNEL_UP,       /* first time up: message "up via tcp (relay native)" */
+	TUNNEL_DEAD,     /* the link died, reconnecting: "link dead (...); reconnecting" */
+	TUNNEL_UP_AGAIN, /* "up again after 3.2 s (reconnect 1)" */
+	TUNNEL_RETRY,    /* a reconnect attempt failed (message says why) */
+	TUNNEL_NOTICE,   /* worth recording: from the relay, a refused login, a suspect link */
+	TUNNEL_FAILED,   /* gave up for good (no relay, host key changed) */
+	TUNNEL_REFUSED,  /* the relay's NOTICE: nothing listens on the UDP port (has
 			   * mosh-server ended?); once per silence of the port */
 };
 
-typedef void (*tunnel_event_cb)(struct tunnel *, enum tunnel_event, const char *msg,
-    double seconds, void *arg);
+typedef void (*tunnel_event_cb)(struct tunnel *, enum tunnel_event, const char *msg, double seconds,
+    void *arg);
 
 struct tunnel_info {
-	const char *state;     /* "connecting", "up", "reconnecting", "failed" */
-	const char *relay;     /* "native", "perl" or NULL */
-	int64_t rtt_ms;        /* -1 unknown */
+	const char *state; /* "connecting", "up", "reconnecting", "failed" */
+	const char *relay; /* "native", "perl" or NULL */
+	int64_t rtt_ms;    /* -1 unknown */
 	int reconnects;
-	int64_t last_rx_ms;    /* ms epoch of the last frame from the relay, 0 never */
+	int64_t last_rx_ms; /* ms epoch of the last frame from the relay, 0 never */
 };
 
 /* ssh must be open (authenticated); the tunnel reopens it for reconnects, never
@@ -79,8 +83,14 @@ int tunnel_is_up(const struct tunnel *);
  * another protocol) after being up and now tries again (TUNNEL_UP_AGAIN when it gets
  * through, TUNNEL_FAILED again when the cause is still there), and TUNNEL_RC_FAILED
  * when it gave up before it was ever up. */
-enum { TUNNEL_RC_NOW, TUNNEL_RC_MOVED, TUNNEL_RC_UNDERWAY, TUNNEL_RC_NOTYET,
-	TUNNEL_RC_RETRY, TUNNEL_RC_FAILED };
+enum {
+	TUNNEL_RC_NOW,
+	TUNNEL_RC_MOVED,
+	TUNNEL_RC_UNDERWAY,
+	TUNNEL_RC_NOTYET,
+	TUNNEL_RC_RETRY,
+	TUNNEL_RC_FAILED
+};
 int tunnel_reconnect(struct tunnel *, const char *reason);
 /* The link may be gone without a sign on it: the network changed under it (an address
  * or route, src/link/netwatch.h) or the machine woke from a suspend (src/link/wake.h).
@@ -93,21 +103,22 @@ void tunnel_suspect(struct tunnel *, const char *reason);
 
 /* ---- pure pieces, unit-tested ------------------------------------------------------- */
 
-#define TUNNEL_SILENCE_MS 7000   /* client sends, nothing comes back: dead */
-#define TUNNEL_PING_IDLE_MS 2000 /* PING when nothing arrived for this long */
+#define TUNNEL_SILENCE_MS 7000     /* client sends, nothing comes back: dead */
+#define TUNNEL_PING_IDLE_MS 2000   /* PING when nothing arrived for this long */
 #define TUNNEL_PING_EVERY_MS 10000 /* and at least this often, for the RTT */
-#define TUNNEL_PINGS_LOST 2      /* this many unanswered PINGs (and one interval): dead */
-#define TUNNEL_HELLO_MS 5000     /* a relay that says nothing for this long is dead */
-#define TUNNEL_AUTH_RETRY_S 600 /* after a refused login, the next try (10 min) */
-#define TUNNEL_RTT_RECHECK_MS 800 /* a slower PONG is checked by another PING at once
+#define TUNNEL_PINGS_LOST 2        /* this many unanswered PINGs (and one interval): dead */
+#define TUNNEL_HELLO_MS 5000       /* a relay that says nothing for this long is dead */
+#define TUNNEL_AUTH_RETRY_S 600    /* after a refused login, the next try (10 min) */
+#define TUNNEL_RTT_RECHECK_MS \
+	800 /* a slower PONG is checked by another PING at once
 				   * (800: below it a degraded session counts as up again) */
 
 /* Liveness bookkeeping: times are ms on one monotonic clock. */
 struct tunnel_live {
-	int64_t last_rx;        /* any frame from the relay */
-	int64_t first_tx;       /* first datagram sent since last_rx, 0 none */
-	int64_t last_ping;      /* last PING sent, 0 none */
-	int pings_out;          /* PINGs sent since last_rx */
+	int64_t last_rx;   /* any frame from the relay */
+	int64_t first_tx;  /* first datagram sent since last_rx, 0 none */
+	int64_t last_ping; /* last PING sent, 0 none */
+	int pings_out;     /* PINGs sent since last_rx */
 };
 
 void tunnel_live_reset(struct tunnel_live *, int64_t now);
@@ -117,13 +128,12 @@ void tunnel_live_tx(struct tunnel_live *, int64_t now);
 void tunnel_live_pong(struct tunnel_live *, int64_t rtt_ms);
 /* Called about once a second.  Returns 1 when the link is dead (why in reason), else 0
  * and *ping = 1 when a PING should go out now (recorded as sent). */
-int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason,
-    size_t reasonsz);
+int tunnel_live_tick(struct tunnel_live *, int64_t now, int *ping, char *reason, size_t reasonsz);
 /* "ADDR:PORT" for moshman tunnel: a numeric IPv4 address or a bracketed IPv6 one
  * ("[::1]:53"), and a port 1..65535 (0 too when allow_zero).  -1 with a message saying
  * what is wrong. */
-int tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz,
-    int *port, char *err, size_t errsz);
+int tunnel_parse_addrport(const char *s, int allow_zero, char *addr, size_t addrsz, int *port,
+    char *err, size_t errsz);
 /* Delay before reconnect attempt n (0-based): fast first, doubling, capped near 2 s,
  * with jitter; r is a random number in [0, 1). */
 int tunnel_backoff_ms(int n, double r);

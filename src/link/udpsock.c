@@ -17,8 +17,8 @@
 #define UDPSOCK_MAX 2048
 
 int
-udpsock_resolve(const char *addr, int port, int passive, struct udpsock_addr *out,
-    char *err, size_t errlen)
+udpsock_resolve(const char *addr, int port, int passive, struct udpsock_addr *out, char *err,
+    size_t errlen)
 {
 	struct addrinfo hints, *ai = NULL;
 	char portstr[16];
@@ -168,8 +168,8 @@ leg_socket(struct udpsock_leg *l)
 }
 
 struct udpsock_leg *
-udpsock_leg_new(struct ev_loop *loop, const char *addr, int port, udpsock_rx_cb rx,
-    void *arg, char *err, size_t errlen)
+udpsock_leg_new(struct ev_loop *loop, const char *addr, int port, udpsock_rx_cb rx, void *arg,
+    char *err, size_t errlen)
 {
 	struct udpsock_leg *l;
 	struct udpsock_addr peer;

@@ -31,8 +31,8 @@ struct udpsock_addr {
 
 /* addr is numeric (IPv4 or IPv6), port 0..65535.  passive: for bind().  -1 with a
  * message naming addr. */
-int udpsock_resolve(const char *addr, int port, int passive, struct udpsock_addr *,
-    char *err, size_t errlen);
+int udpsock_resolve(const char *addr, int port, int passive, struct udpsock_addr *, char *err,
+    size_t errlen);
 /* A non-blocking, close-on-exec UDP socket of a's family, bound to a when bind_it.
  * -1 with a message. */
 int udpsock_open(const struct udpsock_addr *a, int bind_it, char *err, size_t errlen);
@@ -49,14 +49,14 @@ struct udpsock_leg;
 typedef void (*udpsock_rx_cb)(const void *buf, size_t len, void *arg);
 
 struct udpsock_leg_stats {
-	uint64_t rebuilds;      /* sockets replaced (send errors, network changes) */
-	uint64_t foreign;       /* datagrams from anyone but the peer, dropped */
-	int last_errno;         /* of the last failed send, 0 none */
+	uint64_t rebuilds; /* sockets replaced (send errors, network changes) */
+	uint64_t foreign;  /* datagrams from anyone but the peer, dropped */
+	int last_errno;    /* of the last failed send, 0 none */
 };
 
 /* Peer addr:port (numeric).  Datagrams from the peer go to rx.  NULL with a message. */
-struct udpsock_leg *udpsock_leg_new(struct ev_loop *, const char *addr, int port,
-    udpsock_rx_cb rx, void *arg, char *err, size_t errlen);
+struct udpsock_leg *udpsock_leg_new(struct ev_loop *, const char *addr, int port, udpsock_rx_cb rx,
+    void *arg, char *err, size_t errlen);
 void udpsock_leg_free(struct udpsock_leg *);
 /* 0 sent, -1 lost (logged once per errno change). */
 int udpsock_leg_send(struct udpsock_leg *, const void *buf, size_t len);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAKE_TICK_MS 1000  /* the owner's tick */
+#define WAKE_TICK_MS 1000 /* the owner's tick */
 /* Boot time ahead of monotonic time by this much across one tick: the machine slept. */
 #define WAKE_SUSPEND_MS 1500
 /* A tick this much later than due: the process was frozen (load alone rarely does it). */

@@ -23,7 +23,11 @@
 
 /* ---- running one command on many hosts ------------------------------------------------ */
 
-enum job_state { JOB_WAITING, JOB_RUNNING, JOB_DONE };
+enum job_state {
+	JOB_WAITING,
+	JOB_RUNNING,
+	JOB_DONE
+};
 
 struct runner;
 
@@ -51,7 +55,7 @@ struct runner {
 	struct ev_loop *loop;
 	struct job *jobs;
 	size_t n;
-	size_t next;    /* the first job never started */
+	size_t next; /* the first job never started */
 	size_t running;
 	size_t done;
 	int concurrency;
@@ -90,8 +94,8 @@ job_end(struct job *j)
 }
 
 static void
-job_exec_cb(struct sshconn *c, const char *out, size_t outlen, const char *err,
-    size_t errlen, int status, const char *error, void *arg)
+job_exec_cb(struct sshconn *c, const char *out, size_t outlen, const char *err, size_t errlen,
+    int status, const char *error, void *arg)
 {
 	struct job *j = arg;
 
@@ -248,8 +252,8 @@ scan_opts_default(struct scan_opts *o)
 }
 
 int
-scan_hosts_load(struct db *db, const char *const *names, int nnames, int all, struct scan_host **out,
-    size_t *n)
+scan_hosts_load(struct db *db, const char *const *names, int nnames, int all,
+    struct scan_host **out, size_t *n)
 {
 	struct scan_host *v = NULL;
 	struct db_host *list = NULL;
@@ -281,8 +285,10 @@ scan_hosts_load(struct db *db, const char *const *names, int nnames, int all, st
 				continue;
 			rc = db_host_get(db, names[i], &v[nv].host);
 			if (rc == DB_NOTFOUND) {
-				fprintf(stderr, "moshman: no host profile named '%s'; see 'moshman "
-				    "host list'\n", names[i]);
+				fprintf(stderr,
+				    "moshman: no host profile named '%s'; see 'moshman "
+				    "host list'\n",
+				    names[i]);
 				scan_hosts_free(v, nv);
 				return -1;
 			}
@@ -340,13 +346,16 @@ scan_known_load(struct db *db, int64_t host_id, size_t *n)
 		if (s[i].host_id != host_id)
 			continue;
 		live = db_session_is_live_state(s[i].state) && liveness_supervisor_alive(&s[i]);
-		if (live && s[i].client_pid > 0 && proc_alive((pid_t)s[i].client_pid,
-		    s[i].client_start, s[i].boot_id) != PROC_ALIVE) {
+		if (live && s[i].client_pid > 0 &&
+		    proc_alive((pid_t)s[i].client_pid, s[i].client_start, s[i].boot_id) !=
+		        PROC_ALIVE) {
 			char why[160];
 
 			live = 0;
-			snprintf(why, sizeof why, "mosh-client pid %lld is gone (noticed by "
-			    "scan)", (long long)s[i].client_pid);
+			snprintf(why, sizeof why,
+			    "mosh-client pid %lld is gone (noticed by "
+			    "scan)",
+			    (long long)s[i].client_pid);
 			if (s[i].mosh_port > 0)
 				db_session_set_state(db, s[i].id, "orphaned", why);
 		}
@@ -354,8 +363,8 @@ scan_known_load(struct db *db, int64_t host_id, size_t *n)
 		k[nk].mosh_port = s[i].mosh_port;
 		k[nk].server_pid = (long)s[i].server_pid;
 		k[nk].live = live;
-		k[nk].stopping = strcmp(s[i].state, "orphaned") == 0 &&
-		    liveness_supervisor_alive(&s[i]);
+		k[nk].stopping =
+		    strcmp(s[i].state, "orphaned") == 0 && liveness_supervisor_alive(&s[i]);
 		k[nk].started = (time_t)(s[i].started_at / 1000);
 		nk++;
 	}
@@ -368,7 +377,7 @@ struct db_scan_server *
 scan_rows(const struct scan_host *h, size_t *n)
 {
 	struct db_scan_server *rows;
-	char (*names)[16];
+	char(*names)[16];
 
 	*n = 0;
 	if (h->nv == 0)
@@ -388,10 +397,12 @@ scan_rows(const struct scan_host *h, size_t *n)
 		w->port = s->nports > 0 ? s->ports[0] : 0;
 		w->start_token = s->start;
 		w->age_s = v->age;
-		w->utmp = s->utmp == SCAN_UTMP_ATTACHED ? "attached" :
-		    s->utmp == SCAN_UTMP_DETACHED ? "detached" : NULL;
-		w->tty = s->utmp_tty != NULL ? s->utmp_tty :
-		    s->child_tty != NULL ? s->child_tty : s->tty;
+		w->utmp = s->utmp == SCAN_UTMP_ATTACHED ? "attached"
+		    : s->utmp == SCAN_UTMP_DETACHED     ? "detached"
+		                                        : NULL;
+		w->tty = s->utmp_tty != NULL ? s->utmp_tty
+		    : s->child_tty != NULL   ? s->child_tty
+		                             : s->tty;
 		snprintf(names[i], sizeof names[i], "%s", scanclass_name(v->class));
 		w->class_ = names[i];
 		w->why = v->why;
@@ -458,9 +469,11 @@ scan_digest(struct db *db, struct scan_host *h, struct job *j, const struct scan
 		h->status = "ok";
 	else {
 		h->status = "incomplete";
-		h->message = xstrdup(!h->r.complete ? "the scan output was cut off or damaged; "
-		    "nothing is killed" : "the scan output had malformed records; nothing is "
-		    "killed");
+		h->message =
+		    xstrdup(!h->r.complete ? "the scan output was cut off or damaged; "
+		                             "nothing is killed"
+		                           : "the scan output had malformed records; nothing is "
+		                             "killed");
 	}
 	k = scan_known_load(db, h->host.id, &nk);
 	scanclass_classify_young(&h->r, k, nk, time(NULL), o->young, &h->v, &h->nv);
@@ -558,8 +571,10 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 			continue;
 		rep = scan_kill_report_for(h, h->v[i].pid);
 		if (rep == NULL)
-			snprintf(msg, sizeof msg, "clean: mosh-server pid %ld on %s: no report "
-			    "from the kill script", h->v[i].pid, h->host.name);
+			snprintf(msg, sizeof msg,
+			    "clean: mosh-server pid %ld on %s: no report "
+			    "from the kill script",
+			    h->v[i].pid, h->host.name);
 		else
 			snprintf(msg, sizeof msg, "clean: mosh-server pid %ld on %s: %s%s%s",
 			    h->v[i].pid, h->host.name, scanparse_kill_status_name(rep->status),
@@ -605,8 +620,8 @@ kill_record(struct db *db, struct scan_host *h, const int *sel)
 }
 
 void
-scan_kill(struct db *db, struct scan_host *hosts, size_t n, int *const *sel, int usr1,
-    int force, const struct scan_opts *o)
+scan_kill(struct db *db, struct scan_host *hosts, size_t n, int *const *sel, int usr1, int force,
+    const struct scan_opts *o)
 {
 	struct job *jobs;
 	size_t *which, nj = 0;
@@ -639,8 +654,8 @@ scan_kill(struct db *db, struct scan_host *hosts, size_t n, int *const *sel, int
 		}
 		jobs[nj].host = &h->host;
 		jobs[nj].command = scan_command(scanparse_kill_script(), words);
-		jobs[nj].timeout_s = o->timeout_s > SCAN_KILL_TIMEOUT_S ? o->timeout_s :
-		    SCAN_KILL_TIMEOUT_S;
+		jobs[nj].timeout_s =
+		    o->timeout_s > SCAN_KILL_TIMEOUT_S ? o->timeout_s : SCAN_KILL_TIMEOUT_S;
 		which[nj++] = i;
 		free(words);
 		free(reqs);
@@ -695,8 +710,7 @@ scan_summary(const struct scan_host *h, char *buf, size_t len)
 		    h->message != NULL ? h->message : "?");
 		return;
 	}
-	snprintf(buf, len, "%s: %zu mosh-server%s", h->host.name, h->nv,
-	    h->nv == 1 ? "" : "s");
+	snprintf(buf, len, "%s: %zu mosh-server%s", h->host.name, h->nv, h->nv == 1 ? "" : "s");
 	for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
 		int count = 0;
 
@@ -788,15 +802,18 @@ scan_connect_hook(struct db *db, const char *name, int quiet)
 		goto out;
 	if (!h.auto_clean) {
 		if (!quiet)
-			fprintf(stderr, "moshman: %s has %zu orphaned session%s (mosh-server "
-			    "pid %s); 'moshman clean %s' kills %s\n", name, count,
-			    count == 1 ? "" : "s", pids, name, count == 1 ? "it" : "them");
+			fprintf(stderr,
+			    "moshman: %s has %zu orphaned session%s (mosh-server "
+			    "pid %s); 'moshman clean %s' kills %s\n",
+			    name, count, count == 1 ? "" : "s", pids, name,
+			    count == 1 ? "it" : "them");
 		goto out;
 	}
 	if (!quiet)
-		fprintf(stderr, "moshman: %s has %zu orphaned session%s (mosh-server pid %s); "
-		    "auto-clean kills %s in the background\n", name, count,
-		    count == 1 ? "" : "s", pids, count == 1 ? "it" : "them");
+		fprintf(stderr,
+		    "moshman: %s has %zu orphaned session%s (mosh-server pid %s); "
+		    "auto-clean kills %s in the background\n",
+		    name, count, count == 1 ? "" : "s", pids, count == 1 ? "it" : "them");
 	fflush(stderr);
 	fflush(stdout);
 	/* Twice, so the cleaner is nobody's child here and never mistaken for ours. */

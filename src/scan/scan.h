@@ -34,16 +34,16 @@ struct scan_host {
 	struct db_host host; /* in: the profile (cleared by scan_hosts_free) */
 
 	/* Out of scan_collect. */
-	const char *status;  /* ok, incomplete, unreachable, error */
-	char *message;       /* why, for anything but ok */
-	double seconds;      /* wall time of this host's ssh work */
+	const char *status; /* ok, incomplete, unreachable, error */
+	char *message;      /* why, for anything but ok */
+	double seconds;     /* wall time of this host's ssh work */
 	struct scan_result r;
 	struct scan_verdict *v; /* one per r.servers[i] */
 	size_t nv;
 
 	/* Out of scan_kill. */
-	int kill_ran;             /* a kill script ran and its output parsed */
-	char *kill_error;         /* why the kill could not run, or NULL */
+	int kill_ran;     /* a kill script ran and its output parsed */
+	char *kill_error; /* why the kill could not run, or NULL */
 	struct scan_kill_result k;
 };
 
@@ -65,8 +65,8 @@ int scan_is_target(const struct scan_host *h, size_t i, int detached);
 /* Runs the kill script on every host with a non-empty selection: sel[h][i] != 0 marks
  * server i of host h.  Then records the results: sessions whose server is gone become
  * killed (key wiped, event), others get an event; the saved scan drops gone servers. */
-void scan_kill(struct db *, struct scan_host *, size_t n, int *const *sel, int usr1,
-    int force, const struct scan_opts *);
+void scan_kill(struct db *, struct scan_host *, size_t n, int *const *sel, int usr1, int force,
+    const struct scan_opts *);
 /* What the kill script reported for pid on h (the first report of it), or NULL. */
 const struct scan_kill_report *scan_kill_report_for(const struct scan_host *, long pid);
 

@@ -12,9 +12,9 @@
 
 enum match {
 	MATCH_NONE,
-	MATCH_EXACT,	/* pid and port both match */
-	MATCH_WEAK,	/* one matches, the other is unknown on one side */
-	MATCH_CONFLICT,	/* one matches, the other is known and differs */
+	MATCH_EXACT,    /* pid and port both match */
+	MATCH_WEAK,     /* one matches, the other is unknown on one side */
+	MATCH_CONFLICT, /* one matches, the other is known and differs */
 };
 
 static const char *class_names[] = {
@@ -35,14 +35,13 @@ scanclass_name(enum scan_class c)
 }
 
 /* Append a clause to a why string, "; "-separated. */
-static void
-why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why_add(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 why_add(char **why, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*part = NULL, *joined = NULL;
+	va_list ap;
+	char *part = NULL, *joined = NULL;
 
 	va_start(ap, fmt);
 	xvasprintf(&part, fmt, ap);
@@ -60,7 +59,7 @@ why_add(char **why, const char *fmt, ...)
 static int
 has_port(const struct scan_server *s, int port)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < s->nports; i++) {
 		if (s->ports[i] == port)
@@ -72,10 +71,10 @@ has_port(const struct scan_server *s, int port)
 static enum match
 match(const struct scan_server *s, const struct scan_known *k)
 {
-	int	pid_known = k->server_pid > 0, port_known = k->mosh_port > 0;
-	int	pid_eq = pid_known && k->server_pid == s->pid;
-	int	port_eq = port_known && has_port(s, k->mosh_port);
-	int	port_seen = s->nports > 0;
+	int pid_known = k->server_pid > 0, port_known = k->mosh_port > 0;
+	int pid_eq = pid_known && k->server_pid == s->pid;
+	int port_eq = port_known && has_port(s, k->mosh_port);
+	int port_seen = s->nports > 0;
 
 	if (pid_eq && port_eq)
 		return MATCH_EXACT;
@@ -89,7 +88,7 @@ match(const struct scan_server *s, const struct scan_known *k)
 static int
 missing(const struct scan_result *r, const char *tool)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < r->nmissing; i++) {
 		if (strcmp(r->missing[i], tool) == 0)
@@ -100,8 +99,7 @@ missing(const struct scan_result *r, const char *tool)
 
 /* Why no server of this scan, or this server, may be killed at all; NULL if none. */
 static const char *
-blocker(const struct scan_result *r, const struct scan_server *s, char *buf,
-    size_t len)
+blocker(const struct scan_result *r, const struct scan_server *s, char *buf, size_t len)
 {
 	if (!r->complete)
 		return "the scan output was cut off or damaged";
@@ -110,8 +108,8 @@ blocker(const struct scan_result *r, const struct scan_server *s, char *buf,
 	if (r->uid < 0)
 		return "the login user is unknown";
 	if (s->uid != r->uid) {
-		snprintf(buf, len, "owned by uid %ld, not the login user (uid %ld)",
-		    s->uid, r->uid);
+		snprintf(buf, len, "owned by uid %ld, not the login user (uid %ld)", s->uid,
+		    r->uid);
 		return buf;
 	}
 	if (!s->is_mosh)
@@ -125,8 +123,7 @@ blocker(const struct scan_result *r, const struct scan_server *s, char *buf,
 
 /* Why the utmp mark cannot be trusted to say "detached"; NULL if it can. */
 static const char *
-utmp_blocker(const struct scan_result *r, const struct scan_server *s, char *buf,
-    size_t len)
+utmp_blocker(const struct scan_result *r, const struct scan_server *s, char *buf, size_t len)
 {
 	if (r->utmp_damaged)
 		return "a malformed utmp line may hide a forged one";
@@ -147,12 +144,11 @@ utmp_blocker(const struct scan_result *r, const struct scan_server *s, char *buf
 }
 
 static void
-classify_ours(const struct scan_result *r, const struct scan_server *s,
-    const struct scan_known *k, enum match m, int nconflict, time_t now, long young,
-    struct scan_verdict *v)
+classify_ours(const struct scan_result *r, const struct scan_server *s, const struct scan_known *k,
+    enum match m, int nconflict, time_t now, long young, struct scan_verdict *v)
 {
-	char		 buf[160];
-	const char	*b;
+	char buf[160];
+	const char *b;
 
 	v->session_id = k->session_id;
 	if (k->live) {
@@ -162,8 +158,10 @@ classify_ours(const struct scan_result *r, const struct scan_server *s,
 		/* Its supervisor retries until the host answers; a clean racing it would
 		 * gain nothing, and the supervisor's own stop checks the pid again. */
 		v->class = SCAN_OURS_LIVE;
-		why_add(&v->why, "moshman session %ld is ending: its supervisor is still "
-		    "stopping this server (orphaned once it gives up)", k->session_id);
+		why_add(&v->why,
+		    "moshman session %ld is ending: its supervisor is still "
+		    "stopping this server (orphaned once it gives up)",
+		    k->session_id);
 	} else {
 		v->class = SCAN_OURS_ORPHANED;
 		why_add(&v->why, "moshman session %ld: its supervisor or client is gone",
@@ -182,21 +180,25 @@ classify_ours(const struct scan_result *r, const struct scan_server *s,
 	else if (nconflict > 0)
 		why_add(&v->why, "not killed: another session's pid or port also fits");
 	else if (k->started > 0 && now - k->started < young)
-		why_add(&v->why, "not killed: the session started %lds ago and may not "
-		    "have its client yet", (long)(now - k->started));
+		why_add(&v->why,
+		    "not killed: the session started %lds ago and may not "
+		    "have its client yet",
+		    (long)(now - k->started));
 	else if (s->utmp == SCAN_UTMP_ATTACHED)
-		why_add(&v->why, "not killed: utmp says a client was heard within 30 s "
-		    "(%s); scan again later", s->utmp_host);
+		why_add(&v->why,
+		    "not killed: utmp says a client was heard within 30 s "
+		    "(%s); scan again later",
+		    s->utmp_host);
 	else
 		v->kill_default = v->kill_detached = 1;
 }
 
 static void
-classify_foreign(const struct scan_result *r, const struct scan_server *s,
-    int nconflict, long young, struct scan_verdict *v)
+classify_foreign(const struct scan_result *r, const struct scan_server *s, int nconflict,
+    long young, struct scan_verdict *v)
 {
-	char		 buf[160], ubuf[160];
-	const char	*b, *ub;
+	char buf[160], ubuf[160];
+	const char *b, *ub;
 
 	b = blocker(r, s, buf, sizeof buf);
 	ub = utmp_blocker(r, s, ubuf, sizeof ubuf);
@@ -209,15 +211,16 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 		return;
 	}
 	if (s->utmp == SCAN_UTMP_NONE) {
-		v->class = s->elapsed >= 0 && s->elapsed < young ?
-		    SCAN_STARTING : SCAN_UNKNOWN;
+		v->class = s->elapsed >= 0 && s->elapsed < young ? SCAN_STARTING : SCAN_UNKNOWN;
 		if (s->utmp_foreign)
-			why_add(&v->why, "only a utmp line of another user names this "
+			why_add(&v->why,
+			    "only a utmp line of another user names this "
 			    "pid");
 		else if (missing(r, "who"))
 			why_add(&v->why, "no utmp data (who is missing on the host)");
 		else
-			why_add(&v->why, "no utmp line names this pid (mosh without "
+			why_add(&v->why,
+			    "no utmp line names this pid (mosh without "
 			    "utempter?), so a client may be attached");
 		return;
 	}
@@ -230,14 +233,15 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 	}
 	if (s->elapsed < young) {
 		v->class = SCAN_STARTING;
-		why_add(&v->why, "%lds old and no client attached: one may be connecting "
-		    "now", s->elapsed);
+		why_add(&v->why,
+		    "%lds old and no client attached: one may be connecting "
+		    "now",
+		    s->elapsed);
 		return;
 	}
 	v->class = SCAN_DETACHED;
 	if (s->has_twin)
-		why_add(&v->why, "never reached by a client, and older than %ld s",
-		    young);
+		why_add(&v->why, "never reached by a client, and older than %ld s", young);
 	else
 		why_add(&v->why, "utmp says no client for 30 s or more (%s)",
 		    s->utmp_host != NULL ? s->utmp_host : "?");
@@ -246,26 +250,26 @@ classify_foreign(const struct scan_result *r, const struct scan_server *s,
 	else if (ub != NULL)
 		why_add(&v->why, "not killed: %s", ub);
 	else if (nconflict > 0)
-		why_add(&v->why, "not killed: its pid or port half-matches a moshman "
+		why_add(&v->why,
+		    "not killed: its pid or port half-matches a moshman "
 		    "session");
 	else
 		v->kill_detached = 1;
 }
 
 void
-scanclass_classify(const struct scan_result *r, const struct scan_known *known,
-    size_t nknown, time_t now, struct scan_verdict **out, size_t *nout)
+scanclass_classify(const struct scan_result *r, const struct scan_known *known, size_t nknown,
+    time_t now, struct scan_verdict **out, size_t *nout)
 {
-	scanclass_classify_young(r, known, nknown, now, SCANCLASS_STARTING_SECONDS, out,
-	    nout);
+	scanclass_classify_young(r, known, nknown, now, SCANCLASS_STARTING_SECONDS, out, nout);
 }
 
 void
-scanclass_classify_young(const struct scan_result *r, const struct scan_known *known,
-    size_t nknown, time_t now, long young, struct scan_verdict **out, size_t *nout)
+scanclass_classify_young(const struct scan_result *r, const struct scan_known *known, size_t nknown,
+    time_t now, long young, struct scan_verdict **out, size_t *nout)
 {
-	struct scan_verdict	*vs;
-	size_t			 i, j;
+	struct scan_verdict *vs;
+	size_t i, j;
 
 	*out = NULL;
 	*nout = 0;
@@ -273,17 +277,18 @@ scanclass_classify_young(const struct scan_result *r, const struct scan_known *k
 		return;
 	vs = xcalloc(r->nservers, sizeof *vs);
 	for (i = 0; i < r->nservers; i++) {
-		const struct scan_server	*s = &r->servers[i];
-		struct scan_verdict		*v = &vs[i];
-		const struct scan_known		*ours = NULL;
-		enum match			 om = MATCH_NONE, m;
-		int				 nours = 0, nconflict = 0, anylive = 0;
+		const struct scan_server *s = &r->servers[i];
+		struct scan_verdict *v = &vs[i];
+		const struct scan_known *ours = NULL;
+		enum match om = MATCH_NONE, m;
+		int nours = 0, nconflict = 0, anylive = 0;
 
 		v->pid = s->pid;
 		v->age = s->elapsed;
 		if (s->twin_of > 0) {
 			v->class = SCAN_STARTING;
-			why_add(&v->why, "the pre-client twin of mosh-server %ld: it "
+			why_add(&v->why,
+			    "the pre-client twin of mosh-server %ld: it "
 			    "becomes the shell when a client connects, or exits with it",
 			    s->twin_of);
 			continue;
@@ -299,8 +304,10 @@ scanclass_classify_young(const struct scan_result *r, const struct scan_known *k
 				}
 			} else if (m == MATCH_CONFLICT) {
 				nconflict++;
-				why_add(&v->why, "pid or port fits moshman session %ld but "
-				    "the other does not", known[j].session_id);
+				why_add(&v->why,
+				    "pid or port fits moshman session %ld but "
+				    "the other does not",
+				    known[j].session_id);
 			}
 		}
 		if (nours > 1) {
@@ -319,7 +326,7 @@ scanclass_classify_young(const struct scan_result *r, const struct scan_known *k
 void
 scanclass_free(struct scan_verdict *v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		free(v[i].why);

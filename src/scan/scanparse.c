@@ -16,49 +16,49 @@
 #include "scan/scan_collect.sh.h"
 #include "scan/scan_kill.sh.h"
 
-#define MAXLINE		65536
-#define MAXSERVERS	4096
-#define MAXRECORDS	65536
-#define MAXWARNINGS	32
-#define MAXTOKEN	128
+#define MAXLINE 65536
+#define MAXSERVERS 4096
+#define MAXRECORDS 65536
+#define MAXWARNINGS 32
+#define MAXTOKEN 128
 
 struct pidport {
-	long		 pid;
-	int		 port;
+	long pid;
+	int port;
 };
 
 struct sockinode {
-	long		 pid;
-	unsigned long	 inode;
+	long pid;
+	unsigned long inode;
 };
 
 struct inodeport {
-	unsigned long	 inode;
-	int		 port;
+	unsigned long inode;
+	int port;
 };
 
 struct child {
-	long		 ppid;
-	long		 pid;
-	char		*tty;
+	long ppid;
+	long pid;
+	char *tty;
 };
 
 /* Everything gathered before the records are joined up. */
 struct collect {
 	struct scan_result *r;
-	struct pidport	*pp;
-	size_t		 npp;
+	struct pidport *pp;
+	size_t npp;
 	struct sockinode *si;
-	size_t		 nsi;
+	size_t nsi;
 	struct inodeport *ip;
-	size_t		 nip;
-	struct child	*ch;
-	size_t		 nch;
-	struct scan_who	*who;
-	size_t		 nwho;
-	long		 lsof_pid;
-	int		 warned_more;
-	int		 seen_me;
+	size_t nip;
+	struct child *ch;
+	size_t nch;
+	struct scan_who *who;
+	size_t nwho;
+	long lsof_pid;
+	int warned_more;
+	int seen_me;
 };
 
 /* Remote text is shown on a terminal later: control bytes, DEL and non-ASCII become
@@ -66,8 +66,8 @@ struct collect {
 static char *
 escape(const char *s, size_t n, int backslash)
 {
-	char	*out, *o;
-	size_t	 i;
+	char *out, *o;
+	size_t i;
 
 	out = o = xmalloc(n * 4 + 1);
 	for (i = 0; i < n; i++) {
@@ -91,21 +91,20 @@ printable(const char *s, size_t n)
 	return escape(s, n, 1);
 }
 
-static void
-warn(struct collect *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct collect *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 warn(struct collect *c, const char *fmt, ...)
 {
-	struct scan_result	*r = c->r;
-	va_list			 ap;
-	char			*s = NULL, *p = NULL;
+	struct scan_result *r = c->r;
+	va_list ap;
+	char *s = NULL, *p = NULL;
 
 	if (r->nwarnings >= MAXWARNINGS) {
 		if (!c->warned_more) {
 			c->warned_more = 1;
-			r->warnings = xreallocarray(r->warnings, r->nwarnings + 1,
-			    sizeof *r->warnings);
+			r->warnings =
+			    xreallocarray(r->warnings, r->nwarnings + 1, sizeof *r->warnings);
 			r->warnings[r->nwarnings++] = xstrdup("more warnings left out");
 		}
 		return;
@@ -124,8 +123,8 @@ warn(struct collect *c, const char *fmt, ...)
 static int
 number(const char *s, long *out)
 {
-	long	v = 0;
-	size_t	i;
+	long v = 0;
+	size_t i;
 
 	if (*s == '\0' || strlen(s) > 10)
 		return -1;
@@ -147,7 +146,7 @@ pid_ok(long pid)
 int
 scanparse_token_ok(const char *s)
 {
-	size_t	i, n = strlen(s);
+	size_t i, n = strlen(s);
 
 	if (n == 0 || n > MAXTOKEN || strcmp(s, "-") == 0)
 		return 0;
@@ -161,7 +160,7 @@ scanparse_token_ok(const char *s)
 static int
 tty_ok(const char *s)
 {
-	size_t	i, n = strlen(s);
+	size_t i, n = strlen(s);
 
 	if (n == 0 || n > 64)
 		return 0;
@@ -175,8 +174,8 @@ tty_ok(const char *s)
 static int
 unhex(const char *s, char **out, size_t *outlen)
 {
-	size_t	 i, n = strlen(s);
-	char	*b;
+	size_t i, n = strlen(s);
+	char *b;
 
 	if (n % 2 != 0)
 		return -1;
@@ -198,9 +197,9 @@ unhex(const char *s, char **out, size_t *outlen)
 long
 scanparse_etime(const char *s)
 {
-	long	 part[4], days = 0, v;
-	size_t	 n = 0;
-	char	 buf[32], *p, *dash, *colon;
+	long part[4], days = 0, v;
+	size_t n = 0;
+	char buf[32], *p, *dash, *colon;
 
 	if (number(s, &v) == 0)
 		return v;
@@ -238,8 +237,8 @@ scanparse_etime(const char *s)
 static int
 fields(char *line, char **f, size_t nf)
 {
-	size_t	 i;
-	char	*p = line;
+	size_t i;
+	char *p = line;
 
 	for (i = 0; i < nf; i++) {
 		f[i] = p;
@@ -260,8 +259,8 @@ fields(char *line, char **f, size_t nf)
 static size_t
 words(char *line, char **w, size_t max)
 {
-	size_t	 n = 0;
-	char	*p = line;
+	size_t n = 0;
+	char *p = line;
 
 	while (n < max) {
 		while (*p == ' ' || *p == '\t')
@@ -282,7 +281,7 @@ static const char *
 base(const char *s, size_t n, size_t *outn)
 {
 	const char *slash = NULL;
-	size_t	    i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (s[i] == '/')
@@ -298,7 +297,7 @@ base(const char *s, size_t n, size_t *outn)
 static int
 names_mosh_server(const char *s, size_t n)
 {
-	size_t	    bn;
+	size_t bn;
 	const char *b = base(s, n, &bn);
 
 	return bn == strlen("mosh-server") && memcmp(b, "mosh-server", bn) == 0;
@@ -309,8 +308,8 @@ names_mosh_server(const char *s, size_t n)
 static int
 addr_port(const char *a)
 {
-	const char	*colon = strrchr(a, ':');
-	long		 v;
+	const char *colon = strrchr(a, ':');
+	long v;
 
 	if (colon == NULL || number(colon + 1, &v) != 0 || v < 1 || v > 65535)
 		return -1;
@@ -318,12 +317,11 @@ addr_port(const char *a)
 }
 
 int
-scanparse_ss_line(const char *line, int *port, long *pids, size_t maxpids,
-    size_t *npids)
+scanparse_ss_line(const char *line, int *port, long *pids, size_t maxpids, size_t *npids)
 {
-	char	*copy = NULL, *w[16], *users, *p;
-	size_t	 nw, i;
-	int	 rc = -1;
+	char *copy = NULL, *w[16], *users, *p;
+	size_t nw, i;
+	int rc = -1;
 
 	*npids = 0;
 	*port = -1;
@@ -347,8 +345,8 @@ scanparse_ss_line(const char *line, int *port, long *pids, size_t maxpids,
 	 * that holds quotes or parentheses breaks the grammar and the line is dropped. */
 	p = users + 7;
 	for (;;) {
-		char	*q, *end;
-		long	 pid, fd;
+		char *q, *end;
+		long pid, fd;
 
 		if (strncmp(p, "(\"", 2) != 0)
 			goto out;
@@ -383,9 +381,9 @@ out:
 int
 scanparse_netstat_line(const char *line, int *port, long *pid)
 {
-	char	*copy = NULL, *w[8], *slash;
-	size_t	 nw, i;
-	int	 rc = -1;
+	char *copy = NULL, *w[8], *slash;
+	size_t nw, i;
+	int rc = -1;
 
 	copy = xstrdup(line);
 	nw = words(copy, w, 8);
@@ -413,10 +411,10 @@ out:
 int
 scanparse_procnet_line(const char *line, int *port, unsigned long *inode)
 {
-	char		*copy = NULL, *w[12], *colon, *end;
-	size_t		 nw;
-	unsigned long	 v;
-	int		 rc = -1;
+	char *copy = NULL, *w[12], *colon, *end;
+	size_t nw;
+	unsigned long v;
+	int rc = -1;
 
 	copy = xstrdup(line);
 	nw = words(copy, w, 12);
@@ -453,9 +451,9 @@ scanparse_who_free(struct scan_who *w)
 static int
 who_mark(const char *s, const char *e, int delimited, struct scan_who *w)
 {
-	const char	*m, *p, *hs;
-	long		 pid = 0;
-	size_t		 nd = 0;
+	const char *m, *p, *hs;
+	long pid = 0;
+	size_t nd = 0;
 
 	if (e - s < 8 || e[-1] != ']')
 		return 0;
@@ -467,7 +465,7 @@ who_mark(const char *s, const char *e, int delimited, struct scan_who *w)
 		pid = pid * 10 + (*m - '0');
 	if (p - s < 5 || memcmp(p - 5, "mosh ", 5) != 0 || !pid_ok(pid))
 		return 0;
-	m = p - 5;		/* "mosh [" */
+	m = p - 5; /* "mosh [" */
 	if (m - s >= 5 && memcmp(m - 5, " via ", 5) == 0) {
 		/* The client's address: one word before " via ". */
 		for (hs = m - 5; hs > s && hs[-1] != ' ' && hs[-1] != '\t'; hs--)
@@ -489,9 +487,9 @@ who_mark(const char *s, const char *e, int delimited, struct scan_who *w)
 int
 scanparse_who_line(const char *line, struct scan_who *w)
 {
-	const char	*p, *e, *open = NULL;
-	char		*copy = NULL, *wd[2];
-	int		 depth = 0, rc = -1;
+	const char *p, *e, *open = NULL;
+	char *copy = NULL, *wd[2];
+	int depth = 0, rc = -1;
 
 	memset(w, 0, sizeof *w);
 	for (p = line; *p != '\0'; p++) {
@@ -546,7 +544,7 @@ scanparse_kill_script(void)
 static struct scan_server *
 find(struct scan_result *r, long pid)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < r->nservers; i++) {
 		if (r->servers[i].pid == pid)
@@ -558,7 +556,7 @@ find(struct scan_result *r, long pid)
 const struct scan_server *
 scanparse_find(const struct scan_result *r, long pid)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < r->nservers; i++) {
 		if (r->servers[i].pid == pid)
@@ -580,11 +578,11 @@ add_port(struct collect *c, long pid, int port)
 static int
 rec_proc(struct collect *c, char *rest)
 {
-	struct scan_result	*r = c->r;
-	struct scan_server	 s, *dup;
-	char			*f[8], *comm = NULL, *args = NULL, *argv0end;
-	size_t			 ncomm = 0, nargs = 0, i, n0;
-	int			 rc = -1;
+	struct scan_result *r = c->r;
+	struct scan_server s, *dup;
+	char *f[8], *comm = NULL, *args = NULL, *argv0end;
+	size_t ncomm = 0, nargs = 0, i, n0;
+	int rc = -1;
 
 	memset(&s, 0, sizeof s);
 	s.elapsed = -1;
@@ -620,8 +618,8 @@ rec_proc(struct collect *c, char *rest)
 		if (argv0end == NULL)
 			argv0end = memchr(args, ' ', nargs);
 		n0 = argv0end != NULL ? (size_t)(argv0end - args) : nargs;
-		s.is_mosh = comm != NULL && names_mosh_server(comm, ncomm) &&
-		    names_mosh_server(args, n0);
+		s.is_mosh =
+		    comm != NULL && names_mosh_server(comm, ncomm) && names_mosh_server(args, n0);
 		for (i = 0; i < nargs; i++) {
 			if (args[i] == '\0')
 				args[i] = ' ';
@@ -665,11 +663,11 @@ out:
 static int
 rec_child(struct collect *c, char *rest)
 {
-	char	*f[3];
-	long	 ppid, pid;
+	char *f[3];
+	long ppid, pid;
 
-	if (fields(rest, f, 3) != 0 || number(f[0], &ppid) != 0 ||
-	    number(f[1], &pid) != 0 || (strcmp(f[2], "-") != 0 && !tty_ok(f[2])))
+	if (fields(rest, f, 3) != 0 || number(f[0], &ppid) != 0 || number(f[1], &pid) != 0 ||
+	    (strcmp(f[2], "-") != 0 && !tty_ok(f[2])))
 		return -1;
 	if (c->nch >= MAXRECORDS)
 		return 0;
@@ -684,9 +682,9 @@ rec_child(struct collect *c, char *rest)
 static void
 raw_ss(struct collect *c, const char *rest)
 {
-	long	pids[8];
-	size_t	npids, i;
-	int	port;
+	long pids[8];
+	size_t npids, i;
+	int port;
 
 	if (scanparse_ss_line(rest, &port, pids, 8, &npids) != 0) {
 		warn(c, "ss line not understood: %s", rest);
@@ -699,8 +697,8 @@ raw_ss(struct collect *c, const char *rest)
 static void
 raw_netstat(struct collect *c, const char *rest)
 {
-	long	pid;
-	int	port;
+	long pid;
+	int port;
 
 	if (scanparse_netstat_line(rest, &port, &pid) != 0) {
 		warn(c, "netstat line not understood: %s", rest);
@@ -712,8 +710,8 @@ raw_netstat(struct collect *c, const char *rest)
 static void
 raw_procnet(struct collect *c, const char *rest)
 {
-	unsigned long	inode;
-	int		port;
+	unsigned long inode;
+	int port;
 
 	/* The header lines of /proc/net/udp are filtered out by the script. */
 	if (scanparse_procnet_line(rest, &port, &inode) != 0) {
@@ -731,11 +729,10 @@ raw_procnet(struct collect *c, const char *rest)
 static int
 rec_sock(struct collect *c, char *rest)
 {
-	char	*f[2];
-	long	 pid, inode;
+	char *f[2];
+	long pid, inode;
 
-	if (fields(rest, f, 2) != 0 || number(f[0], &pid) != 0 ||
-	    number(f[1], &inode) != 0)
+	if (fields(rest, f, 2) != 0 || number(f[0], &pid) != 0 || number(f[1], &inode) != 0)
 		return -1;
 	if (c->nsi >= MAXRECORDS)
 		return 0;
@@ -750,9 +747,9 @@ rec_sock(struct collect *c, char *rest)
 static void
 raw_lsof(struct collect *c, const char *rest)
 {
-	char	*copy = NULL, *arrow;
-	long	 pid;
-	int	 port;
+	char *copy = NULL, *arrow;
+	long pid;
+	int port;
 
 	if (rest[0] == 'p') {
 		if (number(rest + 1, &pid) != 0 || !pid_ok(pid)) {
@@ -775,8 +772,8 @@ raw_lsof(struct collect *c, const char *rest)
 static void
 raw_who(struct collect *c, const char *rest)
 {
-	struct scan_who	w;
-	int		rc;
+	struct scan_who w;
+	int rc;
 
 	c->r->utmp_seen = 1;
 	rc = scanparse_who_line(rest, &w);
@@ -811,9 +808,9 @@ set_once(struct collect *c, char **field, const char *tag, const char *v)
 static int
 record(struct collect *c, char *line)
 {
-	struct scan_result	*r = c->r;
-	char			*sp, *rest, *f[3];
-	long			 v;
+	struct scan_result *r = c->r;
+	char *sp, *rest, *f[3];
+	long v;
 
 	if ((sp = strchr(line, ' ')) != NULL) {
 		*sp = '\0';
@@ -838,8 +835,8 @@ record(struct collect *c, char *line)
 	else if (strcmp(line, "who") == 0)
 		raw_who(c, rest);
 	else if (strcmp(line, "me") == 0) {
-		char	*name = NULL;
-		size_t	 n;
+		char *name = NULL;
+		size_t n;
 
 		/* A second "me" is malformed whatever it holds: with uid "-" the first
 		 * one left r->uid at -1, and its user would be overwritten (and leaked). */
@@ -872,8 +869,7 @@ record(struct collect *c, char *line)
 	} else if (strcmp(line, "missing") == 0) {
 		if (!scanparse_token_ok(rest) || r->nmissing >= MAXWARNINGS)
 			return -1;
-		r->missing = xreallocarray(r->missing, r->nmissing + 1,
-		    sizeof *r->missing);
+		r->missing = xreallocarray(r->missing, r->nmissing + 1, sizeof *r->missing);
 		r->missing[r->nmissing++] = xstrdup(rest);
 	} else if (strcmp(line, "warn") == 0)
 		warn(c, "host: %s", rest);
@@ -886,9 +882,9 @@ record(struct collect *c, char *line)
 static void
 join(struct collect *c)
 {
-	struct scan_result	*r = c->r;
-	struct scan_server	*s, *o;
-	size_t			 i, j, k;
+	struct scan_result *r = c->r;
+	struct scan_server *s, *o;
+	size_t i, j, k;
 
 	for (i = 0; i < c->nsi; i++) {
 		for (j = 0; j < c->nip; j++) {
@@ -942,7 +938,7 @@ join(struct collect *c)
 static void
 collect_free(struct collect *c)
 {
-	size_t	i;
+	size_t i;
 
 	free(c->pp);
 	free(c->si);
@@ -958,11 +954,11 @@ collect_free(struct collect *c)
 int
 scanparse_collect(const char *buf, size_t len, struct scan_result *r, char **error)
 {
-	struct collect	 c;
-	const char	*p = buf, *end = buf + len, *nl;
-	char		*line = NULL;
-	size_t		 n, skipped = 0, nrec = 0;
-	int		 header = 0, trailer = 0, after = 0, rc = -1;
+	struct collect c;
+	const char *p = buf, *end = buf + len, *nl;
+	char *line = NULL;
+	size_t n, skipped = 0, nrec = 0;
+	int header = 0, trailer = 0, after = 0, rc = -1;
 
 	memset(r, 0, sizeof *r);
 	memset(&c, 0, sizeof c);
@@ -998,8 +994,10 @@ scanparse_collect(const char *buf, size_t len, struct scan_result *r, char **err
 			if (strncmp(line, "moshman-scan ", 13) == 0) {
 				if (strcmp(line + 13, "1") != 0) {
 					char *v = printable(line + 13, strlen(line + 13));
-					xasprintf(error, "scan output has format version %s; "
-					    "this moshman reads version 1", v);
+					xasprintf(error,
+					    "scan output has format version %s; "
+					    "this moshman reads version 1",
+					    v);
 					free(v);
 					goto out;
 				}
@@ -1031,7 +1029,7 @@ scanparse_collect(const char *buf, size_t len, struct scan_result *r, char **err
 	}
 	if (!header) {
 		*error = xstrdup("no moshman scan output (the remote shell printed "
-		    "something else)");
+		                 "something else)");
 		goto out;
 	}
 	if (skipped > 0)
@@ -1054,7 +1052,7 @@ out:
 void
 scanparse_free(struct scan_result *r)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < r->nservers; i++) {
 		struct scan_server *s = &r->servers[i];
@@ -1106,16 +1104,16 @@ scanparse_kill_status_name(enum scan_kill_status st)
 int
 scanparse_kill_gone(enum scan_kill_status st)
 {
-	return st == SCAN_KILL_GONE || st == SCAN_KILL_START_CHANGED ||
-	    st == SCAN_KILL_EXITED || st == SCAN_KILL_KILLED;
+	return st == SCAN_KILL_GONE || st == SCAN_KILL_START_CHANGED || st == SCAN_KILL_EXITED ||
+	    st == SCAN_KILL_KILLED;
 }
 
 int
-scanparse_kill_args(const struct scan_kill_req *reqs, size_t n, int usr1, int force,
-    char **out, char **error)
+scanparse_kill_args(const struct scan_kill_req *reqs, size_t n, int usr1, int force, char **out,
+    char **error)
 {
-	char	*s = NULL, *t = NULL;
-	size_t	 i;
+	char *s = NULL, *t = NULL;
+	size_t i;
 
 	*out = NULL;
 	*error = NULL;
@@ -1143,20 +1141,20 @@ scanparse_kill_args(const struct scan_kill_req *reqs, size_t n, int usr1, int fo
 int
 scanparse_kill(const char *buf, size_t len, struct scan_kill_result *r, char **error)
 {
-	const char	*p = buf, *end = buf + len, *nl;
-	char		*line = NULL, *f[4];
-	size_t		 n, i, nnames = sizeof kill_names / sizeof kill_names[0];
-	int		 header = 0, trailer = 0, damaged = 0, rc = -1;
+	const char *p = buf, *end = buf + len, *nl;
+	char *line = NULL, *f[4];
+	size_t n, i, nnames = sizeof kill_names / sizeof kill_names[0];
+	int header = 0, trailer = 0, damaged = 0, rc = -1;
 
 	memset(r, 0, sizeof *r);
 	r->uid = -1;
 	*error = NULL;
 	while (p < end) {
-		struct scan_kill_report	k;
-		long			w;
+		struct scan_kill_report k;
+		long w;
 
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
-			damaged = 1;	/* cut off */
+			damaged = 1; /* cut off */
 			break;
 		}
 		n = (size_t)(nl - p);
@@ -1197,8 +1195,8 @@ scanparse_kill(const char *buf, size_t len, struct scan_kill_result *r, char **e
 			if (strcmp(f[1], kill_names[i]) == 0)
 				break;
 		}
-		if (number(f[0], &k.pid) != 0 || i == nnames ||
-		    strlen(f[2]) >= sizeof k.signals || number(f[3], &w) != 0 || w > 3600) {
+		if (number(f[0], &k.pid) != 0 || i == nnames || strlen(f[2]) >= sizeof k.signals ||
+		    number(f[3], &w) != 0 || w > 3600) {
 			damaged = 1;
 			continue;
 		}

@@ -45,20 +45,20 @@ struct attach {
 	pid_t client;
 	int client_gone;
 	ev_io master_r, master_w;
-	struct buf kbd;           /* keyboard bytes for mosh-client */
-	uint8_t kbd_last;         /* the last of them */
-	int64_t suspend_key_at;   /* when Ctrl-^ Ctrl-Z went to mosh-client (mono ms) */
+	struct buf kbd;         /* keyboard bytes for mosh-client */
+	uint8_t kbd_last;       /* the last of them */
+	int64_t suspend_key_at; /* when Ctrl-^ Ctrl-Z went to mosh-client (mono ms) */
 
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	ev_io listen_r;
 
-	int term;                 /* the attached terminal's connection, -1 none */
-	int greeted;              /* its HELLO arrived */
+	int term;    /* the attached terminal's connection, -1 none */
+	int greeted; /* its HELLO arrived */
 	ev_io term_r, term_w;
 	uint8_t in[2 * ATTACHPROTO_MSG_MAX];
 	size_t inlen;
-	struct buf out;           /* messages for the terminal */
+	struct buf out; /* messages for the terminal */
 };
 
 /* ---- the directory -------------------------------------------------------------------- */
@@ -77,9 +77,11 @@ check_dir(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s is not a private directory of this user (owner uid "
+		snprintf(err, errlen,
+		    "%s is not a private directory of this user (owner uid "
 		    "%ld, mode %03o); refusing to put a session's socket there; remove it or "
-		    "set XDG_RUNTIME_DIR", dir, (long)st.st_uid, (unsigned)st.st_mode & 0777);
+		    "set XDG_RUNTIME_DIR",
+		    dir, (long)st.st_uid, (unsigned)st.st_mode & 0777);
 		return -1;
 	}
 	return 0;
@@ -96,7 +98,8 @@ attach_dir(char *buf, size_t len, char *err, size_t errlen)
 	else
 		n = snprintf(buf, len, "/tmp/moshman-%ld", (long)getuid());
 	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "the socket directory's name is too long; set a shorter "
+		snprintf(err, errlen,
+		    "the socket directory's name is too long; set a shorter "
 		    "XDG_RUNTIME_DIR");
 		return -1;
 	}
@@ -115,8 +118,10 @@ attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len, ch
 	n = snprintf(buf, len, "%s/session-%lld-%lld.sock", dir, (long long)id,
 	    (long long)supervisor_pid);
 	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof dir) {
-		snprintf(err, errlen, "the socket path under %s is too long; set a shorter "
-		    "XDG_RUNTIME_DIR", dir);
+		snprintf(err, errlen,
+		    "the socket path under %s is too long; set a shorter "
+		    "XDG_RUNTIME_DIR",
+		    dir);
 		return -1;
 	}
 	return 0;
@@ -277,7 +282,6 @@ term_greet(struct attach *a, const struct attachproto_msg *m)
 	a->changed(a->arg, 1, "attached");
 }
 
-
 /* mosh-client stops itself on Ctrl-^ Ctrl-Z; remember when the user typed that, so that
  * a stop nobody asked for here (a debugger, a test freezing every client-side process,
  * a job-control signal from elsewhere) is not taken for the user's suspend. */
@@ -339,13 +343,15 @@ term_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		term_close(a, n == 0 ? "the terminal went away" : "the terminal's connection "
-		    "failed");
+		term_close(a,
+		    n == 0 ? "the terminal went away"
+		           : "the terminal's connection "
+		             "failed");
 		return;
 	}
 	a->inlen += (size_t)n;
-	while ((used = attachproto_parse(ATTACHPROTO_FROM_TERMINAL, a->in + at, a->inlen - at,
-	    &m, err, sizeof err)) > 0) {
+	while ((used = attachproto_parse(ATTACHPROTO_FROM_TERMINAL, a->in + at, a->inlen - at, &m,
+	            err, sizeof err)) > 0) {
 		at += (size_t)used;
 		if ((rc = term_message(a, &m)) == -1) {
 			term_close(a, "the terminal broke the attach protocol");
@@ -383,7 +389,8 @@ term_take(struct attach *a, int fd)
 {
 	if (a->term != -1) {
 		uint8_t msg[ATTACHPROTO_HEADER + ATTACHPROTO_TEXT_MAX];
-		size_t n = attachproto_takeover(msg, sizeof msg, "the session was attached "
+		size_t n = attachproto_takeover(msg, sizeof msg,
+		    "the session was attached "
 		    "from another terminal");
 
 		/* Best effort, and short: the old terminal must not hold up the new one. */
@@ -410,8 +417,7 @@ listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	if ((fd = accept4(a->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    cred.uid != getuid()) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.uid != getuid()) {
 		log_debug("attach: refused a connection from uid %ld", (long)cred.uid);
 		close(fd);
 		return;
@@ -484,12 +490,10 @@ attach_new(struct ev_loop *loop, int64_t session_id, const char *host, int size_
 	if (fcntl(a->master, F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(a->master, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(a->slave, F_SETFD, FD_CLOEXEC) == -1) {
-		snprintf(err, errlen, "cannot set up mosh-client's terminal: %s",
-		    strerror(errno));
+		snprintf(err, errlen, "cannot set up mosh-client's terminal: %s", strerror(errno));
 		goto fail;
 	}
-	if (attach_socket_path(session_id, getpid(), a->path, sizeof a->path, err,
-	    errlen) == -1)
+	if (attach_socket_path(session_id, getpid(), a->path, sizeof a->path, err, errlen) == -1)
 		goto fail;
 	{
 		char dir[sizeof a->path];
@@ -502,8 +506,7 @@ attach_new(struct ev_loop *loop, int64_t session_id, const char *host, int size_
 	memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
 	/* A socket left by a dead supervisor of the same id and pid is stale. */
 	unlink(a->path);
-	if ((a->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
+	if ((a->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "cannot create the attach socket: %s", strerror(errno));
 		goto fail;
 	}
@@ -567,8 +570,8 @@ pty_drain(struct attach *a)
 	uint8_t buf[ATTACHPROTO_MSG_MAX];
 	ssize_t n;
 
-	while (!a->client_gone && (n = read(a->master, buf + ATTACHPROTO_HEADER,
-	    ATTACHPROTO_DATA_MAX)) > 0) {
+	while (!a->client_gone &&
+	    (n = read(a->master, buf + ATTACHPROTO_HEADER, ATTACHPROTO_DATA_MAX)) > 0) {
 		if (a->term != -1 && a->greeted) {
 			attachproto_data(buf, sizeof buf, buf + ATTACHPROTO_HEADER, (size_t)n);
 			buf_add(&a->out, buf, ATTACHPROTO_HEADER + (size_t)n);
@@ -579,8 +582,7 @@ pty_drain(struct attach *a)
 void
 attach_client_stopped(struct attach *a)
 {
-	if (a->suspend_key_at == 0 ||
-	    clock_mono_ms() - a->suspend_key_at > ATTACH_SUSPEND_KEY_MS) {
+	if (a->suspend_key_at == 0 || clock_mono_ms() - a->suspend_key_at > ATTACH_SUSPEND_KEY_MS) {
 		/* Not the user's suspend: whoever stopped mosh-client continues it. */
 		log_debug("attach: mosh-client stopped, not by Ctrl-^ Ctrl-Z: left as it is");
 		return;
@@ -590,8 +592,10 @@ attach_client_stopped(struct attach *a)
 	if (a->term != -1 && a->greeted) {
 		uint8_t msg[ATTACHPROTO_HEADER + ATTACHPROTO_TEXT_MAX];
 
-		buf_add(&a->out, msg, attachproto_detached(msg, sizeof msg, "mosh-client was "
-		    "suspended (Ctrl-^ Ctrl-Z)"));
+		buf_add(&a->out, msg,
+		    attachproto_detached(msg, sizeof msg,
+		        "mosh-client was "
+		        "suspended (Ctrl-^ Ctrl-Z)"));
 		(void)buf_flush(&a->out, a->term);
 		term_close(a, "suspended with Ctrl-^ Ctrl-Z");
 	}
@@ -608,8 +612,8 @@ term_send_exit(struct attach *a, int status, const char *text)
 	struct timeval tv = { 2, 0 };
 	int fl;
 
-	buf_add(&a->out, buf, attachproto_exit(buf, sizeof buf,
-	    status < 0 || status > 255 ? 255 : status, text));
+	buf_add(&a->out, buf,
+	    attachproto_exit(buf, sizeof buf, status < 0 || status > 255 ? 255 : status, text));
 	if ((fl = fcntl(a->term, F_GETFL)) != -1)
 		fcntl(a->term, F_SETFL, fl & ~O_NONBLOCK);
 	setsockopt(a->term, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);

@@ -30,13 +30,13 @@ typedef void (*attach_changed_cb)(void *arg, int attached, const char *why);
 int attach_dir(char *buf, size_t len, char *err, size_t errlen);
 /* The socket of session id run by supervisor pid (the directory is checked as
  * attach_dir does). */
-int attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len,
-    char *err, size_t errlen);
+int attach_socket_path(int64_t id, int64_t supervisor_pid, char *buf, size_t len, char *err,
+    size_t errlen);
 
 /* Opens the pseudo-terminal (sized like the terminal on size_fd, else 24x80) and the
  * listening socket.  NULL with why in err. */
-struct attach *attach_new(struct ev_loop *, int64_t session_id, const char *host,
-    int size_fd, attach_changed_cb, void *arg, char *err, size_t errlen);
+struct attach *attach_new(struct ev_loop *, int64_t session_id, const char *host, int size_fd,
+    attach_changed_cb, void *arg, char *err, size_t errlen);
 /* In the forked child (mosh-client), before exec: a session of its own with the pty's
  * terminal side as its controlling terminal and stdin, stdout and stderr.  -1 and errno.
  * The supervisor's copy of that side is closed by attach_start(). */

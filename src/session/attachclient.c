@@ -27,8 +27,8 @@
  * it (detach, takeover): cursor keys, attributes, cursor, mouse, bracketed paste, then
  * out of the alternate screen. */
 static const char reset_seq[] = "\033[?1l\033>\033[0m\033[?25h\033[?1000l\033[?1002l"
-				"\033[?1003l\033[?1005l\033[?1006l\033[?1015l\033[?2004l"
-				"\033[?1049l\r\n";
+                                "\033[?1003l\033[?1005l\033[?1006l\033[?1015l\033[?2004l"
+                                "\033[?1049l\r\n";
 
 /* Signals reach the loop through a pipe (a handler can only write). */
 static int sig_pipe[2] = { -1, -1 };
@@ -69,7 +69,7 @@ attachclient_connect(int64_t id, int64_t supervisor_pid, char *err, size_t errle
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (attach_socket_path(id, supervisor_pid, sun.sun_path, sizeof sun.sun_path, err,
-	    errlen) == -1)
+	        errlen) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
@@ -80,7 +80,8 @@ attachclient_connect(int64_t id, int64_t supervisor_pid, char *err, size_t errle
 
 		close(fd);
 		if (e == ENOENT || e == ECONNREFUSED)
-			snprintf(err, errlen, "session %lld has no attach socket (%s): its "
+			snprintf(err, errlen,
+			    "session %lld has no attach socket (%s): its "
 			    "supervisor is gone or it was started by an older moshman",
 			    (long long)id, strerror(e));
 		else
@@ -134,8 +135,9 @@ handle_buffered(struct attachclient *c, handle_fn handle, char *err, size_t errl
 	long used = 0;
 	int rc = 0;
 
-	while (rc == 0 && (used = attachproto_parse(ATTACHPROTO_FROM_SUPERVISOR, c->in + at,
-	    c->inlen - at, &m, err, errlen)) > 0) {
+	while (rc == 0 &&
+	    (used = attachproto_parse(ATTACHPROTO_FROM_SUPERVISOR, c->in + at, c->inlen - at, &m,
+	         err, errlen)) > 0) {
 		at += (size_t)used;
 		rc = handle(c, &m);
 	}
@@ -310,8 +312,9 @@ attachclient_run(struct attachclient *c)
 			while (read(sig_pipe[0], &sig, 1) == 1) {
 				if (sig == SIGWINCH) {
 					term_size(&rows, &cols);
-					if (write_all(c->fd, msg, attachproto_resize(msg, sizeof msg,
-					    rows, cols)) == -1)
+					if (write_all(c->fd, msg,
+					        attachproto_resize(msg, sizeof msg, rows, cols)) ==
+					    -1)
 						done = 1;
 				} else if (sig == SIGCONT) {
 					if (have_tty)
@@ -321,8 +324,8 @@ attachclient_run(struct attachclient *c)
 					done = 1;
 				} else {
 					/* Asked to stop: leave the session running. */
-					(void)write_all(c->fd, msg, attachproto_detach(msg,
-					    sizeof msg));
+					(void)write_all(c->fd, msg,
+					    attachproto_detach(msg, sizeof msg));
 					c->end = ATTACHCLIENT_DETACHED;
 					done = 1;
 				}
@@ -352,8 +355,9 @@ attachclient_run(struct attachclient *c)
 				break;
 			}
 			o = attachkey_feed(&k, kbd, (size_t)n, out, &used, &detach);
-			if (o > 0 && write_all(c->fd, msg, attachproto_data(msg, sizeof msg, out,
-			    o)) == -1) {
+			if (o > 0 &&
+			    write_all(c->fd, msg, attachproto_data(msg, sizeof msg, out, o)) ==
+			        -1) {
 				c->end = ATTACHCLIENT_LOST;
 				break;
 			}
@@ -384,14 +388,18 @@ attachclient_report(const struct attachclient *c)
 {
 	switch (c->end) {
 	case ATTACHCLIENT_DETACHED:
-		fprintf(stderr, "moshman: detached from session %lld (%s)%s%s; it keeps running: "
-		    "moshman attach %lld\n", (long long)c->session_id, c->host,
-		    c->text[0] ? ": " : "", c->text, (long long)c->session_id);
+		fprintf(stderr,
+		    "moshman: detached from session %lld (%s)%s%s; it keeps running: "
+		    "moshman attach %lld\n",
+		    (long long)c->session_id, c->host, c->text[0] ? ": " : "", c->text,
+		    (long long)c->session_id);
 		return 0;
 	case ATTACHCLIENT_TAKEN_OVER:
-		fprintf(stderr, "moshman: session %lld (%s) was attached from another terminal, "
+		fprintf(stderr,
+		    "moshman: session %lld (%s) was attached from another terminal, "
 		    "so this one let go; it keeps running there (moshman attach %lld takes it "
-		    "back)\n", (long long)c->session_id, c->host, (long long)c->session_id);
+		    "back)\n",
+		    (long long)c->session_id, c->host, (long long)c->session_id);
 		return 0;
 	case ATTACHCLIENT_EXITED:
 		if (c->text[0] != '\0')
@@ -402,8 +410,10 @@ attachclient_report(const struct attachclient *c)
 	case ATTACHCLIENT_LOST:
 		break;
 	}
-	fprintf(stderr, "moshman: lost session %lld (%s): %s; see moshman sessions and "
-	    "moshman events %lld\n", (long long)c->session_id, c->host,
-	    c->text[0] ? c->text : "the supervisor went away", (long long)c->session_id);
+	fprintf(stderr,
+	    "moshman: lost session %lld (%s): %s; see moshman sessions and "
+	    "moshman events %lld\n",
+	    (long long)c->session_id, c->host, c->text[0] ? c->text : "the supervisor went away",
+	    (long long)c->session_id);
 	return 1;
 }

@@ -22,12 +22,12 @@ enum attachclient_end {
 
 struct attachclient {
 	unsigned char detach_key;
-	int fd;                  /* the connection to the supervisor */
+	int fd; /* the connection to the supervisor */
 	/* filled in as it runs */
 	int64_t session_id;
 	char host[ATTACHPROTO_TEXT_MAX + 1];
 	enum attachclient_end end;
-	int status;              /* EXITED: mosh-client's exit status */
+	int status;                          /* EXITED: mosh-client's exit status */
 	char text[ATTACHPROTO_TEXT_MAX + 1]; /* what the supervisor said last */
 	/* bytes read but not yet handled: what came with the WELCOME belongs to the run */
 	uint8_t in[2 * ATTACHPROTO_MSG_MAX];

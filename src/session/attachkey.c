@@ -25,8 +25,10 @@ attachkey_parse(const char *spec, unsigned char *out, char *err, size_t errlen)
 		if (c >= 'a' && c <= 'z')
 			c = (unsigned char)(c - 'a' + 'A');
 		if (c < '@' || c > '_') {
-			snprintf(err, errlen, "detach key '%s': after ^ comes @, A-Z, [, \\, ], ^ "
-			    "or _", spec);
+			snprintf(err, errlen,
+			    "detach key '%s': after ^ comes @, A-Z, [, \\, ], ^ "
+			    "or _",
+			    spec);
 			return -1;
 		}
 		c = (unsigned char)(c - '@');
@@ -34,13 +36,17 @@ attachkey_parse(const char *spec, unsigned char *out, char *err, size_t errlen)
 	    (unsigned char)spec[0] < 0x7f)
 		c = (unsigned char)spec[0];
 	else {
-		snprintf(err, errlen, "detach key '%.32s': give one printable character (d) or "
-		    "^X for a control key", spec);
+		snprintf(err, errlen,
+		    "detach key '%.32s': give one printable character (d) or "
+		    "^X for a control key",
+		    spec);
 		return -1;
 	}
 	if (c == '.' || c == '^' || c == 0x1a || c == ATTACHKEY_ESCAPE) {
-		snprintf(err, errlen, "detach key '%s' is mosh-client's own (Ctrl-^ . quits, "
-		    "Ctrl-^ Ctrl-Z suspends, Ctrl-^ ^ types Ctrl-^); pick another", spec);
+		snprintf(err, errlen,
+		    "detach key '%s' is mosh-client's own (Ctrl-^ . quits, "
+		    "Ctrl-^ Ctrl-Z suspends, Ctrl-^ ^ types Ctrl-^); pick another",
+		    spec);
 		return -1;
 	}
 	*out = c;

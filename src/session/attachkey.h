@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define ATTACHKEY_ESCAPE 0x1e    /* Ctrl-^, mosh-client's escape key */
+#define ATTACHKEY_ESCAPE 0x1e /* Ctrl-^, mosh-client's escape key */
 #define ATTACHKEY_DEFAULT 'd'
 #define ATTACHKEY_ENV "MOSHMAN_DETACH_KEY"
 
@@ -33,8 +33,8 @@ int attachkey_parse(const char *spec, unsigned char *out, char *err, size_t errl
  * which must hold n + 1 bytes (a held Ctrl-^ comes out with its follower); returns how
  * many.  On the detach sequence *detach is set and the rest of in is left unread
  * (*used says how much was read); otherwise *used is n. */
-size_t attachkey_feed(struct attachkey *, const unsigned char *in, size_t n,
-    unsigned char *out, size_t *used, int *detach);
+size_t attachkey_feed(struct attachkey *, const unsigned char *in, size_t n, unsigned char *out,
+    size_t *used, int *detach);
 
 /* The key as the user types it, for messages: "Ctrl-^ d" (buf of 16 bytes or more). */
 const char *attachkey_name(unsigned char detach, char *buf, size_t len);

@@ -31,14 +31,13 @@ put_header(uint8_t *out, size_t cap, enum attachproto_type type, size_t len)
 static int
 dims_ok(int rows, int cols)
 {
-	return rows >= 1 && rows <= ATTACHPROTO_DIM_MAX && cols >= 1 &&
-	    cols <= ATTACHPROTO_DIM_MAX;
+	return rows >= 1 && rows <= ATTACHPROTO_DIM_MAX && cols >= 1 && cols <= ATTACHPROTO_DIM_MAX;
 }
 
 /* Text after a fixed prefix of `skip` bytes: printable, cut at the limit. */
 static size_t
-put_text(uint8_t *out, size_t cap, enum attachproto_type type, const uint8_t *prefix,
-    size_t skip, const char *text)
+put_text(uint8_t *out, size_t cap, enum attachproto_type type, const uint8_t *prefix, size_t skip,
+    const char *text)
 {
 	size_t n = text != NULL ? strnlen(text, ATTACHPROTO_TEXT_MAX) : 0;
 
@@ -200,13 +199,16 @@ attachproto_parse(enum attachproto_peer peer, const uint8_t *buf, size_t len,
 			return fail(err, errlen, "HELLO of %d bytes (5 expected)", (int)n);
 		m->version = p[0];
 		if (m->version != ATTACHPROTO_VERSION)
-			return fail(err, errlen, "attach protocol version %d (this moshman speaks "
-			    "1); attach with the same moshman that started the session", m->version);
+			return fail(err, errlen,
+			    "attach protocol version %d (this moshman speaks "
+			    "1); attach with the same moshman that started the session",
+			    m->version);
 		m->rows = (int)get16(p + 1);
 		m->cols = (int)get16(p + 3);
 		if (!dims_ok(m->rows, m->cols))
-			return fail(err, errlen, "window size %d rows x %d columns out of range (1..4096)",
-			    m->rows, m->cols);
+			return fail(err, errlen,
+			    "window size %d rows x %d columns out of range (1..4096)", m->rows,
+			    m->cols);
 		break;
 	case ATTACHPROTO_RESIZE:
 		if (n != 4)
@@ -214,8 +216,9 @@ attachproto_parse(enum attachproto_peer peer, const uint8_t *buf, size_t len,
 		m->rows = (int)get16(p);
 		m->cols = (int)get16(p + 2);
 		if (!dims_ok(m->rows, m->cols))
-			return fail(err, errlen, "window size %d rows x %d columns out of range (1..4096)",
-			    m->rows, m->cols);
+			return fail(err, errlen,
+			    "window size %d rows x %d columns out of range (1..4096)", m->rows,
+			    m->cols);
 		break;
 	case ATTACHPROTO_DETACH:
 		if (n != 0)
@@ -231,7 +234,8 @@ attachproto_parse(enum attachproto_peer peer, const uint8_t *buf, size_t len,
 		uint64_t v = 0;
 
 		if (n < 8)
-			return fail(err, errlen, "WELCOME of %d bytes (8 or more expected)", (int)n);
+			return fail(err, errlen, "WELCOME of %d bytes (8 or more expected)",
+			    (int)n);
 		for (int i = 0; i < 8; i++)
 			v = v << 8 | p[i];
 		m->session_id = (int64_t)v;

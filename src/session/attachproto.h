@@ -48,12 +48,12 @@ enum attachproto_peer {
 
 struct attachproto_msg {
 	enum attachproto_type type;
-	const uint8_t *data;  /* DATA: points into the parsed buffer */
+	const uint8_t *data; /* DATA: points into the parsed buffer */
 	size_t len;
-	int version;          /* HELLO */
-	int rows, cols;       /* HELLO, RESIZE */
-	int64_t session_id;   /* WELCOME */
-	int status;           /* EXIT */
+	int version;                         /* HELLO */
+	int rows, cols;                      /* HELLO, RESIZE */
+	int64_t session_id;                  /* WELCOME */
+	int status;                          /* EXIT */
 	char text[ATTACHPROTO_TEXT_MAX + 1]; /* WELCOME, TAKEOVER, EXIT, DETACHED */
 };
 

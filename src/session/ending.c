@@ -75,7 +75,8 @@ ending_cause_text(enum ending_cause c, int detail, char *buf, size_t len)
 		snprintf(buf, len, "ended by moshman kill");
 		break;
 	case ENDING_SERVER_DIED:
-		snprintf(buf, len, "mosh-server ended on the host (killed, or the host "
+		snprintf(buf, len,
+		    "mosh-server ended on the host (killed, or the host "
 		    "rebooted)");
 		break;
 	case ENDING_START_FAILED:
@@ -100,17 +101,18 @@ static const char stop_script[] =
     "\telse c=$(ps -o comm= -p \"$p\" 2>/dev/null); fi\n"
     "\t[ \"${c##*/}\" = mosh-server ]\n"
     "}\n"
-    "nap=0.1; n=" ENDING_XSTR(ENDING_TERM_WAIT_DS) "\n"
-    "sleep $nap 2>/dev/null || { nap=1; n=2; }\n"
-    "echo moshman-stop 1\n"
-    "ours || { echo gone; exit 0; }\n"
-    "[ \"$2\" = stop ] || { echo alive; exit 0; }\n"
-    "kill -TERM \"$p\" 2>/dev/null\n"
-    "i=0; while ours && [ $i -lt $n ]; do sleep $nap; i=$((i+1)); done\n"
-    "ours || { echo stopped; exit 0; }\n"
-    "kill -KILL \"$p\" 2>/dev/null\n"
-    "i=0; while ours && [ $i -lt 10 ]; do sleep $nap; i=$((i+1)); done\n"
-    "ours && echo alive || echo killed\n";
+    "nap=0.1; n=" ENDING_XSTR(
+        ENDING_TERM_WAIT_DS) "\n"
+                             "sleep $nap 2>/dev/null || { nap=1; n=2; }\n"
+                             "echo moshman-stop 1\n"
+                             "ours || { echo gone; exit 0; }\n"
+                             "[ \"$2\" = stop ] || { echo alive; exit 0; }\n"
+                             "kill -TERM \"$p\" 2>/dev/null\n"
+                             "i=0; while ours && [ $i -lt $n ]; do sleep $nap; i=$((i+1)); done\n"
+                             "ours || { echo stopped; exit 0; }\n"
+                             "kill -KILL \"$p\" 2>/dev/null\n"
+                             "i=0; while ours && [ $i -lt 10 ]; do sleep $nap; i=$((i+1)); done\n"
+                             "ours && echo alive || echo killed\n";
 
 const char *
 ending_stop_script(void)

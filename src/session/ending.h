@@ -52,11 +52,11 @@ enum ending_server {
 struct ending_in {
 	enum ending_cause cause;
 	enum ending_server server;
-	int client_running;   /* mosh-client still runs */
-	int link_up;          /* a command can run on the host now */
-	int link_possible;    /* the link may come back (no changed host key, no refused login
+	int client_running; /* mosh-client still runs */
+	int link_up;        /* a command can run on the host now */
+	int link_possible;  /* the link may come back (no changed host key, no refused login
 			       * that retrying cannot fix) */
-	int time_left;        /* the supervisor may keep trying (ENDING_RETRY_S not over, no
+	int time_left;      /* the supervisor may keep trying (ENDING_RETRY_S not over, no
 			       * `moshman kill` while waiting) */
 };
 
@@ -71,9 +71,9 @@ enum ending_action {
 
 struct ending_out {
 	enum ending_action action;
-	const char *state;  /* the row's state now (NULL: leave it): closed, failed, killed,
+	const char *state; /* the row's state now (NULL: leave it): closed, failed, killed,
 			     * orphaned */
-	int tell_user;      /* on FINISH: one line in the user's terminal says why */
+	int tell_user;     /* on FINISH: one line in the user's terminal says why */
 };
 
 void ending_decide(const struct ending_in *, struct ending_out *);

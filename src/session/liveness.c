@@ -13,8 +13,7 @@ liveness_supervisor_alive(const struct db_session *s)
 {
 	if (s->supervisor_pid <= 0)
 		return 0;
-	return proc_alive((pid_t)s->supervisor_pid, s->supervisor_start, s->boot_id) ==
-	    PROC_ALIVE;
+	return proc_alive((pid_t)s->supervisor_pid, s->supervisor_start, s->boot_id) == PROC_ALIVE;
 }
 
 int
@@ -34,13 +33,16 @@ liveness_reap(struct db *db)
 			continue;
 		if (v[i].mosh_port > 0) {
 			state = "orphaned";
-			snprintf(reason, sizeof reason, "supervisor pid %lld is gone; mosh-server "
-			    "pid %lld may still run on the host", (long long)v[i].supervisor_pid,
-			    (long long)v[i].server_pid);
+			snprintf(reason, sizeof reason,
+			    "supervisor pid %lld is gone; mosh-server "
+			    "pid %lld may still run on the host",
+			    (long long)v[i].supervisor_pid, (long long)v[i].server_pid);
 		} else {
 			state = "failed";
-			snprintf(reason, sizeof reason, "supervisor pid %lld died before "
-			    "mosh-server started", (long long)v[i].supervisor_pid);
+			snprintf(reason, sizeof reason,
+			    "supervisor pid %lld died before "
+			    "mosh-server started",
+			    (long long)v[i].supervisor_pid);
 		}
 		if (db_session_set_state(db, v[i].id, state, reason) == DB_OK)
 			changed++;

@@ -148,8 +148,7 @@ find_pid(const char *buf, size_t len)
  * carry a key.  Starts at the first line containing from (NULL: at the start).
  */
 static void
-excerpt_add(char *out, size_t outsz, size_t *n, const char *buf, size_t len,
-    const char *from)
+excerpt_add(char *out, size_t outsz, size_t *n, const char *buf, size_t len, const char *from)
 {
 	struct line l;
 	size_t pos = 0, i, start;
@@ -290,8 +289,8 @@ find_notfound_marker(const char *o, size_t olen, const char *e, size_t elen)
 }
 
 int
-moshconnect_parse(const char *out, size_t outlen, const char *err, size_t errlen,
-    int exit_status, struct moshconnect *mc)
+moshconnect_parse(const char *out, size_t outlen, const char *err, size_t errlen, int exit_status,
+    struct moshconnect *mc)
 {
 	char text[EXCERPT_MAX + 8];
 	const char *what = NULL, *marker = NULL;
@@ -319,13 +318,13 @@ moshconnect_parse(const char *out, size_t outlen, const char *err, size_t errlen
 	} else if ((marker = find_locale_marker(out, outlen, err, errlen)) != NULL) {
 		mc->why = MOSHCONNECT_LOCALE;
 		what = "mosh-server rejected the locale (give the profile a UTF-8 locale, "
-		    "e.g. LANG=C.UTF-8)";
+		       "e.g. LANG=C.UTF-8)";
 	} else if ((marker = find_notfound_marker(out, outlen, err, errlen)) != NULL ||
-	    ((exit_status == 127 || exit_status == 126) && !broken_binary(out, outlen, err,
-	    errlen))) {
+	    ((exit_status == 127 || exit_status == 126) &&
+	        !broken_binary(out, outlen, err, errlen))) {
 		mc->why = MOSHCONNECT_NOT_FOUND;
 		what = exit_status == 126 ? "mosh-server cannot be executed on the host"
-					  : "mosh-server not found on the host";
+		                          : "mosh-server not found on the host";
 	} else {
 		mc->why = MOSHCONNECT_NO_LINE;
 		what = "no MOSH CONNECT line in mosh-server's output";

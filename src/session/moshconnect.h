@@ -8,18 +8,18 @@
 #define MOSHCONNECT_KEY_LEN 22 /* base64 of mosh's 128-bit AES-OCB key, no padding */
 
 enum moshconnect_why {
-	MOSHCONNECT_OK,          /* port and key found */
-	MOSHCONNECT_NOT_FOUND,   /* mosh-server is not installed (or not in PATH) */
-	MOSHCONNECT_LOCALE,      /* mosh-server refused to start because of the locale */
-	MOSHCONNECT_NO_LINE,     /* anything else: no MOSH CONNECT line */
-	MOSHCONNECT_BAD_LINE,    /* the first MOSH CONNECT line is malformed */
+	MOSHCONNECT_OK,        /* port and key found */
+	MOSHCONNECT_NOT_FOUND, /* mosh-server is not installed (or not in PATH) */
+	MOSHCONNECT_LOCALE,    /* mosh-server refused to start because of the locale */
+	MOSHCONNECT_NO_LINE,   /* anything else: no MOSH CONNECT line */
+	MOSHCONNECT_BAD_LINE,  /* the first MOSH CONNECT line is malformed */
 };
 
 struct moshconnect {
 	enum moshconnect_why why;
-	int port;                             /* 1..65535 when why == MOSHCONNECT_OK */
-	char key[MOSHCONNECT_KEY_LEN + 1];    /* secret: wipe with explicit_bzero when done */
-	long pid;                             /* daemon pid from stderr, 0 if absent */
+	int port;                          /* 1..65535 when why == MOSHCONNECT_OK */
+	char key[MOSHCONNECT_KEY_LEN + 1]; /* secret: wipe with explicit_bzero when done */
+	long pid;                          /* daemon pid from stderr, 0 if absent */
 	/* why != OK: one line for the user, e.g. "mosh-server not found on the host: bash:
 	 * line 1: mosh-server: command not found".  The excerpt is trimmed (<= ~300 chars),
 	 * control characters replaced, and never contains a key. */

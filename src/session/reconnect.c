@@ -24,10 +24,11 @@ reconnect_what(const struct db_session *s)
 	if (strcmp(transport, "tcp") == 0)
 		return "rebuilding the tunnel (mosh-client keeps running)";
 	if (strcmp(transport, "auto") == 0)
-		return strcmp(path, "tcp") == 0 ? "probing UDP now and rebuilding the tunnel" :
-		    "on udp, which roams by itself; the standby tunnel is rebuilt if it is down";
+		return strcmp(path, "tcp") == 0
+		    ? "probing UDP now and rebuilding the tunnel"
+		    : "on udp, which roams by itself; the standby tunnel is rebuilt if it is down";
 	return "nothing to rebuild: udp has no link of its own (mosh-client roams by "
-	    "itself); the request is recorded";
+	       "itself); the request is recorded";
 }
 
 static int
@@ -35,15 +36,16 @@ reconnect_gone(struct db *db, const struct db_session *s, char *msg, size_t msgs
 {
 	if (liveness_reap(db) == -1)
 		log_debug("reconnect: %s", db_error(db));
-	snprintf(msg, msgsz, "session %lld (%s): its supervisor (pid %lld) is gone; marked "
-	    "%s", (long long)s->id, s->host_name, (long long)s->supervisor_pid,
+	snprintf(msg, msgsz,
+	    "session %lld (%s): its supervisor (pid %lld) is gone; marked "
+	    "%s",
+	    (long long)s->id, s->host_name, (long long)s->supervisor_pid,
 	    s->mosh_port > 0 ? "orphaned (moshman clean ends its mosh-server)" : "failed");
 	return -1;
 }
 
 int
-reconnect_signal(struct db *db, const struct db_session *s, int sig, char *msg,
-    size_t msgsz)
+reconnect_signal(struct db *db, const struct db_session *s, int sig, char *msg, size_t msgsz)
 {
 	int fd, rc = -1;
 
@@ -55,8 +57,7 @@ reconnect_signal(struct db *db, const struct db_session *s, int sig, char *msg,
 		if (errno == ESRCH)
 			return reconnect_gone(db, s, msg, msgsz);
 		snprintf(msg, msgsz, "session %lld (%s): cannot check supervisor pid %lld: %s",
-		    (long long)s->id, s->host_name, (long long)s->supervisor_pid,
-		    strerror(errno));
+		    (long long)s->id, s->host_name, (long long)s->supervisor_pid, strerror(errno));
 		return -1;
 	}
 	if (!liveness_supervisor_alive(s)) {
@@ -67,9 +68,11 @@ reconnect_signal(struct db *db, const struct db_session *s, int sig, char *msg,
 		if (errno == ESRCH)
 			rc = reconnect_gone(db, s, msg, msgsz);
 		else
-			snprintf(msg, msgsz, "session %lld (%s): cannot signal supervisor pid "
-			    "%lld: %s", (long long)s->id, s->host_name,
-			    (long long)s->supervisor_pid, strerror(errno));
+			snprintf(msg, msgsz,
+			    "session %lld (%s): cannot signal supervisor pid "
+			    "%lld: %s",
+			    (long long)s->id, s->host_name, (long long)s->supervisor_pid,
+			    strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -81,20 +84,25 @@ static int
 reconnect_row(struct db *db, const struct db_session *s, char *msg, size_t msgsz)
 {
 	if (!db_session_is_live_state(s->state)) {
-		snprintf(msg, msgsz, "session %lld (%s) is %s: nothing to reconnect; 'moshman "
-		    "connect %s' starts a new one", (long long)s->id, s->host_name, s->state,
-		    s->host_name);
+		snprintf(msg, msgsz,
+		    "session %lld (%s) is %s: nothing to reconnect; 'moshman "
+		    "connect %s' starts a new one",
+		    (long long)s->id, s->host_name, s->state, s->host_name);
 		return -1;
 	}
 	if (strcmp(s->state, "starting") == 0) {
-		snprintf(msg, msgsz, "session %lld (%s) is still starting; try again once it "
-		    "is up", (long long)s->id, s->host_name);
+		snprintf(msg, msgsz,
+		    "session %lld (%s) is still starting; try again once it "
+		    "is up",
+		    (long long)s->id, s->host_name);
 		return -1;
 	}
 	if (reconnect_signal(db, s, SIGUSR2, msg, msgsz) == -1)
 		return -1;
-	snprintf(msg, msgsz, "session %lld (%s, %s): supervisor pid %lld asked to reconnect: "
-	    "%s", (long long)s->id, s->host_name, s->path != NULL ? s->path : "-",
+	snprintf(msg, msgsz,
+	    "session %lld (%s, %s): supervisor pid %lld asked to reconnect: "
+	    "%s",
+	    (long long)s->id, s->host_name, s->path != NULL ? s->path : "-",
 	    (long long)s->supervisor_pid, reconnect_what(s));
 	return 0;
 }

@@ -22,7 +22,6 @@ struct db_session;
 /* The check and the signal alone, for any request to a supervisor (`moshman kill` sends
  * SIGUSR1): 0 sent; -1 nothing sent, msg says why (a supervisor that is gone gets its
  * session marked orphaned or failed). */
-int reconnect_signal(struct db *, const struct db_session *, int sig, char *msg,
-    size_t msgsz);
+int reconnect_signal(struct db *, const struct db_session *, int sig, char *msg, size_t msgsz);
 
 #endif

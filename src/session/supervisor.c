@@ -40,11 +40,11 @@
 #include "src/link/tunnel.h"
 #include "src/util/xmalloc.h"
 
-#define SUP_SIGNAL_TMOUT 60     /* SIGUSR1 ends a server only after this long detached */
+#define SUP_SIGNAL_TMOUT 60 /* SIGUSR1 ends a server only after this long detached */
 #define SUP_CONNECT_TIMEOUT 15000
-#define SUP_REOPEN_TIMEOUT 5000  /* opens while ending or checking: the link may be down */
-#define SUP_STOP_TIMEOUT 10000   /* the stop script waits up to 3 s itself */
-#define SUP_FAIL 1               /* exit status: connecting failed */
+#define SUP_REOPEN_TIMEOUT 5000 /* opens while ending or checking: the link may be down */
+#define SUP_STOP_TIMEOUT 10000  /* the stop script waits up to 3 s itself */
+#define SUP_FAIL 1              /* exit status: connecting failed */
 /* udp: mosh-client sends and nothing has come back for this long: is mosh-server still
  * there?  (mosh acks every 3 s; src/link/health.h calls 3.5 s degraded.)  Asked again
  * after SUP_CHECK_EVERY_MS, doubling while the silence lasts, up to SUP_CHECK_MAX_MS. */
@@ -64,62 +64,62 @@ struct sup {
 	struct db_host host;
 	struct db_session row;
 	int have_row;
-	const char *transport;   /* what was asked */
+	const char *transport; /* what was asked */
 	enum transport tr;
 	struct localrelay *relay;
 	struct sshconn *ssh;
 	struct tunnel *tunnel;
-	struct autopath *ap;     /* transport auto (the relay's path owns it) */
-	struct netwatch *nw;     /* network changes and wake-ups, once mosh-client runs */
+	struct autopath *ap; /* transport auto (the relay's path owns it) */
+	struct netwatch *nw; /* network changes and wake-ups, once mosh-client runs */
 	struct cmdpath *cmdpath;
-	char *command_line;      /* transport command: the expanded command, for restarts */
+	char *command_line; /* transport command: the expanded command, for restarts */
 	int colors;
-	int bind_any;            /* mosh-server on every address (no -s) */
+	int bind_any;                      /* mosh-server on every address (no -s) */
 	char relay_host[INET6_ADDRSTRLEN]; /* where the relay finds mosh-server (auto) */
 	char key[MOSHCONNECT_KEY_LEN + 1];
 	char remote_addr[INET6_ADDRSTRLEN];
 
 	pid_t client;
-	struct attach *att;      /* attach_fd >= 0: mosh-client's terminal and socket */
+	struct attach *att; /* attach_fd >= 0: mosh-client's terminal and socket */
 	ev_child child_w;
 	ev_timer stats_w;
 	ev_signal sig_int, sig_term, sig_hup;
-	ev_signal sig_usr1;      /* `moshman kill`: end the session */
-	ev_signal sig_usr2;      /* `moshman reconnect`: rebuild the link now */
-	int64_t link_since;      /* ms epoch the current link came up (health counts from) */
-	int forced;              /* links rebuilt on request outside the tunnel (command) */
+	ev_signal sig_usr1; /* `moshman kill`: end the session */
+	ev_signal sig_usr2; /* `moshman reconnect`: rebuild the link now */
+	int64_t link_since; /* ms epoch the current link came up (health counts from) */
+	int forced;         /* links rebuilt on request outside the tunnel (command) */
 
 	struct tunnel_config tc; /* tcp, auto: to build the tunnel again after a check */
 	struct termios tio;      /* this terminal before mosh-client, restored if it dies */
 	int have_tio;
-	int no_tty;              /* the terminal hung up: nothing more is written to it */
+	int no_tty; /* the terminal hung up: nothing more is written to it */
 
 	/* Is mosh-server still there? (the relay's refusal on tcp, silence on udp) */
 	int checking;
-	int tunnel_lost;         /* the tunnel gave up while mosh-client runs: the row says
+	int tunnel_lost;    /* the tunnel gave up while mosh-client runs: the row says
 				  * degraded (with why) until a reconnect gets through */
-	int64_t next_check;      /* mono ms */
+	int64_t next_check; /* mono ms */
 	int64_t check_every;
-	int64_t check_rx;        /* last_down_ms when the last check ran */
-	ev_timer check_w;        /* starts the check from the loop */
+	int64_t check_rx; /* last_down_ms when the last check ran */
+	ev_timer check_w; /* starts the check from the loop */
 
 	/* The ending (src/session/ending.h): what is known, fed to ending_decide. */
 	int ending;
 	enum ending_cause cause;
 	int cause_detail;
 	enum ending_server server;
-	char start_error[1024];  /* cause ENDING_START_FAILED: the message */
-	char server_note[256];   /* what was learned about mosh-server */
-	int end_busy;            /* an open or the stop script is under way */
-	int gave_up;             /* asked again (moshman kill, SIGTERM): stop waiting */
-	int orphan_written;      /* the row says orphaned while the link is down */
+	char start_error[1024]; /* cause ENDING_START_FAILED: the message */
+	char server_note[256];  /* what was learned about mosh-server */
+	int end_busy;           /* an open or the stop script is under way */
+	int gave_up;            /* asked again (moshman kill, SIGTERM): stop waiting */
+	int orphan_written;     /* the row says orphaned while the link is down */
 	int client_signalled;
-	int64_t end_deadline;    /* mono ms: stop waiting for the link */
-	int64_t next_try;        /* mono ms: the next open or stop attempt */
-	ev_timer end_w;          /* the next attempt */
-	ev_timer client_w;       /* SUP_CLIENT_GRACE_S after asking mosh-client to end */
+	int64_t end_deadline; /* mono ms: stop waiting for the link */
+	int64_t next_try;     /* mono ms: the next open or stop attempt */
+	ev_timer end_w;       /* the next attempt */
+	ev_timer client_w;    /* SUP_CLIENT_GRACE_S after asking mosh-client to end */
 
-	int rc;                  /* exit status */
+	int rc; /* exit status */
 	int done;
 };
 
@@ -169,8 +169,7 @@ static void sup_udp_watch(struct sup *, const struct localrelay_stats *);
 /* A failure before mosh-client ran.  The ending rule deals with a mosh-server that may
  * have started (stopped first: the row says failed, or orphaned if it cannot be), then
  * the message is the user's one line. */
-static void
-sup_fail(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sup_fail(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sup_fail(struct sup *s, const char *fmt, ...)
@@ -188,9 +187,9 @@ sup_fail(struct sup *s, const char *fmt, ...)
 /* ---- pure pieces ------------------------------------------------------------------- */
 
 char *
-supervisor_server_command(const char *server_command, int colors,
-    const char *const *locales, int nlocales, long long idle_timeout, int signal_timeout,
-    int tunnel, int bind_any, const struct supervisor_server_opts *so)
+supervisor_server_command(const char *server_command, int colors, const char *const *locales,
+    int nlocales, long long idle_timeout, int signal_timeout, int tunnel, int bind_any,
+    const struct supervisor_server_opts *so)
 {
 	const char **argv;
 	char *net = NULL, *sig = NULL, *col = NULL, *ports = NULL, *cmd;
@@ -294,9 +293,9 @@ sup_colors(void)
 static char **
 sup_locales(const struct db_host *h, int *n)
 {
-	static const char *const vars[] = { "LANG", "LANGUAGE", "LC_CTYPE", "LC_NUMERIC",
-		"LC_TIME", "LC_COLLATE", "LC_MONETARY", "LC_MESSAGES", "LC_PAPER", "LC_NAME",
-		"LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION", "LC_ALL" };
+	static const char *const vars[] = { "LANG", "LANGUAGE", "LC_CTYPE", "LC_NUMERIC", "LC_TIME",
+		"LC_COLLATE", "LC_MONETARY", "LC_MESSAGES", "LC_PAPER", "LC_NAME", "LC_ADDRESS",
+		"LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION", "LC_ALL" };
 	char **v;
 	const char *val;
 
@@ -319,7 +318,7 @@ sup_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >>
-		    24) == 127;
+		           24) == 127;
 	if (sa->sa_family == AF_INET6)
 		return IN6_IS_ADDR_LOOPBACK(
 		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
@@ -379,8 +378,9 @@ sup_udp_addr(struct sup *s)
 		snprintf(s->remote_addr, sizeof s->remote_addr, "%s", peer);
 		return 0;
 	}
-	if (sup_resolve(sshconn_target_host(s->ssh), fam, s->remote_addr,
-	    sizeof s->remote_addr, &lo) == 0 && !lo)
+	if (sup_resolve(sshconn_target_host(s->ssh), fam, s->remote_addr, sizeof s->remote_addr,
+	        &lo) == 0 &&
+	    !lo)
 		return 0;
 	if (jump != NULL) {
 		jh = sup_jump_host(jump);
@@ -419,8 +419,8 @@ sup_health(struct sup *s, const struct localrelay_stats *st)
 	in.last_rx = st->last_down_ms;
 	in.rtt_ms = st->rtt_ms;
 	in.degraded = was;
-	if (s->tunnel != NULL && (s->tr == TRANSPORT_TCP ||
-	    (s->ap != NULL && autopath_path(s->ap) == PATHSEL_TCP))) {
+	if (s->tunnel != NULL &&
+	    (s->tr == TRANSPORT_TCP || (s->ap != NULL && autopath_path(s->ap) == PATHSEL_TCP))) {
 		struct tunnel_info ti;
 
 		/* A PONG proves the link even when mosh-server has nothing to say. */
@@ -488,24 +488,27 @@ sup_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_timer_stop(loop, &s->client_w);
 	s->client = 0;
 	if (s->att != NULL)
-		attach_client_exited(s->att, WIFEXITED(st) ? WEXITSTATUS(st) :
-		    WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255);
+		attach_client_exited(s->att,
+		    WIFEXITED(st)         ? WEXITSTATUS(st)
+		        : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+		                          : 255);
 	sup_stats_cb(loop, &s->stats_w, 0);
 	ev_timer_stop(loop, &s->stats_w);
 	s->row.session_key = NULL;
 	explicit_bzero(s->key, sizeof s->key);
 	if (WIFSIGNALED(st))
 		sup_restore_terminal(s);
-	s->rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) :
-	    SUP_FAIL;
+	s->rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : SUP_FAIL;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		s->server = ENDING_SERVER_GONE;
 	if (s->ending) {
 		char msg[80];
 
-		snprintf(msg, sizeof msg, "mosh-client exited (%s %d)", WIFSIGNALED(st) ?
-		    "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WIFEXITED(st) ?
-		    WEXITSTATUS(st) : -1);
+		snprintf(msg, sizeof msg, "mosh-client exited (%s %d)",
+		    WIFSIGNALED(st) ? "signal" : "status",
+		    WIFSIGNALED(st)     ? WTERMSIG(st)
+		        : WIFEXITED(st) ? WEXITSTATUS(st)
+		                        : -1);
 		sup_event(s, "ending", msg);
 		sup_paths_stop(s);
 		sup_end_step(s);
@@ -533,8 +536,11 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			sup_fail(s, "interrupted by signal %d while connecting", w->signum);
 		return;
 	}
-	sup_end(s, w->signum == SIGHUP ? ENDING_HANGUP : w->signum == SIGUSR1 ? ENDING_KILL :
-	    ENDING_TERM, w->signum);
+	sup_end(s,
+	    w->signum == SIGHUP        ? ENDING_HANGUP
+	        : w->signum == SIGUSR1 ? ENDING_KILL
+	                               : ENDING_TERM,
+	    w->signum);
 }
 
 /* ---- persistent sessions: the attach hooks (the rest is src/session/attach.c) ---- */
@@ -554,8 +560,8 @@ sup_attach_open(struct sup *s)
 {
 	char err[512];
 
-	s->att = attach_new(s->loop, s->row.id, s->host.name, STDIN_FILENO,
-	    sup_attach_changed, s, err, sizeof err);
+	s->att = attach_new(s->loop, s->row.id, s->host.name, STDIN_FILENO, sup_attach_changed, s,
+	    err, sizeof err);
 	if (s->att == NULL) {
 		sup_fail(s, "%s", err);
 		return -1;
@@ -586,8 +592,8 @@ sup_attach_leave(struct sup *s)
 static int
 sup_spawn_client(struct sup *s)
 {
-	static const int reset[] = { SIGINT, SIGQUIT, SIGTSTP, SIGWINCH, SIGPIPE, SIGTERM,
-		SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2 };
+	static const int reset[] = { SIGINT, SIGQUIT, SIGTSTP, SIGWINCH, SIGPIPE, SIGTERM, SIGHUP,
+		SIGCHLD, SIGUSR1, SIGUSR2 };
 	char port[16];
 	const char *client = sup_client_path();
 	int pfd[2], err = 0;
@@ -722,9 +728,11 @@ sup_end_reason(struct sup *s, const char *state, char *buf, size_t len)
 	snprintf(buf, len, "%s", cause);
 	n = strlen(buf);
 	if (strcmp(state, "orphaned") == 0)
-		snprintf(buf + n, len - n, "; mosh-server pid %lld not confirmed stopped%s%s; "
-		    "'moshman clean %s' ends it", (long long)s->row.server_pid,
-		    s->server_note[0] != '\0' ? ": " : "", s->server_note, s->host.name);
+		snprintf(buf + n, len - n,
+		    "; mosh-server pid %lld not confirmed stopped%s%s; "
+		    "'moshman clean %s' ends it",
+		    (long long)s->row.server_pid, s->server_note[0] != '\0' ? ": " : "",
+		    s->server_note, s->host.name);
 	else if (s->server_note[0] != '\0')
 		snprintf(buf + n, len - n, "; %s", s->server_note);
 }
@@ -742,8 +750,8 @@ sup_end_finish(struct sup *s, const struct ending_out *o)
 	if (s->cause == ENDING_START_FAILED || s->cause == ENDING_SERVER_DIED)
 		s->rc = SUP_FAIL;
 	if (s->cause == ENDING_START_FAILED)
-		fprintf(stderr, "moshman: %s\n", strcmp(o->state, "orphaned") == 0 ? reason :
-		    s->start_error);
+		fprintf(stderr, "moshman: %s\n",
+		    strcmp(o->state, "orphaned") == 0 ? reason : s->start_error);
 	else if (o->tell_user) {
 		char line[2400];
 
@@ -787,8 +795,8 @@ sup_end_client(struct sup *s)
 }
 
 static void
-sup_stop_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
-    size_t errlen, int status, const char *error, void *arg)
+sup_stop_done(struct sshconn *c, const char *out, size_t outlen, const char *err, size_t errlen,
+    int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	enum ending_answer a;
@@ -799,13 +807,16 @@ sup_stop_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 		snprintf(s->server_note, sizeof s->server_note, "the stop failed: %s", error);
 		sshconn_close(c);
 	} else if (!ending_answer_gone(a = ending_stop_parse(out, outlen))) {
-		snprintf(s->server_note, sizeof s->server_note, a == ENDING_ANS_ALIVE ?
-		    "it survived SIGTERM and SIGKILL" : "the stop script's answer is unreadable");
+		snprintf(s->server_note, sizeof s->server_note,
+		    a == ENDING_ANS_ALIVE ? "it survived SIGTERM and SIGKILL"
+		                          : "the stop script's answer is unreadable");
 	} else {
 		s->server = ENDING_SERVER_GONE;
 		snprintf(s->server_note, sizeof s->server_note, "mosh-server pid %lld %s",
-		    (long long)s->row.server_pid, a == ENDING_ANS_GONE ? "was already gone" :
-		    a == ENDING_ANS_STOPPED ? "stopped" : "killed (it ignored SIGTERM)");
+		    (long long)s->row.server_pid,
+		    a == ENDING_ANS_GONE          ? "was already gone"
+		        : a == ENDING_ANS_STOPPED ? "stopped"
+		                                  : "killed (it ignored SIGTERM)");
 	}
 	sup_event(s, "ending", s->server_note);
 	sup_end_step(s);
@@ -819,8 +830,7 @@ sup_stop_script(struct sup *s, int stop, sshconn_exec_cb done)
 	char words[64], *cmd;
 
 	ending_stop_words((long long)s->row.server_pid, stop, words, sizeof words);
-	cmd = shquote_script(stop ? "moshman-stop" : "moshman-check", ending_stop_script(),
-	    words);
+	cmd = shquote_script(stop ? "moshman-stop" : "moshman-check", ending_stop_script(), words);
 	sshconn_set_timeout(s->ssh, SUP_STOP_TIMEOUT);
 	sshconn_exec(s->ssh, cmd, done, s);
 	free(cmd);
@@ -862,8 +872,8 @@ sup_link_open(struct sup *s)
 
 	if (now < s->next_try || sshconn_is_open(s->ssh)) {
 		ev_timer_stop(s->loop, &s->end_w);
-		ev_timer_set(&s->end_w, (double)(s->next_try > now ? s->next_try - now : 1000) /
-		    1000., 0.);
+		ev_timer_set(&s->end_w,
+		    (double)(s->next_try > now ? s->next_try - now : 1000) / 1000., 0.);
 		ev_timer_start(s->loop, &s->end_w);
 		return;
 	}
@@ -883,8 +893,10 @@ sup_end_waiting(struct sup *s)
 		return;
 	s->orphan_written = 1;
 	sup_end_reason(s, "orphaned", reason, sizeof reason);
-	snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "; moshman keeps "
-	    "trying for %d s (supervisor pid %ld)", ENDING_RETRY_S, (long)getpid());
+	snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+	    "; moshman keeps "
+	    "trying for %d s (supervisor pid %ld)",
+	    ENDING_RETRY_S, (long)getpid());
 	if (db_session_set_state(s->db, s->row.id, "orphaned", reason) != DB_OK)
 		log_debug("supervisor: %s", db_error(s->db));
 }
@@ -909,16 +921,17 @@ sup_end_step(struct sup *s)
 	in.cause = s->cause;
 	in.server = s->server;
 	in.client_running = s->client > 0;
-	in.link_up = s->client <= 0 && sshconn_exec_possible(s->ssh) &&
-	    clock_mono_ms() >= s->next_try;
+	in.link_up =
+	    s->client <= 0 && sshconn_exec_possible(s->ssh) && clock_mono_ms() >= s->next_try;
 	/* Stopping needs the pid, and a host that will let us in again. */
 	in.link_possible = s->row.server_pid > 0 && !sshconn_hostkey_refused(s->ssh) &&
 	    !sshconn_auth_refused(s->ssh);
-	in.time_left = s->cause != ENDING_START_FAILED && !s->gave_up &&
-	    clock_mono_ms() < s->end_deadline;
+	in.time_left =
+	    s->cause != ENDING_START_FAILED && !s->gave_up && clock_mono_ms() < s->end_deadline;
 	if (!in.link_possible && s->server_note[0] == '\0')
-		snprintf(s->server_note, sizeof s->server_note, "%s", s->row.server_pid <= 0 ?
-		    "its pid is unknown" : "the host refuses to let moshman in again");
+		snprintf(s->server_note, sizeof s->server_note, "%s",
+		    s->row.server_pid <= 0 ? "its pid is unknown"
+		                           : "the host refuses to let moshman in again");
 	ending_decide(&in, &o);
 	switch (o.action) {
 	case ENDING_END_CLIENT:
@@ -986,8 +999,8 @@ sup_tunnel_rebuild(struct sup *s)
 }
 
 static void
-sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
-    size_t errlen, int status, const char *error, void *arg)
+sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *err, size_t errlen,
+    int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	enum ending_answer a = error != NULL ? ENDING_ANS_BAD : ending_stop_parse(out, outlen);
@@ -1005,8 +1018,9 @@ sup_check_done(struct sshconn *c, const char *out, size_t outlen, const char *er
 		return;
 	}
 	snprintf(msg, sizeof msg, "mosh-server pid %lld %s", (long long)s->row.server_pid,
-	    a == ENDING_ANS_ALIVE ? "still runs" : error != NULL ? error :
-	    "unknown: the check's answer is unreadable");
+	    a == ENDING_ANS_ALIVE ? "still runs"
+	        : error != NULL   ? error
+	                          : "unknown: the check's answer is unreadable");
 	sup_event(s, "check", msg);
 	if (s->ending) {
 		sup_end_step(s);
@@ -1111,10 +1125,10 @@ sup_udp_watch(struct sup *s, const struct localrelay_stats *st)
 
 static void sup_client_up(struct sup *);
 static void sup_start_server(struct sup *);
-static void sup_sshconn_done(struct sshconn *, const char *, size_t, const char *, size_t,
-    int, const char *, void *);
-static void sup_exec_done(struct sshconn *, const char *, size_t, const char *, size_t,
-    int, const char *, void *);
+static void sup_sshconn_done(struct sshconn *, const char *, size_t, const char *, size_t, int,
+    const char *, void *);
+static void sup_exec_done(struct sshconn *, const char *, size_t, const char *, size_t, int,
+    const char *, void *);
 
 static void
 sup_set_state(struct sup *s, const char *state)
@@ -1148,10 +1162,12 @@ sup_tunnel_failed(struct sup *s, const char *msg)
 	 * row stays orphaned when the server cannot be stopped). */
 	sup_event(s, "reconnect", msg);
 	s->tunnel_lost = 1;
-	snprintf(why, sizeof why, "degraded: the tunnel gave up (%s); mosh-client still runs "
+	snprintf(why, sizeof why,
+	    "degraded: the tunnel gave up (%s); mosh-client still runs "
 	    "but nothing gets through: fix the cause (a changed host key: check it, then "
 	    "update known_hosts) and run 'moshman reconnect %lld', or end the session with "
-	    "'moshman kill %lld'", msg, (long long)s->row.id, (long long)s->row.id);
+	    "'moshman kill %lld'",
+	    msg, (long long)s->row.id, (long long)s->row.id);
 	if (db_session_set_state(s->db, s->row.id, "degraded", why) != DB_OK)
 		log_debug("supervisor: cannot mark degraded: %s", db_error(s->db));
 	db_session_str(&s->row.state, "degraded");
@@ -1160,8 +1176,7 @@ sup_tunnel_failed(struct sup *s, const char *msg)
 /* What the tunnel says becomes the row's state and an event; before mosh-client runs
  * it is also a progress line (or the failure). */
 static void
-sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs,
-    void *arg)
+sup_tunnel_cb(struct tunnel *t, enum tunnel_event ev, const char *msg, double secs, void *arg)
 {
 	struct sup *s = arg;
 
@@ -1244,8 +1259,8 @@ sup_auto_start(struct sup *s, int port)
 	struct tunnel_config *tc = &s->tc;
 	int udp;
 
-	s->ap = autopath_new(s->loop, s->relay, sup_udp_addr(s) == 0 ? s->remote_addr : NULL,
-	    port, sup_auto_switch_cb, s);
+	s->ap = autopath_new(s->loop, s->relay, sup_udp_addr(s) == 0 ? s->remote_addr : NULL, port,
+	    sup_auto_switch_cb, s);
 	if (!(udp = autopath_udp_possible(s->ap)))
 		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
 	memset(tc, 0, sizeof *tc);
@@ -1340,9 +1355,11 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	int rc;
 
 	if (s->client <= 0 || s->ending || s->checking) {
-		sup_event(s, "reconnect", s->client <= 0 || s->ending ? "reconnect requested "
-		    "while the session ends: ignored" : "reconnect requested while checking "
-		    "whether mosh-server still runs: ignored");
+		sup_event(s, "reconnect",
+		    s->client <= 0 || s->ending ? "reconnect requested "
+		                                  "while the session ends: ignored"
+		                                : "reconnect requested while checking "
+		                                  "whether mosh-server still runs: ignored");
 		return;
 	}
 	if (s->tr == TRANSPORT_COMMAND) {
@@ -1354,18 +1371,20 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	if (s->tunnel == NULL) {
-		sup_event(s, "reconnect", "reconnect requested: nothing to rebuild on udp "
+		sup_event(s, "reconnect",
+		    "reconnect requested: nothing to rebuild on udp "
 		    "(mosh-client roams by itself)");
 		return;
 	}
 	if (s->ap != NULL) {
 		enum pathsel_path path = autopath_path(s->ap);
 
-		sup_event(s, "reconnect", path != PATHSEL_TCP ? "reconnect requested: on "
-		    "udp, rebuilding the standby tunnel only if it is down" :
-		    autopath_udp_possible(s->ap) ?
-		    "reconnect requested: probing UDP now and rebuilding the tunnel" :
-		    "reconnect requested: rebuilding the tunnel (no UDP address to probe)");
+		sup_event(s, "reconnect",
+		    path != PATHSEL_TCP ? "reconnect requested: on "
+		                          "udp, rebuilding the standby tunnel only if it is down"
+		        : autopath_udp_possible(s->ap)
+		        ? "reconnect requested: probing UDP now and rebuilding the tunnel"
+		        : "reconnect requested: rebuilding the tunnel (no UDP address to probe)");
 		/* Open pathsel's UDP probe window now rather than within 15 s. */
 		autopath_probe_now(s->ap);
 		if (path == PATHSEL_UDP && tunnel_is_up(s->tunnel))
@@ -1385,7 +1404,8 @@ sup_reconnect_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if (s->ap == NULL || autopath_path(s->ap) == PATHSEL_TCP)
 			sup_set_state(s, "reconnecting");
 	} else if (rc == TUNNEL_RC_FAILED)
-		sup_event(s, "reconnect", "the tunnel has given up for good (see the events "
+		sup_event(s, "reconnect",
+		    "the tunnel has given up for good (see the events "
 		    "before); connect again");
 }
 
@@ -1413,7 +1433,8 @@ sup_udp_start(struct sup *s, int port)
 	char errbuf[512];
 
 	if (sup_udp_addr(s) == -1) {
-		sup_fail(s, "cannot reach %s over UDP from here (it was reached through the "
+		sup_fail(s,
+		    "cannot reach %s over UDP from here (it was reached through the "
 		    "proxy and has no address of its own here); use --transport tcp or auto",
 		    sshconn_target_host(s->ssh));
 		return;
@@ -1431,8 +1452,8 @@ sup_udp_start(struct sup *s, int port)
 
 /* MOSH CONNECT arrived: record the server, then start the transport's path. */
 static void
-sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
-    size_t errlen, int status, const char *error, void *arg)
+sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err, size_t errlen,
+    int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	struct moshconnect mc;
@@ -1452,9 +1473,11 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 				    s->host.server_port_hi);
 			else
 				snprintf(range, sizeof range, "%d", s->host.server_port_lo);
-			sup_fail(s, "every UDP port of --server-port %s is taken on the host (by "
+			sup_fail(s,
+			    "every UDP port of --server-port %s is taken on the host (by "
 			    "other mosh sessions?): widen the range, or end sessions there "
-			    "('moshman scan' lists them, 'moshman clean' removes orphans)", range);
+			    "('moshman scan' lists them, 'moshman clean' removes orphans)",
+			    range);
 			return;
 		}
 		sup_fail(s, "%s", mc.error);
@@ -1465,7 +1488,7 @@ sup_exec_done(struct sshconn *c, const char *out, size_t outlen, const char *err
 	/* The relay follows only mosh-client and reads mosh's timestamps (moshpkt.h). */
 	if (localrelay_set_key(s->relay, s->key) == -1)
 		log_debug("supervisor: the session key does not parse; the relay follows the "
-		    "newest loopback sender");
+		          "newest loopback sender");
 	s->row.mosh_port = mc.port;
 	s->row.server_pid = mc.pid;
 	s->server = ENDING_SERVER_UNKNOWN;
@@ -1512,9 +1535,10 @@ sup_netwatch_start(struct sup *s)
 		return; /* the command's own business */
 	if (strcmp(addr, "127.0.0.1") == 0)
 		addr = sshconn_peer_addr(s->ssh);
-	if ((s->nw = netwatch_new(s->loop, addr != NULL &&
-	    udpsock_resolve(addr, 0, 0, &peer, err, sizeof err) == 0 ? &peer : NULL,
-	    sup_netwatch_cb, s, err, sizeof err)) == NULL)
+	if ((s->nw = netwatch_new(s->loop,
+	         addr != NULL && udpsock_resolve(addr, 0, 0, &peer, err, sizeof err) == 0 ? &peer
+	                                                                                  : NULL,
+	         sup_netwatch_cb, s, err, sizeof err)) == NULL)
 		sup_event(s, "notice", err);
 }
 
@@ -1525,8 +1549,8 @@ sup_client_up(struct sup *s)
 	int port = s->row.mosh_port;
 
 	db_session_str(&s->row.remote_addr, s->remote_addr);
-	db_session_str(&s->row.path, s->ap != NULL ? pathsel_name(autopath_path(s->ap)) :
-	    transport_name(s->tr));
+	db_session_str(&s->row.path,
+	    s->ap != NULL ? pathsel_name(autopath_path(s->ap)) : transport_name(s->tr));
 	/* The row holds the key while the session runs (every update writes it again);
 	 * closing the session wipes it. */
 	s->row.session_key = s->key;
@@ -1565,7 +1589,8 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 	/* Checked here, late, so the bootstrap can be tested without one, but before a
 	 * mosh-server exists that no client could use. */
 	if (!s->opts->detached && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
-		sup_fail(s, "mosh-client needs a terminal and this is not one; run moshman "
+		sup_fail(s,
+		    "mosh-client needs a terminal and this is not one; run moshman "
 		    "connect in a terminal");
 		return;
 	}
@@ -1596,8 +1621,8 @@ sup_open_done(struct sshconn *c, const char *error, void *arg)
 
 /* SSH_CONNECTION is "client-addr client-port server-addr server-port". */
 static void
-sup_sshconn_done(struct sshconn *c, const char *out, size_t outlen, const char *err,
-    size_t errlen, int status, const char *error, void *arg)
+sup_sshconn_done(struct sshconn *c, const char *out, size_t outlen, const char *err, size_t errlen,
+    int status, const char *error, void *arg)
 {
 	struct sup *s = arg;
 	char a[4][INET6_ADDRSTRLEN + 8];
@@ -1625,13 +1650,14 @@ sup_start_server(struct sup *s)
 	char *cmd;
 	int nloc;
 
-	so.bind_addr = s->host.bind_server != NULL && strcmp(s->host.bind_server, "any") != 0 ?
-	    s->host.bind_server : NULL;
+	so.bind_addr = s->host.bind_server != NULL && strcmp(s->host.bind_server, "any") != 0
+	    ? s->host.bind_server
+	    : NULL;
 	so.port_lo = s->host.server_port_lo;
 	so.port_hi = s->host.server_port_hi;
 	loc = sup_locales(&s->host, &nloc);
-	cmd = supervisor_server_command(s->host.server_command, s->colors,
-	    (const char *const *)loc, nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
+	cmd = supervisor_server_command(s->host.server_command, s->colors, (const char *const *)loc,
+	    nloc, (long long)s->host.idle_timeout, SUP_SIGNAL_TMOUT,
 	    s->tr == TRANSPORT_TCP || s->tr == TRANSPORT_COMMAND, s->bind_any, &so);
 	for (int i = 0; i < nloc; i++)
 		free(loc[i]);
@@ -1671,8 +1697,8 @@ sup_make_row(struct sup *s)
 }
 
 int
-supervisor_sshconn_config(const struct db_host *h, const char *policy,
-    struct sshconn_config *cfg, char *err, size_t errlen)
+supervisor_sshconn_config(const struct db_host *h, const char *policy, struct sshconn_config *cfg,
+    char *err, size_t errlen)
 {
 	enum sshconn_policy p;
 	char *e = NULL;
@@ -1702,8 +1728,10 @@ sup_prepare(struct sup *s, struct sshconn_config *cfg, char *err, size_t errlen)
 	} else
 		rc = db_host_get(s->db, s->opts->name, &s->host);
 	if (rc == DB_NOTFOUND) {
-		snprintf(err, errlen, "no host profile named '%s'; see 'moshman host list' or add "
-		    "it with 'moshman host add'", s->opts->name);
+		snprintf(err, errlen,
+		    "no host profile named '%s'; see 'moshman host list' or add "
+		    "it with 'moshman host add'",
+		    s->opts->name);
 		return SUPERVISOR_FAIL;
 	}
 	if (rc != DB_OK) {
@@ -1717,12 +1745,13 @@ sup_prepare(struct sup *s, struct sshconn_config *cfg, char *err, size_t errlen)
 	}
 	if (s->tr == TRANSPORT_COMMAND &&
 	    (s->host.tunnel_command == NULL || *s->host.tunnel_command == '\0')) {
-		snprintf(err, errlen, "transport command needs the profile's tunnel command: "
-		    "moshman host edit %s --tunnel-command '...{{local_port}}...'", s->host.name);
+		snprintf(err, errlen,
+		    "transport command needs the profile's tunnel command: "
+		    "moshman host edit %s --tunnel-command '...{{local_port}}...'",
+		    s->host.name);
 		return SUPERVISOR_USAGE;
 	}
-	policy = s->opts->hostkey_policy != NULL ? s->opts->hostkey_policy :
-	    s->host.hostkey_policy;
+	policy = s->opts->hostkey_policy != NULL ? s->opts->hostkey_policy : s->host.hostkey_policy;
 	return supervisor_sshconn_config(&s->host, policy, cfg, err, errlen);
 }
 

@@ -27,7 +27,7 @@ struct supervisor_opts {
 	 * it, and this connected socket is the first attached terminal.  -1: mosh-client
 	 * runs on this terminal and the session ends with it. */
 	int attach_fd;
-	int detached;               /* with attach_fd: start detached (only tell attach_fd
+	int detached; /* with attach_fd: start detached (only tell attach_fd
 	                             * the session is up); no terminal needed */
 };
 
@@ -62,8 +62,8 @@ struct supervisor_server_opts {
  * tunnel != 0: bind to 127.0.0.1 for a relay on the host (-i), else -i bind_addr when
  * given, else -s unless bind_any (a route where the ssh address is not the one UDP can
  * reach, or --bind-server any).  Allocated. */
-char *supervisor_server_command(const char *server_command, int colors,
-    const char *const *locales, int nlocales, long long idle_timeout, int signal_timeout,
-    int tunnel, int bind_any, const struct supervisor_server_opts *);
+char *supervisor_server_command(const char *server_command, int colors, const char *const *locales,
+    int nlocales, long long idle_timeout, int signal_timeout, int tunnel, int bind_any,
+    const struct supervisor_server_opts *);
 
 #endif

@@ -28,24 +28,36 @@ const struct profile_option profile_options[] = {
 	{ "jump", "[USER@]HOST[:PORT]", "ProxyJump host(s), comma-separated", 0 },
 	{ "proxy-command", "CMD", "ProxyCommand, run by /bin/sh as ssh would", 0 },
 	{ "transport", "MODE", "auto, udp, tcp or command (default auto)", 0 },
-	{ "tunnel-command", "TEMPLATE", "for transport command; {{host}} {{port}} {{user}} "
-	    "{{mosh_port}} {{local_port}}", 0 },
+	{ "tunnel-command", "TEMPLATE",
+	    "for transport command; {{host}} {{port}} {{user}} "
+	    "{{mosh_port}} {{local_port}}",
+	    0 },
 	{ "server-command", "PATH", "mosh-server on the host (default mosh-server)", 0 },
 	{ "locale", "NAME=VALUE", "locale for mosh-server, e.g. LANG=C.UTF-8 (repeatable)", 1 },
 	{ "predict", "MODE", "adaptive, always, never or experimental", 0 },
 	{ "known-hosts", "FILE", "known_hosts file (default ~/.ssh/known_hosts)", 0 },
 	{ "hostkey-policy", "POLICY", "ask, accept-new or strict (default ask)", 0 },
-	{ "idle-timeout", "SECONDS", "end a mosh-server without a client after this long "
-	    "(s/m/h/d suffixes; 0 never; default 7d)", 0 },
+	{ "idle-timeout", "SECONDS",
+	    "end a mosh-server without a client after this long "
+	    "(s/m/h/d suffixes; 0 never; default 7d)",
+	    0 },
 	{ "tag", "TAG", "a tag for grouping (repeatable)", 1 },
-	{ "server-port", "PORT[:PORT2]", "mosh-server's UDP port or range (mosh -p; none: "
-	    "mosh's 60001-60999)", 0 },
-	{ "bind-server", "ssh|any|ADDR", "where mosh-server listens for UDP (mosh "
-	    "--bind-server; default ssh: the address ssh reached)", 0 },
-	{ "family", "FAMILY", "address family for ssh and mosh's UDP (mosh --family): all "
-	    "(default), inet, inet6, prefer-inet, prefer-inet6 or auto", 0 },
-	{ "no-init", NULL, "mosh-client leaves the terminal's init strings alone (mosh "
-	    "--no-init)", 0 },
+	{ "server-port", "PORT[:PORT2]",
+	    "mosh-server's UDP port or range (mosh -p; none: "
+	    "mosh's 60001-60999)",
+	    0 },
+	{ "bind-server", "ssh|any|ADDR",
+	    "where mosh-server listens for UDP (mosh "
+	    "--bind-server; default ssh: the address ssh reached)",
+	    0 },
+	{ "family", "FAMILY",
+	    "address family for ssh and mosh's UDP (mosh --family): all "
+	    "(default), inet, inet6, prefer-inet, prefer-inet6 or auto",
+	    0 },
+	{ "no-init", NULL,
+	    "mosh-client leaves the terminal's init strings alone (mosh "
+	    "--no-init)",
+	    0 },
 	{ "init", NULL, "mosh-client initialises the terminal (default)", 0 },
 	{ "auto-clean", NULL, "clean this host's orphaned mosh-servers after connecting", 0 },
 	{ "no-auto-clean", NULL, "do not clean orphans automatically (default)", 0 },
@@ -62,8 +74,7 @@ profile_option_find(const char *name, size_t len)
 	return NULL;
 }
 
-static int
-errf(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int errf(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 errf(char **err, const char *fmt, ...)
@@ -148,7 +159,8 @@ profile_check_hostname(const char *s, char **err)
 	if (*s == '-')
 		return errf(err, "the host name must not start with '-'");
 	if (!all_in(s, ".-_"))
-		return errf(err, "'%s' is not a host name (letters, digits, '-', '.' only)", shown(s));
+		return errf(err, "'%s' is not a host name (letters, digits, '-', '.' only)",
+		    shown(s));
 	for (const char *p = s; *p != '\0'; p++) {
 		if (*p == '.') {
 			if (label == 0)
@@ -170,7 +182,8 @@ profile_check_user(const char *s, char **err)
 	if (*s == '-')
 		return errf(err, "the user name must not start with '-'");
 	if (!all_in(s, "._-"))
-		return errf(err, "'%s' is not a user name (letters, digits, '.', '_', '-')", shown(s));
+		return errf(err, "'%s' is not a user name (letters, digits, '.', '_', '-')",
+		    shown(s));
 	return 0;
 }
 
@@ -338,15 +351,18 @@ profile_check_locale(const char *s, char **err)
 	name[n] = '\0';
 	if (strcmp(name, "LANG") != 0 && strcmp(name, "LANGUAGE") != 0 &&
 	    !(strncmp(name, "LC_", 3) == 0 && name[3] != '\0' && all_in(name + 3, "_")))
-		return errf(err, "'%s' is not a locale variable (LANG, LANGUAGE or LC_*)", shown(name));
+		return errf(err, "'%s' is not a locale variable (LANG, LANGUAGE or LC_*)",
+		    shown(name));
 	for (const char *p = name + 3; strncmp(name, "LC_", 3) == 0 && *p; p++) {
 		if (islower((unsigned char)*p))
 			return errf(err, "'%s' is not a locale variable (LANG, LANGUAGE or LC_*)",
 			    shown(name));
 	}
 	if (eq[1] == '\0' || strlen(eq + 1) > 64 || !all_in(eq + 1, "._@:-"))
-		return errf(err, "'%s' is not a locale value (letters, digits, '.', '_', '@', "
-		    "':', '-')", shown(eq + 1));
+		return errf(err,
+		    "'%s' is not a locale value (letters, digits, '.', '_', '@', "
+		    "':', '-')",
+		    shown(eq + 1));
 	return 0;
 }
 
@@ -370,13 +386,15 @@ profile_check_tunnel_command(const char *s, char **err)
 				break;
 		}
 		if (i == sizeof vars / sizeof vars[0])
-			return errf(err, "unknown placeholder '{{%.*s}}' (known: {{host}} {{port}} "
-			    "{{user}} {{mosh_port}} {{local_port}})", (int)(n > 32 ? 32 : n),
-			    open + 2);
+			return errf(err,
+			    "unknown placeholder '{{%.*s}}' (known: {{host}} {{port}} "
+			    "{{user}} {{mosh_port}} {{local_port}})",
+			    (int)(n > 32 ? 32 : n), open + 2);
 		p = close + 2;
 	}
 	if (strstr(s, "{{local_port}}") == NULL)
-		return errf(err, "the tunnel command must use {{local_port}} (where moshman's "
+		return errf(err,
+		    "the tunnel command must use {{local_port}} (where moshman's "
 		    "relay sends mosh's datagrams)");
 	return 0;
 }
@@ -417,16 +435,28 @@ parse_duration(const char *s, int64_t *out, char **err)
 	v = strtoll(s, &end, 10);
 	if (*end != '\0') {
 		switch (*end) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 7 * 86400; break;
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		case 'w':
+			mult = 7 * 86400;
+			break;
 		default:
-			return errf(err, "'%s' is not a duration (seconds, or N with s/m/h/d/w)", shown(s));
+			return errf(err, "'%s' is not a duration (seconds, or N with s/m/h/d/w)",
+			    shown(s));
 		}
 		if (end[1] != '\0')
-			return errf(err, "'%s' is not a duration (seconds, or N with s/m/h/d/w)", shown(s));
+			return errf(err, "'%s' is not a duration (seconds, or N with s/m/h/d/w)",
+			    shown(s));
 	}
 	if (v < 0 || v > MAX_IDLE_TIMEOUT / mult)
 		return errf(err, "'%s' is out of range (0 to 10 years)", shown(s));
@@ -544,8 +574,10 @@ profile_set(struct db_host *h, const char *opt, const char *value, char **err)
 		set_str(&h->tunnel_command, v);
 	} else if (strcmp(opt, "server-command") == 0) {
 		if (*v == '\0' || strlen(v) > 255 || *v == '-' || !all_in(v, "_./+-"))
-			return errf(err, "'%s' is not a command path (letters, digits, '_', '.', "
-			    "'/', '+', '-'; no leading '-')", shown(v));
+			return errf(err,
+			    "'%s' is not a command path (letters, digits, '_', '.', "
+			    "'/', '+', '-'; no leading '-')",
+			    shown(v));
 		set_str(&h->server_command, v);
 	} else if (strcmp(opt, "locale") == 0) {
 		if (*v == '\0') {
@@ -599,8 +631,10 @@ profile_set(struct db_host *h, const char *opt, const char *value, char **err)
 		int f = resolve_family_from_name(v);
 
 		if (f == -1)
-			return errf(err, "'%s' is not an address family (all, inet, inet6, "
-			    "prefer-inet, prefer-inet6 or auto)", shown(v));
+			return errf(err,
+			    "'%s' is not an address family (all, inet, inet6, "
+			    "prefer-inet, prefer-inet6 or auto)",
+			    shown(v));
 		set_str(&h->family, f == RESOLVE_ALL ? NULL : v);
 	} else if (strcmp(opt, "no-init") == 0)
 		h->no_init = 1;
@@ -650,7 +684,8 @@ profile_check(const struct db_host *h, char **err)
 	    h->tunnel_command == NULL)
 		return errf(err, "transport 'command' needs --tunnel-command");
 	if (proxied && (h->jump != NULL || h->proxy_command != NULL))
-		return errf(err, "--proxy cannot be combined with --jump or --proxy-command; "
+		return errf(err,
+		    "--proxy cannot be combined with --jump or --proxy-command; "
 		    "put the proxy in the jump host's route instead");
 	if (h->jump != NULL && h->proxy_command != NULL)
 		return errf(err, "--jump and --proxy-command exclude each other");
@@ -685,8 +720,8 @@ profile_proxy_display(const struct db_host *h)
 		return xstrdup("none");
 	v6 = strchr(h->proxy_host, ':') != NULL;
 	xasprintf(&out, "%s://%s%s%s%s%s%s:%d", h->proxy_type, h->proxy_user ? h->proxy_user : "",
-	    h->proxy_user && h->proxy_pass ? ":***" : "", h->proxy_user ? "@" : "",
-	    v6 ? "[" : "", h->proxy_host, v6 ? "]" : "", h->proxy_port);
+	    h->proxy_user && h->proxy_pass ? ":***" : "", h->proxy_user ? "@" : "", v6 ? "[" : "",
+	    h->proxy_host, v6 ? "]" : "", h->proxy_port);
 	return out;
 }
 

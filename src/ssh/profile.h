@@ -10,10 +10,10 @@
 struct db_host;
 
 struct profile_option {
-	const char *name;  /* the long option without dashes: "port" */
-	const char *arg;   /* "N", or NULL for a flag */
-	const char *help;  /* one line */
-	int repeatable;    /* --tag and --locale add; the rest replace */
+	const char *name; /* the long option without dashes: "port" */
+	const char *arg;  /* "N", or NULL for a flag */
+	const char *help; /* one line */
+	int repeatable;   /* --tag and --locale add; the rest replace */
 };
 
 /* Every settable option, in --help order; ends with a NULL name. */

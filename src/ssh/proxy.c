@@ -64,7 +64,8 @@ proxy_type_name(enum proxy_type type)
 	return "?";
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -132,8 +133,8 @@ not_socks5(const uint8_t *buf, size_t len, char *err, size_t errlen)
 }
 
 int
-proxy_socks5_parse_method(const uint8_t *buf, size_t len, int offered_auth, int *method,
-    char *err, size_t errlen)
+proxy_socks5_parse_method(const uint8_t *buf, size_t len, int offered_auth, int *method, char *err,
+    size_t errlen)
 {
 	if (len < 1)
 		return PROXY_NEED_MORE;
@@ -160,8 +161,8 @@ proxy_socks5_parse_method(const uint8_t *buf, size_t len, int offered_auth, int 
 }
 
 int
-proxy_socks5_auth_request(uint8_t out[PROXY_SOCKS5_AUTH_MAX], const char *user,
-    const char *pass, char *err, size_t errlen)
+proxy_socks5_auth_request(uint8_t out[PROXY_SOCKS5_AUTH_MAX], const char *user, const char *pass,
+    char *err, size_t errlen)
 {
 	size_t ulen, plen;
 
@@ -206,8 +207,8 @@ proxy_socks5_parse_auth(const uint8_t *buf, size_t len, char *err, size_t errlen
 }
 
 int
-proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *host,
-    int port, int allow_name, char *err, size_t errlen)
+proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *host, int port,
+    int allow_name, char *err, size_t errlen)
 {
 	struct in_addr a4;
 	struct in6_addr a6;
@@ -219,7 +220,7 @@ proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *
 		return -1;
 	}
 	out[0] = 5;
-	out[1] = 1;	/* CONNECT */
+	out[1] = 1; /* CONNECT */
 	out[2] = 0;
 	if (inet_pton(AF_INET, host, &a4) == 1) {
 		out[3] = 1;
@@ -360,8 +361,8 @@ http_token_ok(const char *s)
 }
 
 char *
-proxy_http_request(const char *host, int port, const char *user, const char *pass,
-    char *err, size_t errlen)
+proxy_http_request(const char *host, int port, const char *user, const char *pass, char *err,
+    size_t errlen)
 {
 	char *auth = NULL, *cred = NULL, *creds64 = NULL, *req = NULL, hostport[300];
 
@@ -410,8 +411,8 @@ http_head_end(const char *buf, size_t len)
 }
 
 int
-proxy_http_parse_response(const char *buf, size_t len, int sent_auth, int *status,
-    char *err, size_t errlen)
+proxy_http_parse_response(const char *buf, size_t len, int sent_auth, int *status, char *err,
+    size_t errlen)
 {
 	static const char proto[] = "HTTP/";
 	const char *nl, *reason;
@@ -478,8 +479,7 @@ proxy_http_parse_response(const char *buf, size_t len, int sent_auth, int *statu
 	return (int)end;
 
 too_long:
-	seterr(err, errlen, "proxy's reply head is longer than %d bytes",
-	    PROXY_HTTP_HEAD_MAX);
+	seterr(err, errlen, "proxy's reply head is longer than %d bytes", PROXY_HTTP_HEAD_MAX);
 	return PROXY_ERROR;
 not_http:
 	printable(seen, sizeof seen, buf, len, 40);
@@ -495,61 +495,61 @@ not_http:
 /* ---- the driver ---------------------------------------------------------------------- */
 
 enum conn_state {
-	ST_RESOLVING,		/* nothing to try until the first hop's name resolves */
-	ST_CONNECTING,		/* TCP connect to the first hop (proxy or target) */
-	ST_WRITE,		/* sending out[] */
-	ST_SOCKS_METHOD,	/* reading the method choice */
-	ST_SOCKS_AUTH,		/* reading the RFC 1929 reply */
-	ST_SOCKS_CONNECT,	/* reading the CONNECT reply */
-	ST_HTTP_HEAD,		/* reading the HTTP response head */
-	ST_WAIT_TARGET,		/* socks5: resolving the target, before anything else */
+	ST_RESOLVING,     /* nothing to try until the first hop's name resolves */
+	ST_CONNECTING,    /* TCP connect to the first hop (proxy or target) */
+	ST_WRITE,         /* sending out[] */
+	ST_SOCKS_METHOD,  /* reading the method choice */
+	ST_SOCKS_AUTH,    /* reading the RFC 1929 reply */
+	ST_SOCKS_CONNECT, /* reading the CONNECT reply */
+	ST_HTTP_HEAD,     /* reading the HTTP response head */
+	ST_WAIT_TARGET,   /* socks5: resolving the target, before anything else */
 };
 
-#define HOP_MAX 400	/* "socks5 proxy [host]:port" for messages */
+#define HOP_MAX 400 /* "socks5 proxy [host]:port" for messages */
 
 struct proxy_conn {
 	struct ev_loop *loop;
 	ev_io io;
-	ev_timer timer;		/* the deadline of the current step */
-	ev_timer later;		/* runs done from the loop for failures inside proxy_connect */
+	ev_timer timer; /* the deadline of the current step */
+	ev_timer later; /* runs done from the loop for failures inside proxy_connect */
 
 	enum proxy_type type;
-	char *phost;		/* proxy (NULL for PROXY_NONE) */
+	char *phost; /* proxy (NULL for PROXY_NONE) */
 	int pport;
 	char *user;
-	char *pass;		/* secret */
-	char *thost;		/* target */
+	char *pass;  /* secret */
+	char *thost; /* target */
 	int tport;
-	int family;		/* enum resolve_family, for the target's name */
-	char *tconnect;		/* what goes in the CONNECT request: a literal for socks5 */
+	int family;     /* enum resolve_family, for the target's name */
+	char *tconnect; /* what goes in the CONNECT request: a literal for socks5 */
 
 	int timeout_ms;
-	ev_tstamp deadline;	/* overall */
+	ev_tstamp deadline; /* overall */
 
-	struct addrinfo *ai;	/* first hop's addresses */
+	struct addrinfo *ai; /* first hop's addresses */
 	struct addrinfo *cur;
-	struct resolve *rs_hop;	/* lookups in flight (src/ssh/resolve.h) */
+	struct resolve *rs_hop; /* lookups in flight (src/ssh/resolve.h) */
 	struct resolve *rs_target;
-	int hop_resolved;	/* rs_hop has answered: ai, or hop_err */
+	int hop_resolved; /* rs_hop has answered: ai, or hop_err */
 	char hop_err[256];
 	char target_err[256];
 	/* The first hop's last good address, tried at once while its name resolves. */
 	struct addrinfo recall_ai;
 	struct sockaddr_storage recall_ss;
-	int on_recall;		/* cur walks the one-entry recall list */
+	int on_recall; /* cur walks the one-entry recall list */
 	int fd;
-	int last_errno;		/* of the last failed connect attempt */
+	int last_errno; /* of the last failed connect attempt */
 	int attempt_timed_out;
 
 	enum conn_state state;
 	enum conn_state after_write;
 	uint8_t out[PROXY_SOCKS5_AUTH_MAX + 16];
-	char *outp;		/* HTTP request (allocated) or NULL: use out[] */
+	char *outp; /* HTTP request (allocated) or NULL: use out[] */
 	size_t outlen, outoff;
 	int sent_auth;
 
 	uint8_t in[PROXY_HTTP_HEAD_MAX];
-	size_t inlen;		/* bytes of the current reply already consumed */
+	size_t inlen; /* bytes of the current reply already consumed */
 
 	char error[PROXY_ERRLEN + 128];
 
@@ -562,7 +562,8 @@ static void conn_try_next(struct proxy_conn *);
 static void conn_begin(struct proxy_conn *);
 static void conn_start_handshake(struct proxy_conn *);
 
-static void conn_progress(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+conn_progress(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 conn_progress(struct proxy_conn *pc, const char *fmt, ...)
@@ -640,7 +641,8 @@ conn_finish(struct proxy_conn *pc, const char *error)
 	done(fd, fd == -1 ? msg : NULL, arg);
 }
 
-static void conn_fail(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+conn_fail(struct proxy_conn *pc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 conn_fail(struct proxy_conn *pc, const char *fmt, ...)
@@ -737,8 +739,8 @@ conn_try_next(struct proxy_conn *pc)
 			pc->last_errno = errno;
 			continue;
 		}
-		if (getnameinfo(pc->cur->ai_addr, pc->cur->ai_addrlen, addr, sizeof addr, NULL,
-			0, NI_NUMERICHOST) != 0)
+		if (getnameinfo(pc->cur->ai_addr, pc->cur->ai_addrlen, addr, sizeof addr, NULL, 0,
+		        NI_NUMERICHOST) != 0)
 			snprintf(addr, sizeof addr, "?");
 		conn_hop(pc, hop, sizeof hop);
 		if (strcmp(addr, pc->type == PROXY_NONE ? pc->thost : pc->phost) == 0)
@@ -852,8 +854,8 @@ conn_connected(struct proxy_conn *pc)
 
 	ev_timer_stop(pc->loop, &pc->timer);
 	snprintf(port, sizeof port, "%d", pc->type == PROXY_NONE ? pc->tport : pc->pport);
-	resolve_remember(pc->type == PROXY_NONE ? pc->thost : pc->phost, port,
-	    pc->cur->ai_addr, pc->cur->ai_addrlen);
+	resolve_remember(pc->type == PROXY_NONE ? pc->thost : pc->phost, port, pc->cur->ai_addr,
+	    pc->cur->ai_addrlen);
 	/* Connected: whatever the lookup would say no longer matters. */
 	resolve_cancel(pc->rs_hop);
 	pc->rs_hop = NULL;
@@ -957,8 +959,8 @@ conn_read(struct proxy_conn *pc)
 			conn_fail(pc, "%s reset the connection during the handshake",
 			    conn_hop(pc, hop, sizeof hop));
 		else
-			conn_fail(pc, "reading from %s failed: %s",
-			    conn_hop(pc, hop, sizeof hop), strerror(errno));
+			conn_fail(pc, "reading from %s failed: %s", conn_hop(pc, hop, sizeof hop),
+			    strerror(errno));
 		return;
 	}
 	if (n == 0) {
@@ -980,8 +982,8 @@ conn_read(struct proxy_conn *pc)
 		r = proxy_socks5_parse_connect(pc->in, have, err, sizeof err);
 		break;
 	case ST_HTTP_HEAD:
-		r = proxy_http_parse_response((const char *)pc->in, have, pc->sent_auth, NULL,
-		    err, sizeof err);
+		r = proxy_http_parse_response((const char *)pc->in, have, pc->sent_auth, NULL, err,
+		    sizeof err);
 		break;
 	default:
 		fatalx("%s: state %d", __func__, pc->state);
@@ -1052,8 +1054,8 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    conn_secs(pc, secs, sizeof secs));
 		return;
 	}
-	conn_fail(pc, "%s did not complete the handshake within %s",
-	    conn_hop(pc, hop, sizeof hop), conn_secs(pc, secs, sizeof secs));
+	conn_fail(pc, "%s did not complete the handshake within %s", conn_hop(pc, hop, sizeof hop),
+	    conn_secs(pc, secs, sizeof secs));
 }
 
 /* socks5 (not socks5h): the proxy gets an address, resolved here (off the loop, while
@@ -1075,12 +1077,13 @@ conn_target_resolved(struct addrinfo *res, const char *error, void *arg)
 	for (a = res; a != NULL && pick == NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET6)
 			pick = a;
-	if (pick != NULL && getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, sizeof addr,
-	    NULL, 0, NI_NUMERICHOST) == 0)
+	if (pick != NULL &&
+	    getnameinfo(pick->ai_addr, pick->ai_addrlen, addr, sizeof addr, NULL, 0,
+	        NI_NUMERICHOST) == 0)
 		pc->tconnect = xstrdup(addr);
 	else
-		snprintf(pc->target_err, sizeof pc->target_err, "cannot resolve %s: %s",
-		    pc->thost, error != NULL ? error : "no usable address");
+		snprintf(pc->target_err, sizeof pc->target_err, "cannot resolve %s: %s", pc->thost,
+		    error != NULL ? error : "no usable address");
 	if (res != NULL)
 		freeaddrinfo(res);
 	ev_timer_stop(pc->loop, &pc->timer);
@@ -1140,8 +1143,8 @@ conn_begin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (pc->type != PROXY_NONE && (pc->pport < 1 || pc->pport > 65535)) {
-		conn_fail(pc, "bad port %d for %s proxy %s", pc->pport,
-		    proxy_type_name(pc->type), pc->phost);
+		conn_fail(pc, "bad port %d for %s proxy %s", pc->pport, proxy_type_name(pc->type),
+		    pc->phost);
 		return;
 	}
 	conn_begin(pc);
@@ -1179,9 +1182,10 @@ conn_begin(struct proxy_conn *pc)
 	 * unreachable for a while); only one of the family the profile allows. */
 	if (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1 &&
 	    resolve_recall(host, port, &pc->recall_ss, &len) == 0 &&
-	    (pc->type != PROXY_NONE || (pc->family != RESOLVE_AUTO &&
-	    (resolve_family_hint(pc->family) == AF_UNSPEC ||
-	    resolve_family_hint(pc->family) == pc->recall_ss.ss_family)))) {
+	    (pc->type != PROXY_NONE ||
+	        (pc->family != RESOLVE_AUTO &&
+	            (resolve_family_hint(pc->family) == AF_UNSPEC ||
+	                resolve_family_hint(pc->family) == pc->recall_ss.ss_family)))) {
 		pc->recall_ai.ai_family = pc->recall_ss.ss_family;
 		pc->recall_ai.ai_socktype = SOCK_STREAM;
 		pc->recall_ai.ai_addr = (struct sockaddr *)&pc->recall_ss;
@@ -1197,8 +1201,7 @@ conn_begin(struct proxy_conn *pc)
 
 struct proxy_conn *
 proxy_connect(struct ev_loop *loop, const struct proxy_spec *spec, const char *target_host,
-    int target_port, int timeout_ms, proxy_progress_cb progress, proxy_done_cb done,
-    void *arg)
+    int target_port, int timeout_ms, proxy_progress_cb progress, proxy_done_cb done, void *arg)
 {
 	struct proxy_conn *pc;
 

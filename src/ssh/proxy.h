@@ -13,20 +13,20 @@
 struct ev_loop;
 
 enum proxy_type {
-	PROXY_INVALID = -1,	/* only from proxy_type_from_name() */
+	PROXY_INVALID = -1, /* only from proxy_type_from_name() */
 	PROXY_NONE,
 	PROXY_SOCKS5,
 	PROXY_SOCKS5H,
 	PROXY_HTTP
 };
 
-struct proxy_spec {	/* filled by the caller from a host profile */
+struct proxy_spec { /* filled by the caller from a host profile */
 	enum proxy_type type;
-	const char *host;	/* the proxy */
+	const char *host; /* the proxy */
 	int port;
-	const char *user;	/* NULL: no auth */
-	const char *pass;	/* secret: never logged, never in an error message */
-	int family;		/* enum resolve_family for the target's name where it is
+	const char *user; /* NULL: no auth */
+	const char *pass; /* secret: never logged, never in an error message */
+	int family;       /* enum resolve_family for the target's name where it is
 				 * resolved here (direct, socks5); 0: all */
 };
 
@@ -59,8 +59,8 @@ const char *proxy_type_name(enum proxy_type);
 /* Greeting offering "no auth", plus "username/password" if with_auth.  Returns length. */
 size_t proxy_socks5_greeting(uint8_t out[PROXY_SOCKS5_GREETING_MAX], int with_auth);
 /* The proxy's method choice (2 bytes).  *method is set to the chosen method. */
-int proxy_socks5_parse_method(const uint8_t *, size_t, int offered_auth, int *method,
-    char *err, size_t errlen);
+int proxy_socks5_parse_method(const uint8_t *, size_t, int offered_auth, int *method, char *err,
+    size_t errlen);
 /* RFC 1929 request; -1 (err set) if user is empty or user/pass is longer than 255 bytes.
  * The output holds the password: wipe it after sending. */
 int proxy_socks5_auth_request(uint8_t out[PROXY_SOCKS5_AUTH_MAX], const char *user,
@@ -70,8 +70,8 @@ int proxy_socks5_parse_auth(const uint8_t *, size_t, char *err, size_t errlen);
 /* CONNECT request.  An IPv4/IPv6 literal is sent as an address; any other host is sent
  * as a domain name only if allow_name (socks5h), else -1 (socks5 resolves locally and
  * passes a literal).  Returns the length or -1 with err set. */
-int proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *host,
-    int port, int allow_name, char *err, size_t errlen);
+int proxy_socks5_connect_request(uint8_t out[PROXY_SOCKS5_CONNECT_MAX], const char *host, int port,
+    int allow_name, char *err, size_t errlen);
 /* CONNECT reply, variable length (BND.ADDR: IPv4, IPv6 or a domain name). */
 int proxy_socks5_parse_connect(const uint8_t *, size_t, char *err, size_t errlen);
 /* A clear message for a REP code, e.g. 5 -> "proxy refused: connection refused by
@@ -86,15 +86,15 @@ const char *proxy_socks5_rep_message(int rep);
  * (base64): free it with xfree_secret().  NULL (err set) for a host with spaces or control
  * characters (header injection), a user name with ':' (Basic cannot carry it) or a bad
  * port. */
-char *proxy_http_request(const char *host, int port, const char *user, const char *pass,
-    char *err, size_t errlen);
+char *proxy_http_request(const char *host, int port, const char *user, const char *pass, char *err,
+    size_t errlen);
 /* The response head: status line and headers up to the empty line (CRLF or bare LF),
  * at most PROXY_HTTP_HEAD_MAX bytes.  A complete head returns its length n only for a
  * 2xx status; bytes after n belong to the tunnel.  *status (may be NULL) gets the
  * status code once the status line is complete.  sent_auth chooses the 401/407 message:
  * "proxy wants authentication" or "proxy rejected the credentials". */
-int proxy_http_parse_response(const char *, size_t, int sent_auth, int *status,
-    char *err, size_t errlen);
+int proxy_http_parse_response(const char *, size_t, int sent_auth, int *status, char *err,
+    size_t errlen);
 
 /* Standard base64 (with padding) of len bytes; allocated, free with xfree_secret(). */
 char *proxy_base64(const void *, size_t len);
@@ -131,9 +131,9 @@ struct proxy_conn;
  * "proxy rejected username/password (socks5 proxy 127.0.0.1:1080, target 10.0.0.2:22)".
  * An enum value out of range in spec->type is a bug (fatalx).
  */
-struct proxy_conn *proxy_connect(struct ev_loop *, const struct proxy_spec *,
-    const char *target_host, int target_port, int timeout_ms, proxy_progress_cb,
-    proxy_done_cb, void *arg);
+struct proxy_conn *
+proxy_connect(struct ev_loop *, const struct proxy_spec *, const char *target_host, int target_port,
+    int timeout_ms, proxy_progress_cb, proxy_done_cb, void *arg);
 /* Abort an attempt whose done callback has not run yet; done will not be called. */
 void proxy_cancel(struct proxy_conn *);
 

@@ -7,13 +7,13 @@ struct proxyurl {
 	char type[8]; /* "none", "socks5", "socks5h", "http" */
 	char *host;   /* without brackets; NULL for none */
 	int port;
-	char *user;   /* percent-decoded; NULL when absent */
-	char *pass;   /* percent-decoded secret; NULL when absent */
+	char *user; /* percent-decoded; NULL when absent */
+	char *pass; /* percent-decoded secret; NULL when absent */
 };
 
-#define PROXYURL_FORMS                                                                   \
-	"none, socks5://[USER:PASS@]HOST:PORT (names resolved here), "                  \
-	"socks5h://[USER:PASS@]HOST:PORT (the proxy resolves names), "                  \
+#define PROXYURL_FORMS \
+	"none, socks5://[USER:PASS@]HOST:PORT (names resolved here), " \
+	"socks5h://[USER:PASS@]HOST:PORT (the proxy resolves names), " \
 	"http://[USER:PASS@]HOST:PORT (HTTP CONNECT)"
 
 /* 0 on success; -1 with *err (allocated) naming what is wrong.  The password never

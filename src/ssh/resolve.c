@@ -24,11 +24,11 @@ struct resolve {
 	atomic_int refs;
 	struct ev_loop *loop;
 	ev_io io;
-	ev_timer now;            /* numeric answers and thread failures, from the loop */
+	ev_timer now; /* numeric answers and thread failures, from the loop */
 	char *host, *port;
 	int fds[2];
-	int rc, err;             /* getaddrinfo's status and errno */
-	int family;              /* enum resolve_family */
+	int rc, err; /* getaddrinfo's status and errno */
+	int family;  /* enum resolve_family */
 	struct addrinfo *res;
 	resolve_done_cb done;
 	void *arg;
@@ -99,8 +99,8 @@ resolve_finish(struct resolve *r)
 	ev_timer_stop(r->loop, &r->now);
 	r->res = NULL;
 	if (r->rc != 0)
-		snprintf(msg, sizeof msg, "%s", r->rc == EAI_SYSTEM ? strerror(r->err) :
-		    gai_strerror(r->rc));
+		snprintf(msg, sizeof msg, "%s",
+		    r->rc == EAI_SYSTEM ? strerror(r->err) : gai_strerror(r->rc));
 	else if (res == NULL)
 		snprintf(msg, sizeof msg, "no address");
 	else if (resolve_family_order(&res, r->family, msg, sizeof msg) == -1) {
@@ -109,8 +109,8 @@ resolve_finish(struct resolve *r)
 		r->rc = EAI_FAMILY;
 	}
 	/* An IPv4-only name asked for IPv6 says "not known": say which family was asked. */
-	if ((r->rc != 0 || res == NULL) && (r->family == RESOLVE_INET ||
-	    r->family == RESOLVE_INET6))
+	if ((r->rc != 0 || res == NULL) &&
+	    (r->family == RESOLVE_INET || r->family == RESOLVE_INET6))
 		snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (%s only: --family %s)",
 		    r->family == RESOLVE_INET ? "IPv4" : "IPv6", resolve_family_name(r->family));
 	log_debug("resolve: %s: %s", r->host, r->rc == 0 && res != NULL ? "done" : msg);
@@ -257,7 +257,8 @@ resolve_family_order(struct addrinfo **res, int family, char *err, size_t errlen
 		n6 += a->ai_family == AF_INET6;
 	}
 	if (family == RESOLVE_AUTO && n4 > 0 && n6 > 0) {
-		snprintf(err, errlen, "it has both IPv4 and IPv6 addresses, and --family auto "
+		snprintf(err, errlen,
+		    "it has both IPv4 and IPv6 addresses, and --family auto "
 		    "takes only a name with one; choose inet, inet6, prefer-inet, prefer-inet6 "
 		    "or all");
 		return -1;
@@ -355,15 +356,13 @@ resolve_memory_forget(struct resolve_memory *m, const char *host, const char *po
 static struct resolve_memory resolve_mem;
 
 void
-resolve_remember(const char *host, const char *port, const struct sockaddr *sa,
-    socklen_t len)
+resolve_remember(const char *host, const char *port, const struct sockaddr *sa, socklen_t len)
 {
 	resolve_memory_put(&resolve_mem, host, port, sa, len);
 }
 
 int
-resolve_recall(const char *host, const char *port, struct sockaddr_storage *ss,
-    socklen_t *len)
+resolve_recall(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	return resolve_memory_get(&resolve_mem, host, port, ss, len);
 }

@@ -24,8 +24,8 @@ struct resolve;
 typedef void (*resolve_done_cb)(struct addrinfo *res, const char *error, void *arg);
 
 /* Resolve host:port (numeric port) for SOCK_STREAM, any family.  Never NULL. */
-struct resolve *resolve_start(struct ev_loop *, const char *host, const char *port,
-    resolve_done_cb, void *arg);
+struct resolve *
+resolve_start(struct ev_loop *, const char *host, const char *port, resolve_done_cb, void *arg);
 /* The same, with the addresses a profile's --family allows, in its order; a failure
  * names the family ("... (IPv6 only: --family inet6)"). */
 struct resolve *resolve_start_family(struct ev_loop *, const char *host, const char *port,
@@ -72,10 +72,10 @@ int resolve_pending(void);
 #define RESOLVE_MEMORY 16 /* names remembered, least recently used forgotten first */
 
 struct resolve_entry {
-	char name[256];                 /* "host port" */
+	char name[256]; /* "host port" */
 	struct sockaddr_storage addr;
 	socklen_t len;
-	unsigned long long used;        /* recency: higher is newer */
+	unsigned long long used; /* recency: higher is newer */
 };
 
 struct resolve_memory {
@@ -92,9 +92,7 @@ int resolve_memory_get(struct resolve_memory *, const char *host, const char *po
 void resolve_memory_forget(struct resolve_memory *, const char *host, const char *port);
 
 /* The process's own memory. */
-void resolve_remember(const char *host, const char *port, const struct sockaddr *,
-    socklen_t);
-int resolve_recall(const char *host, const char *port, struct sockaddr_storage *,
-    socklen_t *);
+void resolve_remember(const char *host, const char *port, const struct sockaddr *, socklen_t);
+int resolve_recall(const char *host, const char *port, struct sockaddr_storage *, socklen_t *);
 
 #endif

@@ -51,15 +51,15 @@ enum opt {
 struct event {
 	enum ev_kind kind;
 	enum opt opt;
-	int bad;        /* the line has an error: count it against hosts it applies to */
-	size_t msg;     /* index of that error in msgs */
+	int bad;    /* the line has an error: count it against hosts it applies to */
+	size_t msg; /* index of that error in msgs */
 	const char *file;
 	unsigned line;
-	char **pat;     /* EV_HOST */
+	char **pat; /* EV_HOST */
 	size_t npat;
-	char *value;    /* EV_OPTION; NULL for ProxyJump/ProxyCommand "none" */
+	char *value; /* EV_OPTION; NULL for ProxyJump/ProxyCommand "none" */
 	int port;
-	int blocks;     /* ProxyJump: also claims ProxyCommand (all but a bare "none") */
+	int blocks; /* ProxyJump: also claims ProxyCommand (all but a bare "none") */
 };
 
 /* A concrete name from a Host line, before duplicates are merged. */
@@ -119,11 +119,10 @@ struct parse {
 /* ---- small helpers --------------------------------------------------------------- */
 
 /* Appending one element at a time: capacity is the next power of two of n. */
-#define GROW(arr, n)                                                                     \
-	do {                                                                             \
-		if (((n) & ((n) - 1)) == 0)                                              \
-			(arr) = xreallocarray((arr), (n) == 0 ? 1 : (n) * 2,             \
-			    sizeof *(arr));                                              \
+#define GROW(arr, n) \
+	do { \
+		if (((n) & ((n)-1)) == 0) \
+			(arr) = xreallocarray((arr), (n) == 0 ? 1 : (n)*2, sizeof *(arr)); \
 	} while (0)
 
 /* Config text may hold terminal escapes: never let them reach a message verbatim. */
@@ -164,8 +163,8 @@ intern_file(struct sshconfig *cfg, const char *name)
 	return copy;
 }
 
-static size_t msg_add(struct sshconfig *cfg, const char *file, unsigned line, enum sshconfig_level level,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static size_t msg_add(struct sshconfig *cfg, const char *file, unsigned line,
+    enum sshconfig_level level, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static size_t
 msg_add(struct sshconfig *cfg, const char *file, unsigned line, enum sshconfig_level level,
@@ -201,7 +200,8 @@ ev_push(struct sshconfig *cfg, enum ev_kind kind, const char *file, unsigned lin
 }
 
 /* An error on a Host or Match line, which changes blocks rather than sitting in one. */
-static size_t block_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static size_t block_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static size_t
 block_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
@@ -221,7 +221,8 @@ block_error(struct parse *p, const char *file, unsigned line, const char *fmt, .
 
 /* An error on any other line: reported, and kept as an event so that the hosts whose
  * blocks contain it learn that their values may be incomplete. */
-static void line_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void line_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 line_error(struct parse *p, const char *file, unsigned line, const char *fmt, ...)
@@ -590,44 +591,147 @@ enum kw {
  * Debian's ssh 9.2 with `ssh -G`), plus widespread vendor ones (Debian GSSAPI, HPN,
  * Apple's UseKeychain) so that a config ssh accepts is not called broken. */
 static const char *const other_keywords[] = {
-	"addkeystoagent", "addressfamily", "afstokenpassing", "batchmode", "bindaddress",
-	"bindinterface", "canonicaldomains", "canonicalizefallbacklocal",
-	"canonicalizehostname", "canonicalizemaxdots", "canonicalizepermittedcnames",
-	"casignaturealgorithms", "certificatefile", "challengeresponseauthentication",
-	"channeltimeout", "checkhostip", "cipher", "ciphers", "clearallforwardings",
-	"compression", "compressionlevel", "connectionattempts", "connecttimeout",
-	"controlmaster", "controlpath", "controlpersist", "disablemtaes",
-	"dsaauthentication", "dynamicforward", "enableescapecommandline",
-	"enablesshkeysign", "escapechar", "exitonforwardfailure", "fallback",
-	"fallbackport", "fallbacktorsh", "fingerprinthash", "forkafterauthentication",
-	"forwardagent", "forwardx11", "forwardx11timeout", "forwardx11trusted",
-	"gatewayports", "globalknownhostsfile", "globalknownhostsfile2",
-	"gssapiauthentication", "gssapiclientidentity", "gssapidelegatecredentials",
-	"gssapikexalgorithms", "gssapikeyexchange", "gssapirenewalforcesrekey",
-	"gssapiserveridentity", "gssapitrustdns", "hashknownhosts",
-	"hostbasedacceptedalgorithms", "hostbasedauthentication", "hostbasedkeytypes",
-	"hostkeyalgorithms", "hostkeyalias", "hpnbufferlimit", "hpnbuffersize",
-	"hpndisabled", "identitiesonly", "identityagent", "ipqos",
-	"kbdinteractiveauthentication", "kbdinteractivedevices", "keepalive",
-	"kerberosauthentication", "kerberostgtpassing", "kexalgorithms",
-	"knownhostscommand", "localcommand", "localforward", "logfacility", "loglevel",
-	"logverbose", "macs", "metrics", "metricsinterval", "metricspath",
-	"nohostauthenticationforlocalhost", "noneenabled", "nonemacenabled", "noneswitch",
-	"numberofpasswordprompts", "obscurekeystroketiming", "passwordauthentication",
-	"permitlocalcommand", "permitremoteopen", "pkcs11provider",
-	"preferredauthentications", "protocol", "protocolkeepalives", "proxyusefdpass",
-	"pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes", "pubkeyauthentication",
-	"refuseconnection", "rekeylimit", "remotecommand", "remoteforward", "requesttty",
-	"requiredrsasize", "revokedhostkeys", "rhostsauthentication",
-	"rhostsrsaauthentication", "rsaauthentication", "securitykeyprovider", "sendenv",
-	"serveralivecountmax", "serveraliveinterval", "sessiontype", "setenv",
-	"setuptimeout", "skeyauthentication", "smartcarddevice", "stdinnull",
-	"streamlocalbindmask", "streamlocalbindunlink", "stricthostkeychecking",
-	"syslogfacility", "tag", "tcpkeepalive", "tcprcvbuf", "tcprcvbufpoll",
-	"tisauthentication", "tunnel", "tunneldevice", "updatehostkeys",
-	"useblacklistedkeys", "usekeychain", "useprivilegedport", "userknownhostsfile",
-	"userknownhostsfile2", "useroaming", "usersh", "verifyhostkeydns", "visualhostkey",
-	"warnweakcrypto", "xauthlocation",
+	"addkeystoagent",
+	"addressfamily",
+	"afstokenpassing",
+	"batchmode",
+	"bindaddress",
+	"bindinterface",
+	"canonicaldomains",
+	"canonicalizefallbacklocal",
+	"canonicalizehostname",
+	"canonicalizemaxdots",
+	"canonicalizepermittedcnames",
+	"casignaturealgorithms",
+	"certificatefile",
+	"challengeresponseauthentication",
+	"channeltimeout",
+	"checkhostip",
+	"cipher",
+	"ciphers",
+	"clearallforwardings",
+	"compression",
+	"compressionlevel",
+	"connectionattempts",
+	"connecttimeout",
+	"controlmaster",
+	"controlpath",
+	"controlpersist",
+	"disablemtaes",
+	"dsaauthentication",
+	"dynamicforward",
+	"enableescapecommandline",
+	"enablesshkeysign",
+	"escapechar",
+	"exitonforwardfailure",
+	"fallback",
+	"fallbackport",
+	"fallbacktorsh",
+	"fingerprinthash",
+	"forkafterauthentication",
+	"forwardagent",
+	"forwardx11",
+	"forwardx11timeout",
+	"forwardx11trusted",
+	"gatewayports",
+	"globalknownhostsfile",
+	"globalknownhostsfile2",
+	"gssapiauthentication",
+	"gssapiclientidentity",
+	"gssapidelegatecredentials",
+	"gssapikexalgorithms",
+	"gssapikeyexchange",
+	"gssapirenewalforcesrekey",
+	"gssapiserveridentity",
+	"gssapitrustdns",
+	"hashknownhosts",
+	"hostbasedacceptedalgorithms",
+	"hostbasedauthentication",
+	"hostbasedkeytypes",
+	"hostkeyalgorithms",
+	"hostkeyalias",
+	"hpnbufferlimit",
+	"hpnbuffersize",
+	"hpndisabled",
+	"identitiesonly",
+	"identityagent",
+	"ipqos",
+	"kbdinteractiveauthentication",
+	"kbdinteractivedevices",
+	"keepalive",
+	"kerberosauthentication",
+	"kerberostgtpassing",
+	"kexalgorithms",
+	"knownhostscommand",
+	"localcommand",
+	"localforward",
+	"logfacility",
+	"loglevel",
+	"logverbose",
+	"macs",
+	"metrics",
+	"metricsinterval",
+	"metricspath",
+	"nohostauthenticationforlocalhost",
+	"noneenabled",
+	"nonemacenabled",
+	"noneswitch",
+	"numberofpasswordprompts",
+	"obscurekeystroketiming",
+	"passwordauthentication",
+	"permitlocalcommand",
+	"permitremoteopen",
+	"pkcs11provider",
+	"preferredauthentications",
+	"protocol",
+	"protocolkeepalives",
+	"proxyusefdpass",
+	"pubkeyacceptedalgorithms",
+	"pubkeyacceptedkeytypes",
+	"pubkeyauthentication",
+	"refuseconnection",
+	"rekeylimit",
+	"remotecommand",
+	"remoteforward",
+	"requesttty",
+	"requiredrsasize",
+	"revokedhostkeys",
+	"rhostsauthentication",
+	"rhostsrsaauthentication",
+	"rsaauthentication",
+	"securitykeyprovider",
+	"sendenv",
+	"serveralivecountmax",
+	"serveraliveinterval",
+	"sessiontype",
+	"setenv",
+	"setuptimeout",
+	"skeyauthentication",
+	"smartcarddevice",
+	"stdinnull",
+	"streamlocalbindmask",
+	"streamlocalbindunlink",
+	"stricthostkeychecking",
+	"syslogfacility",
+	"tag",
+	"tcpkeepalive",
+	"tcprcvbuf",
+	"tcprcvbufpoll",
+	"tisauthentication",
+	"tunnel",
+	"tunneldevice",
+	"updatehostkeys",
+	"useblacklistedkeys",
+	"usekeychain",
+	"useprivilegedport",
+	"userknownhostsfile",
+	"userknownhostsfile2",
+	"useroaming",
+	"usersh",
+	"verifyhostkeydns",
+	"visualhostkey",
+	"warnweakcrypto",
+	"xauthlocation",
 };
 
 static const struct {
@@ -714,8 +818,19 @@ parse_host(struct parse *p, const char *file, unsigned line, char **av, size_t a
 }
 
 static const char *const match_criteria[] = {
-	"all", "canonical", "final", "exec", "localnetwork", "host", "originalhost",
-	"tagged", "command", "user", "localuser", "version", "sessiontype",
+	"all",
+	"canonical",
+	"final",
+	"exec",
+	"localnetwork",
+	"host",
+	"originalhost",
+	"tagged",
+	"command",
+	"user",
+	"localuser",
+	"version",
+	"sessiontype",
 };
 
 /* Only `Match all` is evaluated.  The rest is checked the way readconf.c
@@ -742,8 +857,7 @@ parse_match(struct parse *p, const char *file, unsigned line, char **av, size_t 
 				break;
 		}
 		if (k == sizeof match_criteria / sizeof match_criteria[0]) {
-			block_error(p, file, line, "Match has an unknown criterion \"%s\"",
-			    av[i]);
+			block_error(p, file, line, "Match has an unknown criterion \"%s\"", av[i]);
 			goto bad;
 		}
 		if (k == 0)
@@ -826,15 +940,15 @@ include_one(struct parse *p, const char *file, unsigned line, struct sshconfig_f
 		}
 	}
 	if (f->len > SSHCONFIG_MAX_FILE) {
-		line_error(p, file, line, "included %s is larger than %d bytes; not read",
-		    f->path, SSHCONFIG_MAX_FILE);
+		line_error(p, file, line, "included %s is larger than %d bytes; not read", f->path,
+		    SSHCONFIG_MAX_FILE);
 		return;
 	}
 	if (cfg->files_read >= SSHCONFIG_MAX_FILES ||
 	    cfg->bytes_read + f->len > SSHCONFIG_MAX_BYTES) {
 		line_error(p, file, line,
-		    "Include %s not read: more than %d files or %d bytes included in all",
-		    f->path, SSHCONFIG_MAX_FILES, SSHCONFIG_MAX_BYTES);
+		    "Include %s not read: more than %d files or %d bytes included in all", f->path,
+		    SSHCONFIG_MAX_FILES, SSHCONFIG_MAX_BYTES);
 		return;
 	}
 	if (f->error != NULL)
@@ -902,16 +1016,14 @@ parse_include(struct parse *p, const char *file, unsigned line, char **av, size_
 
 /* Keywords that take exactly one argument. */
 static const char *
-single_arg(struct parse *p, const char *file, unsigned line, const char *kw, char **av,
-    size_t ac)
+single_arg(struct parse *p, const char *file, unsigned line, const char *kw, char **av, size_t ac)
 {
 	if (ac == 0 || *av[0] == '\0') {
 		line_error(p, file, line, "%s: missing argument", kw);
 		return NULL;
 	}
 	if (ac > 1) {
-		line_error(p, file, line, "%s: extra arguments at end of line (\"%s\")", kw,
-		    av[1]);
+		line_error(p, file, line, "%s: extra arguments at end of line (\"%s\")", kw, av[1]);
 		return NULL;
 	}
 	if (has_control(av[0])) {
@@ -987,8 +1099,7 @@ parse_line(struct parse *p, const char *file, unsigned line, char *buf)
 	int k, port, cr;
 
 	/* readconf.c: strip trailing whitespace (and form feeds) first. */
-	for (len = strlen(buf); len > 0 && strchr(WHITESPACE "\f", buf[len - 1]) != NULL;
-	     len--)
+	for (len = strlen(buf); len > 0 && strchr(WHITESPACE "\f", buf[len - 1]) != NULL; len--)
 		buf[len - 1] = '\0';
 	cr = strchr(buf, '\r') != NULL;
 
@@ -1028,8 +1139,7 @@ parse_line(struct parse *p, const char *file, unsigned line, char *buf)
 				goto out;
 		}
 		line_error(p, file, line,
-		    "unknown keyword \"%s\" (ssh stops with \"Bad configuration option\")",
-		    typed);
+		    "unknown keyword \"%s\" (ssh stops with \"Bad configuration option\")", typed);
 		goto out;
 	}
 	if (argv_split(str, &av, &ac) == -1) {
@@ -1132,7 +1242,8 @@ struct noteset {
 	size_t n;
 };
 
-static void note_add(struct noteset *ns, const char *file, unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void note_add(struct noteset *ns, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 note_add(struct noteset *ns, const char *file, unsigned line, const char *fmt, ...)
@@ -1186,8 +1297,8 @@ expand_hostname(const char *raw, const char *alias, char *bad)
  * Tokens that need the running connection (%C %i %j %k %l %L %T) are left as written and
  * reported. */
 static char *
-expand_identity(const struct sshconfig *cfg, const struct event *e,
-    const struct sshconfig_host *h, struct noteset *ns)
+expand_identity(const struct sshconfig *cfg, const struct event *e, const struct sshconfig_host *h,
+    struct noteset *ns)
 {
 	struct strbuf b = { NULL, 0, 0 };
 	const char *c = e->value, *ruser = h->user != NULL ? h->user : cfg->user;
@@ -1280,8 +1391,7 @@ struct walk {
 };
 
 static void
-walk_alias(const struct sshconfig *cfg, const char *name, struct walk *w,
-    struct noteset *ns)
+walk_alias(const struct sshconfig *cfg, const char *name, struct walk *w, struct noteset *ns)
 {
 	struct {
 		int active, never;
@@ -1578,8 +1688,8 @@ results_build(struct sshconfig *cfg)
 		all[nall].file = e->file;
 		all[nall].line = e->line;
 		all[nall].reason = "ssh never applies this Host line to this name (it is "
-				   "negated on the same line, or inside an Include read "
-				   "under a block that does not match it)";
+		                   "negated on the same line, or inside an Include read "
+		                   "under a block that does not match it)";
 		all[nall].order = a->ev;
 		nall++;
 	}
@@ -1675,8 +1785,8 @@ parse_top(struct sshconfig *cfg, const char *text, size_t len, const char *filen
 }
 
 int
-sshconfig_parse_buffer(struct sshconfig *cfg, const char *text, size_t len,
-    const char *filename, const struct sshconfig_env *env)
+sshconfig_parse_buffer(struct sshconfig *cfg, const char *text, size_t len, const char *filename,
+    const struct sshconfig_env *env)
 {
 	return parse_top(cfg, text, len, filename, filename, env);
 }
@@ -1696,8 +1806,7 @@ sshconfig_skipped(const struct sshconfig *cfg, const struct sshconfig_skip **out
 }
 
 void
-sshconfig_messages(const struct sshconfig *cfg, const struct sshconfig_msg **out,
-    size_t *n)
+sshconfig_messages(const struct sshconfig *cfg, const struct sshconfig_msg **out, size_t *n)
 {
 	*out = cfg->msgs;
 	*n = cfg->nmsgs;
@@ -1721,8 +1830,7 @@ sshconfig_count(const struct sshconfig *cfg, enum sshconfig_level level)
  * refuse; -1 with *error when there is nothing to parse (*skip for a directory, which
  * ssh reads as empty). */
 static int
-file_read(const char *path, int checkperm, char **text, size_t *len, char **error,
-    int *skip)
+file_read(const char *path, int checkperm, char **text, size_t *len, char **error, int *skip)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -1776,7 +1884,7 @@ file_read(const char *path, int checkperm, char **text, size_t *len, char **erro
 	/* readconf.c SSHCONF_CHECKPERM. */
 	if (checkperm && ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022)))
 		*error = xstrdup("bad owner or permissions (ssh refuses files that others "
-				 "can write)");
+		                 "can write)");
 	*text = xreallocarray(buf, have + 1, 1);
 	(*text)[have] = '\0';
 	*len = have;
@@ -1816,8 +1924,8 @@ load_include(void *arg, const char *pattern, struct sshconfig_file **out, size_t
 			files[i].key = xstrdup(real);
 			free(real);
 		}
-		(void)file_read(gl.gl_pathv[i], 1, &files[i].text, &files[i].len,
-		    &files[i].error, &files[i].skip);
+		(void)file_read(gl.gl_pathv[i], 1, &files[i].text, &files[i].len, &files[i].error,
+		    &files[i].skip);
 	}
 	*out = files;
 	*nout = gl.gl_pathc;

@@ -70,13 +70,13 @@ struct sshconfig_host {
 /* A file an Include resolved to.  The callback allocates every field (xmalloc family);
  * the parser takes ownership and frees them. */
 struct sshconfig_file {
-	char *path;   /* shown in messages */
-	char *key;    /* identity for loop detection (a realpath); NULL: path */
-	char *text;   /* contents; NULL when the file could not be read */
+	char *path; /* shown in messages */
+	char *key;  /* identity for loop detection (a realpath); NULL: path */
+	char *text; /* contents; NULL when the file could not be read */
 	size_t len;
-	char *error;  /* why text is NULL, or (with text) a problem ssh would refuse,
+	char *error; /* why text is NULL, or (with text) a problem ssh would refuse,
 	                 such as bad permissions; NULL: none */
-	int skip;     /* 1: ignore this file silently-but-noted (a directory, as ssh does) */
+	int skip;    /* 1: ignore this file silently-but-noted (a directory, as ssh does) */
 };
 
 struct sshconfig_env {
@@ -101,8 +101,8 @@ void sshconfig_free(struct sshconfig *);
 /* Parse one top-level config (ssh starts each file with every line active).  May be
  * called again to add files, as ssh reads several.  Returns 0, or -1 when an error-level
  * message was added; the results are usable either way. */
-int sshconfig_parse_buffer(struct sshconfig *, const char *text, size_t len,
-    const char *filename, const struct sshconfig_env *);
+int sshconfig_parse_buffer(struct sshconfig *, const char *text, size_t len, const char *filename,
+    const struct sshconfig_env *);
 /* Read path (NULL: home/.ssh/config, owner and permissions checked as ssh does) and
  * follow its Includes with glob(3).  -1 when the file cannot be read (the reason is an
  * error message) or any error-level message was added. */

@@ -43,7 +43,12 @@ enum sc_state {
 	SC_FAILED,
 };
 
-enum ex_state { EX_NONE, EX_OPEN, EX_EXEC, EX_READ };
+enum ex_state {
+	EX_NONE,
+	EX_OPEN,
+	EX_EXEC,
+	EX_READ
+};
 
 struct sshconn {
 	struct ev_loop *loop;
@@ -60,10 +65,10 @@ struct sshconn {
 	ssh_session ssh;
 	enum sc_state state;
 	int interactive;
-	int methods;     /* from ssh_userauth_list */
+	int methods; /* from ssh_userauth_list */
 	int tried_agent, tried_key, tried_auto, tried_password, tried_kbdint;
 	int pw_tries, kbd_tries;
-	ssh_key key;     /* the imported identity while SC_AUTH_KEY runs */
+	ssh_key key;      /* the imported identity while SC_AUTH_KEY runs */
 	char *passphrase; /* secret, remembered for reconnects */
 	char *password;   /* secret, remembered for reconnects */
 	/* Keyboard-interactive: the questions and answers of the exchange in progress, and
@@ -79,7 +84,7 @@ struct sshconn {
 	char *hk_seen;      /* fingerprint of the host key an earlier open accepted */
 
 	struct proxy_conn *pc;
-	int sock;   /* the socket handed to libssh with SSH_OPTIONS_FD, -1 if none */
+	int sock;       /* the socket handed to libssh with SSH_OPTIONS_FD, -1 if none */
 	ino_t sock_ino; /* to recognise it: the number may have been reused */
 	ev_io io;
 	int io_fd;
@@ -106,10 +111,15 @@ struct sshconn {
 	size_t st_off, st_len, st_cap;
 	ev_prepare st_check;
 	int hostkey_refused;
-	int auth_refused;	/* the last open failed on authentication, not the network */
+	int auth_refused; /* the last open failed on authentication, not the network */
 };
 
-enum st_state { ST_NONE, ST_OPEN, ST_EXEC, ST_RUN };
+enum st_state {
+	ST_NONE,
+	ST_OPEN,
+	ST_EXEC,
+	ST_RUN
+};
 
 static void sc_step(struct sshconn *);
 static void ex_step(struct sshconn *);
@@ -218,7 +228,8 @@ sshconn_jump_command(const char *jump, const char *target_host, int target_port,
 		char *close = strchr(host, ']');
 
 		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-			snprintf(err, errlen, "bad jump host '%s': expected [user@]host[:port]", jump);
+			snprintf(err, errlen, "bad jump host '%s': expected [user@]host[:port]",
+			    jump);
 			goto out;
 		}
 		if (close[1] == ':')
@@ -230,8 +241,9 @@ sshconn_jump_command(const char *jump, const char *target_host, int target_port,
 		*s = '\0';
 	}
 	if (*host == '\0' || host[0] == '-' || (user != NULL && (*user == '\0' || *user == '-')) ||
-	    (port != NULL && (strspn(port, "0123456789") != strlen(port) || *port == '\0' ||
-	    atoi(port) < 1 || atoi(port) > 65535))) {
+	    (port != NULL &&
+	        (strspn(port, "0123456789") != strlen(port) || *port == '\0' || atoi(port) < 1 ||
+	            atoi(port) > 65535))) {
 		snprintf(err, errlen, "bad jump host '%s': expected [user@]host[:port]", jump);
 		goto out;
 	}
@@ -298,8 +310,8 @@ dup_or_null(const char *s)
 }
 
 struct sshconn *
-sshconn_new(struct ev_loop *loop, const struct sshconn_config *cfg,
-    sshconn_progress_cb progress, void *arg)
+sshconn_new(struct ev_loop *loop, const struct sshconn_config *cfg, sshconn_progress_cb progress,
+    void *arg)
 {
 	struct sshconn *c = xcalloc(1, sizeof *c);
 
@@ -328,8 +340,7 @@ sshconn_new(struct ev_loop *loop, const struct sshconn_config *cfg,
 	return c;
 }
 
-static void
-sc_say(struct sshconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sc_say(struct sshconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sc_say(struct sshconn *c, const char *fmt, ...)
@@ -491,8 +502,7 @@ sc_finish(struct sshconn *c, const char *error)
 		done(c, NULL, arg);
 }
 
-static void
-sc_failf(struct sshconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sc_failf(struct sshconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sc_failf(struct sshconn *c, const char *fmt, ...)
@@ -521,8 +531,7 @@ sc_arm(struct sshconn *c)
 		ev |= EV_WRITE;
 	if (ev == 0)
 		ev = EV_READ;
-	if (c->io_fd == fd && (c->io.events & (EV_READ | EV_WRITE)) == ev &&
-	    ev_is_active(&c->io))
+	if (c->io_fd == fd && (c->io.events & (EV_READ | EV_WRITE)) == ev && ev_is_active(&c->io))
 		return;
 	ev_io_stop(c->loop, &c->io);
 	ev_io_set(&c->io, fd, ev);
@@ -581,8 +590,8 @@ sc_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		what = "authentication";
 		break;
 	}
-	sc_failf(c, "%s with %s:%d timed out after %d s; check the host and route", what,
-	    c->host, c->cfg.port, c->cfg.timeout_ms / 1000);
+	sc_failf(c, "%s with %s:%d timed out after %d s; check the host and route", what, c->host,
+	    c->cfg.port, c->cfg.timeout_ms / 1000);
 }
 
 /* A prompt blocked the loop: the timeout counts from now again. */
@@ -644,8 +653,8 @@ sc_setup_session(struct sshconn *c, int fd, char *err, size_t errlen)
 	} else if (c->proxy_command != NULL) {
 		ssh_options_set(c->ssh, SSH_OPTIONS_PROXYCOMMAND, c->proxy_command);
 	} else if (c->jump != NULL) {
-		if (sshconn_jump_command(c->jump, c->host, c->cfg.port, c->known_hosts,
-		    c->identity, c->cfg.policy, c->cfg.proxy.family, &pc, err, errlen) == -1)
+		if (sshconn_jump_command(c->jump, c->host, c->cfg.port, c->known_hosts, c->identity,
+		        c->cfg.policy, c->cfg.proxy.family, &pc, err, errlen) == -1)
 			goto out;
 		log_debug("ssh: jump via %s", pc);
 		ssh_options_set(c->ssh, SSH_OPTIONS_PROXYCOMMAND, pc);
@@ -722,8 +731,7 @@ sc_proxy_done(int fd, const char *error, void *arg)
 		return;
 	}
 	c->peer[0] = '\0';
-	if (c->cfg.proxy.type == PROXY_NONE &&
-	    getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (c->cfg.proxy.type == PROXY_NONE && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		getnameinfo((struct sockaddr *)&ss, sl, c->peer, sizeof c->peer, NULL, 0,
 		    NI_NUMERICHOST);
 	c->sock = fd;
@@ -825,8 +833,7 @@ sshconn_open(struct sshconn *c, int interactive, sshconn_done_cb done, void *arg
 	c->state = SC_TCP;
 	/* The driver reports its own steps ("connecting to socks5 proxy ..."). */
 	c->pc = proxy_connect(c->loop, &c->cfg.proxy, sshconn_target_host(c), c->cfg.port,
-	    c->cfg.timeout_ms,
-	    sc_proxy_progress, sc_proxy_done, c);
+	    c->cfg.timeout_ms, sc_proxy_progress, sc_proxy_done, c);
 }
 
 /* ---- host key ------------------------------------------------------------------------ */
@@ -898,7 +905,8 @@ sc_ask_hostkey(struct sshconn *c, const char *name, const char *type, const char
 	char *q = NULL;
 	int answer;
 
-	xasprintf(&q, "The authenticity of host '%s' can't be established.\r\n"
+	xasprintf(&q,
+	    "The authenticity of host '%s' can't be established.\r\n"
 	    "%s key fingerprint is %s.\r\n"
 	    "Are you sure you want to continue connecting (yes/no)? ",
 	    name, type, fp != NULL ? fp : "?");
@@ -906,8 +914,10 @@ sc_ask_hostkey(struct sshconn *c, const char *name, const char *type, const char
 	free(q);
 	sc_timer_restart(c);
 	if (answer == -1) {
-		sc_failf(c, "host key for %s is unknown and there is no terminal to ask; use "
-		    "--hostkey-policy accept-new", name);
+		sc_failf(c,
+		    "host key for %s is unknown and there is no terminal to ask; use "
+		    "--hostkey-policy accept-new",
+		    name);
 		return -1;
 	}
 	if (answer == 0) {
@@ -949,31 +959,37 @@ sc_check_hostkey(struct sshconn *c)
 	case SSHCONN_HK_CHANGED:
 		if ((line = sc_find_line(c->known_hosts, name)) > 0)
 			snprintf(where, sizeof where, ":%d", line);
-		sc_failf(c, "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
+		sc_failf(c,
+		    "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
 		    "differs from the one in %s%s; refusing to connect (if the host was "
 		    "reinstalled, remove that entry: ssh-keygen -R '%s' -f %s)",
-		    name, type, fp != NULL ? fp : "?", c->known_hosts, where, name,
-		    c->known_hosts);
+		    name, type, fp != NULL ? fp : "?", c->known_hosts, where, name, c->known_hosts);
 		goto out;
 	case SSHCONN_HK_CHANGED_SINCE:
-		sc_failf(c, "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
+		sc_failf(c,
+		    "REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the %s key %s "
 		    "differs from %s, accepted earlier in this session and since removed from "
-		    "%s; refusing to connect", name, type, fp != NULL ? fp : "?", c->hk_seen,
-		    c->known_hosts);
+		    "%s; refusing to connect",
+		    name, type, fp != NULL ? fp : "?", c->hk_seen, c->known_hosts);
 		goto out;
 	case SSHCONN_HK_GONE:
-		sc_failf(c, "host key for %s is no longer in %s; not connecting again "
-		    "without asking", name, c->known_hosts);
+		sc_failf(c,
+		    "host key for %s is no longer in %s; not connecting again "
+		    "without asking",
+		    name, c->known_hosts);
 		goto out;
 	case SSHCONN_HK_REFUSE_STRICT:
-		sc_failf(c, "host key for %s is unknown (not in %s) and the policy is strict; "
-		    "add it first or use --hostkey-policy ask or accept-new", name,
-		    c->known_hosts);
+		sc_failf(c,
+		    "host key for %s is unknown (not in %s) and the policy is strict; "
+		    "add it first or use --hostkey-policy ask or accept-new",
+		    name, c->known_hosts);
 		goto out;
 	case SSHCONN_HK_REFUSE_NO_TTY:
-		sc_failf(c, "host key for %s is unknown (not in %s) and there is no terminal to "
+		sc_failf(c,
+		    "host key for %s is unknown (not in %s) and there is no terminal to "
 		    "ask; connect once with 'moshman connect' on a terminal, or use "
-		    "--hostkey-policy accept-new", name, c->known_hosts);
+		    "--hostkey-policy accept-new",
+		    name, c->known_hosts);
 		goto out;
 	case SSHCONN_HK_ASK:
 		if (sc_ask_hostkey(c, name, type, fp) == -1)
@@ -1176,7 +1192,8 @@ sc_kbdint_answer(struct sshconn *c)
 		if ((a = prompt_line(p, echo)) == NULL)
 			return -1;
 		ssh_userauth_kbdint_setanswer(c->ssh, (unsigned)i, a);
-		if (!sshconn_kbd_replayable(p, echo) || sshconn_kbd_add(&c->kbd_pending, p, a) == -1)
+		if (!sshconn_kbd_replayable(p, echo) ||
+		    sshconn_kbd_add(&c->kbd_pending, p, a) == -1)
 			c->kbd_pending.no_replay = 1;
 		c->kbd_asked++;
 		xfree_secret(a);
@@ -1200,8 +1217,10 @@ sc_auth_failed(struct sshconn *c)
 		strncat(tried, " password", sizeof tried - strlen(tried) - 1);
 	if (c->tried_kbdint)
 		strncat(tried, " keyboard-interactive", sizeof tried - strlen(tried) - 1);
-	sc_failf(c, "authentication failed for %s@%s (tried:%s); check the user, the "
-	    "identity file or the password", c->user != NULL ? c->user : "?", name,
+	sc_failf(c,
+	    "authentication failed for %s@%s (tried:%s); check the user, the "
+	    "identity file or the password",
+	    c->user != NULL ? c->user : "?", name,
 	    tried[0] != '\0' ? tried : " nothing the server accepts");
 	free(name);
 }
@@ -1292,8 +1311,10 @@ sc_auth_result(struct sshconn *c, int rc)
 	if (rc == SSH_AUTH_AGAIN)
 		return SC_NEXT_WAIT;
 	if (rc == SSH_AUTH_SUCCESS)
-		return sc_auth_done(c, c->state == SC_AUTH_AGENT ? "publickey (agent)" :
-		    c->state == SC_AUTH_PASSWORD ? "password" : "publickey");
+		return sc_auth_done(c,
+		    c->state == SC_AUTH_AGENT          ? "publickey (agent)"
+		        : c->state == SC_AUTH_PASSWORD ? "password"
+		                                       : "publickey");
 	if (rc == SSH_AUTH_ERROR)
 		return sc_fail_auth_error(c);
 	if (c->state == SC_AUTH_KEY && c->key != NULL) {
@@ -1350,8 +1371,7 @@ sc_ask_password(struct sshconn *c)
 	free(q);
 	sc_timer_restart(c);
 	if (pw == NULL) {
-		sc_failf(c, "no password given for %s@%s", c->user != NULL ? c->user : "",
-		    c->host);
+		sc_failf(c, "no password given for %s@%s", c->user != NULL ? c->user : "", c->host);
 		return -1;
 	}
 	c->password = pw;
@@ -1401,9 +1421,12 @@ sc_state_auth_kbdint(struct sshconn *c)
 	if (rc == SSH_AUTH_INFO) {
 		if (sc_kbdint_answer(c) == -1) {
 			c->auth_refused = 1;
-			sc_failf(c, c->interactive ? "no answer given for %s's questions" :
-			    "%s asked keyboard-interactive questions that were not answered "
-			    "before; not answering without a terminal", c->host);
+			sc_failf(c,
+			    c->interactive
+			        ? "no answer given for %s's questions"
+			        : "%s asked keyboard-interactive questions that were not answered "
+			          "before; not answering without a terminal",
+			    c->host);
 			return SC_NEXT_DONE;
 		}
 		return SC_NEXT_RUN;
@@ -1516,8 +1539,8 @@ ex_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct sshconn *c = w->data;
 	char msg[256];
 
-	snprintf(msg, sizeof msg, "the remote command on %s did not finish within %d s",
-	    c->host, c->cfg.timeout_ms / 1000);
+	snprintf(msg, sizeof msg, "the remote command on %s did not finish within %d s", c->host,
+	    c->cfg.timeout_ms / 1000);
 	ex_finish(c, msg);
 }
 
@@ -1805,8 +1828,8 @@ st_check_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 }
 
 int
-sshconn_stream_open(struct sshconn *c, const char *command,
-    const struct sshconn_stream_ops *ops, void *arg)
+sshconn_stream_open(struct sshconn *c, const char *command, const struct sshconn_stream_ops *ops,
+    void *arg)
 {
 	if (c->state != SC_READY || c->ssh == NULL || c->st != ST_NONE)
 		return -1;
@@ -1941,8 +1964,8 @@ sshconn_config_from_profile(const struct db_host *h, const char *policy, int tim
 	cfg->jump = h->jump;
 	cfg->proxy_command = h->proxy_command;
 	/* ~/.ssh/config supplies a route only when the profile names none. */
-	cfg->use_ssh_config = cfg->proxy.type == PROXY_NONE && cfg->jump == NULL &&
-	    cfg->proxy_command == NULL;
+	cfg->use_ssh_config =
+	    cfg->proxy.type == PROXY_NONE && cfg->jump == NULL && cfg->proxy_command == NULL;
 	cfg->timeout_ms = timeout_ms;
 	return 0;
 }

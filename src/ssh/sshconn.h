@@ -21,14 +21,18 @@
 struct ev_loop;
 struct sshconn;
 
-enum sshconn_policy { SSHCONN_ASK, SSHCONN_ACCEPT_NEW, SSHCONN_STRICT };
+enum sshconn_policy {
+	SSHCONN_ASK,
+	SSHCONN_ACCEPT_NEW,
+	SSHCONN_STRICT
+};
 
 struct sshconn_config {
-	const char *host;          /* target, as the profile names it */
+	const char *host; /* target, as the profile names it */
 	int port;
 	const char *user;
-	const char *identity;      /* NULL: agent and ~/.ssh defaults */
-	const char *known_hosts;   /* NULL: ~/.ssh/known_hosts */
+	const char *identity;    /* NULL: agent and ~/.ssh defaults */
+	const char *known_hosts; /* NULL: ~/.ssh/known_hosts */
 	enum sshconn_policy policy;
 	struct proxy_spec proxy;   /* type PROXY_NONE: direct (or ProxyCommand) */
 	const char *jump;          /* [user@]host[:port]; NULL for none */
@@ -54,12 +58,12 @@ typedef void (*sshconn_progress_cb)(const char *step, void *arg);
 typedef void (*sshconn_done_cb)(struct sshconn *, const char *error, void *arg);
 /* The exec finished: its stdout, stderr (bounded) and exit status (-1 unknown), or
  * error != NULL when the channel failed. */
-typedef void (*sshconn_exec_cb)(struct sshconn *, const char *out, size_t outlen,
-    const char *err, size_t errlen, int status, const char *error, void *arg);
+typedef void (*sshconn_exec_cb)(struct sshconn *, const char *out, size_t outlen, const char *err,
+    size_t errlen, int status, const char *error, void *arg);
 
 /* Copies the config.  progress may be NULL. */
-struct sshconn *sshconn_new(struct ev_loop *, const struct sshconn_config *,
-    sshconn_progress_cb, void *arg);
+struct sshconn *
+sshconn_new(struct ev_loop *, const struct sshconn_config *, sshconn_progress_cb, void *arg);
 /* Wipes remembered secrets and frees everything (closing the connection). */
 void sshconn_free(struct sshconn *);
 /* A second, closed connection to the same place with the same remembered secrets (for a
@@ -88,8 +92,8 @@ struct sshconn_stream_ops {
 	void (*closed)(int status, const char *error, void *arg);
 };
 /* -1 if the connection is not open (no callback runs then). */
-int sshconn_stream_open(struct sshconn *, const char *command,
-    const struct sshconn_stream_ops *, void *arg);
+int sshconn_stream_open(struct sshconn *, const char *command, const struct sshconn_stream_ops *,
+    void *arg);
 /* Queues bytes for the channel (sent at once when possible). */
 void sshconn_stream_write(struct sshconn *, const void *, size_t);
 /* Bytes queued and not yet handed to libssh. */
@@ -152,16 +156,20 @@ const char *sshconn_kbd_replay(const struct sshconn_kbd *, size_t i, const char 
  * no terminal), refused under strict.  "No longer" is only for a key this connection
  * accepted before (seen) that has since gone from the file; a different key than the
  * one seen earlier counts as changed.  Pure. */
-enum sshconn_hk_state { SSHCONN_HK_KNOWN, SSHCONN_HK_MISMATCH, SSHCONN_HK_UNKNOWN };
+enum sshconn_hk_state {
+	SSHCONN_HK_KNOWN,
+	SSHCONN_HK_MISMATCH,
+	SSHCONN_HK_UNKNOWN
+};
 enum sshconn_hk_verdict {
 	SSHCONN_HK_OK,
-	SSHCONN_HK_RECORD,         /* unknown: record without asking */
-	SSHCONN_HK_ASK,            /* unknown: ask; record on yes */
-	SSHCONN_HK_CHANGED,        /* differs from the file's entry */
-	SSHCONN_HK_CHANGED_SINCE,  /* not in the file and differs from the one seen before */
-	SSHCONN_HK_GONE,           /* the key seen before is no longer in the file */
-	SSHCONN_HK_REFUSE_STRICT,  /* never seen, policy strict */
-	SSHCONN_HK_REFUSE_NO_TTY,  /* never seen, policy ask, nobody to ask */
+	SSHCONN_HK_RECORD,        /* unknown: record without asking */
+	SSHCONN_HK_ASK,           /* unknown: ask; record on yes */
+	SSHCONN_HK_CHANGED,       /* differs from the file's entry */
+	SSHCONN_HK_CHANGED_SINCE, /* not in the file and differs from the one seen before */
+	SSHCONN_HK_GONE,          /* the key seen before is no longer in the file */
+	SSHCONN_HK_REFUSE_STRICT, /* never seen, policy strict */
+	SSHCONN_HK_REFUSE_NO_TTY, /* never seen, policy ask, nobody to ask */
 };
 enum sshconn_hk_verdict sshconn_hostkey_verdict(enum sshconn_hk_state, enum sshconn_policy,
     int interactive, int seen, int same_as_seen);
@@ -176,7 +184,7 @@ int sshconn_known_hosts_line(const char *text, size_t len, const char *name);
  * resolve_family) inet or inet6 gives the jump's ssh -4 or -6, as OpenSSH's own
  * ProxyJump passes its -4/-6 on; the other families have no ssh option. */
 int sshconn_jump_command(const char *jump, const char *target_host, int target_port,
-    const char *known_hosts, const char *identity, enum sshconn_policy, int family,
-    char **out, char *err, size_t errlen);
+    const char *known_hosts, const char *identity, enum sshconn_policy, int family, char **out,
+    char *err, size_t errlen);
 
 #endif

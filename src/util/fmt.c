@@ -17,7 +17,8 @@ fmt_duration(int64_t s, char *buf, size_t len)
 	else if (s < 3600)
 		snprintf(buf, len, "%lldm", (long long)(s / 60));
 	else if (s < 86400)
-		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
 	else
 		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));

@@ -15,7 +15,8 @@ fatal_set_hook(void (*hook)(void))
 	fatal_hook = hook;
 }
 
-static void fatal_v(int with_errno, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
+static void fatal_v(int with_errno, const char *fmt, va_list ap)
+    __attribute__((noreturn, format(printf, 2, 0)));
 
 static void
 fatal_v(int with_errno, const char *fmt, va_list ap)

@@ -19,8 +19,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a < ENDING_ANS_GONE || a > ENDING_ANS_BAD)
 		abort();
 	/* Anything but BAD came from a header line and one answer line ending the input. */
-	if (a != ENDING_ANS_BAD && (size < 16 || s[size - 1] != '\n' ||
-	    memmem(s, size, "moshman-stop 1\n", 15) == NULL))
+	if (a != ENDING_ANS_BAD &&
+	    (size < 16 || s[size - 1] != '\n' || memmem(s, size, "moshman-stop 1\n", 15) == NULL))
 		abort();
 	return 0;
 }

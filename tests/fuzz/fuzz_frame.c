@@ -115,8 +115,7 @@ roundtrip(const uint8_t *p, size_t n, unsigned seed)
 	struct expect e = { p, n, 0, 0, 0 };
 	size_t at = 0, w = 0, len, count = 1;
 
-	w += frame_encode_hello(wire, sizeof wire, FRAME_VERSION_MIN, FRAME_VERSION_MAX,
-	    "fuzz");
+	w += frame_encode_hello(wire, sizeof wire, FRAME_VERSION_MIN, FRAME_VERSION_MAX, "fuzz");
 	while (at + 2 <= n && w + FRAME_ENCODED_MAX <= sizeof wire) {
 		len = ((size_t)p[at] << 8 | p[at + 1]) % (FRAME_DATA_MAX + 1);
 		if (len > n - at - 2)

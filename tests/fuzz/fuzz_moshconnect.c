@@ -17,7 +17,8 @@ key_ok(const char *k)
 
 	for (i = 0; i < MOSHCONNECT_KEY_LEN; i++)
 		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
-			k[i]) == NULL || k[i] == '\0')
+		        k[i]) == NULL ||
+		    k[i] == '\0')
 			return 0;
 	return k[MOSHCONNECT_KEY_LEN] == '\0';
 }

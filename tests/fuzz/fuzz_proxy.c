@@ -78,7 +78,7 @@ build(const uint8_t *data, size_t size, int sel)
 	if (req == NULL)
 		check_err(err);
 	else if (count(req, "\n") != ((sel & 1) ? 4 : 3) || count(req, "\r\n") != count(req, "\n"))
-		abort();	/* header injection */
+		abort(); /* header injection */
 	xfree_secret(req);
 
 	n = proxy_socks5_connect_request(out, host, port, sel & 2, err, sizeof err);
@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		build(data + 1, len, data[0] >> 3);
 		return 0;
 	}
-	buf = xmalloc(len ? len : 1);	/* exact size: ASan sees any over-read */
+	buf = xmalloc(len ? len : 1); /* exact size: ASan sees any over-read */
 	memcpy(buf, data + 1, len);
 	err[0] = '\0';
 	r = parse(which, flag, buf, len, err);

@@ -15,11 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 collect(const char *buf, size_t len)
 {
-	struct scan_result	 r;
-	struct scan_verdict	*v = NULL;
-	struct scan_known	 k[2] = { { 1, 60001, 100, 0, 0, 0 }, { 2, 60002, 200, 1, 0, 1 } };
-	char			*err = NULL;
-	size_t			 nv, i;
+	struct scan_result r;
+	struct scan_verdict *v = NULL;
+	struct scan_known k[2] = { { 1, 60001, 100, 0, 0, 0 }, { 2, 60002, 200, 1, 0, 1 } };
+	char *err = NULL;
+	size_t nv, i;
 
 	if (scanparse_collect(buf, len, &r, &err) != 0) {
 		if (err == NULL)
@@ -44,8 +44,9 @@ collect(const char *buf, size_t len)
 		if (v[i].class == SCAN_OURS_LIVE || v[i].class == SCAN_ATTACHED ||
 		    v[i].class == SCAN_STARTING || v[i].class == SCAN_UNKNOWN)
 			abort();
-		if (v[i].class == SCAN_DETACHED && (s->utmp != SCAN_UTMP_DETACHED ||
-		    r.utmp_damaged || s->elapsed < SCANCLASS_STARTING_SECONDS))
+		if (v[i].class == SCAN_DETACHED &&
+		    (s->utmp != SCAN_UTMP_DETACHED || r.utmp_damaged ||
+		        s->elapsed < SCANCLASS_STARTING_SECONDS))
 			abort();
 	}
 	scanclass_free(v, nv);
@@ -55,8 +56,8 @@ collect(const char *buf, size_t len)
 static void
 kill_output(const char *buf, size_t len)
 {
-	struct scan_kill_result	 r;
-	char			*err = NULL;
+	struct scan_kill_result r;
+	char *err = NULL;
 
 	if (scanparse_kill(buf, len, &r, &err) != 0)
 		free(err);
@@ -66,12 +67,12 @@ kill_output(const char *buf, size_t len)
 static void
 lines(const char *buf, size_t len)
 {
-	struct scan_who	 w;
-	char		*s;
-	long		 pids[4], pid;
-	size_t		 n;
-	int		 port;
-	unsigned long	 inode;
+	struct scan_who w;
+	char *s;
+	long pids[4], pid;
+	size_t n;
+	int port;
+	unsigned long inode;
 
 	/* The line parsers take C strings. */
 	if ((s = malloc(len + 1)) == NULL)

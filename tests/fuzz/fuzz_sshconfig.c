@@ -35,8 +35,7 @@ file_set(struct sshconfig_file *f, size_t i, const char *tag)
 }
 
 static int
-fuzz_include(void *arg, const char *pattern, struct sshconfig_file **out, size_t *n,
-    char **error)
+fuzz_include(void *arg, const char *pattern, struct sshconfig_file **out, size_t *n, char **error)
 {
 	struct sshconfig_file *files;
 	size_t len = strlen(pattern), k = 0;

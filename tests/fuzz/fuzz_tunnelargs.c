@@ -25,19 +25,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	s = xstrndup((const char *)data, size);
 	err[0] = '\0';
-	if (tunnel_parse_addrport(s, size & 1, addr, sizeof addr, &port, err, sizeof err) ==
-	    0) {
+	if (tunnel_parse_addrport(s, size & 1, addr, sizeof addr, &port, err, sizeof err) == 0) {
 		/* What parses is a numeric address and a port in range. */
-		if (port < 0 || port > 65535 || (inet_pton(AF_INET, addr, bin) != 1 &&
-		    inet_pton(AF_INET6, addr, bin) != 1))
+		if (port < 0 || port > 65535 ||
+		    (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1))
 			abort();
 	} else if (err[0] == '\0')
 		abort();
 	err[0] = '\0';
 	if (cmdpath_expand(s, &v, &out, err, sizeof err) == 0) {
 		/* The values only ever appear quoted. */
-		if (out == NULL || (strstr(s, "u$(x)") == NULL && strstr(out, "u$(x)") != NULL &&
-		    strstr(out, "'u$(x)'") == NULL))
+		if (out == NULL ||
+		    (strstr(s, "u$(x)") == NULL && strstr(out, "u$(x)") != NULL &&
+		        strstr(out, "'u$(x)'") == NULL))
 			abort();
 		free(out);
 	} else if (err[0] == '\0' || out != NULL)

@@ -51,7 +51,8 @@ test_key_detach(void)
 {
 	char out[128];
 	size_t olen;
-	const char in[] = "ls\x1e" "dMORE";
+	const char in[] = "ls\x1e"
+	                  "dMORE";
 
 	/* Split anywhere, even between Ctrl-^ and d. */
 	for (size_t chunk = 1; chunk <= sizeof in; chunk++) {
@@ -66,13 +67,15 @@ static void
 test_key_mosh_sequences_pass(void)
 {
 	static const char *const seqs[] = {
-		"\x1e.",       /* quit */
-		"\x1e\x1a",    /* suspend */
-		"\x1e\x1e",    /* a literal Ctrl-^ */
-		"\x1e^",       /* also a literal Ctrl-^ */
-		"\x1ex",       /* anything else: both bytes */
-		"\x1e\x1e" "d", /* Ctrl-^ Ctrl-^ then d: mosh typed Ctrl-^, d is plain */
-		"a\x1e.b\x1e\x1a" "c\x1e^\x1eq",
+		"\x1e.",    /* quit */
+		"\x1e\x1a", /* suspend */
+		"\x1e\x1e", /* a literal Ctrl-^ */
+		"\x1e^",    /* also a literal Ctrl-^ */
+		"\x1ex",    /* anything else: both bytes */
+		"\x1e\x1e"
+		"d", /* Ctrl-^ Ctrl-^ then d: mosh typed Ctrl-^, d is plain */
+		"a\x1e.b\x1e\x1a"
+		"c\x1e^\x1eq",
 	};
 	char out[128];
 	size_t olen;
@@ -115,7 +118,11 @@ test_key_other_detach_key(void)
 	CHECK_INT(attachkey_parse("x", &key, err, sizeof err), 0);
 	CHECK_INT(key, 'x');
 	/* With x as the key, Ctrl-^ d is mosh-client's again. */
-	CHECK_INT(run(key, "\x1e" "d", 2, 1, out, &olen), -1);
+	CHECK_INT(run(key,
+	              "\x1e"
+	              "d",
+	              2, 1, out, &olen),
+	    -1);
 	CHECK_INT(olen, 2);
 	CHECK_INT(run(key, "z\x1ex", 3, 2, out, &olen), 3);
 	CHECK_INT(olen, 1);
@@ -131,8 +138,8 @@ test_key_other_detach_key(void)
 static void
 test_key_parse_refuses(void)
 {
-	static const char *const bad[] = { "", ".", "^", "^^", "^Z", "^z", "dd", " ", "^1",
-		"\x7f", "\xc3\xa9", "^" };
+	static const char *const bad[] = { "", ".", "^", "^^", "^Z", "^z", "dd", " ", "^1", "\x7f",
+		"\xc3\xa9", "^" };
 	char err[200];
 	unsigned char key = 0;
 
@@ -158,8 +165,7 @@ test_key_name(void)
 /* ---- the codec ---------------------------------------------------------------------- */
 
 static long
-parse(enum attachproto_peer peer, const uint8_t *b, size_t n, struct attachproto_msg *m,
-    char *err)
+parse(enum attachproto_peer peer, const uint8_t *b, size_t n, struct attachproto_msg *m, char *err)
 {
 	err[0] = '\0';
 	return attachproto_parse(peer, b, n, m, err, 200);
@@ -277,7 +283,8 @@ test_proto_hostile(void)
 		{ ATTACHPROTO_FROM_TERMINAL, "\x02\x00\x00", 3, "empty DATA" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x01\x00\x04\x01\x00\x18\x00", 7, "5 expected" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x01\x00\x05\x02\x00\x18\x00\x50", 8, "version 2" },
-		{ ATTACHPROTO_FROM_TERMINAL, "\x01\x00\x05\x01\x00\x00\x00\x50", 8, "out of range" },
+		{ ATTACHPROTO_FROM_TERMINAL, "\x01\x00\x05\x01\x00\x00\x00\x50", 8,
+		    "out of range" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x03\x00\x04\x10\x01\x00\x50", 7, "out of range" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x03\x00\x05\x00\x18\x00\x50\x00", 8, "4 expected" },
 		{ ATTACHPROTO_FROM_TERMINAL, "\x04\x00\x01x", 4, "0 expected" },
@@ -296,7 +303,8 @@ test_proto_hostile(void)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		CHECK_INT(parse(cases[i].peer, (const uint8_t *)cases[i].bytes, cases[i].len, &m,
-		    err), -1);
+		              err),
+		    -1);
 		CHECK_HAS(err, cases[i].why);
 	}
 	/* Text over the limit. */
@@ -307,11 +315,11 @@ test_proto_hostile(void)
 		b[1] = 0;
 		b[2] = ATTACHPROTO_TEXT_MAX + 1;
 		memset(b + 3, 'a', ATTACHPROTO_TEXT_MAX + 1);
-		CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, ATTACHPROTO_TEXT_MAX + 4, &m,
-		    err), -1);
+		CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, ATTACHPROTO_TEXT_MAX + 4, &m, err),
+		    -1);
 		b[2] = ATTACHPROTO_TEXT_MAX;
-		CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, ATTACHPROTO_TEXT_MAX + 3, &m,
-		    err), ATTACHPROTO_TEXT_MAX + 3);
+		CHECK_INT(parse(ATTACHPROTO_FROM_SUPERVISOR, b, ATTACHPROTO_TEXT_MAX + 3, &m, err),
+		    ATTACHPROTO_TEXT_MAX + 3);
 		CHECK_INT(strlen(m.text), ATTACHPROTO_TEXT_MAX);
 	}
 }

@@ -23,12 +23,14 @@ test_expand(void)
 	char err[256], *out = NULL;
 
 	CHECK_INT(cmdpath_expand("gost -L udp://127.0.0.1:{{local_port}}/127.0.0.1:"
-	    "{{mosh_port}} -F relay://{{host}}:1081", &v, &out, err, sizeof err), 0);
-	CHECK_STR(out, "gost -L udp://127.0.0.1:'41234'/127.0.0.1:'60001' -F "
+	                         "{{mosh_port}} -F relay://{{host}}:1081",
+	              &v, &out, err, sizeof err),
+	    0);
+	CHECK_STR(out,
+	    "gost -L udp://127.0.0.1:'41234'/127.0.0.1:'60001' -F "
 	    "relay://'example.org':1081");
 	free(out);
-	CHECK_INT(cmdpath_expand("x {{user}}@{{host}} -p {{port}}", &v, &out, err,
-	    sizeof err), 0);
+	CHECK_INT(cmdpath_expand("x {{user}}@{{host}} -p {{port}}", &v, &out, err, sizeof err), 0);
 	CHECK_STR(out, "x 'alice'@'example.org' -p '22'");
 	free(out);
 	CHECK_INT(cmdpath_expand("no placeholders", &v, &out, err, sizeof err), 0);
@@ -69,8 +71,8 @@ test_errors(void)
 /* ---- the command's output ----------------------------------------------------------- */
 
 struct run {
-	char exited[1024];	/* the event sent when the command ended */
-	size_t heap_peak;	/* heap in use (mallinfo2) when it ended */
+	char exited[1024]; /* the event sent when the command ended */
+	size_t heap_peak;  /* heap in use (mallinfo2) when it ended */
 };
 
 static void
@@ -165,8 +167,8 @@ test_output_hostile(void)
 	char *log;
 
 	/* Colours, a window title and a bell: none of it reaches the event or the log. */
-	run_command("printf '\\033[31mred\\033[0m \\033]0;evil title\\007bell\\001\\n'; exit 2",
-	    &r, NULL);
+	run_command("printf '\\033[31mred\\033[0m \\033]0;evil title\\007bell\\001\\n'; exit 2", &r,
+	    NULL);
 	CHECK_HAS(r.exited, ": red bell?; restarting");
 	CHECK(strchr(r.exited, '\033') == NULL);
 	log = read_log();
@@ -214,8 +216,10 @@ test_no_inherited_fds(void)
 	/* A descriptor of ours without close-on-exec must not reach the command. */
 	fd = open("/dev/null", O_RDONLY);
 	CHECK(fd > 2);
-	snprintf(cmd, sizeof cmd, "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo "
-	    "clean; fi; exit 7", fd);
+	snprintf(cmd, sizeof cmd,
+	    "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo "
+	    "clean; fi; exit 7",
+	    fd);
 	run_command(cmd, &r, NULL);
 	CHECK_HAS(r.exited, "exited with status 7 after ");
 	CHECK_HAS(r.exited, ": clean; restarting");

@@ -123,7 +123,7 @@ static void
 test_not_sqlite_untouched(void)
 {
 	static const char garbage[] = "this is not a database, it is a shopping list\n"
-				      "eggs\nmilk\n";
+	                              "eggs\nmilk\n";
 	struct db *db = NULL;
 	char err[512] = "", buf[256];
 	size_t n;
@@ -505,7 +505,8 @@ main(void)
 	char cmd[300];
 
 	UNIT_BEGIN("test_db");
-	snprintf(dir, sizeof dir, "%s/moshman-test-db.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof dir, "%s/moshman-test-db.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(test_create_permissions);

@@ -68,8 +68,11 @@ reading(void)
 	CHECK_INT(db_json_type(db, "{\"p\":[1]}", "$.p", &type), DB_OK);
 	CHECK_STR(type, "array");
 	db_free(type);
-	CHECK_INT(db_json_items(db, "{\"n\":\"web\",\"port\":22,\"on\":true,\"x\":null,"
-	    "\"t\":[\"a\"],\"o\":{\"k\":1},\"s\":\"\\u00e9\\n\"}", "$", &v, &n), DB_OK);
+	CHECK_INT(db_json_items(db,
+	              "{\"n\":\"web\",\"port\":22,\"on\":true,\"x\":null,"
+	              "\"t\":[\"a\"],\"o\":{\"k\":1},\"s\":\"\\u00e9\\n\"}",
+	              "$", &v, &n),
+	    DB_OK);
 	CHECK_INT(n, 7);
 	if (n == 7) {
 		CHECK_STR(v[0].key, "n");

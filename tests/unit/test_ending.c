@@ -8,8 +8,7 @@
 #define NCAUSES (ENDING_START_FAILED + 1)
 
 static struct ending_out
-decide(enum ending_cause c, enum ending_server sv, int client, int up, int possible,
-    int left)
+decide(enum ending_cause c, enum ending_server sv, int client, int up, int possible, int left)
 {
 	struct ending_in in;
 	struct ending_out out;
@@ -36,8 +35,9 @@ test_closed_only_when_gone(void)
 				struct ending_out o = decide(c, sv, bits & 1, bits >> 1 & 1,
 				    bits >> 2 & 1, bits >> 3 & 1);
 
-				if (o.state != NULL && (strcmp(o.state, "closed") == 0 ||
-				    strcmp(o.state, "failed") == 0))
+				if (o.state != NULL &&
+				    (strcmp(o.state, "closed") == 0 ||
+				        strcmp(o.state, "failed") == 0))
 					CHECK(sv != ENDING_SERVER_UNKNOWN);
 				if (o.action == ENDING_FINISH)
 					CHECK(o.state != NULL);
@@ -49,7 +49,8 @@ test_closed_only_when_gone(void)
 				if (o.action == ENDING_STOP_SERVER)
 					CHECK(bits >> 1 & 1);
 				if (o.action == ENDING_WAIT_LINK)
-					CHECK(!(bits >> 1 & 1) && (bits >> 2 & 1) && (bits >> 3 & 1));
+					CHECK(
+					    !(bits >> 1 & 1) && (bits >> 2 & 1) && (bits >> 3 & 1));
 				/* Nothing is decided past a running mosh-client. */
 				CHECK_INT(o.action == ENDING_END_CLIENT, bits & 1);
 				if (o.action == ENDING_END_CLIENT)
@@ -64,8 +65,7 @@ test_client_goes_first(void)
 {
 	for (int c = 0; c < NCAUSES; c++) {
 		CHECK_INT(decide(c, ENDING_SERVER_GONE, 1, 1, 1, 1).action, ENDING_END_CLIENT);
-		CHECK_INT(decide(c, ENDING_SERVER_UNKNOWN, 1, 0, 0, 0).action,
-		    ENDING_END_CLIENT);
+		CHECK_INT(decide(c, ENDING_SERVER_UNKNOWN, 1, 0, 0, 0).action, ENDING_END_CLIENT);
 	}
 }
 

@@ -109,8 +109,8 @@ drain(struct frame_decoder *d, struct run *r)
 
 /* Feeds p[0..n) cut at the given points (ascending, may be empty). */
 static void
-decode_cuts(enum frame_peer peer, const uint8_t *p, size_t n, const size_t *cuts,
-    int ncuts, struct run *r)
+decode_cuts(enum frame_peer peer, const uint8_t *p, size_t n, const size_t *cuts, int ncuts,
+    struct run *r)
 {
 	struct frame_decoder d;
 	size_t at = 0;
@@ -188,8 +188,8 @@ test_wire_bytes(void)
 {
 	uint8_t fb[FRAME_ENCODED_MAX];
 	static const uint8_t tok[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-	static const uint8_t hello[] = { 0x8b, 'M', 'O', 'S', 'H', 'M', 'A', 'N', '\r', '\n',
-		0x01, 0x00, 0x04, 0x01, 0x02, 'a', 'b' };
+	static const uint8_t hello[] = { 0x8b, 'M', 'O', 'S', 'H', 'M', 'A', 'N', '\r', '\n', 0x01,
+		0x00, 0x04, 0x01, 0x02, 'a', 'b' };
 	static const uint8_t ping[] = { 0x03, 0x00, 0x08, 0, 1, 2, 3, 4, 5, 6, 7 };
 	static const uint8_t data[] = { 0x02, 0x00, 0x03, 'x', 'y', 'z' };
 	static const uint8_t close[] = { 0x05, 0x00, 0x03, 0x01, 'n', 'o' };
@@ -295,7 +295,7 @@ test_noise_before_handshake(void)
 	static uint8_t buf[FRAME_NOISE_MAX + 20000];
 	struct run ref, r;
 	const char *motd = "Linux host 6.1.0 #1 SMP\r\nWelcome!\n\x1b[1mhi\x1b[0m\n"
-			   "\x8bMOSH not quite\n\x8bMOSHMAN\r"; /* near misses */
+	                   "\x8bMOSH not quite\n\x8bMOSHMAN\r"; /* near misses */
 	size_t n, m = strlen(motd), cut[1];
 	int bad = 0;
 
@@ -357,7 +357,8 @@ test_no_handshake_at_eof(void)
 {
 	struct frame_decoder d;
 	struct frame f;
-	const char *said = "\x1b]0;title\x07\x1b[31mbash: line 1: perl: command not found\x1b[0m\r\n";
+	const char *said =
+	    "\x1b]0;title\x07\x1b[31mbash: line 1: perl: command not found\x1b[0m\r\n";
 
 	frame_decoder_init(&d, FRAME_PEER_RELAY);
 	frame_decoder_feed(&d, said, strlen(said));
@@ -414,8 +415,9 @@ test_oversized(void)
 	int n;
 
 	/* Fails on the header alone, without waiting for 2049 bytes. */
-	CHECK_STR(after_hello(h, 3, &n), "DATA frame of 2049 bytes exceeds the 2048-byte "
-					 "datagram limit");
+	CHECK_STR(after_hello(h, 3, &n),
+	    "DATA frame of 2049 bytes exceeds the 2048-byte "
+	    "datagram limit");
 	CHECK_INT(n, 1);
 	h[1] = h[2] = 0xff;
 	CHECK_HAS(after_hello(h, 3, &n), "65535 bytes");
@@ -543,7 +545,7 @@ test_version(void)
 	CHECK_INT(r.rec[0].vmin, 2);
 	CHECK_INT(r.rec[0].vmax, 7);
 	CHECK_INT(frame_version_choose(FRAME_VERSION_MIN, FRAME_VERSION_MAX, r.rec[0].vmin,
-		      r.rec[0].vmax),
+	              r.rec[0].vmax),
 	    -1);
 
 	/* Versions that make no sense are a protocol error. */

@@ -3,8 +3,8 @@
 #include "src/ssh/sshconn.h"
 #include "tests/unit/unit.h"
 
-#define V(st, pol, tty, seen, same) sshconn_hostkey_verdict(SSHCONN_HK_##st, SSHCONN_##pol, \
-	tty, seen, same)
+#define V(st, pol, tty, seen, same) \
+	sshconn_hostkey_verdict(SSHCONN_HK_##st, SSHCONN_##pol, tty, seen, same)
 
 static void
 known_and_changed(void)

@@ -18,14 +18,14 @@ add_session(struct db *db, const char *state, pid_t sup, uint64_t start, const c
 	struct db_session s;
 
 	memset(&s, 0, sizeof s);
-	s.host_name = (char *)(uintptr_t)"h";
+	s.host_name = (char *)(uintptr_t) "h";
 	s.state = (char *)(uintptr_t)state;
 	s.supervisor_pid = sup;
 	s.supervisor_start = start;
 	s.boot_id = (char *)(uintptr_t)boot;
 	s.mosh_port = mosh_port;
 	s.started_at = db_now_ms();
-	s.session_key = (char *)(uintptr_t)"AAAAAAAAAAAAAAAAAAAAAA";
+	s.session_key = (char *)(uintptr_t) "AAAAAAAAAAAAAAAAAAAAAA";
 	if (db_session_insert(db, &s) != DB_OK)
 		return 0;
 	return s.id;
@@ -66,8 +66,8 @@ reap(void)
 	alive = add_session(db, "up", getpid(), me, boot, 60001);
 	dead = add_session(db, "up", child, 12345, boot, 60002);
 	reused = add_session(db, "degraded", getpid(), me + 7, boot, 60003);
-	otherboot = add_session(db, "up", getpid(), me, "11111111-2222-3333-4444-555555555555",
-	    60004);
+	otherboot =
+	    add_session(db, "up", getpid(), me, "11111111-2222-3333-4444-555555555555", 60004);
 	early = add_session(db, "starting", child, 12345, boot, 0);
 	ended = add_session(db, "closed", child, 12345, boot, 60005);
 	CHECK(alive && dead && reused && otherboot && early && ended);

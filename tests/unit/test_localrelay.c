@@ -96,8 +96,8 @@ relay_recv(struct ev_loop *loop, int fd, char *buf, size_t len, struct sockaddr_
 	t.data = &late;
 	ev_io_start(loop, &io);
 	ev_timer_start(loop, &t);
-	while ((n = recvfrom(fd, buf, len - 1, MSG_DONTWAIT, (struct sockaddr *)from,
-	    &fl)) == -1 && !late)
+	while ((n = recvfrom(fd, buf, len - 1, MSG_DONTWAIT, (struct sockaddr *)from, &fl)) == -1 &&
+	    !late)
 		ev_run(loop, EVRUN_ONCE);
 	ev_io_stop(loop, &io);
 	ev_timer_stop(loop, &t);

@@ -186,8 +186,8 @@ get_inverts_set(void)
 static void
 family_values(void)
 {
-	static const char *const good[] = { "all", "inet", "inet6", "prefer-inet",
-		"prefer-inet6", "auto" };
+	static const char *const good[] = { "all", "inet", "inet6", "prefer-inet", "prefer-inet6",
+		"auto" };
 	struct db_host h;
 	char *err = NULL, *v;
 

@@ -114,19 +114,19 @@ test_not_found(void)
 	struct moshconnect mc;
 
 	/* bash, as recorded */
-	CHECK_INT(parse("", 0, S("bash: line 1: mosh-server: command not found\n"), 127, &mc),
-	    -1);
+	CHECK_INT(parse("", 0, S("bash: line 1: mosh-server: command not found\n"), 127, &mc), -1);
 	CHECK_INT(mc.why, MOSHCONNECT_NOT_FOUND);
-	CHECK_HAS(mc.error, "mosh-server not found on the host (exit status 127): bash: line "
-			    "1: mosh-server: command not found");
+	CHECK_HAS(mc.error,
+	    "mosh-server not found on the host (exit status 127): bash: line "
+	    "1: mosh-server: command not found");
 	/* dash */
 	CHECK_INT(parse("", 0, S("sh: 1: mosh-server: not found\n"), 127, &mc), -1);
 	CHECK_INT(mc.why, MOSHCONNECT_NOT_FOUND);
 	CHECK_HAS(mc.error, "sh: 1: mosh-server: not found");
 	/* a configured path that does not exist; exit status unknown */
 	CHECK_INT(parse("", 0,
-		      S("bash: line 1: /opt/nope/mosh-server: No such file or directory\n"),
-		      -1, &mc),
+	              S("bash: line 1: /opt/nope/mosh-server: No such file or directory\n"), -1,
+	              &mc),
 	    -1);
 	CHECK_INT(mc.why, MOSHCONNECT_NOT_FOUND);
 	CHECK(strstr(mc.error, "exit status") == NULL);
@@ -135,16 +135,16 @@ test_not_found(void)
 	CHECK_INT(mc.why, MOSHCONNECT_NOT_FOUND);
 	CHECK_HAS(mc.error, "it printed nothing");
 	/* not executable */
-	CHECK_INT(parse("", 0, S("bash: line 1: /usr/bin/mosh-server: Permission denied\n"),
-		      126, &mc),
+	CHECK_INT(parse("", 0, S("bash: line 1: /usr/bin/mosh-server: Permission denied\n"), 126,
+	              &mc),
 	    -1);
 	CHECK_INT(mc.why, MOSHCONNECT_NOT_FOUND);
 	CHECK_HAS(mc.error, "cannot be executed");
 	/* a missing library is not a missing mosh-server */
 	CHECK_INT(parse("", 0,
-		      S("mosh-server: error while loading shared libraries: libprotobuf.so.32: "
-			"cannot open shared object file: No such file or directory\n"),
-		      127, &mc),
+	              S("mosh-server: error while loading shared libraries: libprotobuf.so.32: "
+	                "cannot open shared object file: No such file or directory\n"),
+	              127, &mc),
 	    -1);
 	CHECK_INT(mc.why, MOSHCONNECT_NO_LINE);
 	CHECK_HAS(mc.error, "libprotobuf.so.32");
@@ -154,15 +154,14 @@ static void
 test_noise(void)
 {
 	struct moshconnect mc;
-	static const char out[] =
-	    "Welcome to Ubuntu 24.04 LTS\r\n"
-	    " * Documentation:  https://help.ubuntu.com\r\n"
-	    "\x1b[1;31mLast login: yesterday\x1b[0m\r\n"
-	    "MOSH CONNECTED to nothing\r\n"
-	    "  MOSH CONNECT 1 AAAAAAAAAAAAAAAAAAAAAA\n"
-	    "xMOSH CONNECT 2 AAAAAAAAAAAAAAAAAAAAAA\n"
-	    "MOSH CONNECT 60001 abcdefghijklmnopqrstuv \t\r\n"
-	    "MOSH CONNECT 60002 BBBBBBBBBBBBBBBBBBBBBB\n";
+	static const char out[] = "Welcome to Ubuntu 24.04 LTS\r\n"
+	                          " * Documentation:  https://help.ubuntu.com\r\n"
+	                          "\x1b[1;31mLast login: yesterday\x1b[0m\r\n"
+	                          "MOSH CONNECTED to nothing\r\n"
+	                          "  MOSH CONNECT 1 AAAAAAAAAAAAAAAAAAAAAA\n"
+	                          "xMOSH CONNECT 2 AAAAAAAAAAAAAAAAAAAAAA\n"
+	                          "MOSH CONNECT 60001 abcdefghijklmnopqrstuv \t\r\n"
+	                          "MOSH CONNECT 60002 BBBBBBBBBBBBBBBBBBBBBB\n";
 
 	CHECK_INT(parse(S(out), "", 0, 0, &mc), 0);
 	CHECK_INT(mc.port, 60001);
@@ -180,8 +179,8 @@ static void
 test_bad_lines(void)
 {
 	static const char *const bad[] = {
-		"MOSH CONNECT 60001 abcdefghijklmnopqrstu\n",	/* 21 chars */
-		"MOSH CONNECT 60001 abcdefghijklmnopqrstuvw\n",	/* 23 chars */
+		"MOSH CONNECT 60001 abcdefghijklmnopqrstu\n",   /* 21 chars */
+		"MOSH CONNECT 60001 abcdefghijklmnopqrstuvw\n", /* 23 chars */
 		"MOSH CONNECT 0 abcdefghijklmnopqrstuv\n",
 		"MOSH CONNECT 65536 abcdefghijklmnopqrstuv\n",
 		"MOSH CONNECT 99999999999 abcdefghijklmnopqrstuv\n",
@@ -201,8 +200,7 @@ test_bad_lines(void)
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		/* a bad first line then a good one: still an error */
-		snprintf(buf, sizeof buf, "%sMOSH CONNECT 60009 zzzzzzzzzzzzzzzzzzzzzz\n",
-		    bad[i]);
+		snprintf(buf, sizeof buf, "%sMOSH CONNECT 60009 zzzzzzzzzzzzzzzzzzzzzz\n", bad[i]);
 		if (i == sizeof bad / sizeof bad[0] - 1) {
 			/* the last is a good line first: it wins */
 			CHECK_INT(parse(buf, strlen(buf), "", 0, 0, &mc), 0);
@@ -227,7 +225,8 @@ test_nuls(void)
 {
 	struct moshconnect mc;
 	static const char nul_in_key[] = "MOSH CONNECT 60001 abcdefghij\0lmnopqrstuv\n";
-	static const char nul_before[] = "\0\0\0garbage\0\nMOSH CONNECT 60001 abcdefghijklmnopqrstuv\0";
+	static const char nul_before[] =
+	    "\0\0\0garbage\0\nMOSH CONNECT 60001 abcdefghijklmnopqrstuv\0";
 	static const char nul_line[] = "junk\nMOSH CONNECT 60001 abcdefghijklmnopqrstuv\n\0";
 
 	CHECK_INT(parse(S(nul_in_key), "", 0, 0, &mc), -1);
@@ -249,8 +248,7 @@ test_pid(void)
 	CHECK_INT(mc.pid, 0);
 	CHECK_INT(parse(S(real_out), S("[mosh-server detached, pid = 12x]\n"), 0, &mc), 0);
 	CHECK_INT(mc.pid, 0);
-	CHECK_INT(parse(S(real_out), S("[mosh-server detached, pid = 99999999999]\n"), 0, &mc),
-	    0);
+	CHECK_INT(parse(S(real_out), S("[mosh-server detached, pid = 99999999999]\n"), 0, &mc), 0);
 	CHECK_INT(mc.pid, 0);
 	CHECK_INT(parse(S(real_out), S("[mosh-server detached, pid = 123"), 0, &mc), 0);
 	CHECK_INT(mc.pid, 0);

@@ -24,16 +24,15 @@ load(void)
 
 	ncaps = 0;
 	key[0] = '\0';
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#')
 			continue;
 		if (key[0] == '\0') {
 			snprintf(key, sizeof key, "%s", line);
 			continue;
 		}
-		if (ncaps < 8 && sscanf(line, "%3s %d %4096s", caps[ncaps].dir, &caps[ncaps].at,
-		    hex) == 3) {
+		if (ncaps < 8 &&
+		    sscanf(line, "%3s %d %4096s", caps[ncaps].dir, &caps[ncaps].at, hex) == 3) {
 			size_t n = strlen(hex) / 2;
 
 			for (size_t i = 0; i < n; i++) {
@@ -123,7 +122,7 @@ test_bad_keys(void)
 	CHECK(moshpkt_key_new("Qv/oLnTX2U7ul0nyyMCSx") == NULL);   /* 21 */
 	CHECK(moshpkt_key_new("Qv/oLnTX2U7ul0nyyMCSxAA") == NULL); /* 23 */
 	CHECK(moshpkt_key_new("Qv/oLnTX2U7ul0nyyMCSx=") == NULL);
-	CHECK(moshpkt_key_new("Qv/oLnTX2U7ul0nyyMCSxB") == NULL);  /* stray low bits */
+	CHECK(moshpkt_key_new("Qv/oLnTX2U7ul0nyyMCSxB") == NULL); /* stray low bits */
 }
 
 static void

@@ -182,23 +182,23 @@ test_touches(void)
 	struct udpsock_addr p = peer("10.1.2.2"), p6 = peer("2001:db8::2");
 
 	used = 0;
-	add_addr(RTM_NEWADDR, AF_INET, "192.168.7.5", 24, RT_SCOPE_UNIVERSE);   /* 0 */
-	add_addr(RTM_NEWADDR, AF_INET, "127.0.0.2", 8, RT_SCOPE_HOST);          /* 1 */
-	add_route(RTM_NEWROUTE, AF_INET, NULL, 0, RT_TABLE_MAIN, RTN_UNICAST);  /* 2 */
+	add_addr(RTM_NEWADDR, AF_INET, "192.168.7.5", 24, RT_SCOPE_UNIVERSE);         /* 0 */
+	add_addr(RTM_NEWADDR, AF_INET, "127.0.0.2", 8, RT_SCOPE_HOST);                /* 1 */
+	add_route(RTM_NEWROUTE, AF_INET, NULL, 0, RT_TABLE_MAIN, RTN_UNICAST);        /* 2 */
 	add_route(RTM_NEWROUTE, AF_INET, "10.1.2.2", 32, RT_TABLE_MAIN, RTN_UNICAST); /* 3 */
 	add_route(RTM_NEWROUTE, AF_INET, "10.1.3.0", 24, RT_TABLE_MAIN, RTN_UNICAST); /* 4 */
 	add_route(RTM_NEWROUTE, AF_INET, "10.1.2.1", 32, RT_TABLE_LOCAL, RTN_LOCAL);  /* 5 */
 	add_route(RTM_NEWROUTE, AF_INET, "10.1.0.0", 20, RT_TABLE_MAIN, RTN_UNICAST); /* 6 */
-	add_addr(RTM_DELADDR, AF_INET6, "2001:db8::1", 64, RT_SCOPE_UNIVERSE);  /* 7 */
+	add_addr(RTM_DELADDR, AF_INET6, "2001:db8::1", 64, RT_SCOPE_UNIVERSE);        /* 7 */
 	CHECK_INT(netwatch_parse(buf.b, used, m, 8), 8);
-	CHECK(netwatch_touches(&m[0], &p));   /* a new address may be the new source */
-	CHECK(!netwatch_touches(&m[1], &p));  /* loopback */
-	CHECK(netwatch_touches(&m[2], &p));   /* the default route covers everything */
-	CHECK(netwatch_touches(&m[3], &p));   /* a host route to the peer */
-	CHECK(!netwatch_touches(&m[4], &p));  /* another subnet */
-	CHECK(!netwatch_touches(&m[5], &p));  /* the local table */
-	CHECK(netwatch_touches(&m[6], &p));   /* 10.1.0.0/20 covers 10.1.2.2 */
-	CHECK(!netwatch_touches(&m[7], &p));  /* IPv6 news for an IPv4 peer */
+	CHECK(netwatch_touches(&m[0], &p));  /* a new address may be the new source */
+	CHECK(!netwatch_touches(&m[1], &p)); /* loopback */
+	CHECK(netwatch_touches(&m[2], &p));  /* the default route covers everything */
+	CHECK(netwatch_touches(&m[3], &p));  /* a host route to the peer */
+	CHECK(!netwatch_touches(&m[4], &p)); /* another subnet */
+	CHECK(!netwatch_touches(&m[5], &p)); /* the local table */
+	CHECK(netwatch_touches(&m[6], &p));  /* 10.1.0.0/20 covers 10.1.2.2 */
+	CHECK(!netwatch_touches(&m[7], &p)); /* IPv6 news for an IPv4 peer */
 	CHECK(netwatch_touches(&m[7], &p6));
 	CHECK(!netwatch_touches(&m[2], &p6));
 	CHECK(netwatch_touches(&m[4], NULL)); /* no peer: every non-local change */
@@ -209,12 +209,12 @@ static void
 test_judge(void)
 {
 	struct netwatch_src a = src("10.1.2.1"), a2 = src("10.1.2.1"), b = src("10.1.2.10"),
-	    none = src(NULL), v6 = src("2001:db8::1");
+	                    none = src(NULL), v6 = src("2001:db8::1");
 	char text[64];
 
-	CHECK_INT(netwatch_judge(&a, &a2), NETWATCH_SAME);   /* e.g. a new gateway */
-	CHECK_INT(netwatch_judge(&a, &b), NETWATCH_CHANGED); /* roam, uplink switch */
-	CHECK_INT(netwatch_judge(&a, &none), NETWATCH_LOST); /* old address deleted */
+	CHECK_INT(netwatch_judge(&a, &a2), NETWATCH_SAME);      /* e.g. a new gateway */
+	CHECK_INT(netwatch_judge(&a, &b), NETWATCH_CHANGED);    /* roam, uplink switch */
+	CHECK_INT(netwatch_judge(&a, &none), NETWATCH_LOST);    /* old address deleted */
 	CHECK_INT(netwatch_judge(&none, &b), NETWATCH_CHANGED); /* new one added */
 	CHECK_INT(netwatch_judge(&none, &none), NETWATCH_LOST);
 	CHECK_INT(netwatch_judge(&a, &v6), NETWATCH_CHANGED);

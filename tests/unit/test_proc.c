@@ -10,7 +10,7 @@ static void
 parse_plain(void)
 {
 	const char *s = "1234 (bash) S 1 1234 1234 34816 1234 4194304 1 2 3 4 5 6 7 8 20 0 1 "
-			"0 987654 123 45\n";
+	                "0 987654 123 45\n";
 	struct proc_stat st;
 
 	CHECK_INT(proc_parse_stat(s, strlen(s), &st), 0);

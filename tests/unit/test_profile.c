@@ -130,7 +130,8 @@ test_paths_and_commands(void)
 	bad("jump", "[::1", "unterminated");
 	good("proxy-command", "nc -X 5 -x 127.0.0.1:1080 %h %p");
 	bad("proxy-command", "nc\nrm", "control characters");
-	good("tunnel-command", "gost -L udp://127.0.0.1:{{local_port}}/127.0.0.1:{{mosh_port}} "
+	good("tunnel-command",
+	    "gost -L udp://127.0.0.1:{{local_port}}/127.0.0.1:{{mosh_port}} "
 	    "-F relay://{{host}}:1081");
 	bad("tunnel-command", "gost {{nope}} {{local_port}}", "unknown placeholder '{{nope}}'");
 	bad("tunnel-command", "gost {{local_port", "unterminated");

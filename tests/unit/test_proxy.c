@@ -69,31 +69,26 @@ test_socks5_greeting_method(void)
 	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05", 1, 0, &m, err, sizeof err),
 	    PROXY_NEED_MORE);
 	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\x00xyz", 5, 0, &m, err,
-		      sizeof err),
+	              sizeof err),
 	    2);
 	CHECK_INT(m, 0);
-	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\x02", 2, 1, &m, err,
-		      sizeof err),
+	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\x02", 2, 1, &m, err, sizeof err),
 	    2);
 	CHECK_INT(m, 2);
-	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\x02", 2, 0, &m, err,
-		      sizeof err),
+	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\x02", 2, 0, &m, err, sizeof err),
 	    PROXY_ERROR);
 	CHECK_HAS(err, "did not offer");
-	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\xff", 2, 0, &m, err,
-		      sizeof err),
+	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\xff", 2, 0, &m, err, sizeof err),
 	    PROXY_ERROR);
 	CHECK_STR(err, "proxy requires authentication we do not have");
-	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\xff", 2, 1, &m, err,
-		      sizeof err),
+	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x05\xff", 2, 1, &m, err, sizeof err),
 	    PROXY_ERROR);
 	CHECK_HAS(err, "accepts none of our authentication methods");
-	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x04\x00", 2, 0, &m, err,
-		      sizeof err),
+	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"\x04\x00", 2, 0, &m, err, sizeof err),
 	    PROXY_ERROR);
 	CHECK_HAS(err, "not a SOCKS5 proxy (reply version 4)");
 	CHECK_INT(proxy_socks5_parse_method((const uint8_t *)"HTTP/1.1 400", 12, 0, &m, err,
-		      sizeof err),
+	              sizeof err),
 	    PROXY_ERROR);
 	CHECK_HAS(err, "answered like an HTTP server");
 	/* the first byte alone is enough to tell */
@@ -108,7 +103,12 @@ test_socks5_auth(void)
 	char err[PROXY_ERRLEN], u[300], p[300];
 
 	CHECK_INT(proxy_socks5_auth_request(o, "bob", "s3cret", err, sizeof err), 12);
-	CHECK(memcmp(o, "\x01\x03" "bob" "\x06" "s3cret", 12) == 0);
+	CHECK(memcmp(o,
+	          "\x01\x03"
+	          "bob"
+	          "\x06"
+	          "s3cret",
+	          12) == 0);
 	CHECK_INT(proxy_socks5_auth_request(o, "bob", "", err, sizeof err), 6);
 	CHECK_INT(proxy_socks5_auth_request(o, "", "x", err, sizeof err), -1);
 	CHECK_HAS(err, "user name is empty");
@@ -184,7 +184,10 @@ static void
 test_socks5_connect_reply(void)
 {
 	static const uint8_t v4[] = "\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38SSH-2.0";
-	static const uint8_t v6[] = "\x05\x00\x00\x04" "0123456789abcdef" "\x00\x50" "x";
+	static const uint8_t v6[] = "\x05\x00\x00\x04"
+	                            "0123456789abcdef"
+	                            "\x00\x50"
+	                            "x";
 	static const uint8_t dom[] = "\x05\x00\x00\x03\x0dproxy.example\x00\x50SSH";
 	static const uint8_t dom0[] = "\x05\x00\x00\x03\x00\x00\x50";
 	static const struct {
@@ -230,9 +233,15 @@ static void
 test_base64(void)
 {
 	static const char *const v[][2] = {
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
-		{ "user:pass", "dXNlcjpwYXNz" }, { "\xff\xfe\xfd", "//79" },
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+		{ "user:pass", "dXNlcjpwYXNz" },
+		{ "\xff\xfe\xfd", "//79" },
 	};
 	size_t i;
 	char *b;
@@ -253,8 +262,9 @@ test_http_request(void)
 	CHECK_STR(r, "CONNECT 10.0.0.2:22 HTTP/1.1\r\nHost: 10.0.0.2:22\r\n\r\n");
 	xfree_secret(r);
 	r = proxy_http_request("::1", 2222, "user", "pass", err, sizeof err);
-	CHECK_STR(r, "CONNECT [::1]:2222 HTTP/1.1\r\nHost: [::1]:2222\r\n"
-		     "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
+	CHECK_STR(r,
+	    "CONNECT [::1]:2222 HTTP/1.1\r\nHost: [::1]:2222\r\n"
+	    "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
 	xfree_secret(r);
 	r = proxy_http_request("h.example", 22, "user", NULL, err, sizeof err);
 	CHECK_HAS(r, "Basic dXNlcjo=\r\n");
@@ -284,7 +294,7 @@ static void
 test_http_response(void)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n"
-				 "Proxy-agent: tinyproxy/1.11.1\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n";
+	                         "Proxy-agent: tinyproxy/1.11.1\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n";
 	size_t headlen = strlen(ok) - strlen("SSH-2.0-OpenSSH_9.2\r\n"), i;
 	char err[PROXY_ERRLEN], big[PROXY_HTTP_HEAD_MAX + 100];
 	int st = -1;
@@ -292,20 +302,17 @@ test_http_response(void)
 	for (i = 0; i < headlen; i++)
 		CHECK_INT(proxy_http_parse_response(ok, i, 0, &st, err, sizeof err),
 		    PROXY_NEED_MORE);
-	CHECK_INT(proxy_http_parse_response(ok, headlen, 0, &st, err, sizeof err),
-	    (int)headlen);
+	CHECK_INT(proxy_http_parse_response(ok, headlen, 0, &st, err, sizeof err), (int)headlen);
 	CHECK_INT(http(ok, 0, &st, err), (int)headlen);
 	CHECK_INT(st, 200);
 	CHECK_INT(http("HTTP/1.0 200\r\n\r\n", 0, &st, err), 16);
 	CHECK_INT(http("HTTP/1.0 204 No Content\n\nrest", 0, &st, err), 25);
 	CHECK_INT(http("HTTP/1.1 200 OK\r\nA: b\n\r\nrest", 0, &st, err), 24);
 
-	CHECK_INT(http("HTTP/1.1 407 Proxy Authentication Required\r\n", 0, &st, err),
-	    PROXY_ERROR);
+	CHECK_INT(http("HTTP/1.1 407 Proxy Authentication Required\r\n", 0, &st, err), PROXY_ERROR);
 	CHECK_INT(st, 407);
 	CHECK_HAS(err, "proxy wants authentication");
-	CHECK_INT(http("HTTP/1.1 407 Proxy Authentication Required\r\n", 1, &st, err),
-	    PROXY_ERROR);
+	CHECK_INT(http("HTTP/1.1 407 Proxy Authentication Required\r\n", 1, &st, err), PROXY_ERROR);
 	CHECK_HAS(err, "proxy rejected the credentials");
 	CHECK_INT(http("HTTP/1.1 401 Unauthorized\r\n", 1, &st, err), PROXY_ERROR);
 	CHECK_STR(err, "proxy rejected the credentials (401 Unauthorized)");
@@ -337,19 +344,16 @@ test_http_response(void)
 	/* bounded at 16 KiB */
 	memcpy(big, "HTTP/1.1 200 OK\r\n", 17);
 	memset(big + 17, 'x', sizeof big - 17);
-	CHECK_INT(proxy_http_parse_response(big, PROXY_HTTP_HEAD_MAX - 1, 0, &st, err,
-		      sizeof err),
+	CHECK_INT(proxy_http_parse_response(big, PROXY_HTTP_HEAD_MAX - 1, 0, &st, err, sizeof err),
 	    PROXY_NEED_MORE);
 	CHECK_INT(proxy_http_parse_response(big, PROXY_HTTP_HEAD_MAX, 0, &st, err, sizeof err),
 	    PROXY_ERROR);
 	CHECK_HAS(err, "longer than 16384 bytes");
 	/* a head that ends past the bound is too long as well */
 	memcpy(big + PROXY_HTTP_HEAD_MAX + 10, "\r\n\r\n", 4);
-	CHECK_INT(proxy_http_parse_response(big, sizeof big, 0, &st, err, sizeof err),
-	    PROXY_ERROR);
+	CHECK_INT(proxy_http_parse_response(big, sizeof big, 0, &st, err, sizeof err), PROXY_ERROR);
 	memset(big, 'x', sizeof big);
-	CHECK_INT(proxy_http_parse_response(big, sizeof big, 0, &st, err, sizeof err),
-	    PROXY_ERROR);
+	CHECK_INT(proxy_http_parse_response(big, sizeof big, 0, &st, err, sizeof err), PROXY_ERROR);
 }
 
 /* ---- helpers for the driver tests ------------------------------------------------ */
@@ -517,15 +521,15 @@ read_connect(int fd)
 }
 
 enum fake {
-	FAKE_TARGET,		/* banner, then echo */
-	FAKE_CLOSE,		/* accept, close */
-	FAKE_SOCKS_CLOSE_MID,	/* method ok, then close after the CONNECT request */
-	FAKE_GARBAGE,		/* garbage after the first bytes */
-	FAKE_SILENT,		/* never answers */
-	FAKE_SOCKS_SPLIT,	/* correct reply dribbled byte by byte, banner right after */
-	FAKE_SOCKS_REFUSED,	/* REP 5 */
-	FAKE_HTTP_LEFTOVER,	/* 200 head and the banner in one write */
-	FAKE_HTTP_SLOW,		/* 200 head in pieces, then the banner */
+	FAKE_TARGET,          /* banner, then echo */
+	FAKE_CLOSE,           /* accept, close */
+	FAKE_SOCKS_CLOSE_MID, /* method ok, then close after the CONNECT request */
+	FAKE_GARBAGE,         /* garbage after the first bytes */
+	FAKE_SILENT,          /* never answers */
+	FAKE_SOCKS_SPLIT,     /* correct reply dribbled byte by byte, banner right after */
+	FAKE_SOCKS_REFUSED,   /* REP 5 */
+	FAKE_HTTP_LEFTOVER,   /* 200 head and the banner in one write */
+	FAKE_HTTP_SLOW,       /* 200 head in pieces, then the banner */
 };
 
 static void
@@ -638,7 +642,7 @@ fake_loop(enum fake kind, int lfd)
 	int i, n = 0, cfd;
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = fake_on_term;	/* no SA_RESTART: accept returns EINTR */
+	sa.sa_handler = fake_on_term; /* no SA_RESTART: accept returns EINTR */
 	sigaction(SIGTERM, &sa, NULL);
 	while (!fake_stop) {
 		/* reap finished connections, keep the live ones to kill at the end */
@@ -976,8 +980,9 @@ test_fake_socks(void)
 
 	port = fake_start(FAKE_SOCKS_REFUSED);
 	run(PROXY_SOCKS5, "127.0.0.1", port, NULL, NULL, "127.0.0.1", 22, 5000, &r);
-	CHECK_HAS(r.err, "proxy refused: connection refused by destination (socks5 proxy "
-			 "127.0.0.1:");
+	CHECK_HAS(r.err,
+	    "proxy refused: connection refused by destination (socks5 proxy "
+	    "127.0.0.1:");
 	CHECK_HAS(r.err, ", target 127.0.0.1:22)");
 	CHECK_INT(r.fd, -1);
 
@@ -996,8 +1001,7 @@ test_fake_socks(void)
 	CHECK_HAS(r.err, "not a SOCKS5 proxy (reply version 104)");
 
 	port = fake_start(FAKE_SILENT);
-	ms = run(PROXY_SOCKS5, "127.0.0.1", port, "u", "hunter2-secret", "127.0.0.1", 22, 600,
-	    &r);
+	ms = run(PROXY_SOCKS5, "127.0.0.1", port, "u", "hunter2-secret", "127.0.0.1", 22, 600, &r);
 	CHECK_HAS(r.err, "did not complete the handshake within 0.6 s");
 	CHECK(ms >= 550 && ms < 3000);
 	CHECK(strstr(r.err, "hunter2") == NULL);
@@ -1027,8 +1031,9 @@ test_fake_http(void)
 		req[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
-	CHECK_STR(req, "CONNECT 10.9.8.7:2222 HTTP/1.1\r\nHost: 10.9.8.7:2222\r\n"
-		       "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
+	CHECK_STR(req,
+	    "CONNECT 10.9.8.7:2222 HTTP/1.1\r\nHost: 10.9.8.7:2222\r\n"
+	    "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
 
 	port = fake_start(FAKE_HTTP_SLOW);
 	run(PROXY_HTTP, "127.0.0.1", port, NULL, NULL, "10.9.8.7", 22, 5000, &r);
@@ -1150,20 +1155,20 @@ test_microsocks(void)
 	run(PROXY_SOCKS5, "127.0.0.1", port, NULL, NULL, "127.0.0.1", target_port, 5000, &r);
 	check_tunnel(&r, 1);
 	run(PROXY_SOCKS5H, "127.0.0.1", port, NULL, NULL, "localhost", target_port, 5000, &r);
-	if (r.fd < 0)	/* microsocks may try ::1 only: then the name was sent, fine */
+	if (r.fd < 0) /* microsocks may try ::1 only: then the name was sent, fine */
 		CHECK_HAS(r.err, "proxy refused");
 	else
 		check_tunnel(&r, 0);
 	run(PROXY_SOCKS5, "127.0.0.1", port, NULL, NULL, "127.0.0.1", free_port(), 5000, &r);
 	CHECK_HAS(r.err, "proxy refused: connection refused by destination");
 
-	run(PROXY_SOCKS5, "127.0.0.1", aport, "moshuser", "pa:ss w0rd", "127.0.0.1",
-	    target_port, 5000, &r);
+	run(PROXY_SOCKS5, "127.0.0.1", aport, "moshuser", "pa:ss w0rd", "127.0.0.1", target_port,
+	    5000, &r);
 	check_tunnel(&r, 1);
 	CHECK_HAS(r.steps, "proxy authentication as moshuser");
 	CHECK(strstr(r.steps, "w0rd") == NULL);
-	run(PROXY_SOCKS5, "127.0.0.1", aport, "moshuser", "wrong-secret", "127.0.0.1",
-	    target_port, 5000, &r);
+	run(PROXY_SOCKS5, "127.0.0.1", aport, "moshuser", "wrong-secret", "127.0.0.1", target_port,
+	    5000, &r);
 	CHECK_HAS(r.err, "proxy rejected username/password");
 	CHECK(strstr(r.err, "wrong-secret") == NULL);
 	run(PROXY_SOCKS5, "127.0.0.1", aport, NULL, NULL, "127.0.0.1", target_port, 5000, &r);
@@ -1182,8 +1187,9 @@ tinyproxy_start(const char *name, const char *extra)
 	if ((fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
 	    (f = fdopen(fd, "w")) == NULL)
 		return -1;
-	fprintf(f, "Port %d\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\n"
-		   "ConnectPort %d\nMaxClients 20\nLogLevel Info\n%s",
+	fprintf(f,
+	    "Port %d\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\n"
+	    "ConnectPort %d\nMaxClients 20\nLogLevel Info\n%s",
 	    port, target_port, extra);
 	fclose(f);
 	snprintf(logname, sizeof logname, "%s.log", name);
@@ -1216,11 +1222,11 @@ test_tinyproxy(void)
 	run(PROXY_HTTP, "127.0.0.1", port, NULL, NULL, "127.0.0.1", free_port(), 5000, &r);
 	CHECK_HAS(r.err, "proxy answered 403");
 
-	run(PROXY_HTTP, "127.0.0.1", aport, "moshuser", "s3cr3t-pw", "127.0.0.1", target_port,
-	    5000, &r);
+	run(PROXY_HTTP, "127.0.0.1", aport, "moshuser", "s3cr3t-pw", "127.0.0.1", target_port, 5000,
+	    &r);
 	check_tunnel(&r, 1);
-	run(PROXY_HTTP, "127.0.0.1", aport, "moshuser", "wrong-pw", "127.0.0.1", target_port,
-	    5000, &r);
+	run(PROXY_HTTP, "127.0.0.1", aport, "moshuser", "wrong-pw", "127.0.0.1", target_port, 5000,
+	    &r);
 	/* tinyproxy says 401 here (407 when no credentials came) */
 	CHECK_HAS(r.err, "proxy rejected the credentials (40");
 	CHECK(strstr(r.err, "wrong-pw") == NULL);

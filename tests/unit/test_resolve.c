@@ -86,7 +86,7 @@ test_memory(void)
 
 struct answer {
 	int calls;
-	int n;          /* addresses */
+	int n; /* addresses */
 	int has_v4_loop;
 	char err[256];
 };
@@ -102,7 +102,7 @@ on_answer(struct addrinfo *res, const char *error, void *arg)
 		a->n++;
 		if (p->ai_family == AF_INET &&
 		    ((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr.s_addr ==
-		    htonl(INADDR_LOOPBACK) &&
+		        htonl(INADDR_LOOPBACK) &&
 		    ntohs(((struct sockaddr_in *)(void *)p->ai_addr)->sin_port) == 2222)
 			a->has_v4_loop = 1;
 	}

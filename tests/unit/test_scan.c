@@ -64,7 +64,8 @@ test_summary(void)
 	h.status = "incomplete";
 	h.message = xstrdup("cut off");
 	scan_summary(&h, line, sizeof line);
-	CHECK_STR(line, "web: 4 mosh-servers (1 detached, 1 attached, 2 starting); "
+	CHECK_STR(line,
+	    "web: 4 mosh-servers (1 detached, 1 attached, 2 starting); "
 	    "incomplete: cut off");
 	db_host_clear(&h.host);
 	free(h.message);
@@ -274,15 +275,15 @@ test_runner_unreachable(void)
 			silent++;
 		CHECK(port > 0);
 		h.name = namebuf[i];
-		h.hostname = (char *)(uintptr_t)"127.0.0.1";
+		h.hostname = (char *)(uintptr_t) "127.0.0.1";
 		h.port = port;
-		h.user = (char *)(uintptr_t)"nobody";
-		h.proxy_type = (char *)(uintptr_t)"none";
-		h.transport = (char *)(uintptr_t)"udp";
-		h.server_command = (char *)(uintptr_t)"mosh-server";
-		h.predict = (char *)(uintptr_t)"adaptive";
-		h.hostkey_policy = (char *)(uintptr_t)"strict";
-		h.known_hosts = (char *)(uintptr_t)"/dev/null";
+		h.user = (char *)(uintptr_t) "nobody";
+		h.proxy_type = (char *)(uintptr_t) "none";
+		h.transport = (char *)(uintptr_t) "udp";
+		h.server_command = (char *)(uintptr_t) "mosh-server";
+		h.predict = (char *)(uintptr_t) "adaptive";
+		h.hostkey_policy = (char *)(uintptr_t) "strict";
+		h.known_hosts = (char *)(uintptr_t) "/dev/null";
 		CHECK_INT(db_host_insert(db, &h), DB_OK);
 	}
 	CHECK_INT(scan_hosts_load(db, names, 8, 0, &hosts, &n), 0);

@@ -13,8 +13,8 @@
 
 #define NOW 1800000000
 
-static const char *scenes[] = { "linux-ss.txt", "linux-netstat.txt",
-	"linux-procfd.txt", "busybox.txt", "linux-ps.txt", "linux-ps-lsof.txt" };
+static const char *scenes[] = { "linux-ss.txt", "linux-netstat.txt", "linux-procfd.txt",
+	"busybox.txt", "linux-ps.txt", "linux-ps-lsof.txt" };
 
 static char *
 fixture(const char *name)
@@ -25,8 +25,8 @@ fixture(const char *name)
 static long
 role(const char *name)
 {
-	char	*file = fixture("pids.txt"), *buf = NULL, key[32], *p;
-	long	 pid = -1;
+	char *file = fixture("pids.txt"), *buf = NULL, key[32], *p;
+	long pid = -1;
 
 	snprintf(key, sizeof key, " %s=", name);
 	xasprintf(&buf, " %s", file);
@@ -41,7 +41,7 @@ role(const char *name)
 static char *
 edit(char *buf, const char *from, const char *to)
 {
-	char	*at = strstr(buf, from), *out = NULL;
+	char *at = strstr(buf, from), *out = NULL;
 
 	if (at == NULL) {
 		printf("    fixture edit: \"%s\" not found\n", from);
@@ -57,7 +57,7 @@ edit(char *buf, const char *from, const char *to)
 static char *
 drop(char *buf, const char *prefix)
 {
-	char	*out = xcalloc(1, strlen(buf) + 1), *p = buf, *nl, *o = out;
+	char *out = xcalloc(1, strlen(buf) + 1), *p = buf, *nl, *o = out;
 
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
@@ -73,16 +73,15 @@ drop(char *buf, const char *prefix)
 }
 
 struct run {
-	struct scan_result	 r;
-	struct scan_verdict	*v;
-	size_t			 nv;
+	struct scan_result r;
+	struct scan_verdict *v;
+	size_t nv;
 };
 
 static void
-classify(const char *text, size_t len, const struct scan_known *k, size_t nk,
-    struct run *run)
+classify(const char *text, size_t len, const struct scan_known *k, size_t nk, struct run *run)
 {
-	char	*err = NULL;
+	char *err = NULL;
 
 	memset(run, 0, sizeof *run);
 	if (scanparse_collect(text, len, &run->r, &err) != 0) {
@@ -97,7 +96,7 @@ classify(const char *text, size_t len, const struct scan_known *k, size_t nk,
 static const struct scan_verdict *
 verdict(const struct run *run, long pid)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < run->nv; i++) {
 		if (run->v[i].pid == pid)
@@ -126,7 +125,7 @@ port_of(const struct run *run, long pid)
 static long
 twin_pid(const struct run *run)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < run->r.nservers; i++) {
 		if (run->r.servers[i].ppid == role("new"))
@@ -136,24 +135,24 @@ twin_pid(const struct run *run)
 }
 
 /* Check one verdict: class, both kill flags, and a word of the why. */
-#define VERDICT(run, pid, cls, kd, kx, word)                                             \
-	do {                                                                             \
-		const struct scan_verdict *vv = verdict((run), (pid));                   \
-		if (vv != NULL) {                                                        \
-			CHECK_STR(scanclass_name(vv->class), scanclass_name(cls));       \
-			CHECK_INT(vv->kill_default, (kd));                               \
-			CHECK_INT(vv->kill_detached, (kx));                              \
-			CHECK_HAS(vv->why, (word));                                      \
-		}                                                                        \
+#define VERDICT(run, pid, cls, kd, kx, word) \
+	do { \
+		const struct scan_verdict *vv = verdict((run), (pid)); \
+		if (vv != NULL) { \
+			CHECK_STR(scanclass_name(vv->class), scanclass_name(cls)); \
+			CHECK_INT(vv->kill_default, (kd)); \
+			CHECK_INT(vv->kill_detached, (kx)); \
+			CHECK_HAS(vv->why, (word)); \
+		} \
 	} while (0)
 
 /* Without moshman sessions, on every recording of the scene. */
 static void
 scene_foreign(void)
 {
-	struct run	run;
-	size_t		i;
-	char		*buf;
+	struct run run;
+	size_t i;
+	char *buf;
 
 	for (i = 0; i < sizeof scenes / sizeof scenes[0]; i++) {
 		buf = fixture(scenes[i]);
@@ -172,19 +171,19 @@ scene_foreign(void)
 static void
 scene_orphan_and_live(void)
 {
-	struct run		run;
-	struct scan_known	k[2];
-	size_t			i;
-	char			*buf;
+	struct run run;
+	struct scan_known k[2];
+	size_t i;
+	char *buf;
 
 	for (i = 0; i < sizeof scenes / sizeof scenes[0]; i++) {
 		buf = fixture(scenes[i]);
 		classify(buf, strlen(buf), NULL, 0, &run);
 		memset(k, 0, sizeof k);
-		k[0] = (struct scan_known){ 7, port_of(&run, role("detached")),
-			role("detached"), 0, NOW - 3600, 0 };
-		k[1] = (struct scan_known){ 8, port_of(&run, role("attached")),
-			role("attached"), 1, NOW - 3600, 0 };
+		k[0] = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
+			NOW - 3600, 0 };
+		k[1] = (struct scan_known){ 8, port_of(&run, role("attached")), role("attached"), 1,
+			NOW - 3600, 0 };
 		done(&run);
 		classify(buf, strlen(buf), k, 2, &run);
 		VERDICT(&run, role("detached"), SCAN_OURS_ORPHANED, 1, 1, "session 7");
@@ -206,14 +205,13 @@ scene_orphan_and_live(void)
 static void
 truncated(void)
 {
-	struct run		run;
-	struct scan_known	k;
-	char			*buf = fixture("linux-ss.txt");
-	size_t			len = strlen(buf), cut, j, bad = 0;
+	struct run run;
+	struct scan_known k;
+	char *buf = fixture("linux-ss.txt");
+	size_t len = strlen(buf), cut, j, bad = 0;
 
 	classify(buf, len, NULL, 0, &run);
-	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
-		0, 0 };
+	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0, 0, 0 };
 	done(&run);
 	for (cut = 0; cut + 1 < len; cut++) {
 		char *err = NULL;
@@ -241,13 +239,12 @@ truncated(void)
 static void
 ending_supervisor_alive(void)
 {
-	struct run		run;
-	struct scan_known	k;
-	char			*buf = fixture("linux-ss.txt");
+	struct run run;
+	struct scan_known k;
+	char *buf = fixture("linux-ss.txt");
 
 	classify(buf, strlen(buf), NULL, 0, &run);
-	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
-		0, 1 };
+	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0, 0, 1 };
 	done(&run);
 	classify(buf, strlen(buf), &k, 1, &run);
 	VERDICT(&run, role("detached"), SCAN_OURS_LIVE, 0, 0, "supervisor is still stopping");
@@ -262,13 +259,13 @@ ending_supervisor_alive(void)
 static void
 session_too_young(void)
 {
-	struct run		run;
-	struct scan_known	k;
-	char			*buf = fixture("linux-ss.txt");
+	struct run run;
+	struct scan_known k;
+	char *buf = fixture("linux-ss.txt");
 
 	classify(buf, strlen(buf), NULL, 0, &run);
-	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0,
-		NOW - 10, 0 };
+	k = (struct scan_known){ 7, port_of(&run, role("detached")), role("detached"), 0, NOW - 10,
+		0 };
 	done(&run);
 	classify(buf, strlen(buf), &k, 1, &run);
 	VERDICT(&run, role("detached"), SCAN_OURS_ORPHANED, 0, 0, "started 10s ago");
@@ -279,13 +276,12 @@ session_too_young(void)
 static void
 orphan_heard_lately(void)
 {
-	struct run		run;
-	struct scan_known	k;
-	char			*buf = fixture("linux-ss.txt");
+	struct run run;
+	struct scan_known k;
+	char *buf = fixture("linux-ss.txt");
 
 	classify(buf, strlen(buf), NULL, 0, &run);
-	k = (struct scan_known){ 9, port_of(&run, role("attached")), role("attached"), 0,
-		0, 0 };
+	k = (struct scan_known){ 9, port_of(&run, role("attached")), role("attached"), 0, 0, 0 };
 	done(&run);
 	classify(buf, strlen(buf), &k, 1, &run);
 	VERDICT(&run, role("attached"), SCAN_OURS_ORPHANED, 0, 0, "scan again later");
@@ -296,11 +292,11 @@ orphan_heard_lately(void)
 static void
 half_matches(void)
 {
-	struct run		run;
-	struct scan_known	k[2];
-	char			*buf = fixture("linux-ss.txt");
-	long			d = role("detached");
-	int			port;
+	struct run run;
+	struct scan_known k[2];
+	char *buf = fixture("linux-ss.txt");
+	long d = role("detached");
+	int port;
 
 	classify(buf, strlen(buf), NULL, 0, &run);
 	port = port_of(&run, d);
@@ -336,9 +332,9 @@ half_matches(void)
 static void
 utmp_doubts(void)
 {
-	struct run	 run;
-	char		*buf, line[128];
-	long		 d = role("detached");
+	struct run run;
+	char *buf, line[128];
+	long d = role("detached");
 
 	/* No who on the host: nothing says whether a client is attached. */
 	buf = drop(fixture("linux-ss.txt"), "who ");
@@ -402,10 +398,10 @@ utmp_doubts(void)
 static void
 process_doubts(void)
 {
-	struct run		 run;
-	struct scan_known	 k;
-	char			*buf, from[64], to[64];
-	long			 d = role("detached");
+	struct run run;
+	struct scan_known k;
+	char *buf, from[64], to[64];
+	long d = role("detached");
 	const struct scan_server *s;
 
 	/* Unknown start time: a reused pid could not be told apart. */
@@ -455,7 +451,8 @@ process_doubts(void)
 static void
 never_connected_old(void)
 {
-	static const char text[] = "moshman-scan 1\nme 0 726f6f74\n"
+	static const char text[] =
+	    "moshman-scan 1\nme 0 726f6f74\n"
 	    "proc 100 1 0 p:b:1 300 - 6d6f73682d736572766572 6d6f73682d736572766572\n"
 	    "proc 101 100 0 p:b:2 300 pts/4 6d6f73682d736572766572 6d6f73682d736572766572\n"
 	    "child 100 101 pts/4\n"
@@ -472,8 +469,8 @@ never_connected_old(void)
 static void
 other_views(void)
 {
-	struct run	 run;
-	char		*buf;
+	struct run run;
+	char *buf;
 
 	/* The same scene seen by user nobody: its own new server only. */
 	buf = fixture("linux-ss-nobody.txt");
@@ -496,9 +493,9 @@ other_views(void)
 static void
 no_ports(void)
 {
-	struct run		 run;
-	struct scan_known	 k = { 7, 60001, 812, 0, 0, 0 };
-	char			*buf;
+	struct run run;
+	struct scan_known k = { 7, 60001, 812, 0, 0, 0 };
+	char *buf;
 
 	buf = drop(fixture("macos-like.txt"), "lsof ");
 	buf = edit(buf, "ports lsof\n", "missing lsof\nports none\n");

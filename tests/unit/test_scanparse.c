@@ -19,9 +19,9 @@
 static char *
 slurp(const char *path, size_t *len)
 {
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 n = 0, cap = 0, got;
+	FILE *f;
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return NULL;
@@ -45,9 +45,9 @@ slurp(const char *path, size_t *len)
 static char *
 fixture(const char *name, size_t *len)
 {
-	const char	*top = getenv("MOSHMAN_TOP");
-	char		 path[4096];
-	char		*buf;
+	const char *top = getenv("MOSHMAN_TOP");
+	char path[4096];
+	char *buf;
 
 	snprintf(path, sizeof path, "%s/tests/fixtures/scan/%s", top ? top : ".", name);
 	if ((buf = slurp(path, len)) == NULL) {
@@ -63,9 +63,9 @@ fixture(const char *name, size_t *len)
 static long
 role(const char *name)
 {
-	size_t	 len;
-	char	*buf = fixture("pids.txt", &len), *p, key[32];
-	long	 pid = -1;
+	size_t len;
+	char *buf = fixture("pids.txt", &len), *p, key[32];
+	long pid = -1;
 
 	snprintf(key, sizeof key, "%s=", name);
 	for (p = buf; (p = strstr(p, key)) != NULL; p++) {
@@ -81,9 +81,9 @@ role(const char *name)
 static int
 parse_fixture(const char *name, struct scan_result *r)
 {
-	size_t	 len;
-	char	*buf = fixture(name, &len), *err = NULL;
-	int	 rc;
+	size_t len;
+	char *buf = fixture(name, &len), *err = NULL;
+	int rc;
 
 	rc = scanparse_collect(buf, len, r, &err);
 	if (rc != 0)
@@ -96,8 +96,8 @@ parse_fixture(const char *name, struct scan_result *r)
 static int
 parse_text(const char *text, struct scan_result *r)
 {
-	char	*err = NULL;
-	int	 rc = scanparse_collect(text, strlen(text), r, &err);
+	char *err = NULL;
+	int rc = scanparse_collect(text, strlen(text), r, &err);
 
 	free(err);
 	return rc;
@@ -107,10 +107,10 @@ parse_text(const char *text, struct scan_result *r)
 static void
 check_scene(const char *name, int want_ports)
 {
-	struct scan_result		 r;
-	const struct scan_server	*a, *d, *n, *twin = NULL;
-	long				 newpid = role("new");
-	size_t				 i;
+	struct scan_result r;
+	const struct scan_server *a, *d, *n, *twin = NULL;
+	long newpid = role("new");
+	size_t i;
 
 	CHECK_INT(parse_fixture(name, &r), 0);
 	CHECK(r.complete);
@@ -139,15 +139,14 @@ check_scene(const char *name, int want_ports)
 	CHECK_INT(twin->utmp, SCAN_UTMP_NONE);
 	CHECK_INT(a->utmp_marks, 1);
 	CHECK_INT(d->utmp_marks, 1);
-	CHECK(d->utmp_tty != NULL && d->child_tty != NULL &&
-	    strcmp(d->utmp_tty, d->child_tty) == 0);
-	CHECK(a->utmp_tty != NULL && a->child_tty != NULL &&
-	    strcmp(a->utmp_tty, a->child_tty) == 0);
+	CHECK(
+	    d->utmp_tty != NULL && d->child_tty != NULL && strcmp(d->utmp_tty, d->child_tty) == 0);
+	CHECK(
+	    a->utmp_tty != NULL && a->child_tty != NULL && strcmp(a->utmp_tty, a->child_tty) == 0);
 	CHECK_INT(twin->twin_of, newpid);
 	CHECK(n->has_twin);
 	CHECK(!d->has_twin && !a->has_twin);
-	CHECK(twin->tty != NULL && n->child_tty != NULL &&
-	    strcmp(twin->tty, n->child_tty) == 0);
+	CHECK(twin->tty != NULL && n->child_tty != NULL && strcmp(twin->tty, n->child_tty) == 0);
 	CHECK(a->start != NULL && d->start != NULL && n->start != NULL);
 	CHECK(strcmp(a->start, d->start) != 0 || r.mode[0] == 'p');
 	CHECK(d->elapsed >= 60 && d->elapsed < 120);
@@ -224,8 +223,8 @@ busybox(void)
 static void
 linux_ps(void)
 {
-	struct scan_result		 r;
-	const struct scan_server	*d;
+	struct scan_result r;
+	const struct scan_server *d;
 
 	check_scene("linux-ps.txt", 1);
 	check_scene("linux-ps-lsof.txt", 1);
@@ -242,8 +241,8 @@ linux_ps(void)
 static void
 macos_like(void)
 {
-	struct scan_result		 r;
-	const struct scan_server	*s;
+	struct scan_result r;
+	const struct scan_server *s;
 
 	/* Written by hand after macOS's formats (no macOS here): ps with full paths in
 	 * comm and "??" ttys, BSD who, lsof, neither ss nor netstat -p. */
@@ -260,8 +259,7 @@ macos_like(void)
 	CHECK(s != NULL && s->utmp == SCAN_UTMP_DETACHED);
 	CHECK(s != NULL && s->child_tty != NULL && strcmp(s->child_tty, "ttys003") == 0);
 	s = scanparse_find(&r, 950);
-	CHECK(s != NULL && s->utmp == SCAN_UTMP_ATTACHED && s->nports == 1 &&
-	    s->ports[0] == 60002);
+	CHECK(s != NULL && s->utmp == SCAN_UTMP_ATTACHED && s->nports == 1 && s->ports[0] == 60002);
 	CHECK_HAS(s != NULL ? s->utmp_host : NULL, "192.0.2.7 via mosh [950]");
 	/* "vim mosh-server.c" is not a server. */
 	CHECK(scanparse_find(&r, 977) == NULL);
@@ -274,9 +272,9 @@ macos_like(void)
 static void
 truncated(void)
 {
-	const char	*names[] = { "linux-ss.txt", "busybox.txt", "linux-ps.txt" };
-	size_t		 i, cut, len, bad = 0;
-	char		*buf, *err;
+	const char *names[] = { "linux-ss.txt", "busybox.txt", "linux-ps.txt" };
+	size_t i, cut, len, bad = 0;
+	char *buf, *err;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
 		buf = fixture(names[i], &len);
@@ -297,8 +295,8 @@ truncated(void)
 static void
 header_and_trailer(void)
 {
-	struct scan_result	 r;
-	char			*err = NULL;
+	struct scan_result r;
+	char *err = NULL;
 
 	CHECK_INT(scanparse_collect("", 0, &r, &err), -1);
 	CHECK_HAS(err, "no moshman scan output");
@@ -332,7 +330,8 @@ header_and_trailer(void)
 
 	/* NUL bytes in a line, CRLF line ends. */
 	CHECK_INT(scanparse_collect("moshman-scan 1\r\nme 0 -\r\nwho a\0b\r\nend\r\n", 38, &r,
-	    &err), 0);
+	              &err),
+	    0);
 	CHECK(r.complete);
 	CHECK(r.suspect);
 	scanparse_free(&r);
@@ -345,9 +344,9 @@ header_and_trailer(void)
 static void
 me_twice(void)
 {
-	struct scan_result	r;
-	static const char	text[] = "moshman-scan 1\nme - 727f6f74\nos Linux\n"
-	    "me - 616461\nme 5 616461\nend\n";
+	struct scan_result r;
+	static const char text[] = "moshman-scan 1\nme - 727f6f74\nos Linux\n"
+	                           "me - 616461\nme 5 616461\nend\n";
 
 	CHECK_INT(parse_text(text, &r), 0);
 	CHECK(r.complete);
@@ -379,8 +378,8 @@ static const char hostile_ps[] =
 static void
 hostile_processes(void)
 {
-	struct scan_result		 r;
-	const struct scan_server	*s;
+	struct scan_result r;
+	const struct scan_server *s;
 
 	CHECK_INT(parse_text(hostile_ps, &r), 0);
 	CHECK(r.complete);
@@ -400,10 +399,10 @@ hostile_processes(void)
 static void
 who_lines(void)
 {
-	struct scan_who	w;
+	struct scan_who w;
 
-	CHECK_INT(scanparse_who_line("ada      pts/3        2026-11-29 19:00 (mosh [25745])",
-	    &w), 1);
+	CHECK_INT(scanparse_who_line("ada      pts/3        2026-11-29 19:00 (mosh [25745])", &w),
+	    1);
 	CHECK_STR(w.user, "ada");
 	CHECK_STR(w.tty, "pts/3");
 	CHECK_INT(w.pid, 25745);
@@ -411,27 +410,28 @@ who_lines(void)
 	CHECK_STR(w.host, "mosh [25745]");
 	scanparse_who_free(&w);
 
-	CHECK_INT(scanparse_who_line("ada pts/1 Nov 29 18:55 (2001:db8::7 via mosh [6239])",
-	    &w), 1);
+	CHECK_INT(scanparse_who_line("ada pts/1 Nov 29 18:55 (2001:db8::7 via mosh [6239])", &w),
+	    1);
 	CHECK_INT(w.state, SCAN_UTMP_ATTACHED);
 	CHECK_STR(w.host, "2001:db8::7 via mosh [6239]");
 	scanparse_who_free(&w);
 
 	/* BusyBox: no parentheses, idle column. */
 	CHECK_INT(scanparse_who_line("root            pts/1           00:04   Nov 29 "
-	    "18:55:46  127.0.0.1 via mosh [6239]", &w), 1);
+	                             "18:55:46  127.0.0.1 via mosh [6239]",
+	              &w),
+	    1);
 	CHECK_INT(w.state, SCAN_UTMP_ATTACHED);
 	CHECK_INT(w.pid, 6239);
 	CHECK_STR(w.host, "127.0.0.1 via mosh [6239]");
 	scanparse_who_free(&w);
-	CHECK_INT(scanparse_who_line("root   pts/0   00:00   Nov 29 19:00:15  mosh [11228]",
-	    &w), 1);
+	CHECK_INT(scanparse_who_line("root   pts/0   00:00   Nov 29 19:00:15  mosh [11228]", &w),
+	    1);
 	CHECK_INT(w.state, SCAN_UTMP_DETACHED);
 	scanparse_who_free(&w);
 
 	/* Not marks. */
-	CHECK_INT(scanparse_who_line("root     pts/2        Nov 29 18:55 (tmux(6248).%0)", &w),
-	    0);
+	CHECK_INT(scanparse_who_line("root     pts/2        Nov 29 18:55 (tmux(6248).%0)", &w), 0);
 	CHECK_INT(scanparse_who_line("root     tty1         Nov 29 18:55", &w), 0);
 	CHECK_INT(scanparse_who_line("eve pts/5 Nov 29 18:55 (evil mosh [6239])", &w), 0);
 	CHECK_INT(scanparse_who_line("eve pts/5 Nov 29 18:55 (a b via mosh [6239])", &w), 0);
@@ -459,8 +459,8 @@ static const char forged_who[] =
 static void
 hostile_who(void)
 {
-	struct scan_result		 r;
-	const struct scan_server	*s;
+	struct scan_result r;
+	const struct scan_server *s;
 
 	CHECK_INT(parse_text(forged_who, &r), 0);
 	s = scanparse_find(&r, 200);
@@ -471,13 +471,16 @@ hostile_who(void)
 	scanparse_free(&r);
 
 	/* eve's host name "x\nroot pts/1 ... (mosh [100]" printed raw by who. */
-	CHECK_INT(parse_text("moshman-scan 1\nme 0 726f6f74\n"
-	    "proc 100 1 0 p:b:1 500 - 6d6f73682d736572766572 6d6f73682d736572766572\n"
-	    "child 100 101 pts/1\n"
-	    "who root     pts/1        Nov 29 18:55 (127.0.0.1 via mosh [100])\n"
-	    "who eve      pts/5        Nov 29 18:55 (x\n"
-	    "who root pts/1 Nov 29 18:55 (mosh [100])\n"
-	    "end\n", &r), 0);
+	CHECK_INT(
+	    parse_text("moshman-scan 1\nme 0 726f6f74\n"
+	               "proc 100 1 0 p:b:1 500 - 6d6f73682d736572766572 6d6f73682d736572766572\n"
+	               "child 100 101 pts/1\n"
+	               "who root     pts/1        Nov 29 18:55 (127.0.0.1 via mosh [100])\n"
+	               "who eve      pts/5        Nov 29 18:55 (x\n"
+	               "who root pts/1 Nov 29 18:55 (mosh [100])\n"
+	               "end\n",
+	        &r),
+	    0);
 	CHECK(r.utmp_damaged);
 	s = scanparse_find(&r, 100);
 	CHECK(s != NULL && s->utmp_marks == 2);
@@ -487,25 +490,33 @@ hostile_who(void)
 static void
 ss_lines(void)
 {
-	long	pids[4];
-	size_t	n;
-	int	port;
+	long pids[4];
+	size_t n;
+	int port;
 
 	CHECK_INT(scanparse_ss_line("UNCONN 0 0 127.0.0.1:41014 0.0.0.0:* "
-	    "users:((\"mosh-server\",pid=6239,fd=4))", &port, pids, 4, &n), 0);
+	                            "users:((\"mosh-server\",pid=6239,fd=4))",
+	              &port, pids, 4, &n),
+	    0);
 	CHECK_INT(port, 41014);
 	CHECK_INT(n, 1);
 	CHECK_INT(pids[0], 6239);
-	CHECK_INT(scanparse_ss_line("UNCONN 0 0 [::]:60001 [::]:* "
-	    "users:((\"mosh-server\",pid=7,fd=4),(\"mosh-server\",pid=6,fd=4))", &port,
-	    pids, 4, &n), 0);
+	CHECK_INT(
+	    scanparse_ss_line("UNCONN 0 0 [::]:60001 [::]:* "
+	                      "users:((\"mosh-server\",pid=7,fd=4),(\"mosh-server\",pid=6,fd=4))",
+	        &port, pids, 4, &n),
+	    0);
 	CHECK_INT(port, 60001);
 	CHECK_INT(n, 2);
 	/* A process named to look like an extra entry breaks the grammar. */
 	CHECK_INT(scanparse_ss_line("UNCONN 0 0 127.0.0.1:5000 0.0.0.0:* "
-	    "users:((\"a\",pid=6239,fd\",pid=9,fd=4))", &port, pids, 4, &n), -1);
+	                            "users:((\"a\",pid=6239,fd\",pid=9,fd=4))",
+	              &port, pids, 4, &n),
+	    -1);
 	CHECK_INT(scanparse_ss_line("UNCONN 0 0 127.0.0.1:5000 0.0.0.0:* "
-	    "users:((\"other\",pid=9,fd=4))", &port, pids, 4, &n), 0);
+	                            "users:((\"other\",pid=9,fd=4))",
+	              &port, pids, 4, &n),
+	    0);
 	CHECK_INT(n, 0);
 	CHECK_INT(scanparse_ss_line("garbage", &port, pids, 4, &n), -1);
 }
@@ -513,27 +524,33 @@ ss_lines(void)
 static void
 netstat_procnet_lines(void)
 {
-	long		pid;
-	int		port;
-	unsigned long	inode;
+	long pid;
+	int port;
+	unsigned long inode;
 
 	CHECK_INT(scanparse_netstat_line("udp        0      0 127.0.0.1:41014         "
-	    "0.0.0.0:*                           6239/mosh-server    ", &port, &pid), 0);
+	                                 "0.0.0.0:*                           6239/mosh-server    ",
+	              &port, &pid),
+	    0);
 	CHECK_INT(port, 41014);
 	CHECK_INT(pid, 6239);
-	CHECK_INT(scanparse_netstat_line("udp6 0 0 :::60001 :::* 12/mosh-server", &port,
-	    &pid), 0);
+	CHECK_INT(scanparse_netstat_line("udp6 0 0 :::60001 :::* 12/mosh-server", &port, &pid), 0);
 	CHECK_INT(port, 60001);
-	CHECK_INT(scanparse_netstat_line("udp 0 0 0.0.0.0:68 0.0.0.0:* 12/dhclient", &port,
-	    &pid), -1);
+	CHECK_INT(scanparse_netstat_line("udp 0 0 0.0.0.0:68 0.0.0.0:* 12/dhclient", &port, &pid),
+	    -1);
 	CHECK_INT(scanparse_netstat_line("udp 0 0 0.0.0.0:68 0.0.0.0:* -", &port, &pid), -1);
-	CHECK_INT(scanparse_procnet_line(" 6607: 0100007F:A036 00000000:0000 07 "
-	    "00000000:00000000 00:00000000 00000000     0        0 12137 2 "
-	    "0000000078f13e09 0", &port, &inode), 0);
+	CHECK_INT(
+	    scanparse_procnet_line(" 6607: 0100007F:A036 00000000:0000 07 "
+	                           "00000000:00000000 00:00000000 00000000     0        0 12137 2 "
+	                           "0000000078f13e09 0",
+	        &port, &inode),
+	    0);
 	CHECK_INT(port, 0xA036);
 	CHECK_INT(inode, 12137);
 	CHECK_INT(scanparse_procnet_line("  sl  local_address rem_address   st tx_queue "
-	    "rx_queue tr tm->when retrnsmt   uid  timeout inode", &port, &inode), -1);
+	                                 "rx_queue tr tm->when retrnsmt   uid  timeout inode",
+	              &port, &inode),
+	    -1);
 }
 
 static void
@@ -554,11 +571,11 @@ etime(void)
 static void
 kill_args(void)
 {
-	struct scan_kill_req	 ok[] = { { 123, "p:6ff3-aa:105681" }, { 45, "s:Sun_Nov_29" } };
-	struct scan_kill_req	 bad[] = { { 123, "p:x;rm -rf /" } };
-	struct scan_kill_req	 nostart[] = { { 123, NULL } };
-	struct scan_kill_req	 init[] = { { 1, "p:b:1" } };
-	char			*out = NULL, *err = NULL;
+	struct scan_kill_req ok[] = { { 123, "p:6ff3-aa:105681" }, { 45, "s:Sun_Nov_29" } };
+	struct scan_kill_req bad[] = { { 123, "p:x;rm -rf /" } };
+	struct scan_kill_req nostart[] = { { 123, NULL } };
+	struct scan_kill_req init[] = { { 1, "p:b:1" } };
+	char *out = NULL, *err = NULL;
 
 	CHECK_INT(scanparse_kill_args(ok, 2, 0, 0, &out, &err), 0);
 	CHECK_STR(out, "-s TERM 123:p:6ff3-aa:105681 45:s:Sun_Nov_29");
@@ -582,12 +599,12 @@ static void
 kill_output(void)
 {
 	static const char good[] = "moshman-kill 1\nme 1000\n"
-	    "kill 11228 exited TERM 1\nkill 11229 start-changed - 0\n"
-	    "kill 11230 killed TERM,KILL 10\nkill 11231 alive USR1 10\n"
-	    "kill 11232 gone - 0\nend\n";
-	struct scan_kill_result	 r;
-	char			*err = NULL;
-	size_t			 cut, bad = 0;
+	                           "kill 11228 exited TERM 1\nkill 11229 start-changed - 0\n"
+	                           "kill 11230 killed TERM,KILL 10\nkill 11231 alive USR1 10\n"
+	                           "kill 11232 gone - 0\nend\n";
+	struct scan_kill_result r;
+	char *err = NULL;
+	size_t cut, bad = 0;
 
 	CHECK_INT(scanparse_kill(good, strlen(good), &r, &err), 0);
 	CHECK(r.complete);
@@ -616,8 +633,7 @@ kill_output(void)
 	}
 	CHECK_INT(bad, 0);
 
-	CHECK_INT(scanparse_kill("moshman-kill 1\nkill 5 vanished - 0\nend\n", 38, &r, &err),
-	    0);
+	CHECK_INT(scanparse_kill("moshman-kill 1\nkill 5 vanished - 0\nend\n", 38, &r, &err), 0);
 	CHECK(!r.complete);
 	scanparse_kill_free(&r);
 	CHECK_INT(scanparse_kill("sh: not found\n", 14, &r, &err), -1);
@@ -630,9 +646,9 @@ kill_output(void)
 static void
 embedded(void)
 {
-	const char	*top = getenv("MOSHMAN_TOP");
-	char		 path[4096], *text;
-	size_t		 len;
+	const char *top = getenv("MOSHMAN_TOP");
+	char path[4096], *text;
+	size_t len;
 
 	snprintf(path, sizeof path, "%s/src/scan/scan_collect.sh", top ? top : ".");
 	text = slurp(path, &len);
@@ -652,12 +668,12 @@ embedded(void)
 static int
 cli_parse(int argc, char **argv)
 {
-	struct scan_result	 r;
-	struct scan_known	*known = NULL;
-	struct scan_verdict	*v = NULL;
-	size_t			 len, nk = 0, nv, i, j;
-	char			*buf, *err = NULL;
-	int			 a;
+	struct scan_result r;
+	struct scan_known *known = NULL;
+	struct scan_verdict *v = NULL;
+	size_t len, nk = 0, nv, i, j;
+	char *buf, *err = NULL;
+	int a;
 
 	if ((buf = slurp(argv[2], &len)) == NULL) {
 		fprintf(stderr, "cannot read %s\n", argv[2]);
@@ -667,7 +683,7 @@ cli_parse(int argc, char **argv)
 	for (a = 3; a + 1 < argc; a += 2) {
 		if (strcmp(argv[a], "--known") != 0 ||
 		    sscanf(argv[a + 1], "%ld:%d:%ld:%d", &known[nk].session_id,
-		    &known[nk].mosh_port, &known[nk].server_pid, &known[nk].live) != 4) {
+		        &known[nk].mosh_port, &known[nk].server_pid, &known[nk].live) != 4) {
 			fprintf(stderr, "bad argument %s\n", argv[a]);
 			return 2;
 		}
@@ -677,8 +693,8 @@ cli_parse(int argc, char **argv)
 		printf("error %s\n", err);
 		return 1;
 	}
-	printf("result complete=%d suspect=%d mode=%s ports=%s missing=", r.complete,
-	    r.suspect, r.mode ? r.mode : "-", r.ports_from ? r.ports_from : "-");
+	printf("result complete=%d suspect=%d mode=%s ports=%s missing=", r.complete, r.suspect,
+	    r.mode ? r.mode : "-", r.ports_from ? r.ports_from : "-");
 	for (i = 0; i < r.nmissing; i++)
 		printf("%s%s", i ? "," : "", r.missing[i]);
 	printf("\n");
@@ -705,9 +721,9 @@ cli_parse(int argc, char **argv)
 static int
 cli_kill(const char *path)
 {
-	struct scan_kill_result	 r;
-	size_t			 len, i;
-	char			*buf, *err = NULL;
+	struct scan_kill_result r;
+	size_t len, i;
+	char *buf, *err = NULL;
 
 	if ((buf = slurp(path, &len)) == NULL)
 		return 2;
@@ -719,8 +735,8 @@ cli_kill(const char *path)
 	for (i = 0; i < r.nreports; i++) {
 		printf("pid %ld %s signals=%s waited=%d gone=%d\n", r.reports[i].pid,
 		    scanparse_kill_status_name(r.reports[i].status),
-		    r.reports[i].signals[0] ? r.reports[i].signals : "-",
-		    r.reports[i].waited, scanparse_kill_gone(r.reports[i].status));
+		    r.reports[i].signals[0] ? r.reports[i].signals : "-", r.reports[i].waited,
+		    scanparse_kill_gone(r.reports[i].status));
 	}
 	scanparse_kill_free(&r);
 	free(buf);
@@ -730,9 +746,9 @@ cli_kill(const char *path)
 static int
 cli_kill_args(int argc, char **argv)
 {
-	struct scan_kill_req	*reqs;
-	char			*out = NULL, *err = NULL, *colon;
-	int			 i, n = argc - 4;
+	struct scan_kill_req *reqs;
+	char *out = NULL, *err = NULL, *colon;
+	int i, n = argc - 4;
 
 	if (n < 0)
 		return 2;
@@ -742,7 +758,7 @@ cli_kill_args(int argc, char **argv)
 		reqs[i].start = *colon == ':' ? colon + 1 : NULL;
 	}
 	if (scanparse_kill_args(reqs, (size_t)n, strcmp(argv[2], "USR1") == 0,
-	    strcmp(argv[3], "1") == 0, &out, &err) != 0) {
+	        strcmp(argv[3], "1") == 0, &out, &err) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}

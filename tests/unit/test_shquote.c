@@ -19,8 +19,7 @@ static char canary[256];
 /* Run SHELL... -c script (shell: argv up to "-c", NULL-terminated) and collect its
  * stdout (up to size-1 bytes); returns the exit status. */
 static int
-run_in(const char *const *shell, const char *script, char *out, size_t size,
-    size_t *outlen)
+run_in(const char *const *shell, const char *script, char *out, size_t size, size_t *outlen)
 {
 	int fds[2], status;
 	size_t n = 0;
@@ -262,8 +261,13 @@ static void
 test_script_shells(void)
 {
 	static const char *const shells[][3] = {
-		{ "sh", NULL }, { "bash", NULL }, { "dash", NULL }, { "busybox", "sh", NULL },
-		{ "tcsh", NULL }, { "csh", NULL }, { "fish", NULL },
+		{ "sh", NULL },
+		{ "bash", NULL },
+		{ "dash", NULL },
+		{ "busybox", "sh", NULL },
+		{ "tcsh", NULL },
+		{ "csh", NULL },
+		{ "fish", NULL },
 	};
 	const char *words[] = { "a b", "c'd", "!x", "$HOME", NULL };
 	char *script, *qw, *line, *want, out[8192], bytes[256], pad[3001];
@@ -276,8 +280,10 @@ test_script_shells(void)
 	memset(pad, 'p', sizeof pad - 1);
 	pad[sizeof pad - 1] = '\0';
 	snprintf(canary, sizeof canary, "%s/canary-script", tmpdir);
-	xasprintf(&script, "# %s\nprintf '%%s|' \"$0\" \"$@\"\ncat <<'MOSHEOF'\n%s\nMOSHEOF\n"
-	    ": '; touch %s; '\n", pad, bytes, canary);
+	xasprintf(&script,
+	    "# %s\nprintf '%%s|' \"$0\" \"$@\"\ncat <<'MOSHEOF'\n%s\nMOSHEOF\n"
+	    ": '; touch %s; '\n",
+	    pad, bytes, canary);
 	xasprintf(&want, "moshman-t|a b|c'd|!x|$HOME|%s\n", bytes);
 	qw = shquote_argv(-1, words);
 	line = shquote_script("moshman-t", script, qw);

@@ -26,8 +26,7 @@ static char memfs_patterns[16][256]; /* what the parser asked for */
 static size_t memfs_npatterns;
 
 static int
-memfs_include(void *arg, const char *pattern, struct sshconfig_file **out, size_t *n,
-    char **error)
+memfs_include(void *arg, const char *pattern, struct sshconfig_file **out, size_t *n, char **error)
 {
 	struct sshconfig_file *files = NULL;
 	size_t k = 0;
@@ -114,8 +113,8 @@ nhosts(const struct sshconfig *c)
 
 /* Is there a message at file:line with this level whose text holds needle? */
 static int
-has_msg(const struct sshconfig *c, enum sshconfig_level level, const char *file,
-    unsigned line, const char *needle)
+has_msg(const struct sshconfig *c, enum sshconfig_level level, const char *file, unsigned line,
+    const char *needle)
 {
 	const struct sshconfig_msg *m;
 	size_t n;
@@ -167,9 +166,8 @@ has_note(const struct sshconfig_host *h, const char *needle)
 
 /* The six values of a profile at once; NULL/0 mean unset. */
 static void
-check_host(const struct sshconfig *c, const char *name, const char *hostname,
-    const char *user, int port, const char *identity, const char *jump,
-    const char *command)
+check_host(const struct sshconfig *c, const char *name, const char *hostname, const char *user,
+    int port, const char *identity, const char *jump, const char *command)
 {
 	const struct sshconfig_host *h = host(c, name);
 
@@ -191,26 +189,26 @@ test_spellings(void)
 {
 	/* Every way ssh_config lets you write "Keyword value". */
 	struct sshconfig *c = parse("Host a1\n"
-				    "  HostName one\n"
-				    "Host=a2\n"
-				    "  HostName=two\n"
-				    "Host = a3\n"
-				    "  HOSTNAME = three\n"
-				    "Host\ta4\n"
-				    "\thostname\tfour   \n"
-				    "Host a5\n"
-				    "  hostname =five\n"
-				    "Host a6\n"
-				    "  HostName= six\n"
-				    "  \n"
-				    "\n"
-				    "   # an indented comment\n"
-				    "# a comment\n"
-				    "Host a7 # comment after the pattern\n"
-				    "  HostName seven#not-a-comment\n"
-				    "  User \"quoted user\"\n"
-				    "  Port '2222'\n"
-				    "  IdentityFile ~/k\\ with\\ space\n");
+	                            "  HostName one\n"
+	                            "Host=a2\n"
+	                            "  HostName=two\n"
+	                            "Host = a3\n"
+	                            "  HOSTNAME = three\n"
+	                            "Host\ta4\n"
+	                            "\thostname\tfour   \n"
+	                            "Host a5\n"
+	                            "  hostname =five\n"
+	                            "Host a6\n"
+	                            "  HostName= six\n"
+	                            "  \n"
+	                            "\n"
+	                            "   # an indented comment\n"
+	                            "# a comment\n"
+	                            "Host a7 # comment after the pattern\n"
+	                            "  HostName seven#not-a-comment\n"
+	                            "  User \"quoted user\"\n"
+	                            "  Port '2222'\n"
+	                            "  IdentityFile ~/k\\ with\\ space\n");
 
 	CHECK_INT(nhosts(c), 7);
 	CHECK_STR(host(c, "a1")->hostname, "one");
@@ -220,8 +218,8 @@ test_spellings(void)
 	CHECK_STR(host(c, "a5")->hostname, "five");
 	CHECK_STR(host(c, "a6")->hostname, "six");
 	/* A '#' starts a comment only where a word would start. */
-	check_host(c, "a7", "seven#not-a-comment", "quoted user", 2222, HOME "/k with space",
-	    NULL, NULL);
+	check_host(c, "a7", "seven#not-a-comment", "quoted user", 2222, HOME "/k with space", NULL,
+	    NULL);
 	CHECK_INT(sshconfig_count(c, SSHCONFIG_ERROR), 0);
 	CHECK_INT(sshconfig_count(c, SSHCONFIG_WARNING), 0);
 	sshconfig_free(c);
@@ -254,17 +252,17 @@ static void
 test_first_value_wins(void)
 {
 	struct sshconfig *c = parse("Host *.example\n"
-				    "  User early\n"
-				    "Host web.example other\n"
-				    "  User late\n"
-				    "  Port 2200\n"
-				    "  HostName 10.1.1.1\n"
-				    "Host web.example\n"
-				    "  Port 9999\n"
-				    "  HostName ignored\n"
-				    "Host *\n"
-				    "  User everyone\n"
-				    "  Port 22\n");
+	                            "  User early\n"
+	                            "Host web.example other\n"
+	                            "  User late\n"
+	                            "  Port 2200\n"
+	                            "  HostName 10.1.1.1\n"
+	                            "Host web.example\n"
+	                            "  Port 9999\n"
+	                            "  HostName ignored\n"
+	                            "Host *\n"
+	                            "  User everyone\n"
+	                            "  Port 22\n");
 
 	/* A wildcard block before the alias's own block still applies, and first wins. */
 	check_host(c, "web.example", "10.1.1.1", "early", 2200, NULL, NULL, NULL);
@@ -279,11 +277,11 @@ test_multi_name_host(void)
 	const struct sshconfig_host *h;
 	size_t n;
 	struct sshconfig *c = parse("# header\n"
-				    "Host b a c\n"
-				    "  User shared\n"
-				    "Host a\n"
-				    "  Port 2001\n"
-				    "Host d b\n");
+	                            "Host b a c\n"
+	                            "  User shared\n"
+	                            "Host a\n"
+	                            "  Port 2001\n"
+	                            "Host d b\n");
 
 	sshconfig_hosts(c, &h, &n);
 	CHECK_INT(n, 4);
@@ -308,12 +306,12 @@ static void
 test_wildcards_and_negation(void)
 {
 	struct sshconfig *c = parse("Host *.corp !secret.corp\n"
-				    "  ProxyJump bastion\n"
-				    "Host app.corp secret.corp db?.corp\n"
-				    "  User corp\n"
-				    "Host db1.corp\n"
-				    "Host !app.corp *\n"
-				    "  Port 2222\n");
+	                            "  ProxyJump bastion\n"
+	                            "Host app.corp secret.corp db?.corp\n"
+	                            "  User corp\n"
+	                            "Host db1.corp\n"
+	                            "Host !app.corp *\n"
+	                            "  Port 2222\n");
 
 	check_host(c, "app.corp", "app.corp", "corp", 0, NULL, "bastion", NULL);
 	check_host(c, "secret.corp", "secret.corp", "corp", 2222, NULL, NULL, NULL);
@@ -331,8 +329,8 @@ static void
 test_unusable_names(void)
 {
 	struct sshconfig *c = parse("Host \"two words\" user@host -dash %h ok semi;colon\n"
-				    "Host self !self mid!bang\n"
-				    "  User never\n");
+	                            "Host self !self mid!bang\n"
+	                            "  User never\n");
 
 	/* '!' negates only at the start of a pattern: "mid!bang" is a plain name. */
 	CHECK_INT(nhosts(c), 2);
@@ -354,9 +352,9 @@ test_case(void)
 	/* Keywords ignore case; Host patterns do not (ssh matches the name as typed), and the
 	 * resulting host name is lowercased the way ssh does before connecting. */
 	struct sshconfig *c = parse("hOsT Web\n  HOSTNAME Web.EXAMPLE.com\n"
-				    "Host web\n  hostname other\n"
-				    "Host v6\n  HostName FE80::1\n"
-				    "Host MiXed\n");
+	                            "Host web\n  hostname other\n"
+	                            "Host v6\n  HostName FE80::1\n"
+	                            "Host MiXed\n");
 
 	check_host(c, "Web", "web.example.com", NULL, 0, NULL, NULL, NULL);
 	check_host(c, "web", "other", NULL, 0, NULL, NULL, NULL);
@@ -369,9 +367,9 @@ static void
 test_hostname_tokens(void)
 {
 	struct sshconfig *c = parse("Host a b c\n"
-				    "Host a\n  HostName %h.lan\n"
-				    "Host b\n  HostName 100%%-%h\n"
-				    "Host c\n  HostName %z.lan\n");
+	                            "Host a\n  HostName %h.lan\n"
+	                            "Host b\n  HostName 100%%-%h\n"
+	                            "Host c\n  HostName %z.lan\n");
 	const struct sshconfig_host *h;
 
 	check_host(c, "a", "a.lan", NULL, 0, NULL, NULL, NULL);
@@ -388,16 +386,16 @@ test_hostname_tokens(void)
 static void
 test_proxies(void)
 {
-	struct sshconfig *c = parse(
-	    "Host cmd\n  ProxyCommand  ssh -W \"%h:%p\" 'jump host' # for the shell\n"
-	    "Host jmp\n  ProxyJump ssh://alice;x=1@j1:022/,u@[fe80::1]:2200,j3 # comment\n"
-	    "Host jmp-then-cmd\n  ProxyJump j\n  ProxyCommand nc %h %p\n"
-	    "Host cmd-then-jmp\n  ProxyCommand nc %h %p\n  ProxyJump j\n"
-	    "Host none-then-cmd\n  ProxyJump none\n  ProxyCommand nc %h %p\n"
-	    "Host none-then-jmp\n  ProxyJump NONE\n  ProxyJump j\n"
-	    "Host cmdnone\n  ProxyCommand none\n  ProxyJump j\n"
-	    "Host none-comment\n  ProxyJump none # why\n  ProxyCommand nc %h %p\n"
-	    "Host *\n  ProxyCommand default %h\n");
+	struct sshconfig *c =
+	    parse("Host cmd\n  ProxyCommand  ssh -W \"%h:%p\" 'jump host' # for the shell\n"
+	          "Host jmp\n  ProxyJump ssh://alice;x=1@j1:022/,u@[fe80::1]:2200,j3 # comment\n"
+	          "Host jmp-then-cmd\n  ProxyJump j\n  ProxyCommand nc %h %p\n"
+	          "Host cmd-then-jmp\n  ProxyCommand nc %h %p\n  ProxyJump j\n"
+	          "Host none-then-cmd\n  ProxyJump none\n  ProxyCommand nc %h %p\n"
+	          "Host none-then-jmp\n  ProxyJump NONE\n  ProxyJump j\n"
+	          "Host cmdnone\n  ProxyCommand none\n  ProxyJump j\n"
+	          "Host none-comment\n  ProxyJump none # why\n  ProxyCommand nc %h %p\n"
+	          "Host *\n  ProxyCommand default %h\n");
 
 	check_host(c, "cmd", "cmd", NULL, 0, NULL, NULL,
 	    "ssh -W \"%h:%p\" 'jump host' # for the shell");
@@ -422,17 +420,17 @@ test_proxies(void)
 static void
 test_identity(void)
 {
-	struct sshconfig *c = parse(
-	    "Host k1\n  IdentityFile ~/.ssh/k1\n  IdentityFile ~/.ssh/second\n"
-	    "Host k2\n  HostName K2.Example\n  User bob\n  Port 2022\n"
-	    "  IdentityFile %d/.ssh/%u-%r@%h:%p-%n-%%\n"
-	    "Host k3\n  IdentityFile ${KEYDIR}/k3\n"
-	    "Host k4\n  IdentityFile keys/relative\n"
-	    "Host k5\n  IdentityFile /abs/%C-${NOPE}\n"
-	    "Host k6\n  IdentityFile none\n"
-	    "Host k7\n  IdentityFile ~other/.ssh/k\n"
-	    "Host k8\n  IdentityFile ~\n"
-	    "Host *\n  IdentityFile ~/.ssh/id_default\n");
+	struct sshconfig *c =
+	    parse("Host k1\n  IdentityFile ~/.ssh/k1\n  IdentityFile ~/.ssh/second\n"
+	          "Host k2\n  HostName K2.Example\n  User bob\n  Port 2022\n"
+	          "  IdentityFile %d/.ssh/%u-%r@%h:%p-%n-%%\n"
+	          "Host k3\n  IdentityFile ${KEYDIR}/k3\n"
+	          "Host k4\n  IdentityFile keys/relative\n"
+	          "Host k5\n  IdentityFile /abs/%C-${NOPE}\n"
+	          "Host k6\n  IdentityFile none\n"
+	          "Host k7\n  IdentityFile ~other/.ssh/k\n"
+	          "Host k8\n  IdentityFile ~\n"
+	          "Host *\n  IdentityFile ~/.ssh/id_default\n");
 	const struct sshconfig_host *h;
 
 	check_host(c, "k1", "k1", NULL, 0, HOME "/.ssh/k1", NULL, NULL);
@@ -440,8 +438,8 @@ test_identity(void)
 	CHECK(has_note(h, "IdentityFile ~/.ssh/second ignored"));
 	CHECK(has_note(h, "IdentityFile ~/.ssh/id_default ignored"));
 	CHECK(h != NULL && h->nnotes == 2);
-	check_host(c, "k2", "k2.example", "bob", 2022,
-	    HOME "/.ssh/tester-bob@k2.example:2022-k2-%", NULL, NULL);
+	check_host(c, "k2", "k2.example", "bob", 2022, HOME "/.ssh/tester-bob@k2.example:2022-k2-%",
+	    NULL, NULL);
 	check_host(c, "k3", "k3", NULL, 0, "/vault/k3", NULL, NULL);
 	/* Relative: ssh resolves it against its working directory; kept, and said so. */
 	check_host(c, "k4", "k4", NULL, 0, "keys/relative", NULL, NULL);
@@ -460,16 +458,16 @@ static void
 test_match(void)
 {
 	struct sshconfig *c = parse("Host a b\n"
-				    "Match host a exec \"true\"\n"
-				    "  User from-match\n"
-				    "Host b\n"
-				    "  Port 2\n"
-				    "Match all\n"
-				    "  User everyone\n"
-				    "Match canonical all\n"
-				    "  Port 9\n"
-				    "Match bogus x\n"
-				    "Match host\n");
+	                            "Match host a exec \"true\"\n"
+	                            "  User from-match\n"
+	                            "Host b\n"
+	                            "  Port 2\n"
+	                            "Match all\n"
+	                            "  User everyone\n"
+	                            "Match canonical all\n"
+	                            "  Port 9\n"
+	                            "Match bogus x\n"
+	                            "Match host\n");
 
 	/* A skipped Match block applies to nobody; Match all applies to everybody. */
 	check_host(c, "a", "a", "everyone", 0, NULL, NULL, NULL);
@@ -495,7 +493,7 @@ test_include_resolution(void)
 	};
 	int rc;
 	struct sshconfig *c = parse_with("Include conf.d/*.conf ~/tilde\n"
-					 "Include /etc/abs /nowhere/* missing\n",
+	                                 "Include /etc/abs /nowhere/* missing\n",
 	    fs, sizeof fs / sizeof fs[0], &rc);
 	const struct sshconfig_host *h;
 	size_t n;
@@ -530,17 +528,18 @@ test_include_context(void)
 	/* An Include inside a Host block: its lines apply only where that block applies,
 	 * and a Host line inside an Include read under a non-matching block never matches. */
 	static const struct memfile fs[] = {
-		{ HOME "/.ssh/defaults", "User from-include\n"
-					 "Host inner\n"
-					 "  HostName never.used\n"
-					 "Host *\n"
-					 "  Port 2345\n" },
+		{ HOME "/.ssh/defaults",
+		    "User from-include\n"
+		    "Host inner\n"
+		    "  HostName never.used\n"
+		    "Host *\n"
+		    "  Port 2345\n" },
 	};
 	struct sshconfig *c = parse_with("Host outer\n"
-					 "  Include defaults\n"
-					 "  HostName outer.example\n"
-					 "Host other inner\n"
-					 "  User other-user\n",
+	                                 "  Include defaults\n"
+	                                 "  HostName outer.example\n"
+	                                 "Host other inner\n"
+	                                 "  User other-user\n",
 	    fs, 1, NULL);
 
 	/* After the Include, "HostName outer.example" is back in Host outer's block. */
@@ -572,13 +571,20 @@ test_include_loop_and_depth(void)
 		{ HOME "/.ssh/b", "Port 2002\nInclude a\nUser after-loop\n" },
 	};
 	static const struct memfile deep[] = {
-		{ HOME "/.ssh/d01", "Include d02\n" }, { HOME "/.ssh/d02", "Include d03\n" },
-		{ HOME "/.ssh/d03", "Include d04\n" }, { HOME "/.ssh/d04", "Include d05\n" },
-		{ HOME "/.ssh/d05", "Include d06\n" }, { HOME "/.ssh/d06", "Include d07\n" },
-		{ HOME "/.ssh/d07", "Include d08\n" }, { HOME "/.ssh/d08", "Include d09\n" },
-		{ HOME "/.ssh/d09", "Include d10\n" }, { HOME "/.ssh/d10", "Include d11\n" },
-		{ HOME "/.ssh/d11", "Include d12\n" }, { HOME "/.ssh/d12", "Include d13\n" },
-		{ HOME "/.ssh/d13", "Include d14\n" }, { HOME "/.ssh/d14", "Include d15\n" },
+		{ HOME "/.ssh/d01", "Include d02\n" },
+		{ HOME "/.ssh/d02", "Include d03\n" },
+		{ HOME "/.ssh/d03", "Include d04\n" },
+		{ HOME "/.ssh/d04", "Include d05\n" },
+		{ HOME "/.ssh/d05", "Include d06\n" },
+		{ HOME "/.ssh/d06", "Include d07\n" },
+		{ HOME "/.ssh/d07", "Include d08\n" },
+		{ HOME "/.ssh/d08", "Include d09\n" },
+		{ HOME "/.ssh/d09", "Include d10\n" },
+		{ HOME "/.ssh/d10", "Include d11\n" },
+		{ HOME "/.ssh/d11", "Include d12\n" },
+		{ HOME "/.ssh/d12", "Include d13\n" },
+		{ HOME "/.ssh/d13", "Include d14\n" },
+		{ HOME "/.ssh/d14", "Include d15\n" },
 		{ HOME "/.ssh/d15", "Include d16\n" },
 		{ HOME "/.ssh/d16", "Host deep16\nInclude d17\n" },
 		{ HOME "/.ssh/d17", "Host deep17\n" },
@@ -664,7 +670,7 @@ test_errors(void)
 	    "Host\n"                   /* 15: ssh stays in the block above */
 	    "Host good\n"              /* 16 */
 	    "  HostName good.example\n"
-	    "Host bad good\n"          /* 18 */
+	    "Host bad good\n" /* 18 */
 	    "  User shared\n",
 	    longline);
 	c = parse_with(text, NULL, 0, &rc);
@@ -724,8 +730,8 @@ static void
 test_nul_and_ignoreunknown(void)
 {
 	static const char text[] = "Host n\n  User a\0b\n  Port 22\n"
-				   "IgnoreUnknown UseMagic,Foo*\n"
-				   "UseMagic yes\nFooBar 1\nUseKeychain yes\nBaz 1\n";
+	                           "IgnoreUnknown UseMagic,Foo*\n"
+	                           "UseMagic yes\nFooBar 1\nUseKeychain yes\nBaz 1\n";
 	struct sshconfig_env env = { HOME, NULL, NULL, NULL, NULL };
 	struct sshconfig *c = sshconfig_new();
 
@@ -829,7 +835,7 @@ test_fixture_tree(void)
 
 	c = sshconfig_new();
 	rc = sshconfig_load_file(c, NULL, home); /* NULL: home/.ssh/config */
-	CHECK_INT(rc, -1);                      /* the loop and the bad port */
+	CHECK_INT(rc, -1);                       /* the loop and the bad port */
 
 	sshconfig_hosts(c, &h, &n);
 	CHECK_INT(n, 14);
@@ -871,8 +877,8 @@ test_fixture_tree(void)
 
 	CHECK(has_skip(c, "*.corp", 25, "wildcard"));
 	CHECK(has_skip(c, "!secret.corp", 25, "negated"));
-	CHECK(has_skip(c, "Match host *.example.com exec test -f /nonexistent", 37,
-	    "not evaluated"));
+	CHECK(
+	    has_skip(c, "Match host *.example.com exec test -f /nonexistent", 37, "not evaluated"));
 	CHECK(has_skip(c, "*", 48, "wildcard"));
 
 	CHECK(has_msg(c, SSHCONFIG_ERROR, p, 42, "bad port \"70000\""));

@@ -21,12 +21,12 @@ static void
 known_hosts_lines(void)
 {
 	const char *f = "# comment\n"
-			"other.org ssh-ed25519 AAAA\n"
-			"|1|abc=|def= ssh-ed25519 AAAA\n"
-			"@cert-authority [10.1.2.3]:2222 ssh-ed25519 AAAA\n"
-			"\n"
-			"foo,[10.1.2.3]:2222,bar ssh-ed25519 AAAA\n"
-			"[10.1.2.3]:2222 ssh-rsa AAAA\n";
+	                "other.org ssh-ed25519 AAAA\n"
+	                "|1|abc=|def= ssh-ed25519 AAAA\n"
+	                "@cert-authority [10.1.2.3]:2222 ssh-ed25519 AAAA\n"
+	                "\n"
+	                "foo,[10.1.2.3]:2222,bar ssh-ed25519 AAAA\n"
+	                "[10.1.2.3]:2222 ssh-rsa AAAA\n";
 
 	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "[10.1.2.3]:2222"), 6);
 	CHECK_INT(sshconn_known_hosts_line(f, strlen(f), "OTHER.org"), 2);
@@ -44,14 +44,17 @@ jump_commands(void)
 {
 	char err[256], *cmd = NULL;
 
-	CHECK_INT(sshconn_jump_command("alice@jump.example:2200", "10.0.0.2", 22,
-	    "/tmp/kh", NULL, SSHCONN_STRICT, 0, &cmd, err, sizeof err), 0);
-	CHECK_STR(cmd, "'ssh' '-o' 'StrictHostKeyChecking=yes' '-o' "
+	CHECK_INT(sshconn_jump_command("alice@jump.example:2200", "10.0.0.2", 22, "/tmp/kh", NULL,
+	              SSHCONN_STRICT, 0, &cmd, err, sizeof err),
+	    0);
+	CHECK_STR(cmd,
+	    "'ssh' '-o' 'StrictHostKeyChecking=yes' '-o' "
 	    "'UserKnownHostsFile=/tmp/kh' '-l' 'alice' '-p' '2200' '-W' '10.0.0.2:22' '--' "
 	    "'jump.example'");
 	free(cmd);
 	CHECK_INT(sshconn_jump_command("[::1]:2200", "fe80::1", 2222, NULL, "/k/id",
-	    SSHCONN_ACCEPT_NEW, 0, &cmd, err, sizeof err), 0);
+	              SSHCONN_ACCEPT_NEW, 0, &cmd, err, sizeof err),
+	    0);
 	CHECK_HAS(cmd, "'-W' '[fe80::1]:2222' '--' '::1'");
 	CHECK_HAS(cmd, "'-i' '/k/id'");
 	CHECK_HAS(cmd, "accept-new");
@@ -59,33 +62,41 @@ jump_commands(void)
 	free(cmd);
 	/* --family inet6 / inet reach the jump's ssh as -6 / -4; prefer-* and auto cannot. */
 	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK, RESOLVE_INET6,
-	    &cmd, err, sizeof err), 0);
+	              &cmd, err, sizeof err),
+	    0);
 	CHECK_HAS(cmd, "'ssh' '-6' '-o'");
 	free(cmd);
-	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK, RESOLVE_INET,
-	    &cmd, err, sizeof err), 0);
+	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK, RESOLVE_INET, &cmd,
+	              err, sizeof err),
+	    0);
 	CHECK_HAS(cmd, "'ssh' '-4' '-o'");
 	free(cmd);
 	CHECK_INT(sshconn_jump_command("jump", "t", 22, NULL, NULL, SSHCONN_ASK,
-	    RESOLVE_PREFER_INET6, &cmd, err, sizeof err), 0);
+	              RESOLVE_PREFER_INET6, &cmd, err, sizeof err),
+	    0);
 	CHECK(strstr(cmd, "'-6'") == NULL);
 	free(cmd);
 	/* Injection attempts stay inside one quoted word or are refused. */
 	CHECK_INT(sshconn_jump_command("bob@h;touch /tmp/x", "t", 22, NULL, NULL, SSHCONN_ASK, 0,
-	    &cmd, err, sizeof err), 0);
+	              &cmd, err, sizeof err),
+	    0);
 	CHECK_HAS(cmd, "'--' 'h;touch /tmp/x'");
 	free(cmd);
 	CHECK_INT(sshconn_jump_command("-oProxyCommand=x", "t", 22, NULL, NULL, SSHCONN_ASK, 0,
-	    &cmd, err, sizeof err), -1);
+	              &cmd, err, sizeof err),
+	    -1);
 	CHECK_HAS(err, "bad jump host");
 	CHECK(cmd == NULL);
 	CHECK_INT(sshconn_jump_command("h:99999", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
-	    sizeof err), -1);
+	              sizeof err),
+	    -1);
 	CHECK_INT(sshconn_jump_command("h:%p", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
-	    sizeof err), -1);
+	              sizeof err),
+	    -1);
 	CHECK_HAS(err, "'%'");
 	CHECK_INT(sshconn_jump_command("@h", "t", 22, NULL, NULL, SSHCONN_ASK, 0, &cmd, err,
-	    sizeof err), -1);
+	              sizeof err),
+	    -1);
 }
 
 /* Keyboard-interactive answers replay only for the same questions in the same order. */

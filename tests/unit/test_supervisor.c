@@ -9,7 +9,8 @@ server_command_udp(void)
 	char *cmd;
 
 	cmd = supervisor_server_command("mosh-server", 256, loc, 2, 604800, 60, 0, 0, NULL);
-	CHECK_STR(cmd, "env MOSH_SERVER_NETWORK_TMOUT='604800' MOSH_SERVER_SIGNAL_TMOUT='60' "
+	CHECK_STR(cmd,
+	    "env MOSH_SERVER_NETWORK_TMOUT='604800' MOSH_SERVER_SIGNAL_TMOUT='60' "
 	    "'mosh-server' 'new' '-c' '256' '-s' '-l' 'LANG=C.UTF-8' '-l' "
 	    "'LC_ALL=en_US.UTF-8'");
 	free(cmd);
@@ -22,9 +23,9 @@ server_command_variants(void)
 	char *cmd;
 
 	/* No idle timeout: the variable is left out, not set to 0. */
-	cmd = supervisor_server_command("/opt/mosh/bin/mosh-server", 8, NULL, 0, 0, 60, 1, 0,
-	    NULL);
-	CHECK_STR(cmd, "env MOSH_SERVER_SIGNAL_TMOUT='60' '/opt/mosh/bin/mosh-server' 'new' '-c' "
+	cmd = supervisor_server_command("/opt/mosh/bin/mosh-server", 8, NULL, 0, 0, 60, 1, 0, NULL);
+	CHECK_STR(cmd,
+	    "env MOSH_SERVER_SIGNAL_TMOUT='60' '/opt/mosh/bin/mosh-server' 'new' '-c' "
 	    "'8' '-i' '127.0.0.1'");
 	free(cmd);
 	/* bind_any: no -s (the ssh address is not where UDP arrives). */
@@ -33,8 +34,7 @@ server_command_variants(void)
 	CHECK(strstr(cmd, "'-i'") == NULL);
 	free(cmd);
 	/* A hostile value stays one quoted word. */
-	cmd = supervisor_server_command("mosh-server; rm -rf ~", 256, loc, 1, 10, 60, 0, 0,
-	    NULL);
+	cmd = supervisor_server_command("mosh-server; rm -rf ~", 256, loc, 1, 10, 60, 0, 0, NULL);
 	CHECK_HAS(cmd, "'mosh-server; rm -rf ~'");
 	CHECK_HAS(cmd, "'-l' 'LANG=C.UTF-8'\\''; touch /tmp/x; '\\'''");
 	free(cmd);

@@ -155,43 +155,35 @@ test_addrport(void)
 	char a[64], err[256];
 	int port = -1;
 
-	CHECK_INT(tunnel_parse_addrport("127.0.0.1:53", 0, a, sizeof a, &port, err,
-	    sizeof err), 0);
+	CHECK_INT(tunnel_parse_addrport("127.0.0.1:53", 0, a, sizeof a, &port, err, sizeof err), 0);
 	CHECK_STR(a, "127.0.0.1");
 	CHECK_INT(port, 53);
-	CHECK_INT(tunnel_parse_addrport("[::1]:5353", 0, a, sizeof a, &port, err,
-	    sizeof err), 0);
+	CHECK_INT(tunnel_parse_addrport("[::1]:5353", 0, a, sizeof a, &port, err, sizeof err), 0);
 	CHECK_STR(a, "::1");
 	CHECK_INT(port, 5353);
-	CHECK_INT(tunnel_parse_addrport("0.0.0.0:0", 1, a, sizeof a, &port, err,
-	    sizeof err), 0);
+	CHECK_INT(tunnel_parse_addrport("0.0.0.0:0", 1, a, sizeof a, &port, err, sizeof err), 0);
 	CHECK_INT(port, 0);
-	CHECK_INT(tunnel_parse_addrport("0.0.0.0:0", 0, a, sizeof a, &port, err,
-	    sizeof err), -1);
+	CHECK_INT(tunnel_parse_addrport("0.0.0.0:0", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "from 1 to 65535");
-	CHECK_INT(tunnel_parse_addrport("localhost:53", 0, a, sizeof a, &port, err,
-	    sizeof err), -1);
+	CHECK_INT(tunnel_parse_addrport("localhost:53", 0, a, sizeof a, &port, err, sizeof err),
+	    -1);
 	CHECK_HAS(err, "not a numeric IPv4");
 	CHECK_INT(tunnel_parse_addrport("::1:53", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "brackets");
-	CHECK_INT(tunnel_parse_addrport("10.0.0.1", 0, a, sizeof a, &port, err, sizeof err),
-	    -1);
+	CHECK_INT(tunnel_parse_addrport("10.0.0.1", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "no port");
-	CHECK_INT(tunnel_parse_addrport("10.0.0.1:", 0, a, sizeof a, &port, err, sizeof err),
-	    -1);
+	CHECK_INT(tunnel_parse_addrport("10.0.0.1:", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "no port after");
 	CHECK_INT(tunnel_parse_addrport(":53", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "no address");
-	CHECK_INT(tunnel_parse_addrport("1.2.3.4:65536", 0, a, sizeof a, &port, err,
-	    sizeof err), -1);
-	CHECK_INT(tunnel_parse_addrport("1.2.3.4:99999999999999999999", 0, a, sizeof a, &port,
-	    err, sizeof err), -1);
-	CHECK_INT(tunnel_parse_addrport("1.2.3.4:5x", 0, a, sizeof a, &port, err, sizeof err),
+	CHECK_INT(tunnel_parse_addrport("1.2.3.4:65536", 0, a, sizeof a, &port, err, sizeof err),
 	    -1);
-	CHECK_INT(tunnel_parse_addrport("1.2.3.4:-5", 0, a, sizeof a, &port, err, sizeof err),
+	CHECK_INT(tunnel_parse_addrport("1.2.3.4:99999999999999999999", 0, a, sizeof a, &port, err,
+	              sizeof err),
 	    -1);
-	CHECK_INT(tunnel_parse_addrport("[1.2.3.4]:5", 0, a, sizeof a, &port, err,
-	    sizeof err), -1);
+	CHECK_INT(tunnel_parse_addrport("1.2.3.4:5x", 0, a, sizeof a, &port, err, sizeof err), -1);
+	CHECK_INT(tunnel_parse_addrport("1.2.3.4:-5", 0, a, sizeof a, &port, err, sizeof err), -1);
+	CHECK_INT(tunnel_parse_addrport("[1.2.3.4]:5", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_HAS(err, "IPv6");
 	CHECK_INT(tunnel_parse_addrport("", 0, a, sizeof a, &port, err, sizeof err), -1);
 	CHECK_INT(tunnel_parse_addrport("[::1]", 0, a, sizeof a, &port, err, sizeof err), -1);

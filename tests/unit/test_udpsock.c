@@ -39,12 +39,12 @@ test_same(void)
 	udpsock_resolve("10.1.2.3", 60002, 0, &b, err, sizeof err);
 	udpsock_resolve("10.1.2.4", 60001, 0, &c, err, sizeof err);
 	CHECK(udpsock_same(&a, (struct sockaddr *)&a.ss, a.len));
-	CHECK(!udpsock_same(&a, (struct sockaddr *)&b.ss, b.len));   /* another port */
-	CHECK(!udpsock_same(&a, (struct sockaddr *)&c.ss, c.len));   /* another host */
-	CHECK(!udpsock_same(&a, (struct sockaddr *)&a.ss, 4));       /* truncated */
+	CHECK(!udpsock_same(&a, (struct sockaddr *)&b.ss, b.len)); /* another port */
+	CHECK(!udpsock_same(&a, (struct sockaddr *)&c.ss, c.len)); /* another host */
+	CHECK(!udpsock_same(&a, (struct sockaddr *)&a.ss, 4));     /* truncated */
 	CHECK(!udpsock_same(&a, NULL, 0));
 	udpsock_resolve("::ffff:10.1.2.3", 60001, 0, &b, err, sizeof err);
-	CHECK(!udpsock_same(&a, (struct sockaddr *)&b.ss, b.len));   /* another family */
+	CHECK(!udpsock_same(&a, (struct sockaddr *)&b.ss, b.len)); /* another family */
 	udpsock_resolve("2001:db8::7", 9, 0, &b, err, sizeof err);
 	udpsock_resolve("2001:db8::7", 9, 0, &c, err, sizeof err);
 	CHECK(udpsock_same(&b, (struct sockaddr *)&c.ss, c.len));

@@ -81,8 +81,9 @@ test_late_under_load(void)
 	wake_tick(&w, 0, 0, why, sizeof why);
 	/* A tick 2 s late is load, not a freeze. */
 	CHECK_INT(wake_tick(&w, 3000, 3000, why, sizeof why), 0);
-	CHECK_INT(wake_tick(&w, 3000 + WAKE_TICK_MS + WAKE_LATE_MS, 3000 + WAKE_TICK_MS +
-	    WAKE_LATE_MS, why, sizeof why), 1);
+	CHECK_INT(wake_tick(&w, 3000 + WAKE_TICK_MS + WAKE_LATE_MS,
+	              3000 + WAKE_TICK_MS + WAKE_LATE_MS, why, sizeof why),
+	    1);
 }
 
 static void

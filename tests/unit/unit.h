@@ -25,45 +25,44 @@ static const char *unit_case_skipped;
 extern const char *const __start_unit_cases[] __attribute__((weak));
 extern const char *const __stop_unit_cases[] __attribute__((weak));
 
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-			unit_case_failed = 1;                                            \
-		}                                                                        \
+#define CHECK(cond) \
+	do { \
+		if (!(cond)) { \
+			printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			unit_case_failed = 1; \
+		} \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                                  \
-	do {                                                                             \
-		long long unit_a = (long long)(a), unit_b = (long long)(b);              \
-		if (unit_a != unit_b) {                                                  \
-			printf("    %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,     \
-			    __LINE__, #a, unit_a, #b, unit_b);                           \
-			unit_case_failed = 1;                                            \
-		}                                                                        \
+#define CHECK_INT(a, b) \
+	do { \
+		long long unit_a = (long long)(a), unit_b = (long long)(b); \
+		if (unit_a != unit_b) { \
+			printf("    %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
+			    #a, unit_a, #b, unit_b); \
+			unit_case_failed = 1; \
+		} \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                  \
-	do {                                                                             \
-		const char *unit_a = (a), *unit_b = (b);                                 \
-		if (unit_a == NULL || unit_b == NULL ? unit_a != unit_b                  \
-						     : strcmp(unit_a, unit_b) != 0) {    \
-			printf("    %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,       \
-			    __LINE__, #a, unit_a ? unit_a : "(null)",                    \
-			    unit_b ? unit_b : "(null)");                                 \
-			unit_case_failed = 1;                                            \
-		}                                                                        \
+#define CHECK_STR(a, b) \
+	do { \
+		const char *unit_a = (a), *unit_b = (b); \
+		if (unit_a == NULL || unit_b == NULL ? unit_a != unit_b \
+		                                     : strcmp(unit_a, unit_b) != 0) { \
+			printf("    %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
+			    #a, unit_a ? unit_a : "(null)", unit_b ? unit_b : "(null)"); \
+			unit_case_failed = 1; \
+		} \
 	} while (0)
 
 /* Substring check, for error messages that must name what was wrong. */
-#define CHECK_HAS(hay, needle)                                                           \
-	do {                                                                             \
-		const char *unit_h = (hay), *unit_n = (needle);                          \
-		if (unit_h == NULL || strstr(unit_h, unit_n) == NULL) {                  \
-			printf("    %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,      \
-			    __LINE__, unit_h ? unit_h : "(null)", unit_n);               \
-			unit_case_failed = 1;                                            \
-		}                                                                        \
+#define CHECK_HAS(hay, needle) \
+	do { \
+		const char *unit_h = (hay), *unit_n = (needle); \
+		if (unit_h == NULL || strstr(unit_h, unit_n) == NULL) { \
+			printf("    %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
+			    unit_h ? unit_h : "(null)", unit_n); \
+			unit_case_failed = 1; \
+		} \
 	} while (0)
 
 /* The contents of tests/fixtures/DIR/NAME (found through MOSHMAN_TOP, else the current
@@ -78,8 +77,8 @@ unit_fixture(const char *dir, const char *name)
 	long n;
 
 	snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", top ? top : ".", dir, name);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
 		printf("    cannot read %s\n", path);
 		unit_case_failed = 1;
 		if (f != NULL)
@@ -94,8 +93,7 @@ unit_fixture(const char *dir, const char *name)
 	return buf;
 }
 
-static void __attribute__((unused))
-unit_run(const char *name, void (*fn)(void))
+static void __attribute__((unused)) unit_run(const char *name, void (*fn)(void))
 {
 	unit_case_failed = 0;
 	unit_case_skipped = NULL;
@@ -109,26 +107,26 @@ unit_run(const char *name, void (*fn)(void))
 		unit_total_failed++;
 }
 
-static void __attribute__((unused))
-unit_begin(const char *name)
+static void __attribute__((unused)) unit_begin(const char *name)
 {
 	unit_program = name;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%zu\n", __start_unit_cases != NULL ?
-	    (size_t)(__stop_unit_cases - __start_unit_cases) : (size_t)0);
+	printf("1..%zu\n",
+	    __start_unit_cases != NULL ? (size_t)(__stop_unit_cases - __start_unit_cases)
+	                               : (size_t)0);
 }
 
-#define RUN(fn)                                                                          \
-	do {                                                                             \
-		static const char *const unit_case_##fn                                  \
-		    __attribute__((section("unit_cases"), used)) = #fn;                  \
-		unit_run(unit_case_##fn, fn);                                            \
+#define RUN(fn) \
+	do { \
+		static const char *const unit_case_##fn \
+		    __attribute__((section("unit_cases"), used)) = #fn; \
+		unit_run(unit_case_##fn, fn); \
 	} while (0)
 /* Inside a case: report it as skipped (only for what this machine cannot do). */
-#define UNIT_SKIP(why)                                                                   \
-	do {                                                                             \
-		unit_case_skipped = (why);                                               \
-		return;                                                                  \
+#define UNIT_SKIP(why) \
+	do { \
+		unit_case_skipped = (why); \
+		return; \
 	} while (0)
 #define UNIT_BEGIN(name) unit_begin(name)
 #define UNIT_END() return unit_total_failed ? 1 : 0
