@@ -99,7 +99,7 @@ tcp_notice() {
 	lab_client_addr
 	timed_echo "$tag" roamed "address change to $LAB_CLIENT_IP"
 	ev=$(events_of "$(last_session)" | grep -E '^(network|reconnect|tunnel)'$'\t' | sed 's/\t/: /' |
-		awk '{ printf "%s%s", NR > 1 ? " | " : "", $0 }')
+		awk '{ printf "%s%s", (NR > 1 ? " | " : ""), $0 }')
 	echo "# $tag: $ev"
 	# The tunnel's answer (an event of its own) follows the network event.
 	case "$ev" in "network: network changed"*" | reconnect: "* | "network: network changed"*" | tunnel: "*) t_ok "$tag: the change is an event and the tunnel is told at once" ;;
