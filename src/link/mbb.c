@@ -18,6 +18,14 @@ mbb_probing(const struct mbb *m)
 	return m->suspect_at != 0;
 }
 
+int64_t
+mbb_verdict_at(const struct mbb *m)
+{
+	if (m->suspect_at == 0 || !m->have_link)
+		return 0;
+	return m->suspect_at + MBB_VERDICT_MS;
+}
+
 int
 mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
 {
@@ -43,20 +51,21 @@ mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
 int
 mbb_link_answered(struct mbb *m, int64_t now)
 {
-	int had = m->running;
-
 	if (m->suspect_at == 0 || !m->have_link)
 		return 0;
 	m->suspect_at = 0;
+	if (m->suspect_why != MBB_WHY_SILENCE)
+		return 0;
 	m->running = 0;
-	if (m->suspect_why == MBB_WHY_SILENCE)
-		m->false_alarm_at = now;
-	return had > 0;
+	m->false_alarm_at = now;
+	return 1;
 }
 
 void
 mbb_link_lost(struct mbb *m, int64_t now)
 {
+	if (m->have_link || m->lost_at == 0)
+		m->lost_at = now;
 	m->have_link = 0;
 	if (m->suspect_at == 0) {
 		m->suspect_at = now;
@@ -90,6 +99,7 @@ mbb_won(struct mbb *m, int64_t now)
 	m->running = 0;
 	m->failures = 0;
 	m->have_link = 1;
+	m->lost_at = 0;
 	m->false_alarm_at = 0;
 }
 
@@ -102,9 +112,21 @@ mbb_kick(struct mbb *m, int64_t now)
 	m->last_start = 0;
 }
 
+/* A new attempt this often while earlier ones wait: faster in the first minute of an
+ * outage, when the path may come back any moment and each attempt is one SYN. */
+static int64_t
+mbb_overlap(const struct mbb *m, int64_t now)
+{
+	if (!m->have_link && m->lost_at != 0 && now - m->lost_at < MBB_OUTAGE_FOR_MS)
+		return MBB_OUTAGE_MS;
+	return MBB_OVERLAP_MS;
+}
+
 int
 mbb_next(struct mbb *m, int64_t now, int64_t *wake)
 {
+	int64_t gap = mbb_overlap(m, now);
+
 	*wake = 0;
 	if (m->suspect_at == 0)
 		return 0;
@@ -117,16 +139,15 @@ mbb_next(struct mbb *m, int64_t now, int64_t *wake)
 		*wake = m->retry_at;
 		return 0;
 	}
-	/* Earlier attempts still wait: overlap one more, not faster than every 500 ms
+	/* Earlier attempts still wait: overlap one more, not faster than every gap ms
 	 * and not while failures ask for a pause. */
 	if (m->running >= MBB_RUNNING_MAX)
 		return 0;
-	if (now - m->last_start >= MBB_OVERLAP_MS && now >= m->retry_at) {
+	if (now - m->last_start >= gap && now >= m->retry_at) {
 		m->running++;
 		m->last_start = now;
 		return 1;
 	}
-	*wake = m->last_start + MBB_OVERLAP_MS > m->retry_at ? m->last_start + MBB_OVERLAP_MS
-	                                                     : m->retry_at;
+	*wake = m->last_start + gap > m->retry_at ? m->last_start + gap : m->retry_at;
 	return 0;
 }

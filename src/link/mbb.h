@@ -8,8 +8,15 @@
  * cost is one connection, not an outage).  Attempts overlap, happy-eyeballs style: a new
  * one every MBB_OVERLAP_MS while earlier ones still wait (on a SYN lost to a network that
  * was changing, on a proxy), the first to complete wins.  With no link at all (it died)
- * the same machine reconnects: attempts overlap while they hang, and back off with jitter
- * while they fail fast.
+ * the same machine reconnects: attempts overlap while they hang (every MBB_OUTAGE_MS for
+ * the first MBB_OUTAGE_FOR_MS: each costs a SYN, and the first one after the path comes
+ * back wins), and back off with jitter while they fail fast.
+ *
+ * The dead verdict: an alarm whose PING the old link has not answered within
+ * MBB_VERDICT_MS (mbb_verdict_at): with the silence alarm at 1.5 s, ~3 s after mosh-client
+ * was first left unanswered.  The old link is not closed by it: it stays beside the
+ * attempts, and if it answers first it carries the session again (a false verdict costs
+ * one connection, not an outage).
  *
  * Pure: the caller feeds times (ms on a monotonic clock, > 0) and outcomes and does what
  * mbb_next() says.
@@ -19,11 +26,14 @@
 
 #include <stdint.h>
 
-#define MBB_SILENCE_MS 1500 /* mosh caps its retransmission timer at 1 s */
-#define MBB_OVERLAP_MS 500  /* a new attempt this often while earlier ones wait */
-#define MBB_RUNNING_MAX 8   /* attempts in flight at most */
-#define MBB_QUIET_MS 10000  /* after a false alarm, silence alone is not suspect */
-#define MBB_HUNG_MS 1000    /* an attempt that failed later than this had hung */
+#define MBB_SILENCE_MS 1500     /* mosh caps its retransmission timer at 1 s */
+#define MBB_OVERLAP_MS 500      /* a new attempt this often while earlier ones wait */
+#define MBB_OUTAGE_MS 250       /* ... and this often once the link is dead, */
+#define MBB_OUTAGE_FOR_MS 60000 /* for the first minute of the outage */
+#define MBB_RUNNING_MAX 16      /* attempts in flight at most (4 s each, one per 250 ms) */
+#define MBB_VERDICT_MS 1400     /* an alarm's PING unanswered this long: the link is dead */
+#define MBB_QUIET_MS 10000      /* after a false alarm, silence alone is not suspect */
+#define MBB_HUNG_MS 1000        /* an attempt that failed later than this had hung */
 
 struct mbb {
 	int64_t suspect_at;     /* probing since (ms), 0 when not */
@@ -34,6 +44,7 @@ struct mbb {
 	int failures;           /* attempts failed since the last success (backoff) */
 	int64_t false_alarm_at; /* the old link answered a silence alarm's PING then */
 	int suspect_why;        /* enum mbb_why of the alarm under way */
+	int64_t lost_at;        /* the link died (ms), 0 while there is one */
 };
 
 enum mbb_why {
@@ -47,10 +58,12 @@ void mbb_init(struct mbb *, int have_link);
  * (then a network change only makes a waiting retry go now) or when silence is ignored
  * for a while after a false alarm. */
 int mbb_suspect(struct mbb *, int64_t now, enum mbb_why);
-/* The old link answered the alarm's PING: drop every attempt (1 if there were any).  After
- * a silence alarm, silence alone is ignored for MBB_QUIET_MS; a network change's alarm
- * mutes nothing (the old link answered from the old network, which may be going away:
- * an uplink switch). */
+/* The old link answered the alarm's PING: probing ends (no new attempts).  After a
+ * silence alarm it was a false alarm: 1, drop the attempts, and silence alone is ignored
+ * for MBB_QUIET_MS.  After a network change's alarm: 0, the attempts under way go on and
+ * the first to come up still takes over; nothing is muted.  The old link is bound to the
+ * source address that changed and answered from the network that is going away (an
+ * uplink switch: it answered 1 ms after the route moved, then died). */
 int mbb_link_answered(struct mbb *, int64_t now);
 /* The link died (or was dropped on request): keep trying until one comes up. */
 void mbb_link_lost(struct mbb *, int64_t now);
@@ -68,5 +81,8 @@ void mbb_kick(struct mbb *, int64_t now);
 int mbb_next(struct mbb *, int64_t now, int64_t *wake);
 /* Probing (attempts wanted or in flight)? */
 int mbb_probing(const struct mbb *);
+/* When the alarm under way becomes a dead verdict unless the old link answers first
+ * (ms); 0 when there is no alarm or no link to judge. */
+int64_t mbb_verdict_at(const struct mbb *);
 
 #endif

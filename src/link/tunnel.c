@@ -30,6 +30,14 @@
 #define TUNNEL_ATTEMPT_MS 4000
 /* Output queued for the channel beyond this: new datagrams are dropped, as UDP would. */
 #define TUNNEL_QUEUE_MAX (256 * 1024)
+/* Datagrams mosh-client sent since the link last said anything, kept (the newest this
+ * many) to go again on the link that takes over.  Otherwise the typed line waits for
+ * mosh-client's next send: a retransmission (up to 1 s, mosh's MAX_RTO) or, once it has
+ * heard nothing for 10 s (a freeze, a long outage: mosh's ACTIVE_RETRY_TIMEOUT), only its
+ * next heartbeat, up to 3 s (measured: 3.0 s after a 20 s freeze).  A duplicate is
+ * harmless to mosh (repeated and out-of-order instructions are ignored); the newest one
+ * carries everything not acknowledged. */
+#define TUNNEL_REPLAY_N 4
 
 enum tstate {
 	T_IDLE,
@@ -98,7 +106,13 @@ struct tunnel {
 	ev_timer quiet;      /* MBB_SILENCE_MS after the first unanswered datagram */
 	struct tlink *grave; /* closed links, freed from the loop (see t_link_free) */
 	ev_idle reap;
-	int unanswered; /* datagrams sent since the last frame from the relay */
+	int unanswered;   /* datagrams sent since the last frame from the relay */
+	ev_timer verdict; /* MBB_VERDICT_MS after an alarm's PING: dead unless answered */
+	struct {
+		size_t len;
+		uint8_t buf[FRAME_DATA_MAX];
+	} replay[TUNNEL_REPLAY_N]; /* the newest unanswered datagrams, a ring */
+	int replay_n, replay_next;
 };
 
 /* ---- pure pieces --------------------------------------------------------------------- */
@@ -404,6 +418,13 @@ t_path_send(void *p, const void *buf, size_t len)
 	int64_t now;
 	size_t n;
 
+	if (t->state != T_FAILED && len <= FRAME_DATA_MAX) {
+		t->replay[t->replay_next].len = len;
+		memcpy(t->replay[t->replay_next].buf, buf, len);
+		t->replay_next = (t->replay_next + 1) % TUNNEL_REPLAY_N;
+		if (t->replay_n < TUNNEL_REPLAY_N)
+			t->replay_n++;
+	}
 	if (l == NULL || !l->stream || t->state == T_FAILED)
 		return -1;
 	if (sshconn_stream_queued(l->ssh) > TUNNEL_QUEUE_MAX)
@@ -449,6 +470,24 @@ static const struct localrelay_path_ops tunnel_path_ops = {
 
 /* ---- switching ----------------------------------------------------------------------- */
 
+/* The datagrams the old link may have swallowed go again on l, oldest first. */
+static void
+t_replay(struct tunnel *t, struct tlink *l)
+{
+	uint8_t out[FRAME_ENCODED_MAX];
+	int i = (t->replay_next + TUNNEL_REPLAY_N - t->replay_n) % TUNNEL_REPLAY_N;
+	size_t n;
+
+	if (t->replay_n > 0)
+		log_debug("tunnel: sending the last %d datagrams again on the new link",
+		    t->replay_n);
+	for (int k = 0; k < t->replay_n; k++, i = (i + 1) % TUNNEL_REPLAY_N)
+		if ((n = frame_encode_data(out, sizeof out, t->replay[i].buf, t->replay[i].len,
+		         NULL, 0)) > 0)
+			sshconn_stream_write(l->ssh, out, n);
+	t->replay_n = 0;
+}
+
 /* An attempt's relay answered: it carries the session from now on; the old link (if
  * any) and the other attempts are closed. */
 static void
@@ -465,6 +504,7 @@ t_promote(struct tunnel *t, struct tlink *l)
 	mbb_won(&t->mbb, now);
 	ev_timer_stop(t->loop, &t->mbbw);
 	ev_timer_stop(t->loop, &t->quiet);
+	ev_timer_stop(t->loop, &t->verdict);
 	tunnel_live_reset(&t->live, now);
 	t->unanswered = 0;
 	t->ping_sent = 0;
@@ -472,6 +512,7 @@ t_promote(struct tunnel *t, struct tlink *l)
 	t->state = T_UP;
 	t->was_up = 1;
 	t->reconnects++;
+	t_replay(t, l);
 	if (was == T_RECONNECTING) {
 		double secs = (double)(now - t->dead_at) / 1000.0;
 
@@ -485,6 +526,28 @@ t_promote(struct tunnel *t, struct tlink *l)
 		    "link became suspect (%s), before it broke (reconnect %d)",
 		    secs, t->suspect_reason, t->reconnects);
 	}
+}
+
+/* The link declared dead (t_stale) said something again before any new one came up:
+ * it carries the session again and the attempts are dropped.  What mosh-client sent
+ * meanwhile went on it too (t_path_send), so nothing is sent again. */
+static void
+t_revive(struct tunnel *t)
+{
+	int64_t now = clock_mono_ms();
+	double secs = (double)(now - t->dead_at) / 1000.0;
+
+	t_tries_drop(t);
+	mbb_won(&t->mbb, now);
+	ev_timer_stop(t->loop, &t->mbbw);
+	ev_timer_stop(t->loop, &t->verdict);
+	t->probe_out = 0;
+	t->state = T_UP;
+	t->reconnects++;
+	t_emit(t, TUNNEL_UP_AGAIN, secs,
+	    "up again after %.1f s: the old connection answered before a new one came up "
+	    "(reconnect %d)",
+	    secs, t->reconnects);
 }
 
 /* ---- the stream ---------------------------------------------------------------------- */
@@ -538,8 +601,11 @@ t_stream_data(const void *buf, size_t len, void *arg)
 		}
 		if (t_is_try(t, l))
 			continue; /* nothing but its HELLO matters before it takes over */
+		if (t->state == T_RECONNECTING)
+			t_revive(t);
 		tunnel_live_rx(&t->live, now);
 		t->unanswered = 0;
+		t->replay_n = 0;
 		ev_timer_stop(t->loop, &t->quiet);
 		t->last_rx_epoch = clock_epoch_ms();
 		switch (f.type) {
@@ -560,13 +626,18 @@ t_stream_data(const void *buf, size_t len, void *arg)
 			if (t->probe_out && memcmp(f.token, t->probe_token, FRAME_TOKEN_LEN) == 0) {
 				/* The old link answered the alarm: it was a false one. */
 				t->probe_out = 0;
-				if (mbb_link_answered(&t->mbb, now))
+				ev_timer_stop(t->loop, &t->mbbw);
+				ev_timer_stop(t->loop, &t->verdict);
+				if (mbb_link_answered(&t->mbb, now)) {
 					log_debug(
 					    "tunnel: the link answered (%s was a false alarm); "
 					    "dropping the new attempts",
 					    t->suspect_reason);
-				t_tries_drop(t);
-				ev_timer_stop(t->loop, &t->mbbw);
+					t_tries_drop(t);
+				} else if (t->tries != NULL)
+					log_debug("tunnel: the link answered after %s; the new "
+					          "connection under way still takes over",
+					    t->suspect_reason);
 			}
 			if (t->ping_sent != 0 &&
 			    memcmp(f.token, t->ping_token, FRAME_TOKEN_LEN) == 0) {
@@ -757,6 +828,45 @@ t_open_stream(struct tlink *l)
 
 /* ---- liveness and make-before-break -------------------------------------------------- */
 
+/* An alarm's PING went unanswered for MBB_VERDICT_MS: the link is dead as far as the
+ * session goes (reconnecting, an event), but it is not closed: it stays beside the
+ * attempts and keeps carrying what mosh-client sends, and if it answers before one of
+ * them comes up it carries the session again (t_revive).  The liveness tick closes it
+ * once it has been silent for good (t_dead). */
+static void
+t_stale(struct tunnel *t, const char *reason)
+{
+	int64_t now = clock_mono_ms();
+
+	if (t->state != T_UP || t->link == NULL)
+		return;
+	ev_timer_stop(t->loop, &t->quiet);
+	t->dead_at = now;
+	t->state = T_RECONNECTING;
+	t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
+	mbb_link_lost(&t->mbb, now);
+	t_mbb_run(t);
+}
+
+static void
+t_verdict_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tunnel *t = w->data;
+	int64_t now = clock_mono_ms(), at = mbb_verdict_at(&t->mbb);
+	char why[160];
+
+	if (at == 0 || !t->probe_out)
+		return; /* answered, or the link went another way meanwhile */
+	if (now < at) {
+		ev_timer_set(w, (double)(at - now) / 1000.0, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	snprintf(why, sizeof why, "%s; a PING unanswered for %.1f s", t->suspect_reason,
+	    (double)(now - t->suspect_at) / 1000.0);
+	t_stale(t, why);
+}
+
 /* The link is gone: drop it; the attempts (already running if it was suspect) go on. */
 static void
 t_dead(struct tunnel *t, const char *reason)
@@ -766,6 +876,7 @@ t_dead(struct tunnel *t, const char *reason)
 	if (t->state == T_FAILED)
 		return;
 	ev_timer_stop(t->loop, &t->quiet);
+	ev_timer_stop(t->loop, &t->verdict);
 	/* Before the link was ever up (the relay hangs, the connection drops during the
 	 * start) this is a failed start, reported like every other bootstrap failure, with
 	 * the ssh connection left as it is so the caller can still end the mosh-server it
@@ -886,6 +997,9 @@ t_suspect(struct tunnel *t, const char *reason, enum mbb_why why)
 		t->probe_out = 1;
 		n = frame_encode_ping(out, sizeof out, t->probe_token);
 		sshconn_stream_write(t->link->ssh, out, n);
+		ev_timer_stop(t->loop, &t->verdict);
+		ev_timer_set(&t->verdict, MBB_VERDICT_MS / 1000.0, 0.);
+		ev_timer_start(t->loop, &t->verdict);
 	}
 	t_mbb_run(t);
 }
@@ -979,6 +1093,8 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->mbbw.data = t;
 	ev_timer_init(&t->quiet, t_quiet_cb, 1., 0.);
 	t->quiet.data = t;
+	ev_timer_init(&t->verdict, t_verdict_cb, 1., 0.);
+	t->verdict.data = t;
 	ev_idle_init(&t->reap, t_reap_cb);
 	t->reap.data = t;
 	return t;
@@ -1008,6 +1124,7 @@ tunnel_free(struct tunnel *t)
 	ev_timer_stop(t->loop, &t->tick);
 	ev_timer_stop(t->loop, &t->mbbw);
 	ev_timer_stop(t->loop, &t->quiet);
+	ev_timer_stop(t->loop, &t->verdict);
 	t_tries_drop(t);
 	t_reap_cb(t->loop, &t->reap, 0);
 	/* The caller's connection stays open for what the caller still does with it (ending
@@ -1062,6 +1179,7 @@ t_retry(struct tunnel *t)
 		t->dead_at = now;
 	}
 	ev_timer_stop(t->loop, &t->quiet);
+	ev_timer_stop(t->loop, &t->verdict);
 	t->probe_out = 0;
 	t->mbb.running = 0;
 	t->state = T_RECONNECTING;

@@ -83,7 +83,7 @@ test_false_alarm(void)
 }
 
 /* No link: reconnecting.  Attempts that fail at once back off (with jitter, capped near
- * 2 s); attempts that hang overlap every 500 ms. */
+ * 2 s); attempts that hang overlap every MBB_OUTAGE_MS in the first minute. */
 static void
 test_reconnect_backoff(void)
 {
@@ -103,8 +103,9 @@ test_reconnect_backoff(void)
 		now = wake;
 		CHECK_INT(starts(&m, now, &wake), 1);
 	}
-	/* this one hangs: the next overlaps it 500 ms later */
-	CHECK_INT(starts(&m, now + 499, &wake), 0);
+	/* this one hangs: the next overlaps it MBB_OUTAGE_MS later */
+	CHECK_INT(starts(&m, now + MBB_OUTAGE_MS - 1, &wake), 0);
+	CHECK_INT(wake, now + MBB_OUTAGE_MS);
 	CHECK_INT(starts(&m, now + 500, &wake), 1);
 	CHECK_INT(m.running, 2);
 	/* a network change while waiting on a backoff: go now */
@@ -125,29 +126,73 @@ test_reconnect_backoff(void)
 }
 
 /* A blackhole: every attempt hangs until its timeout.  The next ones keep coming every
- * 500 ms (as many as MBB_RUNNING_MAX in flight), so the first SYN after the end of the
- * outage is never more than ~500 ms away. */
+ * 250 ms for the first minute (as many as MBB_RUNNING_MAX in flight), so the first SYN
+ * after the end of the outage is never more than ~250 ms away; then every 500 ms. */
 static void
 test_hung_attempts(void)
 {
 	struct mbb m;
-	int64_t wake, t, start[64];
-	int n = 0, done = 0;
+	int64_t wake, t, start[400];
+	int n = 0, done = 0, first_slow = -1;
 
 	mbb_init(&m, 1);
 	mbb_link_lost(&m, 1000);
-	for (t = 1000; t <= 30000; t += 100) {
+	for (t = 1000; t <= 90000; t += 50) {
 		/* each attempt times out 4 s after it started */
 		while (done < n && t - start[done] >= 4000)
 			mbb_attempt_failed(&m, t, start[done++], 0.5, 0);
-		while (n < 64 && mbb_next(&m, t, &wake))
+		/* the old link, kept after the verdict, is closed later: no new outage */
+		if (t == 8000)
+			mbb_link_lost(&m, t);
+		while (n < 400 && mbb_next(&m, t, &wake))
 			start[n++] = t;
+		CHECK(m.running <= MBB_RUNNING_MAX);
 	}
-	CHECK(n >= 55);
-	for (int i = 1; i < n; i++)
-		CHECK(start[i] - start[i - 1] <= 500);
-	CHECK(m.running <= MBB_RUNNING_MAX);
+	for (int i = 1; i < n; i++) {
+		if (start[i] < 1000 + MBB_OUTAGE_FOR_MS)
+			CHECK_INT(start[i] - start[i - 1], MBB_OUTAGE_MS);
+		else {
+			if (first_slow == -1)
+				first_slow = i;
+			CHECK_INT(start[i] - start[i - 1], MBB_OVERLAP_MS);
+		}
+	}
+	CHECK(first_slow > 200);
+	CHECK(n > first_slow + 50);
 	CHECK_INT(m.failures, 0);
+}
+
+/* The dead verdict: due MBB_VERDICT_MS after an alarm while the old link is there;
+ * none without an alarm, after an answer, or once the link is gone. */
+static void
+test_verdict(void)
+{
+	struct mbb m;
+	int64_t wake;
+
+	mbb_init(&m, 1);
+	CHECK_INT(mbb_verdict_at(&m), 0);
+	CHECK_INT(mbb_suspect(&m, 5000, MBB_WHY_SILENCE), 1);
+	CHECK_INT(mbb_verdict_at(&m), 5000 + MBB_VERDICT_MS);
+	CHECK(1500 + MBB_VERDICT_MS <= 3000); /* the issue: dead within 3 s of silence */
+	CHECK_INT(starts(&m, 5000, &wake), 1);
+	CHECK_INT(mbb_link_answered(&m, 5100), 1);
+	CHECK_INT(mbb_verdict_at(&m), 0);
+	/* a network change's alarm, then the verdict: the link counts as lost, the
+	 * attempts keep coming at the outage's pace */
+	CHECK_INT(mbb_suspect(&m, 20000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(starts(&m, 20000, &wake), 1);
+	CHECK_INT(wake, 20000 + MBB_OVERLAP_MS);
+	mbb_link_lost(&m, 20000 + MBB_VERDICT_MS);
+	CHECK_INT(mbb_verdict_at(&m), 0);
+	CHECK_INT(starts(&m, 20000 + MBB_VERDICT_MS, &wake), 1);
+	CHECK_INT(starts(&m, 20000 + MBB_VERDICT_MS + MBB_OUTAGE_MS - 1, &wake), 0);
+	CHECK_INT(starts(&m, 20000 + MBB_VERDICT_MS + MBB_OUTAGE_MS, &wake), 1);
+	/* the old link answers after all (mbb_won): the next outage starts afresh */
+	mbb_won(&m, 30000);
+	CHECK_INT(m.lost_at, 0);
+	mbb_link_lost(&m, 40000);
+	CHECK_INT(m.lost_at, 40000);
 }
 
 /* A refused login holds every attempt for the given time; a kick (moshman reconnect)
@@ -220,7 +265,8 @@ test_network_again(void)
 }
 
 /* The old link answers a network change's alarm (an uplink switch: the old link still
- * works for a moment): silence right after is suspect again, not muted. */
+ * works for a moment, then dies): the attempt under way is kept and takes over when it
+ * comes up; no new ones start; silence right after is suspect again, not muted. */
 static void
 test_network_false_alarm(void)
 {
@@ -230,10 +276,25 @@ test_network_false_alarm(void)
 	mbb_init(&m, 1);
 	CHECK_INT(mbb_suspect(&m, 1000, MBB_WHY_NETWORK), 1);
 	CHECK_INT(starts(&m, 1000, &wake), 1);
-	CHECK_INT(mbb_link_answered(&m, 1001), 1);
+	CHECK_INT(mbb_link_answered(&m, 1001), 0);
 	CHECK(!mbb_probing(&m));
+	CHECK_INT(m.running, 1);
+	CHECK_INT(starts(&m, 1600, &wake), 0);
+	CHECK_INT(wake, 0);
 	CHECK_INT(mbb_suspect(&m, 2600, MBB_WHY_SILENCE), 1);
 	CHECK_INT(starts(&m, 2600, &wake), 1);
+	CHECK_INT(m.running, 2);
+	/* the kept attempt comes up first: it wins like any other */
+	mbb_won(&m, 2650);
+	CHECK_INT(m.running, 0);
+	CHECK(!mbb_probing(&m));
+	/* one that fails after the answer just goes */
+	CHECK_INT(mbb_suspect(&m, 5000, MBB_WHY_NETWORK), 1);
+	CHECK_INT(starts(&m, 5000, &wake), 1);
+	CHECK_INT(mbb_link_answered(&m, 5001), 0);
+	mbb_attempt_failed(&m, 5010, 5000, 0.5, 0);
+	CHECK_INT(m.running, 0);
+	CHECK_INT(starts(&m, 5020, &wake), 0);
 }
 
 int
@@ -245,6 +306,7 @@ main(void)
 	RUN(test_false_alarm);
 	RUN(test_reconnect_backoff);
 	RUN(test_hung_attempts);
+	RUN(test_verdict);
 	RUN(test_hold_and_kick);
 	RUN(test_dies_while_probing);
 	RUN(test_network_again);
