@@ -27,6 +27,14 @@ mbb_verdict_at(const struct mbb *m)
 }
 
 int
+mbb_verdict(const struct mbb_tcp *k)
+{
+	if (!k->known)
+		return 1;
+	return k->unacked > 0 && (k->retransmits > 0 || k->last_ack_ms >= MBB_VERDICT_MS);
+}
+
+int
 mbb_suspect(struct mbb *m, int64_t now, enum mbb_why why)
 {
 	/* A network change while attempts back off (they failed fast on the old network:

@@ -85,4 +85,21 @@ int mbb_probing(const struct mbb *);
  * (ms); 0 when there is no alarm or no link to judge. */
 int64_t mbb_verdict_at(const struct mbb *);
 
+/* What the kernel says of the old link's TCP connection (TCP_INFO) when the verdict is
+ * due. */
+struct mbb_tcp {
+	int known;            /* a TCP socket whose TCP_INFO could be read */
+	unsigned unacked;     /* segments sent, not acknowledged */
+	unsigned retransmits; /* retransmissions (or backoffs) of the oldest of them */
+	unsigned last_ack_ms; /* since the last ACK arrived */
+};
+#define MBB_VERDICT_AGAIN_MS 500 /* not dead yet: judged again this much later */
+/* The verdict once due: 1 dead (TCP gets no ACKs: the path is gone; or nothing can tell),
+ * 0 not dead (TCP is acknowledged, only the far end does not answer: a stopped relay or
+ * sshd, which a stall of a few seconds often is; the session shows degraded, the
+ * attempts go on, and the verdict is asked again in MBB_VERDICT_AGAIN_MS).  Through a
+ * SOCKS or HTTP proxy the socket is the proxy's: a path lost beyond it looks like a stall
+ * here, and the liveness tick's slower rule (TUNNEL_SILENCE_MS) ends the link. */
+int mbb_verdict(const struct mbb_tcp *);
+
 #endif

@@ -3,7 +3,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <ev.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -848,6 +852,27 @@ t_stale(struct tunnel *t, const char *reason)
 	t_mbb_run(t);
 }
 
+/* What the kernel says of l's TCP connection; nothing known through a ProxyCommand's
+ * pipe. */
+static void
+t_tcp_info(const struct tlink *l, struct mbb_tcp *k)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	int fd = sshconn_fd(l->ssh);
+
+	memset(k, 0, sizeof *k);
+	memset(&ti, 0, sizeof ti);
+	if (fd == -1 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_last_ack_recv) + sizeof ti.tcpi_last_ack_recv)
+		return;
+	k->known = 1;
+	k->unacked = ti.tcpi_unacked;
+	k->retransmits =
+	    ti.tcpi_retransmits > ti.tcpi_backoff ? ti.tcpi_retransmits : ti.tcpi_backoff;
+	k->last_ack_ms = ti.tcpi_last_ack_recv;
+}
+
 static void
 t_verdict_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -855,10 +880,19 @@ t_verdict_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int64_t now = clock_mono_ms(), at = mbb_verdict_at(&t->mbb);
 	char why[160];
 
-	if (at == 0 || !t->probe_out)
+	struct mbb_tcp k;
+
+	if (at == 0 || !t->probe_out || t->link == NULL)
 		return; /* answered, or the link went another way meanwhile */
 	if (now < at) {
 		ev_timer_set(w, (double)(at - now) / 1000.0, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	t_tcp_info(t->link, &k);
+	if (!mbb_verdict(&k)) {
+		/* TCP is acknowledged: the far end is stalled, the path is not gone. */
+		ev_timer_set(w, MBB_VERDICT_AGAIN_MS / 1000.0, 0.);
 		ev_timer_start(loop, w);
 		return;
 	}

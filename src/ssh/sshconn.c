@@ -467,6 +467,12 @@ sshconn_peer_addr(const struct sshconn *c)
 	return c->peer[0] != '\0' ? c->peer : NULL;
 }
 
+int
+sshconn_fd(const struct sshconn *c)
+{
+	return c->ssh != NULL ? ssh_get_fd(c->ssh) : -1;
+}
+
 const char *
 sshconn_route(const struct sshconn *c)
 {

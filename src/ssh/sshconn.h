@@ -118,6 +118,9 @@ int sshconn_exec_possible(const struct sshconn *);
 /* Connect + handshake + auth timeout for the next opens (reconnects use short ones). */
 void sshconn_set_timeout(struct sshconn *, int ms);
 
+/* The connection's socket (TCP, or a pipe through a ProxyCommand or jump host), -1 when
+ * not connected: for what the kernel knows of it (TCP_INFO). */
+int sshconn_fd(const struct sshconn *);
 /* The numeric address of the TCP peer when connected directly, else NULL. */
 const char *sshconn_peer_addr(const struct sshconn *);
 /* How the connection went out: "direct", "socks5", "socks5h", "http", "proxycommand". */

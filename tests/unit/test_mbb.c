@@ -297,6 +297,30 @@ test_network_false_alarm(void)
 	CHECK_INT(starts(&m, 5020, &wake), 0);
 }
 
+/* The verdict asks the kernel: TCP without ACKs (a blackhole, an address gone) is dead;
+ * TCP acknowledged while the far end says nothing (a stopped relay or sshd) is a stall,
+ * not dead; a socket that is not TCP (a ProxyCommand's pipe) cannot tell: dead. */
+static void
+test_verdict_tcp(void)
+{
+	struct mbb_tcp k = { 0 };
+
+	CHECK_INT(mbb_verdict(&k), 1);
+	k.known = 1;
+	CHECK_INT(mbb_verdict(&k), 0); /* all acknowledged */
+	k.unacked = 2;
+	k.last_ack_ms = 20;
+	CHECK_INT(mbb_verdict(&k), 0); /* data in flight, ACKs coming */
+	k.retransmits = 1;
+	CHECK_INT(mbb_verdict(&k), 1); /* the oldest had to go again */
+	k.retransmits = 0;
+	k.last_ack_ms = MBB_VERDICT_MS;
+	CHECK_INT(mbb_verdict(&k), 1); /* no ACK since the alarm's PING */
+	k.unacked = 0;
+	k.last_ack_ms = 60000;
+	CHECK_INT(mbb_verdict(&k), 0); /* idle and acknowledged long ago */
+}
+
 int
 main(void)
 {
@@ -307,6 +331,7 @@ main(void)
 	RUN(test_reconnect_backoff);
 	RUN(test_hung_attempts);
 	RUN(test_verdict);
+	RUN(test_verdict_tcp);
 	RUN(test_hold_and_kick);
 	RUN(test_dies_while_probing);
 	RUN(test_network_again);
