@@ -71,6 +71,12 @@ struct sup {
 	struct tunnel *tunnel;
 	struct autopath *ap; /* transport auto (the relay's path owns it) */
 	struct netwatch *nw; /* network changes and wake-ups, once mosh-client runs */
+	/* Finding mosh's UDP address off the loop (sup_udp_addr): the lookup under way, the
+	 * name it is for, whether that is the jump host, and what runs with the answer. */
+	struct resolve *udp_res;
+	char *udp_name;
+	int udp_jump;
+	void (*udp_then)(struct sup *, int found);
 	struct cmdpath *cmdpath;
 	char *command_line; /* transport command: the expanded command, for restarts */
 	int colors;
@@ -325,29 +331,6 @@ sup_is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
-/* A numeric address for name here, of the profile's --family; -1 if there is none. */
-static int
-sup_resolve(const char *name, int family, char *out, size_t outlen, int *loopback)
-{
-	struct addrinfo hints, *ai = NULL;
-	char why[200];
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = resolve_family_hint(family);
-	hints.ai_socktype = SOCK_DGRAM;
-	if (getaddrinfo(name, NULL, &hints, &ai) != 0 || ai == NULL)
-		return -1;
-	if (resolve_family_order(&ai, family, why, sizeof why) == -1) {
-		log_debug("supervisor: %s: %s", name, why);
-		freeaddrinfo(ai);
-		return -1;
-	}
-	*loopback = sup_is_loopback(ai->ai_addr);
-	getnameinfo(ai->ai_addr, ai->ai_addrlen, out, outlen, NULL, 0, NI_NUMERICHOST);
-	freeaddrinfo(ai);
-	return 0;
-}
-
 /* The jump host's name from "[user@]host[:port]". */
 static char *
 sup_jump_host(const char *jump)
@@ -364,33 +347,95 @@ sup_jump_host(const char *jump)
 	return h;
 }
 
-/* Where mosh's UDP goes.  Directly connected: the address ssh reached.  Through a proxy
- * or a command: the profile's host resolved here, as mosh's wrapper does; a target that
- * is loopback as seen from a jump host is the jump host itself. */
-static int
-sup_udp_addr(struct sup *s)
+/* The UDP address is known (found 1, in s->remote_addr) or not (0): go on. */
+static void
+sup_udp_addr_done(struct sup *s, int found)
 {
-	const char *peer = sshconn_peer_addr(s->ssh), *jump = sshconn_jump_spec(s->ssh);
-	char *jh;
-	int lo = 0, fam = resolve_family_from_name(s->host.family);
+	void (*then)(struct sup *, int) = s->udp_then;
 
+	free(s->udp_name);
+	s->udp_name = NULL;
+	s->udp_then = NULL;
+	then(s, found);
+}
+
+static void sup_udp_lookup(struct sup *, const char *name, int jump);
+
+/* An address for s->udp_name: the target's, unless it is loopback as seen from here
+ * (then the jump host's, if there is one). */
+static void
+sup_udp_answer(struct sup *s, const struct sockaddr *sa, socklen_t len)
+{
+	const char *jump = sshconn_jump_spec(s->ssh);
+	char *jh;
+
+	if (sa != NULL &&
+	    getnameinfo(sa, len, s->remote_addr, sizeof s->remote_addr, NULL, 0, NI_NUMERICHOST) ==
+	        0 &&
+	    (s->udp_jump || !sup_is_loopback(sa))) {
+		sup_udp_addr_done(s, 1);
+		return;
+	}
+	if (s->udp_jump || jump == NULL) {
+		sup_udp_addr_done(s, 0);
+		return;
+	}
+	jh = sup_jump_host(jump);
+	sup_udp_lookup(s, jh, 1);
+	free(jh);
+}
+
+static void
+sup_udp_resolved(struct addrinfo *res, const char *error, void *arg)
+{
+	struct sup *s = arg;
+
+	s->udp_res = NULL;
+	if (res == NULL) {
+		log_debug("supervisor: %s: %s", s->udp_name, error);
+		sup_udp_answer(s, NULL, 0);
+		return;
+	}
+	resolve_remember(s->udp_name, "0", res->ai_addr, res->ai_addrlen);
+	sup_udp_answer(s, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+}
+
+/* Looks name up off the loop (src/ssh/resolve.h), of the profile's --family; the last
+ * good address for it, when this process knows one, is taken at once. */
+static void
+sup_udp_lookup(struct sup *s, const char *name, int jump)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+
+	free(s->udp_name);
+	s->udp_name = xstrdup(name);
+	s->udp_jump = jump;
+	if (resolve_recall(name, "0", &ss, &len) == 0) {
+		sup_udp_answer(s, (const struct sockaddr *)&ss, len);
+		return;
+	}
+	s->udp_res = resolve_start_family(s->loop, name, "0",
+	    resolve_family_from_name(s->host.family), sup_udp_resolved, s);
+}
+
+/* Where mosh's UDP goes; then runs with the answer (found: in s->remote_addr).  Directly
+ * connected: the address ssh reached, at once.  Through a proxy or a command: the
+ * profile's host resolved here (off the loop), as mosh's wrapper does; a target that is
+ * loopback as seen from a jump host is the jump host itself. */
+static void
+sup_udp_addr(struct sup *s, void (*then)(struct sup *, int found))
+{
+	const char *peer = sshconn_peer_addr(s->ssh);
+
+	s->udp_then = then;
 	if (peer != NULL) {
 		snprintf(s->remote_addr, sizeof s->remote_addr, "%s", peer);
-		return 0;
+		sup_udp_addr_done(s, 1);
+		return;
 	}
-	if (sup_resolve(sshconn_target_host(s->ssh), fam, s->remote_addr, sizeof s->remote_addr,
-	        &lo) == 0 &&
-	    !lo)
-		return 0;
-	if (jump != NULL) {
-		jh = sup_jump_host(jump);
-		if (sup_resolve(jh, fam, s->remote_addr, sizeof s->remote_addr, &lo) == 0) {
-			free(jh);
-			return 0;
-		}
-		free(jh);
-	}
-	return -1;
+	sup_udp_lookup(s, sshconn_target_host(s->ssh), 0);
 }
 
 /* ---- the running session --------------------------------------------------------------- */
@@ -1254,12 +1299,12 @@ sup_auto_switch_cb(const char *msg, enum pathsel_path now, void *arg)
 }
 
 static void
-sup_auto_start(struct sup *s, int port)
+sup_auto_go(struct sup *s, int found)
 {
 	struct tunnel_config *tc = &s->tc;
-	int udp;
+	int udp, port = s->row.mosh_port;
 
-	s->ap = autopath_new(s->loop, s->relay, sup_udp_addr(s) == 0 ? s->remote_addr : NULL, port,
+	s->ap = autopath_new(s->loop, s->relay, found ? s->remote_addr : NULL, port,
 	    sup_auto_switch_cb, s);
 	if (!(udp = autopath_udp_possible(s->ap)))
 		snprintf(s->remote_addr, sizeof s->remote_addr, "127.0.0.1");
@@ -1276,6 +1321,12 @@ sup_auto_start(struct sup *s, int port)
 	tunnel_start(s->tunnel);
 	if (udp)
 		sup_client_up(s);
+}
+
+static void
+sup_auto_start(struct sup *s, int port)
+{
+	sup_udp_addr(s, sup_auto_go);
 }
 
 /* ---- transport command ------------------------------------------------------------- */
@@ -1428,11 +1479,12 @@ sup_tcp_start(struct sup *s, int port)
 
 /* transport udp: straight to mosh-server. */
 static void
-sup_udp_start(struct sup *s, int port)
+sup_udp_go(struct sup *s, int found)
 {
 	char errbuf[512];
+	int port = s->row.mosh_port;
 
-	if (sup_udp_addr(s) == -1) {
+	if (!found) {
 		sup_fail(s,
 		    "cannot reach %s over UDP from here (it was reached through the "
 		    "proxy and has no address of its own here); use --transport tcp or auto",
@@ -1448,6 +1500,12 @@ sup_udp_start(struct sup *s, int port)
 	sshconn_close(s->ssh);
 	sshconn_forget_secrets(s->ssh);
 	sup_client_up(s);
+}
+
+static void
+sup_udp_start(struct sup *s, int port)
+{
+	sup_udp_addr(s, sup_udp_go);
 }
 
 /* MOSH CONNECT arrived: record the server, then start the transport's path. */
@@ -1804,6 +1862,9 @@ sup_teardown(struct sup *s)
 		ev_timer_stop(s->loop, &s->check_w);
 	}
 	netwatch_free(s->nw);
+	if (s->udp_res != NULL)
+		resolve_cancel(s->udp_res);
+	free(s->udp_name);
 	s->nw = NULL;
 	if (s->loop != NULL)
 		sup_paths_stop(s);
