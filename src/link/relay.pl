@@ -23,6 +23,10 @@ my $HIGH = 256 * 1024; # queued output beyond this: stop reading until it drains
 # No frame from the client for this long (it PINGs an idle link every 2 s, a busy one at
 # least every 10 s): the link vanished without a FIN.  Exit, and end our sshd session too.
 my $IDLE = 30;
+# Sooner when the UDP side is silent too: mosh-server sends at least a heartbeat every 3 s
+# to the relay it last heard from, so hearing neither side this long means another link
+# took over and ours is gone (a roam's old link, which could not send its FIN).
+my $ORPHAN = 10;
 my ($HELLO, $DATA, $PING, $PONG, $CLOSE, $NOTICE) = (1 .. 6);
 my %NAME = (1, 'HELLO', 2, 'DATA', 3, 'PING', 4, 'PONG', 5, 'CLOSE', 6, 'NOTICE');
 # Payload lengths each type may have; checked on the header alone.
@@ -60,6 +64,7 @@ my $now = eval {
 	sub { Time::HiRes::clock_gettime($id) };
 } || sub { time };
 my $last_frame = $now->();
+my $last_udp = $last_frame;
 binmode STDIN;
 binmode STDOUT;
 my ($in, $out) = ('', '');
@@ -88,8 +93,15 @@ while (1) {
 		vec($r, fileno($udp), 1) = 1;
 	}
 	vec($w, fileno(STDOUT), 1) = 1 if length $out;
-	my $left = $IDLE ? $last_frame + $IDLE - $now->() : undef;
-	idle_exit() if defined $left && $left <= 0;
+	my $left;
+	if ($IDLE) {
+		my $t = $now->();
+		my $quiet = $last_frame > $last_udp ? $last_frame : $last_udp;
+		my $orphan = $quiet + $ORPHAN - $t;
+		$left = $last_frame + $IDLE - $t;
+		idle_exit($left > 0) if $left <= 0 || $orphan <= 0;
+		$left = $orphan if $orphan < $left;
+	}
 	if (select($r, $w, undef, $left) < 0) {
 		next if $! == EINTR;
 		finish(2, "select: $!", 1);
@@ -150,7 +162,9 @@ sub finish {
 # (~15 min, or hours on an idle connection), so end both: our parent, when it is the sshd
 # session process this channel belongs to (exec'd through the login shell), gets SIGTERM.
 sub idle_exit {
-	my $why = "nothing from the client for $IDLE s; its link is gone";
+	my $why = $_[0]
+	    ? "nothing from the client nor from the UDP peer for $ORPHAN s; another link took over and this one is gone"
+	    : "nothing from the client for $IDLE s; its link is gone";
 	frame($CLOSE, pack('C', 2) . text($why));
 	write_out();
 	my $pp = getppid();
@@ -181,6 +195,7 @@ sub read_udp {
 		# connect() already makes the kernel drop other senders; this says it twice.
 		next unless $from eq $peer;
 		$refused = 0;
+		$last_udp = $now->();
 		if (length $buf > $DATA_MAX) {
 			frame($NOTICE, pack('C', 2) . text('dropped a datagram of ' . length($buf)
 			    . " bytes (limit $DATA_MAX)"));

@@ -55,6 +55,7 @@ struct rrelay {
 	struct frame_decoder dec;
 	int got_input;
 	long long last_frame; /* mono ms of the last frame from the client */
+	long long last_udp;   /* mono ms of the last datagram from the peer (or the start) */
 	int refused;          /* a REFUSED notice went out since the last datagram from the peer */
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
@@ -231,6 +232,7 @@ rrelay_read_udp(struct rrelay *r)
 		if (!rrelay_is_peer(r, &ss))
 			continue;
 		r->refused = 0;
+		r->last_udp = clock_mono_ms();
 		if ((size_t)n > sizeof dg) {
 			snprintf(text, sizeof text, "dropped a datagram of %zd bytes (limit %d)", n,
 			    FRAME_DATA_MAX);
@@ -333,12 +335,18 @@ rrelay_sshd_parent(void)
 /* The client said nothing for idle_s: its link is gone without a FIN.  sshd would keep
  * the session (and us) for as long as TCP retries, so end both. */
 static int
-rrelay_idle_exit(struct rrelay *r)
+rrelay_idle_exit(struct rrelay *r, int orphan)
 {
 	uint8_t fb[FRAME_ENCODED_MAX];
 	pid_t pp;
 
-	rrelay_error(r, "nothing from the client for %d s; its link is gone", r->o->idle_s);
+	if (orphan)
+		rrelay_error(r,
+		    "nothing from the client nor from the UDP peer for %d s; another link took "
+		    "over and this one is gone",
+		    RRELAY_ORPHAN_S);
+	else
+		rrelay_error(r, "nothing from the client for %d s; its link is gone", r->o->idle_s);
 	rrelay_queue(r, fb, frame_encode_close(fb, sizeof fb, FRAME_CLOSE_FAILURE, r->err));
 	(void)rrelay_write(r);
 	if ((pp = rrelay_sshd_parent()) != -1)
@@ -366,6 +374,7 @@ rrelay_run(const struct rrelay_opts *o, char *err, size_t errsz)
 		*err = '\0';
 	frame_decoder_init(&r.dec, FRAME_PEER_CLIENT);
 	r.last_frame = clock_mono_ms();
+	r.last_udp = r.last_frame;
 
 	snprintf(impl, sizeof impl, "moshman %s", MOSHMAN_VERSION);
 	rrelay_queue(&r, fb, frame_encode_hello(fb, sizeof fb, o->vmin, o->vmax, impl));
@@ -389,12 +398,16 @@ rrelay_run(const struct rrelay_opts *o, char *err, size_t errsz)
 		p[2].events = POLLOUT;
 		timeout = -1;
 		if (o->idle_s > 0) {
-			left = r.last_frame + o->idle_s * 1000LL - clock_mono_ms();
-			if (left <= 0) {
-				rc = rrelay_idle_exit(&r);
+			long long now = clock_mono_ms(),
+			          quiet = r.last_frame > r.last_udp ? r.last_frame : r.last_udp;
+			long long orphan_left = quiet + RRELAY_ORPHAN_S * 1000LL - now;
+
+			left = r.last_frame + o->idle_s * 1000LL - now;
+			if (left <= 0 || orphan_left <= 0) {
+				rc = rrelay_idle_exit(&r, left > 0);
 				break;
 			}
-			timeout = (int)left;
+			timeout = (int)(left < orphan_left ? left : orphan_left);
 		}
 		if (poll(p, 3, timeout) == -1) {
 			if (errno == EINTR)

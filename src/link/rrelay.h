@@ -20,6 +20,12 @@ struct rrelay_opts {
  * exits and ends the sshd session it runs under, which would otherwise live on for as
  * long as TCP retries.  docs/protocol.md. */
 #define RRELAY_IDLE_S 30
+/* Sooner when the UDP side is silent too: mosh-server sends at least a heartbeat every
+ * 3 s to the relay it last heard from, so a relay that hears neither side for this long
+ * was replaced (a newer link's relay, or auto's direct UDP, carries the session) and its
+ * own link is gone: the old link of a roam, which could not send its FIN.  Only with
+ * idle_s (and never longer than it). */
+#define RRELAY_ORPHAN_S 10
 
 /* Sends its HELLO, then relays until the input ends at a frame boundary or a CLOSE
  * arrives (0), or until something fails: a protocol error, the UDP socket, the output,

@@ -11,7 +11,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$MOSHMAN_TOP/tests/lab/lab.sh"
-t_plan 28
+t_plan 31
 . "$MOSHMAN_TOP/tests/e2e/connect_common.bash"
 . "$MOSHMAN_TOP/tests/e2e/tunnel_common.bash"
 connect_setup roam_udp
@@ -67,6 +67,11 @@ roam_session() {
 	timed_echo "$tag" uplink2 "uplink switch to uplink 2"
 	lab_uplink 1
 	timed_echo "$tag" uplink1 "uplink switch back to uplink 1"
+	# Last, one more roam shortly before the end: on auto the standby link it replaces
+	# cannot say goodbye, and its relay must still be gone well before the relay's 30 s
+	# idle exit (checked below).
+	lab_client_addr
+	timed_echo "$tag" roam2 "address change to $LAB_CLIENT_IP, shortly before the end"
 
 	t_check "$tag: the same mosh-client throughout" [ "$(client_pid)" = "$cpid" ]
 	ev=$(events_of "$(last_session)" network ' | ')
@@ -76,9 +81,17 @@ roam_session() {
 	t_check "$tag: the session is up" [ "$(q "SELECT state FROM sessions WHERE id = $(last_session)")" = up ]
 	if tcp_end "$tag"; then t_ok "$tag: exit ends moshman with status 0"; else t_fail "$tag: exit ends moshman with status 0"; fi
 	t_check "$tag: no mosh-server left on the server" no_mosh_servers 10
-	# auto's standby tunnel: a link cut by a roam cannot send its FIN, so its relay goes
-	# only when the relay's own idle timeout (the tcp half of issue 11) ends it.
-	[ "$tr" = udp ] && t_check "$tag: no relay left on the server" [ -z "$(relay_pids)" ]
+	# No relay left on the server: udp never had one.  auto's standby links cut by the
+	# roams could not send their FIN; each relay left behind exits once it hears neither
+	# its client nor mosh-server for 10 s (RRELAY_ORPHAN_S), the last one ~10 s after the
+	# last roam, well before the relay's 30 s idle exit (which alone fails this).
+	local i=0
+	while [ -n "$(relay_pids)" ] && [ $i -lt 15 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# $tag: relays left on the server $i s after the end: $(relay_pids | wc -l)"
+	t_check "$tag: no relay left on the server within 15 s of the end" [ -z "$(relay_pids)" ]
 	return 0
 }
 
