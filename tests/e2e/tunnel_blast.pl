@@ -18,7 +18,12 @@ socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!\n";
 setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4 << 20);
 connect($s, sockaddr_in($port, inet_aton($addr))) or die "connect: $!\n";
 my (%len, %sum, %seen);
-my ($sent, $recv, $bad, $dup, $inflight, $small, $smallsent) = (0, 0, 0, 0, 0, 0, 0);
+my ($sent, $recv, $bad, $dup, $small, $smallsent, $smallout) = (0, 0, 0, 0, 0, 0, 0);
+# In flight: seq => when it was sent, until its echo comes or it is given up as lost
+# (after 2 s: a flap loses some, and waiting for them would hold the window; a copy the
+# tunnel sends again on a new link must not free room either).
+my %pending;
+sub inflight { return scalar(keys %pending) + $smallout }
 # Random bytes to cut datagrams from (rand() per byte would be slow).
 my $pool = join('', map { chr(int(rand(256))) } 1 .. 65536);
 my $t0 = time;
@@ -34,8 +39,8 @@ sub take {
 	my $n = sysread($s, my $buf, 65536);
 	return 0 unless defined $n;
 	$last = time;
-	$inflight-- if $inflight > 0;
 	if ($n < 4) {
+		$smallout-- if $smallout > 0;
 		if ($buf eq "\xa5" x $n) { $small++ } else { $bad++ }
 		return 1;
 	}
@@ -46,6 +51,7 @@ sub take {
 		$dup++;
 	} else {
 		$recv++;
+		delete $pending{$seq};
 	}
 	return 1;
 }
@@ -56,9 +62,11 @@ while ($sent < $count) {
 		open(my $f, '>', $mark) or die "$mark: $!\n";
 		close $f;
 	}
-	if ($inflight >= $win) {
-		next if take(2.0);
-		$inflight = 0;  # the rest is lost; go on
+	if (inflight() >= $win) {
+		take(0.5);
+		my $old = time - 2;
+		for (keys %pending) { delete $pending{$_} if $pending{$_} < $old }
+		$smallout = 0 if time - $last >= 2;
 		next;
 	}
 	my $n = 1 + int(rand(2048));
@@ -67,15 +75,16 @@ while ($sent < $count) {
 		# Too short for a sequence number: a fixed pattern, counted apart.
 		$buf = "\xa5" x $n;
 		$smallsent++;
+		$smallout++;
 	} else {
 		$buf = pack('N', $sent) . substr($pool, int(rand(65536 - 2048)), $n - 4);
 		$len{$sent} = $n;
 		$sum{$sent} = md5($buf);
+		$pending{$sent} = time;
 	}
 	send($s, $buf, 0) or die "send: $!\n";
 	$sent++;
-	$inflight++;
-	take(0) while $inflight > 0 && take(0);
+	take(0) while inflight() > 0 && take(0);
 }
 1 while take(2.0);
 my $tracked = scalar keys %len;
