@@ -356,6 +356,8 @@ sup_udp_addr_done(struct sup *s, int found)
 	free(s->udp_name);
 	s->udp_name = NULL;
 	s->udp_then = NULL;
+	if (s->ending)
+		return; /* the session ended while the name was looked up */
 	then(s, found);
 }
 
