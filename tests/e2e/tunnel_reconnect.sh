@@ -47,9 +47,10 @@ if [ -n "$dead" ]; then
 	echo "# detect $(awk "BEGIN{printf \"%.1f\", ($dead - $t0) / 1000}") s after the blackhole began, $(awk "BEGIN{printf \"%.1f\", ($dead - $ttype) / 1000}") s after a line was typed into it; restore-to-echo $(awk "BEGIN{printf \"%.1f\", ($t2 - $t1) / 1000}") s"
 fi
 # The issue's target: dead within 3 s of silence while mosh-client sends (typing starts
-# 2 s into the blackhole; an idle link is judged by its PINGs, every 2 s).
-t_check "blackhole: link declared dead within 4 s of the typed line ($((${dead:-0} - ttype)) ms)" \
-	[ -n "$dead" -a "$((${dead:-0} - ttype))" -le 4000 ]
+# 2 s into the blackhole; an idle link is judged by its PINGs, every 2 s).  Measured
+# 1.7 s after the typed line; the bound leaves room for a loaded machine.
+t_check "blackhole: link declared dead within 3.5 s of the typed line ($((${dead:-0} - ttype)) ms)" \
+	[ -n "$dead" -a "$((${dead:-0} - ttype))" -le 3500 ]
 t_check "blackhole: same mosh-client still running" kill -0 "$cpid"
 t_check "blackhole: same mosh-client pid in the row" [ "$(client_pid)" = "$cpid" ]
 r=$(reconnects)

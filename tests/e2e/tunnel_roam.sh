@@ -32,15 +32,20 @@ settle() {
 		[ "$r" = 1 -a "$s" = 1 -a "$m" = 1 ]
 }
 
-# typed NAME WORD BOUND_S: a line typed now echoes within BOUND_S; prints the time.
+# Bounds (ms).  The targets are 1.0 s after a roam or a wake and 0.5 s after a
+# blackhole ends; measured here 0.1-0.2 s for each (December 2026, two e2e scripts at once
+# on a shared 2-core machine).  The bounds leave room for a loaded CI machine.
+BOUND_MS=${ROAM_BOUND_MS:-1500}
+
+# typed NAME WORD: a line typed now echoes within BOUND_MS; prints the time.
 typed() {
 	local t0 t1
 	t0=$(ms)
 	if echo_after m "$2" 30; then
 		t1=$(ms)
 		echo "# $1: echo $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s after the event"
-		t_check "$1: a line typed right after it echoes within $3 s ($((t1 - t0)) ms)" \
-			[ $((t1 - t0)) -le $(($3 * 1000)) ]
+		t_check "$1: a line typed right after it echoes within $BOUND_MS ms ($((t1 - t0)) ms)" \
+			[ $((t1 - t0)) -le "$BOUND_MS" ]
 	else
 		t_fail "$1: a line typed right after it echoes" "no echo within 30 s"
 	fi
@@ -54,7 +59,7 @@ settle "start"
 
 # 1. a new address
 lab_client_addr
-typed "address change" roam1 5
+typed "address change" roam1
 same_client "address change"
 settle "address change"
 
@@ -65,13 +70,13 @@ sleep 1
 lab_client_addr
 sleep 19
 lab_thaw $procs
-typed "20 s freeze with a new address" roam2 8
+typed "20 s freeze with a new address" roam2
 same_client "freeze"
 settle "freeze"
 
 # 3. the route moves to the second uplink
 lab_uplink 2
-typed "uplink switch" roam3 5
+typed "uplink switch" roam3
 same_client "uplink switch"
 settle "uplink switch"
 
@@ -85,12 +90,12 @@ t0=$(ms)
 if fast_wait m '^during-4' 30; then
 	t1=$(ms)
 	echo "# blackhole: the line typed during it echoed $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s after the end"
-	t_check "blackhole 30 s: the line typed during it echoes within 5 s of the end ($((t1 - t0)) ms)" \
-		[ $((t1 - t0)) -le 5000 ]
+	t_check "blackhole 30 s: the line typed during it echoes within $BOUND_MS ms of the end ($((t1 - t0)) ms)" \
+		[ $((t1 - t0)) -le "$BOUND_MS" ]
 else
 	t_fail "blackhole 30 s: the line typed during it echoes" "not within 30 s"
 fi
-typed "after the blackhole" roam4 5
+typed "after the blackhole" roam4
 same_client "blackhole"
 settle "blackhole"
 
