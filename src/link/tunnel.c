@@ -429,7 +429,9 @@ t_path_send(void *p, const void *buf, size_t len)
 		if (t->replay_n < TUNNEL_REPLAY_N)
 			t->replay_n++;
 	}
-	if (l == NULL || !l->stream || t->state == T_FAILED)
+	/* Nothing goes into a link declared dead (t_stale): a connection that delivers late
+	 * could carry mosh-client's goodbye to mosh-server after the session ended. */
+	if (l == NULL || !l->stream || t->state == T_FAILED || t->state == T_RECONNECTING)
 		return -1;
 	if (sshconn_stream_queued(l->ssh) > TUNNEL_QUEUE_MAX)
 		return -1;
@@ -533,8 +535,8 @@ t_promote(struct tunnel *t, struct tlink *l)
 }
 
 /* The link declared dead (t_stale) said something again before any new one came up:
- * it carries the session again and the attempts are dropped.  What mosh-client sent
- * meanwhile went on it too (t_path_send), so nothing is sent again. */
+ * it carries the session again, the attempts are dropped, and the newest datagrams
+ * mosh-client sent meanwhile (kept out of it) go on it now. */
 static void
 t_revive(struct tunnel *t)
 {
@@ -548,6 +550,7 @@ t_revive(struct tunnel *t)
 	t->probe_out = 0;
 	t->state = T_UP;
 	t->reconnects++;
+	t_replay(t, t->link);
 	t_emit(t, TUNNEL_UP_AGAIN, secs,
 	    "up again after %.1f s: the old connection answered before a new one came up "
 	    "(reconnect %d)",
@@ -834,9 +837,9 @@ t_open_stream(struct tlink *l)
 
 /* An alarm's PING went unanswered for MBB_VERDICT_MS: the link is dead as far as the
  * session goes (reconnecting, an event), but it is not closed: it stays beside the
- * attempts and keeps carrying what mosh-client sends, and if it answers before one of
- * them comes up it carries the session again (t_revive).  The liveness tick closes it
- * once it has been silent for good (t_dead). */
+ * attempts, listening only (nothing mosh-client sends goes into it), and if it answers
+ * before one of them comes up it carries the session again (t_revive).  The liveness
+ * tick closes it once it has been silent for good (t_dead). */
 static void
 t_stale(struct tunnel *t, const char *reason)
 {
