@@ -70,7 +70,8 @@ verdict() {
 		if (v !~ /^[0-9.]+$/ || l !~ /^[0-9.]+$/) { print "n/a"; exit }
 		if (v + 0 <= l + 0) { print "met"; exit }
 		d = v - l; f = (u == "x" || u == "s" || d < 10) ? "%.2f" : "%.0f"
-		printf "**missed** by " f " %s (%.1f x the target)\n", d, u, (l > 0 ? v / l : 0) }'
+		if (u == "x") printf "**missed** by " f " x\n", d
+		else printf "**missed** by " f " %s (%.1f x the target)\n", d, u, (l > 0 ? v / l : 0) }'
 }
 # tgt KEY LABEL VALUE LIMIT UNIT [CAUSE]: one target.
 tgt() {
@@ -90,13 +91,17 @@ tgt() {
 	[ "$vd" = n/a ] && { vd="not measured"; v=-; u=; }
 	TGT_ROWS="$TGT_ROWS| $label | $l ${4:+$5} | $v${u:+ $u} | $vd | $w |"$'\n'
 }
-# events_cause FILE [FROM [MOSH_KEY]]: the session's events in a window (times from FROM,
-# "the event" by default), one sentence; with MOSH_KEY also plain mosh's figure there.
+# events_cause FILE [FROM [MOSH_KEY [ECHO_S]]]: the session's events in a window (times
+# from FROM, "the event" by default), one sentence; with MOSH_KEY also plain mosh's figure
+# there, with ECHO_S when the echo came on the same clock.
 events_cause() {
-	local m=
+	local m= e=
 	[ -n "${3:-}" ] && has "$3" && m=" Plain mosh, the same event: $(get "$3") ms."
-	[ -s "$RES/$1" ] && echo "the session's events in the slowest run (times from ${2:-the event}): $(sed 's/|/\\|/g' "$RES/$1" | paste -sd '\t' | sed 's/\t/; /g').$m"
+	case ${4:-} in [0-9]*) e="; the typed line's echo: +$4 s" ;; esac
+	[ -s "$RES/$1" ] && echo "the session's events in the slowest run (times from ${2:-the event}): $(sed 's/|/\\|/g' "$RES/$1" | paste -sd '\t' | sed 's/\t/; /g')$e.$m"
 }
+# ms_s MS [PLUS_S]: MS in seconds (plus PLUS_S), or nothing.
+ms_s() { awk -v v="$1" -v p="${2:-0}" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.2f\n", v / 1000 + p }'; }
 # Unit-free number or n/a/never for tgt's VALUE.
 num() { case $1 in never) echo never ;; [0-9]*) echo "$1" ;; *) echo n/a ;; esac; }
 # udp's limit for EVENT: max(500 ms, 2x plain mosh).
@@ -109,7 +114,7 @@ R_KEY=$(ratio "$(get att_key_mm_p50)" "$(get att_key_mosh_p50)" 2)
 R_PTY=$(ratio "$(get att_pty_through_p50)" "$(get att_pty_direct_p50)" 2)
 R_IDLE_ATT_W=$(ratio "$(get att_idle_det_wake)" "$(get att_idle_att_wake)" 2)
 key_cause=
-[ "$R_PTY_ADD" != n/a ] && key_cause="the attach layer alone adds $R_PTY_ADD ms at p50 (section 7b, same run), so $(awk -v a="$R_KEY_ADD" -v b="$R_PTY_ADD" 'BEGIN { printf "%.2f", a - b }') ms of the difference lies outside it: between the two sessions' mosh-client and mosh-server (moshman's mosh-client talks to the supervisor's local relay, plain mosh's straight to the server), p90s $(us_ms "$(get att_key_mosh_p90)") and $(us_ms "$(get att_key_mm_p90)") ms."
+[ "$R_PTY_ADD" != n/a ] && key_cause="the attach layer alone adds $R_PTY_ADD ms at p50 (section 7, same run), so $(awk -v a="$R_KEY_ADD" -v b="$R_PTY_ADD" 'BEGIN { printf "%.2f", a - b }') ms of the difference lies outside it: in what else differs between the two sessions (moshman's mosh-client reaches mosh-server through the supervisor's local relay, which reads every datagram under the session key; plain mosh's goes straight to the server) or in mosh's own frame timing (p90s $(us_ms "$(get att_key_mosh_p90)") and $(us_ms "$(get att_key_mm_p90)") ms); this run does not separate the two."
 tgt t_key "keystroke to echo: added by moshman connect at p50 (prediction off; moshman connect - plain mosh)" "$R_KEY_ADD" 1 ms "$key_cause"
 tgt t_key_layer "keystroke to echo: added by the attach layer alone at p50 (through \`moshman attach\` - a pty of its own)" "$R_PTY_ADD" 1 ms
 tgt t_attach_draw "attach to a fully drawn screen (median of $(get att_draw_n 0) runs; max $(get att_draw_max))" "$(num "$(get att_draw_med)")" 100 ms
@@ -119,13 +124,13 @@ tgt t_idle_wake "detached idle session: wake-ups / those of an attached one (sup
 for ev in addr uplink freeze; do
 	evfrom="the event"
 	case $ev in addr) evl="address change" ;; uplink) evl="uplink switch" ;; freeze) evl="$(get knob_freeze_s "$FREEZE_S") s freeze (wake) with a new address" evfrom="the thaw" ;; esac
-	tgt "t_udp_$ev" "udp after $evl: <= max(500 ms, 2x plain mosh's $(get "roam_mosh_${ev}_med") ms), median" "$(num "$(get "roam_udp_${ev}_med")")" "$(udp_limit "$ev")" ms "$(events_cause "roam_udp_${ev}_events" "$evfrom")"
+	tgt "t_udp_$ev" "udp after $evl: <= max(500 ms, 2x plain mosh's $(get "roam_mosh_${ev}_med") ms), median" "$(num "$(get "roam_udp_${ev}_med")")" "$(udp_limit "$ev")" ms "$(events_cause "roam_udp_${ev}_events" "$evfrom" "" "$(ms_s "$(get "roam_udp_${ev}_max")")")"
 	for k in tcp auto; do
-		tgt "t_${k}_$ev" "$k after $evl, median" "$(num "$(get "roam_${k}_${ev}_med")")" 1000 ms "$(events_cause "roam_${k}_${ev}_events" "$evfrom" "roam_mosh_${ev}_med")"
+		tgt "t_${k}_$ev" "$k after $evl, median" "$(num "$(get "roam_${k}_${ev}_med")")" 1000 ms "$(events_cause "roam_${k}_${ev}_events" "$evfrom" "roam_mosh_${ev}_med" "$(ms_s "$(get "roam_${k}_${ev}_max")")")"
 	done
 done
 for k in tcp auto; do
-	tgt "t_${k}_blackhole" "$k: a line typed during $(get knob_outage_s "$OUTAGE_S") s of all traffic cut, from the restore to its echo" "$(num "$(get "roam_${k}_blackhole_med")")" 500 ms "$(events_cause "roam_${k}_blackhole_events" "the cut; the restore at +$(get knob_outage_s "$OUTAGE_S") s" roam_mosh_blackhole_med)"
+	tgt "t_${k}_blackhole" "$k: a line typed during $(get knob_outage_s "$OUTAGE_S") s of all traffic cut, from the restore to its echo" "$(num "$(get "roam_${k}_blackhole_med")")" 500 ms "$(events_cause "roam_${k}_blackhole_events" "the cut; the restore at +$(get knob_outage_s "$OUTAGE_S") s" roam_mosh_blackhole_med "$(ms_s "$(get "roam_${k}_blackhole_med")" "$(get knob_outage_s "$OUTAGE_S")")")"
 done
 tgt t_dead_suspect "tcp, dead link noticed while mosh-client sends: blackhole start to the first alarm (a second connection tried)" "$(num "$(get roam_tcp_suspect)")" 3 s
 tgt t_dead_dead "tcp, the same to the old link declared dead" "$(num "$(get roam_tcp_dead)")" 3 s "$(events_cause roam_tcp_blackhole_events "the cut")"
@@ -289,6 +294,7 @@ worse "$(get rec_tun_d)" "$(get rec_direct)" &&
 	addloss "**Recovery against direct UDP ($(get rec_tun_d) s against $(get rec_direct) s from the end of the outage to the first echo).** Direct UDP needs nothing rebuilt: the next datagram goes through.  The tunnel must first notice the dead link ($(get rec_tun_d_detect) s here: unanswered pings, by design a few seconds so a slow link is not torn down), and during the outage its reconnect attempts come every 3-4 s (each waits up to 3 s for its TCP connection), so the path coming back is found by the next attempt or a retransmitted SYN of the current one; then come an ssh key exchange, authentication and a new remote relay.  The socat recipe, the over-TCP alternative, never recovered."
 worse "$(get idle_idash_cpu)" "$(get idle_itop_cpu)" &&
 	addloss "**Idle dashboard against \`top -d 1\` ($R_IDLE_DASH x the CPU, $R_IDLE_DASH_W x the wake-ups).** Both redraw about once a second; the dashboard also asks SQLite whether another process wrote (\`PRAGMA data_version\`) and checks its sessions' liveness, where top only reads /proc.  Section 5 (idle) has the figures."
+[ -n "$TGT_MISSED" ] && addloss "**$(echo $TGT_MISSED | wc -w) of the issues' targets missed** ($(echo $TGT_MISSED | sed 's/ /, /g')): section 8 says by how much, and why where it is known."
 has cost_ci_cpu && addloss "**Cost: the supervisor is a process plain mosh does not have** ($(get cost_ci_rss) KiB RSS, $(get cost_ci_cpu) % CPU idle, $(get cost_cb_cpu) % while the session prints continuously, against mosh-client's own $(get cost_ci_ccpu) % and $(get cost_cb_ccpu) %).  It is what watches the link, reconnects and records the session."
 
 row_rtt() { # KEY LABEL COMMAND

@@ -857,6 +857,16 @@ keyecho_put() {
 # sup_cli_stat SUP CLI: "CONTEXT_SWITCHES TICKS" of both together, then the context
 # switches of each.
 sup_cli_stat() { echo "$(($(ctxsw "$1") + $(ctxsw "$2"))) $(($(ticks "$1") + $(ticks "$2"))) $(ctxsw "$1") $(ctxsw "$2")"; }
+# att_idle_window det|att SUP CLI: $ATT_IDLE_S s of both left alone, into att_idle_*.
+att_idle_window() {
+	local s0 t0 a0 b0 s1 t1 a1 b1 w0 w1
+	read -r s0 t0 a0 b0 <<<"$(sup_cli_stat "$2" "$3")"
+	w0=$(ms)
+	sleep "$ATT_IDLE_S"
+	w1=$(ms)
+	read -r s1 t1 a1 b1 <<<"$(sup_cli_stat "$2" "$3")"
+	att_idle_put "$1" "$s0" "$t0" "$s1" "$t1" "$a0" "$b0" "$a1" "$b1" $((w1 - w0))
+}
 # att_idle_put det|att S0 T0 S1 T1 SUP0 CLI0 SUP1 CLI1 MS: the window's figures.
 att_idle_put() {
 	local k=$1 hz t=${10}
@@ -870,7 +880,7 @@ att_idle_put() {
 	put att_idle_tick_pct "$(awk -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", 100 / hz / (t / 1000) }')"
 }
 bench_attach() {
-	local keys=$ATT_KEYS pe=$OUT/ptyecho ec=$OUT/echo-client id sup cli r line s0 t0 s1 t1 w0 w1 a0 a1 b0 b1
+	local keys=$ATT_KEYS pe=$OUT/ptyecho ec=$OUT/echo-client id sup cli r line
 	say "7. attach layer: keystroke to echo with prediction off ($keys keys per program), the layer alone (ptyecho, $ATT_ROUNDS x 100 keys), attach to a drawn screen ($RUNS runs), idle detached vs attached (${ATT_IDLE_S} s each)"
 	cc -O2 -Wall -Wextra -o "$pe" "$TOP/bench/ptyecho.c" -lutil || { note att_key "cannot build bench/ptyecho.c"; return 1; }
 	add_host bp --transport udp --predict never
@@ -940,21 +950,11 @@ bench_attach() {
 		sup=$(sess_field "$id" supervisor_pid) cli=$(sess_field "$id" client_pid)
 		if [ -n "$sup" ] && [ -n "$cli" ] && [ -d "/proc/$sup" ] && [ -d "/proc/$cli" ]; then
 			sleep 2
-			read -r s0 t0 a0 b0 <<<"$(sup_cli_stat "$sup" "$cli")"
-			w0=$(ms)
-			sleep "$ATT_IDLE_S"
-			w1=$(ms)
-			read -r s1 t1 a1 b1 <<<"$(sup_cli_stat "$sup" "$cli")"
-			att_idle_put det "$s0" "$t0" "$s1" "$t1" "$a0" "$b0" "$a1" "$b1" $((w1 - w0))
+			att_idle_window det "$sup" "$cli"
 			lab_client "$pe" -h $((ATT_IDLE_S + 4)) "$M" attach "$id" >/dev/null &
 			r=$!
 			sleep 2
-			read -r s0 t0 a0 b0 <<<"$(sup_cli_stat "$sup" "$cli")"
-			w0=$(ms)
-			sleep "$ATT_IDLE_S"
-			w1=$(ms)
-			read -r s1 t1 a1 b1 <<<"$(sup_cli_stat "$sup" "$cli")"
-			att_idle_put att "$s0" "$t0" "$s1" "$t1" "$a0" "$b0" "$a1" "$b1" $((w1 - w0))
+			att_idle_window att "$sup" "$cli"
 			wait "$r"
 			say "  idle ${ATT_IDLE_S} s, supervisor + mosh-client: detached $(get att_idle_det_wake) wake-ups/s $(get att_idle_det_cpu) % CPU; attached $(get att_idle_att_wake) wake-ups/s $(get att_idle_att_cpu) % CPU"
 		else
