@@ -4,7 +4,8 @@
 # it.  One tmux control-mode client (no fork per poll, so the poll is sub-millisecond)
 # types a letter into pane NAME (send-keys) at a shell prompt and polls capture-pane of
 # the cursor's line until the letter is on it; KEYS letters per pane, the panes taken in
-# turn key by key (so a slow moment of the machine falls on all of them alike).  Every 16
+# turn key by key (so a slow moment of the machine falls on all of them alike), the first
+# of them alternating, a random 40-120 ms pause before each key.  Every 16
 # letters the line is wiped (C-u) and its echo awaited.  For each NAME one line
 # "NAME n N p50 US p90 US min US max US lost L" (microseconds), every time in
 # OUTDIR/keyecho_NAME.txt.  Figures, not a test (bench/run.sh, section attach).
@@ -77,7 +78,11 @@ for my $n (@names) {
 	$base{$n} =~ s/\s+$//;
 }
 for my $i (0 .. $keys - 1) {
-	for my $n (@names) {
+	# Which pane goes first alternates, and the pause before each key is random: mosh
+	# paces its datagrams with timers of its own, and a fixed rhythm would let one pane
+	# meet them at a better moment every time (found: the first pane's p50 was 3-5 ms
+	# lower whichever program it held).
+	for my $n ($i % 2 ? reverse(@names) : @names) {
 		my $c = chr(ord('a') + $i % 26);
 		if (length $typed{$n} >= 16) {
 			cmd("send-keys -t '=$n:' C-u");
@@ -98,7 +103,7 @@ for my $i (0 .. $keys - 1) {
 			$lost{$n}++;
 			$typed{$n} = 'x' x 16;
 		}
-		sleep 0.05;
+		sleep 0.04 + rand 0.08;
 	}
 }
 for my $n (@names) {

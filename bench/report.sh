@@ -114,7 +114,7 @@ R_KEY=$(ratio "$(get att_key_mm_p50)" "$(get att_key_mosh_p50)" 2)
 R_PTY=$(ratio "$(get att_pty_through_p50)" "$(get att_pty_direct_p50)" 2)
 R_IDLE_ATT_W=$(ratio "$(get att_idle_det_wake)" "$(get att_idle_att_wake)" 2)
 key_cause=
-[ "$R_PTY_ADD" != n/a ] && key_cause="the attach layer alone adds $R_PTY_ADD ms at p50 (section 7, same run), so $(awk -v a="$R_KEY_ADD" -v b="$R_PTY_ADD" 'BEGIN { printf "%.2f", a - b }') ms of the difference lies outside it: in what else differs between the two sessions (moshman's mosh-client reaches mosh-server through the supervisor's local relay, which reads every datagram under the session key; plain mosh's goes straight to the server) or in mosh's own frame timing (p90s $(us_ms "$(get att_key_mosh_p90)") and $(us_ms "$(get att_key_mm_p90)") ms); this run does not separate the two."
+[ "$R_PTY_ADD" != n/a ] && key_cause="the attach layer alone adds $R_PTY_ADD ms at p50 (section 7, same run), so $(awk -v a="$R_KEY_ADD" -v b="$R_PTY_ADD" 'BEGIN { printf "%.2f", a - b }') ms of the difference lies outside it: in what else differs between the two sessions (moshman's mosh-client reaches mosh-server through the supervisor's local relay, which reads every datagram under the session key; plain mosh's goes straight to the server) or in when each key meets mosh's own send timers (p90s $(us_ms "$(get att_key_mosh_p90)") and $(us_ms "$(get att_key_mm_p90)") ms); this run does not separate the two."
 tgt t_key "keystroke to echo: added by moshman connect at p50 (prediction off; moshman connect - plain mosh)" "$R_KEY_ADD" 1 ms "$key_cause"
 tgt t_key_layer "keystroke to echo: added by the attach layer alone at p50 (through \`moshman attach\` - a pty of its own)" "$R_PTY_ADD" 1 ms
 tgt t_attach_draw "attach to a fully drawn screen (median of $(get att_draw_n 0) runs; max $(get att_draw_max))" "$(num "$(get att_draw_med)")" 100 ms
@@ -683,7 +683,11 @@ lab (100x30): plain mosh (\`mosh --predict=never\`) and \`moshman connect\` (pro
 control-mode client (bench/keyecho.pl) types a letter into a pane (\`send-keys\`) and
 polls that pane's cursor line (\`capture-pane\`; no process started per poll, so a poll
 takes well under a millisecond) until the letter is on it; the panes take turns key by
-key, $(get knob_att_keys "$ATT_KEYS") keys each.  Every keystroke travels the whole way: the pane, moshman's
+key, $(get knob_att_keys "$ATT_KEYS") keys each, which of them goes first alternating and a random 40-120 ms pause
+before each key: mosh-client and mosh-server pace their datagrams with timers of their
+own (a key waits up to several ms for its datagram), and with a fixed rhythm whichever
+pane went first met them at a better moment every time (3-5 ms lower p50, whichever
+program it held).  Every keystroke travels the whole way: the pane, moshman's
 attach layer (for moshman), mosh-client, UDP to mosh-server, the remote shell's echo and
 back.  Milliseconds.
 
