@@ -120,7 +120,7 @@ tgt t_key_layer "keystroke to echo: added by the attach layer alone at p50 (thro
 tgt t_attach_draw "attach to a fully drawn screen (median of $(get att_draw_n 0) runs; max $(get att_draw_max))" "$(num "$(get att_draw_med)")" 100 ms
 tgt t_idle_cpu "detached idle session: CPU of supervisor + mosh-client ($(get att_idle_det_ticks "?") ticks in $(get att_idle_secs "?") s; one tick is $(get att_idle_tick_pct "?") %)" "$(num "$(get att_idle_det_cpu)")" 0.1 "%"
 tgt t_idle_wake "detached idle session: wake-ups / those of an attached one (supervisor + mosh-client; $(get att_idle_det_wake) / $(get att_idle_att_wake) per s)" "$R_IDLE_ATT_W" 1 x \
-	"$(has att_idle_det_sup_wake && echo "per second, detached / attached: the supervisor $(get att_idle_det_sup_wake) / $(get att_idle_att_sup_wake), mosh-client $(get att_idle_det_cli_wake) / $(get att_idle_att_cli_wake) (context switches over $(get att_idle_secs) s each).")"
+	"$(has att_idle_det_sup_wake && echo "per second, detached / attached: the supervisor $(get att_idle_det_sup_wake) / $(get att_idle_att_sup_wake), mosh-client $(get att_idle_det_cli_wake) / $(get att_idle_att_cli_wake) (voluntary context switches over $(get att_idle_secs) s each).")"
 for ev in addr uplink freeze; do
 	evfrom="the event"
 	case $ev in addr) evl="address change" ;; uplink) evl="uplink switch" ;; freeze) evl="$(get knob_freeze_s "$FREEZE_S") s freeze (wake) with a new address" evfrom="the thaw" ;; esac
@@ -723,7 +723,9 @@ $(if has att_draw_med; then echo "Median **$(get att_draw_med) ms**, min $(get a
 **Idle, detached and attached.**  The same session left alone $(get att_idle_secs "$ATT_IDLE_S") s detached, then
 $(get att_idle_secs "$ATT_IDLE_S") s attached to a terminal that shows nothing new: CPU (utime+stime ticks of the
 supervisor and mosh-client together, /proc/PID/stat; one tick is $(get att_idle_tick_pct "?") % of the window) and
-wake-ups (their context switches per second).
+wake-ups (their voluntary context switches per second, /proc/PID/task/*/status: each is
+the process going to sleep until its next event; the involuntary ones are other work
+preempting it and measure the machine's load, not the session).
 
 | state | CPU | CPU ticks | wake-ups / s | of which the supervisor | of which mosh-client |
 |---|---|---|---|---|---|

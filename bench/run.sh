@@ -854,9 +854,12 @@ keyecho_put() {
 	put "att_key_${key}_n" "$3"; put "att_key_${key}_p50" "$5"; put "att_key_${key}_p90" "$7"
 	put "att_key_${key}_min" "$9"; put "att_key_${key}_max" "${11}"; put "att_key_${key}_lost" "${13}"
 }
-# sup_cli_stat SUP CLI: "CONTEXT_SWITCHES TICKS" of both together, then the context
-# switches of each.
-sup_cli_stat() { echo "$(($(ctxsw "$1") + $(ctxsw "$2"))) $(($(ticks "$1") + $(ticks "$2"))) $(ctxsw "$1") $(ctxsw "$2")"; }
+# vctxsw PID: voluntary context switches of all its threads so far: each is the process
+# going to sleep, one wake-up (the involuntary ones are other work preempting it, which on
+# this shared machine would compare the load of two windows, not the two states).
+vctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
+# sup_cli_stat SUP CLI: "WAKE_UPS TICKS" of both together, then the wake-ups of each.
+sup_cli_stat() { echo "$(($(vctxsw "$1") + $(vctxsw "$2"))) $(($(ticks "$1") + $(ticks "$2"))) $(vctxsw "$1") $(vctxsw "$2")"; }
 # att_idle_window det|att SUP CLI: $ATT_IDLE_S s of both left alone, into att_idle_*.
 att_idle_window() {
 	local s0 t0 a0 b0 s1 t1 a1 b1 w0 w1
