@@ -67,7 +67,7 @@ why_text() { [ -s "$WHY_FILE" ] && sed -n "s/^$1: *//p" "$WHY_FILE" | head -n 1;
 verdict() {
 	awk -v v="$1" -v l="$2" -v u="$3" 'BEGIN {
 		if (v == "never") { print "**missed**: never (no echo within 30 s)"; exit }
-		if (v !~ /^[0-9.]+$/ || l !~ /^[0-9.]+$/) { print "n/a"; exit }
+		if (v !~ /^-?[0-9.]+$/ || l !~ /^[0-9.]+$/) { print "n/a"; exit }
 		if (v + 0 <= l + 0) { print "met"; exit }
 		d = v - l; f = (u == "x" || u == "s" || d < 10) ? "%.2f" : "%.0f"
 		if (u == "x") printf "**missed** by " f " x\n", d
@@ -102,6 +102,8 @@ events_cause() {
 }
 # ms_s MS [PLUS_S]: MS in seconds (plus PLUS_S), or nothing.
 ms_s() { awk -v v="$1" -v p="${2:-0}" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.2f\n", v / 1000 + p }'; }
+# signed V: V with its sign (+0.59, -0.78), or V itself when it is no number.
+signed() { case $1 in -* | n/a) echo "$1" ;; *) echo "+$1" ;; esac; }
 # Unit-free number or n/a/never for tgt's VALUE.
 num() { case $1 in never) echo never ;; [0-9]*) echo "$1" ;; *) echo n/a ;; esac; }
 # udp's limit for EVENT: max(500 ms, 2x plain mosh).
@@ -120,7 +122,9 @@ tgt t_key_layer "keystroke to echo: added by the attach layer alone at p50 (thro
 tgt t_attach_draw "attach to a fully drawn screen (median of $(get att_draw_n 0) runs; max $(get att_draw_max))" "$(num "$(get att_draw_med)")" 100 ms
 tgt t_idle_cpu "detached idle session: CPU of supervisor + mosh-client ($(get att_idle_det_ticks "?") ticks in $(get att_idle_secs "?") s; one tick is $(get att_idle_tick_pct "?") %)" "$(num "$(get att_idle_det_cpu)")" 0.1 "%"
 tgt t_idle_wake "detached idle session: wake-ups / those of an attached one (supervisor + mosh-client; $(get att_idle_det_wake) / $(get att_idle_att_wake) per s)" "$R_IDLE_ATT_W" 1 x \
-	"$(has att_idle_det_sup_wake && echo "per second, detached / attached: the supervisor $(get att_idle_det_sup_wake) / $(get att_idle_att_sup_wake), mosh-client $(get att_idle_det_cli_wake) / $(get att_idle_att_cli_wake) (voluntary context switches over $(get att_idle_secs) s each).")"
+	"$(has att_idle_det_sup_wake && awk -v s="$(get att_idle_secs)" -v a="$(get att_idle_det_sup_wake)" -v b="$(get att_idle_att_sup_wake)" \
+		-v c="$(get att_idle_det_cli_wake)" -v d="$(get att_idle_att_cli_wake)" 'BEGIN {
+		printf "wake-ups in %d s, detached / attached: the supervisor %.0f / %.0f, mosh-client %.0f / %.0f (a window sees one tick more or less of each periodic timer depending on where it starts).\n", s, a * s, b * s, c * s, d * s }')"
 for ev in addr uplink freeze; do
 	evfrom="the event"
 	case $ev in addr) evl="address change" ;; uplink) evl="uplink switch" ;; freeze) evl="$(get knob_freeze_s "$FREEZE_S") s freeze (wake) with a new address" evfrom="the thaw" ;; esac
@@ -162,8 +166,8 @@ idle $(get idle_idash_secs "$IDLE_S") s: dashboard (same database) $(get idle_id
   against top -d 1 ($(get idle_itop_cpu) %, $(get idle_itop_wake) wake-ups/s): dashboard $R_IDLE_DASH x CPU, $R_IDLE_DASH_W x wake-ups; tunnel $R_IDLE_TUN x CPU, $R_IDLE_TUN_W x wake-ups; sleep $(get idle_isleep_cpu) %, $(get idle_isleep_wake) wake-ups/s
 roaming, event to echo (median ms): address change mosh $(get roam_mosh_addr_med), udp $(get roam_udp_addr_med), tcp $(get roam_tcp_addr_med), auto $(get roam_auto_addr_med); uplink switch mosh $(get roam_mosh_uplink_med), udp $(get roam_udp_uplink_med), tcp $(get roam_tcp_uplink_med), auto $(get roam_auto_uplink_med); ${FREEZE_S} s freeze + new address mosh $(get roam_mosh_freeze_med), udp $(get roam_udp_freeze_med), tcp $(get roam_tcp_freeze_med), auto $(get roam_auto_freeze_med)
   ${OUTAGE_S} s all traffic cut, restore to the echo of a line typed during it (ms): mosh $(get roam_mosh_blackhole_med), tcp $(get roam_tcp_blackhole_med), auto $(get roam_auto_blackhole_med); tcp noticed it after $(get roam_tcp_suspect) s (suspect), $(get roam_tcp_dead) s (link dead)
-keystroke to echo, prediction off (p50/p90 ms): mosh $(us_ms "$(get att_key_mosh_p50)")/$(us_ms "$(get att_key_mosh_p90)"), moshman connect $(us_ms "$(get att_key_mm_p50)")/$(us_ms "$(get att_key_mm_p90)") (+$R_KEY_ADD ms at p50, $R_KEY x)
-  the attach layer alone: a pty $(us_ms "$(get att_pty_direct_p50)")/$(us_ms "$(get att_pty_direct_p90)"), through moshman attach $(us_ms "$(get att_pty_through_p50)")/$(us_ms "$(get att_pty_through_p90)") (+$R_PTY_ADD ms at p50)
+keystroke to echo, prediction off (p50/p90 ms): mosh $(us_ms "$(get att_key_mosh_p50)")/$(us_ms "$(get att_key_mosh_p90)"), moshman connect $(us_ms "$(get att_key_mm_p50)")/$(us_ms "$(get att_key_mm_p90)") ($(signed "$R_KEY_ADD") ms at p50, $R_KEY x)
+  the attach layer alone: a pty $(us_ms "$(get att_pty_direct_p50)")/$(us_ms "$(get att_pty_direct_p90)"), through moshman attach $(us_ms "$(get att_pty_through_p50)")/$(us_ms "$(get att_pty_through_p90)") ($(signed "$R_PTY_ADD") ms at p50)
 attach to a drawn screen: median $(get att_draw_med) ms, max $(get att_draw_max) ms; idle supervisor + mosh-client detached $(get att_idle_det_cpu) % CPU $(get att_idle_det_wake) wake-ups/s, attached $(get att_idle_att_cpu) % $(get att_idle_att_wake) wake-ups/s ($R_IDLE_ATT_W x)
 scan 16 hosts in parallel / 1 host: $R_SCAN x ($(get scan_sixteen_med) ms vs $(get scan_one_med) ms); 16 one after the other / in parallel: $R_SCAN_SEQ x
 $TGT_LINE
@@ -696,7 +700,7 @@ back.  Milliseconds.
 $(row_key mosh "plain mosh")
 $(row_key mm "moshman connect (through the attach layer)")
 
-moshman connect against plain mosh: **+$R_KEY_ADD ms** at p50 ($R_KEY x), +$R_KEY_ADD90 ms at p90.
+moshman connect against plain mosh: **$(signed "$R_KEY_ADD") ms** at p50 ($R_KEY x), $(signed "$R_KEY_ADD90") ms at p90.
 
 **The layer alone.**  \`moshman connect\` has no mode without the attach layer (mosh-client
 always runs on the supervisor's terminal), so the control for "without it" is the layer
@@ -712,7 +716,7 @@ mosh-client's pty and back.  Milliseconds.
 $(row_pty direct "an echo on a pty of its own")
 $(row_pty through "the same echo through \`moshman attach\`")
 
-Added by the layer: **+$R_PTY_ADD ms** at p50 ($R_PTY x), +$R_PTY_ADD90 ms at p90.
+Added by the layer: **$(signed "$R_PTY_ADD") ms** at p50 ($R_PTY x), $(signed "$R_PTY_ADD90") ms at p90.
 
 **Attach to a drawn screen.**  A real session (\`moshman connect -d\`), its 100x30 screen
 filled (27 lines of 99 digits, then \`drawn-42\` at the bottom), detached; then
