@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ptyecho: keystroke-to-echo through a program on a pseudo-terminal (bench/attach.sh
- * builds it with cc; it is not part of moshman).
+ * ptyecho: keystroke-to-echo through a program on a pseudo-terminal (bench/run.sh's
+ * section attach builds it with cc; it is not part of moshman).
  *
  *   ptyecho COUNT CMD...
  *	run CMD on a new pty (100x30), wait until its output has been quiet for 500 ms,
@@ -10,6 +10,9 @@
  *   ptyecho -u TEXT CMD...
  *	run CMD on a new pty, print "us N": how long until TEXT is in its output (10 s
  *	at most; "us -1" then).
+ *   ptyecho -h SECONDS CMD...
+ *	run CMD on a new pty and read (and drop) its output for SECONDS, then end it:
+ *	a terminal that stays attached and shows nothing new (the idle figures).
  *   ptyecho -t TEXT CMD...
  *	run CMD, wait until quiet, type TEXT (\r for Enter), wait until quiet, type
  *	Ctrl-^ d, wait for CMD to end.
@@ -137,6 +140,29 @@ until(const char *text, char **argv)
 	return 1;
 }
 
+/* -h: hold CMD's terminal for a while. */
+static int
+hold(int secs, char **argv)
+{
+	int64_t end = now_us() + (int64_t)secs * 1000000;
+	int fd;
+	pid_t pid = spawn(&fd, argv);
+
+	while (now_us() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[4096];
+		int r = poll(&p, 1, (int)((end - now_us()) / 1000) + 1);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && read(fd, buf, sizeof buf) <= 0)
+			break;
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
 /* -t: type text, then detach. */
 static int
 type(const char *text, char **argv)
@@ -168,6 +194,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "-u") == 0)
 		return until(argv[2], argv + 3);
+	if (argc >= 4 && strcmp(argv[1], "-h") == 0)
+		return hold(atoi(argv[2]), argv + 3);
 	if (argc >= 4 && strcmp(argv[1], "-t") == 0)
 		return type(argv[2], argv + 3);
 	return echo_main(argc, argv);
@@ -181,7 +209,8 @@ echo_main(int argc, char **argv)
 	pid_t pid;
 
 	if (argc < 3 || (count = atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: ptyecho COUNT CMD... | -u TEXT CMD... | -t TEXT CMD...\n");
+		fprintf(stderr,
+		    "usage: ptyecho COUNT CMD... | -u TEXT CMD... | -h SECONDS CMD... | -t TEXT CMD...\n");
 		return 2;
 	}
 	t = calloc((size_t)count, sizeof *t);

@@ -11,11 +11,12 @@
 #
 # Knobs (environment): BENCH_RUNS (bootstrap runs, 5), BENCH_FLOOD_S (10),
 # BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_IDLE_S (30), BENCH_STRACE_S (10),
-# BENCH_RTT_COUNT (1000), BENCH_FREEZE_S (20), BENCH_NO_DOCS=1 (print only, leave docs/
-# alone).
+# BENCH_RTT_COUNT (1000), BENCH_FREEZE_S (20), BENCH_ATTACH_KEYS (keystrokes per program,
+# 100), BENCH_ATTACH_ROUNDS (rounds of 100 keys through the layer alone, 3),
+# BENCH_ATTACH_IDLE_S (20), BENCH_NO_DOCS=1 (print only, leave docs/ alone).
 #
 # BENCH_ONLY="SECTION ..." runs only those sections (latency flood recovery bootstrap cost
-# dashboard idle scan roam) into BUILD/bench-only/ and prints the summary; it never touches
+# dashboard idle scan roam attach) into BUILD/bench-only/ and prints the summary; it never touches
 # docs/ (the document is one whole run) nor the last whole run's results in BUILD/bench/.
 # A section that builds on an earlier one (flood and recovery use latency's tunnels, cost's
 # tcp rows need bootstrap's) says "not measured" for those rows when run alone.
@@ -30,7 +31,7 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 export MOSHMAN_TOP=$TOP MOSHMAN_BIN=$BUILD/moshman
 M=$MOSHMAN_BIN
-SECTIONS="latency flood recovery bootstrap cost dashboard idle scan roam"
+SECTIONS="latency flood recovery bootstrap cost dashboard idle scan roam attach"
 ONLY=${BENCH_ONLY:-}
 for sec in $ONLY; do
 	case " $SECTIONS " in *" $sec "*) ;; *) echo "bench: unknown section '$sec' (known: $SECTIONS)" >&2; exit 2 ;; esac
@@ -54,6 +55,9 @@ IDLE_S=${BENCH_IDLE_S:-30}
 STRACE_S=${BENCH_STRACE_S:-10}
 RTT_COUNT=${BENCH_RTT_COUNT:-1000}
 FREEZE_S=${BENCH_FREEZE_S:-20}
+ATT_KEYS=${BENCH_ATTACH_KEYS:-100}
+ATT_ROUNDS=${BENCH_ATTACH_ROUNDS:-3}
+ATT_IDLE_S=${BENCH_ATTACH_IDLE_S:-20}
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -86,6 +90,8 @@ if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
 	OUTAGE_S=$(get knob_outage_s "$OUTAGE_S") COST_S=$(get knob_cost_s "$COST_S")
 	IDLE_S=$(get knob_idle_s "$IDLE_S") STRACE_S=$(get knob_strace_s "$STRACE_S")
 	RTT_COUNT=$(get knob_rtt_count "$RTT_COUNT") FREEZE_S=$(get knob_freeze_s "$FREEZE_S")
+	ATT_KEYS=$(get knob_att_keys "$ATT_KEYS") ATT_ROUNDS=$(get knob_att_rounds "$ATT_ROUNDS")
+	ATT_IDLE_S=$(get knob_att_idle_s "$ATT_IDLE_S")
 	. "$TOP/bench/report.sh"
 	exit 0
 fi
@@ -97,6 +103,7 @@ cc -O2 -Wall -Wextra -o "$UB" "$TOP/bench/udpbench.c" || { echo "bench: cannot b
 put knob_runs "$RUNS"; put knob_flood_s "$FLOOD_S"; put knob_outage_s "$OUTAGE_S"
 put knob_cost_s "$COST_S"; put knob_rtt_count "$RTT_COUNT"
 put knob_idle_s "$IDLE_S"; put knob_strace_s "$STRACE_S"; put knob_freeze_s "$FREEZE_S"
+put knob_att_keys "$ATT_KEYS"; put knob_att_rounds "$ATT_ROUNDS"; put knob_att_idle_s "$ATT_IDLE_S"
 put run_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 put run_rev "$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null)$(cd "$TOP" && git diff --quiet HEAD 2>/dev/null || echo "+changes")"
 
@@ -118,6 +125,9 @@ mkdir -p "$LAB_DIR/bench"
 chmod 700 "$LAB_DIR/bench"
 unset SSH_AUTH_SOCK
 W=$LAB_DIR/bench
+# The attach sockets (issue 12) in a private directory every program of the run shares.
+export XDG_RUNTIME_DIR=$W/xdg
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 # ---- helpers -------------------------------------------------------------------------
 add_host() {
@@ -697,56 +707,270 @@ roam_echo() {
 	lab_tmux_type "$1" "echo $2-\$((1+1))"
 	if fast_wait "$1" "^$2-2" 30; then echo $(($(ms) - t0)); else echo never; fi
 }
-# roam_run KEY CMD...: every event on one session of CMD; results roam_KEY_EVENT_*.
+# roam_events KEY ID T0 T1 FILE: session ID's events from T0 to T1 (epoch ms), as
+# "+S.SS s KIND: MESSAGE" lines in FILE (from `moshman events ID --json`).
+roam_events() {
+	[ -n "$2" ] || return 0
+	"$M" events "$2" --json 2>/dev/null | jq -r --argjson a "$3" --argjson b "$4" '.[] |
+		select(.at >= $a and .at <= $b) | "+\((.at - $a) / 1000 * 100 | floor / 100) s \(.kind): \(.message | gsub("\n"; " "))"' >"$5" 2>/dev/null
+}
+# roam_keep KEY EV: of the runs of event EV, the slowest one's events become
+# roam_KEY_EV_events (the document's measured cause when a target is missed).
+roam_keep() {
+	local f=$W/roam_$1_$2 i=0 v worst=-1 wi=0
+	while read -r v; do
+		i=$((i + 1))
+		case $v in never) v=999999999 ;; esac
+		[ "$v" -gt "$worst" ] 2>/dev/null && { worst=$v; wi=$i; }
+	done <"$f"
+	[ "$wi" -gt 0 ] && [ -s "${f}_ev_$wi" ] && head -n 12 "${f}_ev_$wi" >"$RES/roam_$1_$2_events"
+	return 0
+}
+# roam_blackhole KEY TAG ID: all traffic to the server cut $OUTAGE_S s (TCP blackholed;
+# UDP blocked, already so for tcp), a line typed at once (so mosh-client keeps sending);
+# after the restore, the time to that line's echo.  For moshman: from the cut to the
+# first "suspect" event (a second connection tried) and to "link dead".
+roam_blackhole() {
+	local key=$1 tag=$2 id=$3 t_cut t_res v
+	sleep 1
+	t_cut=$(ms)
+	lab_blackhole_tcp server
+	[ "$key" = tcp ] || lab_block_udp
+	lab_tmux_type "$tag" "echo bh-\$((2+2))"
+	sleep "$OUTAGE_S"
+	t_res=$(ms)
+	lab_restore_tcp
+	[ "$key" = tcp ] || lab_unblock_udp
+	if fast_wait "$tag" '^bh-4' 30; then v=$(($(ms) - t_res)); else v=never; fi
+	echo "$v" >"$W/roam_${key}_blackhole"
+	echo "$v" >>"$W/roam_${key}_blackhole_all"
+	[ -n "$id" ] || return 0
+	roam_events "$key" "$id" "$t_cut" "$(($(ms) + 500))" "$W/roam_${key}_blackhole_ev_1"
+	head -n 12 "$W/roam_${key}_blackhole_ev_1" >"$RES/roam_${key}_blackhole_events"
+	"$M" events "$id" --json 2>/dev/null | jq -r --argjson a "$t_cut" --argjson b "$t_res" '
+		[.[] | select(.at >= $a and .at <= $b)] as $e
+		| [([$e[] | select(.message | test("suspect"))][0].at), ([$e[] | select(.message | test("link dead"))][0].at)]
+		| map(if . == null then "-" else ((. - $a) / 10 | floor / 100 | tostring) end) | join(" ")' >"$W/roam_${key}_dead" 2>/dev/null
+	read -r v t_res <"$W/roam_${key}_dead" 2>/dev/null
+	if [ -n "${v:-}" ] && [ "$v" != - ]; then put "roam_${key}_suspect" "$v"; else note "roam_${key}_suspect" "no 'suspect' event during the ${OUTAGE_S} s blackhole"; fi
+	if [ -n "${t_res:-}" ] && [ "$t_res" != - ]; then put "roam_${key}_dead" "$t_res"; else note "roam_${key}_dead" "no 'link dead' event during the ${OUTAGE_S} s blackhole"; fi
+}
+# roam_run KEY "EVENT..." CMD...: the events (addr uplink freeze blackhole) on one session
+# of CMD; results roam_KEY_EVENT_*.  Key tcp runs with UDP blocked throughout.
 roam_run() {
-	local key=$1 tag=ro$1 i ev procs
-	shift
-	lab_tmux_start "$tag" bash -c '"$@"; sleep 600' sh "$@" || return 1
+	local key=$1 evs=$2 tag=ro$1 i ev procs id= t_ev
+	shift 2
+	[ "$key" = tcp ] && lab_block_udp
+	lab_tmux_start "$tag" bash -c '"$@"; sleep 600' sh "$@" || { [ "$key" = tcp ] && lab_unblock_udp; return 1; }
 	if ! fast_wait "$tag" '\$ *$' 30; then
 		note "roam_$key" "the session did not reach a prompt"
 		lab_tmux_kill "$tag"
+		[ "$key" = tcp ] && lab_unblock_udp
 		return 1
 	fi
 	lab_tmux_type "$tag" 'echo $((6*7))'
 	fast_wait "$tag" '^42' 10
+	[ "$1" = "$M" ] && id=$(newest_session)
+	for ev in addr uplink freeze blackhole; do rm -f "$W/roam_${key}_$ev"*; done
 	for ev in addr uplink freeze; do : >"$W/roam_${key}_$ev"; done
-	for i in $(seq 1 "$RUNS"); do
+	i=0
+	case " $evs " in *" addr "*)
+		for i in $(seq 1 "$RUNS"); do
+			sleep 1
+			t_ev=$(ms)
+			lab_client_addr
+			roam_echo "$tag" "a$i" >>"$W/roam_${key}_addr"
+			roam_events "$key" "$id" "$t_ev" "$(($(ms) + 200))" "$W/roam_${key}_addr_ev_$i"
+		done ;;
+	esac
+	case " $evs " in *" uplink "*)
+		i=0
+		for ev in 2 1; do
+			i=$((i + 1))
+			sleep 1
+			t_ev=$(ms)
+			lab_uplink "$ev"
+			roam_echo "$tag" "u$ev" >>"$W/roam_${key}_uplink"
+			roam_events "$key" "$id" "$t_ev" "$(($(ms) + 200))" "$W/roam_${key}_uplink_ev_$i"
+		done ;;
+	esac
+	case " $evs " in *" freeze "*)
 		sleep 1
+		procs=$(lab_tmux_procs "$tag")
+		# shellcheck disable=SC2086
+		lab_freeze $procs
 		lab_client_addr
-		roam_echo "$tag" "a$i" >>"$W/roam_${key}_addr"
-	done
-	for i in 2 1; do
-		sleep 1
-		lab_uplink "$i"
-		roam_echo "$tag" "u$i" >>"$W/roam_${key}_uplink"
-	done
-	sleep 1
-	procs=$(lab_tmux_procs "$tag")
-	# shellcheck disable=SC2086
-	lab_freeze $procs
-	lab_client_addr
-	sleep "$FREEZE_S"
-	# shellcheck disable=SC2086
-	lab_thaw $procs
-	roam_echo "$tag" frozen >>"$W/roam_${key}_freeze"
+		sleep "$FREEZE_S"
+		# Events from the thaw (the whole client side slept until then).
+		t_ev=$(ms)
+		# shellcheck disable=SC2086
+		lab_thaw $procs
+		roam_echo "$tag" frozen >>"$W/roam_${key}_freeze"
+		roam_events "$key" "$id" "$t_ev" "$(($(ms) + 200))" "$W/roam_${key}_freeze_ev_1" ;;
+	esac
+	case " $evs " in *" blackhole "*) roam_blackhole "$key" "$tag" "$id" ;; esac
 	lab_tmux_type "$tag" exit
 	for i in $(seq 1 100); do lab_tmux_alive "$tag" || break; sleep 0.1; done
 	lab_tmux_kill "$tag"
+	[ "$key" = tcp ] && lab_unblock_udp
 	no_mosh_servers 10
-	for ev in addr uplink freeze; do
+	for ev in $evs; do
+		[ -s "$W/roam_${key}_$ev" ] || { note "roam_${key}_$ev" "no run finished"; continue; }
 		set -- $(stats <"$W/roam_${key}_$ev")
 		put "roam_${key}_${ev}_med" "$1"; put "roam_${key}_${ev}_max" "$3"; put "roam_${key}_${ev}_n" "$4"
 		put "roam_${key}_${ev}_all" "$(tr '\n' ' ' <"$W/roam_${key}_$ev")"
-		say "  $key after $ev: median $1 ms (max $3, $4 runs; all: $(get "roam_${key}_${ev}_all"))"
+		# A run that never echoed is the worst figure: the median and max say so.
+		if grep -q never "$W/roam_${key}_$ev"; then
+			put "roam_${key}_${ev}_never" "$(grep -c never "$W/roam_${key}_$ev")"
+			put "roam_${key}_${ev}_max" never
+			[ "$4" = 0 ] && put "roam_${key}_${ev}_med" never
+		fi
+		[ -n "$id" ] && roam_keep "$key" "$ev"
+		say "  $key after $ev: median $(get "roam_${key}_${ev}_med") ms (max $(get "roam_${key}_${ev}_max"), all: $(get "roam_${key}_${ev}_all"))"
 	done
+	case " $evs " in *" blackhole "*) [ -n "$id" ] && say "  $key blackhole: suspect after $(get "roam_${key}_suspect") s, link dead after $(get "roam_${key}_dead") s" ;; esac
 }
 bench_roam() {
-	say "6. roaming and waking: address change ($RUNS runs), uplink switch (there and back), ${FREEZE_S} s freeze with a new address; event to echo"
+	say "6. roaming and waking: address change ($RUNS runs), uplink switch (there and back), ${FREEZE_S} s freeze with a new address, ${OUTAGE_S} s of all traffic to the server cut; event to echo"
 	add_host rudp --transport udp
+	add_host rtcp --transport tcp
 	add_host rauto --transport auto
-	roam_run mosh mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP"
-	roam_run udp "$M" -q connect rudp
-	roam_run auto "$M" -q connect rauto
+	roam_run mosh "addr uplink freeze blackhole" mosh --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP"
+	roam_run udp "addr uplink freeze" "$M" -q connect rudp
+	roam_run tcp "addr uplink freeze blackhole" "$M" -q connect rtcp
+	roam_run auto "addr uplink freeze blackhole" "$M" -q connect rauto
+}
+
+# ---- 7. the attach layer (issue 12) -------------------------------------------------------
+# sess_field ID FIELD: a field of session ID from `moshman sessions --json`.
+sess_field() { "$M" sessions --json 2>/dev/null | jq -r --argjson id "$1" --arg f "$2" '.[] | select(.id == $id) | .[$f] // empty'; }
+newest_session() { "$M" sessions --json 2>/dev/null | jq -r 'max_by(.id).id // empty'; }
+# keyecho_put KEY LINE: "NAME n N p50 US p90 US min US max US lost L" into att_key_KEY_*.
+keyecho_put() {
+	local key=$1
+	shift
+	set -- $*
+	[ "${2:-}" = n ] && [ "${3:-0}" -gt 0 ] 2>/dev/null || return 1
+	put "att_key_${key}_n" "$3"; put "att_key_${key}_p50" "$5"; put "att_key_${key}_p90" "$7"
+	put "att_key_${key}_min" "$9"; put "att_key_${key}_max" "${11}"; put "att_key_${key}_lost" "${13}"
+}
+# vctxsw PID: voluntary context switches of all its threads so far: each is the process
+# going to sleep, one wake-up (the involuntary ones are other work preempting it, which on
+# this shared machine would compare the load of two windows, not the two states).
+vctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
+# sup_cli_stat SUP CLI: "WAKE_UPS TICKS" of both together, then the wake-ups of each.
+sup_cli_stat() { echo "$(($(vctxsw "$1") + $(vctxsw "$2"))) $(($(ticks "$1") + $(ticks "$2"))) $(vctxsw "$1") $(vctxsw "$2")"; }
+# att_idle_window det|att SUP CLI: $ATT_IDLE_S s of both left alone, into att_idle_*.
+att_idle_window() {
+	local s0 t0 a0 b0 s1 t1 a1 b1 w0 w1
+	read -r s0 t0 a0 b0 <<<"$(sup_cli_stat "$2" "$3")"
+	w0=$(ms)
+	sleep "$ATT_IDLE_S"
+	w1=$(ms)
+	read -r s1 t1 a1 b1 <<<"$(sup_cli_stat "$2" "$3")"
+	att_idle_put "$1" "$s0" "$t0" "$s1" "$t1" "$a0" "$b0" "$a1" "$b1" $((w1 - w0))
+}
+# att_idle_put det|att S0 T0 S1 T1 SUP0 CLI0 SUP1 CLI1 MS: the window's figures.
+att_idle_put() {
+	local k=$1 hz t=${10}
+	hz=$(getconf CLK_TCK)
+	put "att_idle_${k}_wake" "$(awk -v a="$2" -v b="$4" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
+	put "att_idle_${k}_sup_wake" "$(awk -v a="$6" -v b="$8" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
+	put "att_idle_${k}_cli_wake" "$(awk -v a="$7" -v b="$9" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
+	put "att_idle_${k}_cpu" "$(awk -v a="$3" -v b="$5" -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", (b - a) / hz / (t / 1000) * 100 }')"
+	put "att_idle_${k}_ticks" "$(($5 - $3))"
+	put att_idle_secs "$((t / 1000))"
+	put att_idle_tick_pct "$(awk -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", 100 / hz / (t / 1000) }')"
+}
+bench_attach() {
+	local keys=$ATT_KEYS pe=$OUT/ptyecho ec=$OUT/echo-client id sup cli r line
+	say "7. attach layer: keystroke to echo with prediction off ($keys keys per program), the layer alone (ptyecho, $ATT_ROUNDS x 100 keys), attach to a drawn screen ($RUNS runs), idle detached vs attached (${ATT_IDLE_S} s each)"
+	cc -O2 -Wall -Wextra -o "$pe" "$TOP/bench/ptyecho.c" -lutil || { note att_key "cannot build bench/ptyecho.c"; return 1; }
+	add_host bp --transport udp --predict never
+	# 7a. A real session each, side by side, the keys alternating between them.
+	lab_tmux_start akm mosh --predict=never --ssh="$LAB_SSH" "$LAB_USER@$LAB_SERVER_IP" &&
+		lab_tmux_start akc "$M" -q connect bp || { note att_key "tmux did not start the sessions"; return 1; }
+	if fast_wait akm '\$ *$' 30 && fast_wait akc '\$ *$' 30; then
+		lab_tmux_type akm 'clear' && lab_tmux_type akc 'clear'
+		sleep 1
+		line=$(perl "$TOP/bench/keyecho.pl" "$LAB_DIR/tmux.sock" "$keys" "$OUT" akm akc 2>"$W/keyecho.err")
+		printf '%s\n' "$line" >"$OUT/keyecho.txt"
+		keyecho_put mosh "$(grep '^akm ' <<<"$line")" || note att_key_mosh "no keystroke echoed ($(head -c 200 "$W/keyecho.err"))"
+		keyecho_put mm "$(grep '^akc ' <<<"$line")" || note att_key_mm "no keystroke echoed ($(head -c 200 "$W/keyecho.err"))"
+		say "  keystroke to echo (us): mosh $(get att_key_mosh_p50) p50 $(get att_key_mosh_p90) p90; moshman connect $(get att_key_mm_p50) p50 $(get att_key_mm_p90) p90"
+	else
+		note att_key "the sessions did not reach a prompt"
+	fi
+	for r in akm akc; do
+		lab_tmux_type "$r" exit
+	done
+	for r in $(seq 1 100); do lab_tmux_alive akm || lab_tmux_alive akc || break; sleep 0.1; done
+	lab_tmux_kill akm
+	lab_tmux_kill akc
+	no_mosh_servers 10
+	# 7b. The layer alone: an echo in raw mode as "mosh-client", on a pty of its own and
+	# through `moshman attach`, alternating (no network, no mosh: only the layer).
+	printf '#!/bin/sh\n[ "$1" = -c ] && { echo 8; exit 0; }\nstty raw -echo\nexec cat\n' >"$ec"
+	chmod +x "$ec"
+	if MOSHMAN_MOSH_CLIENT=$ec lab_client "$M" -q connect -d bp </dev/null >/dev/null 2>"$W/att_echo.err" &&
+		id=$(newest_session) && [ -n "$id" ]; then
+		: >"$W/att_direct"
+		: >"$W/att_through"
+		for r in $(seq 1 "$ATT_ROUNDS"); do
+			lab_client "$pe" 100 "$ec" >>"$W/att_direct"
+			lab_client "$pe" 100 "$M" attach "$id" >>"$W/att_through"
+		done
+		cp "$W/att_direct" "$W/att_through" "$OUT/"
+		sup=$(sess_field "$id" supervisor_pid)
+		[ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null
+		# The median of the rounds' p50 and p90.
+		local k f
+		for k in direct through; do
+			for f in p50 p90; do
+				put "att_pty_${k}_$f" "$(awk -v k="$f" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$W/att_$k" | stats | cut -d' ' -f1)"
+			done
+			put "att_pty_${k}_n" "$(awk '{ n += $2 } END { print n + 0 }' "$W/att_$k")"
+		done
+		say "  the layer alone (us): pty $(get att_pty_direct_p50) p50 $(get att_pty_direct_p90) p90; through attach $(get att_pty_through_p50) p50 $(get att_pty_through_p90) p90"
+	else
+		note att_pty "the session with the echo client did not start: $(head -c 200 "$W/att_echo.err")"
+	fi
+	# 7c. Attach to a drawn screen: a real session, its screen filled, detached; the time
+	# from starting `moshman attach` until the screen's last line is on the new terminal.
+	if lab_client "$M" -q connect -d bp </dev/null >/dev/null 2>"$W/att_real.err" &&
+		id=$(newest_session) && [ -n "$id" ]; then
+		lab_client "$pe" -t 'for i in $(seq 1 27); do printf "%099d\n" $i; done; echo drawn-$((6*7))\r' "$M" attach "$id" >/dev/null
+		: >"$W/att_draw"
+		for r in $(seq 1 "$RUNS"); do
+			lab_client "$pe" -u drawn-42 "$M" attach "$id" | awk '$2 >= 0 { printf "%.1f\n", $2 / 1000 }' >>"$W/att_draw"
+		done
+		set -- $(stats <"$W/att_draw")
+		put att_draw_med "$1"; put att_draw_min "$2"; put att_draw_max "$3"; put att_draw_n "$4"
+		put att_draw_all "$(tr '\n' ' ' <"$W/att_draw")"
+		say "  attach to a drawn screen: median $1 ms (max $3, $4 of $RUNS runs)"
+		# 7d. Idle, detached and then attached (a terminal that shows nothing new):
+		# context switches (wake-ups) and CPU ticks of the supervisor and mosh-client.
+		sup=$(sess_field "$id" supervisor_pid) cli=$(sess_field "$id" client_pid)
+		if [ -n "$sup" ] && [ -n "$cli" ] && [ -d "/proc/$sup" ] && [ -d "/proc/$cli" ]; then
+			sleep 2
+			att_idle_window det "$sup" "$cli"
+			lab_client "$pe" -h $((ATT_IDLE_S + 4)) "$M" attach "$id" >/dev/null &
+			r=$!
+			sleep 2
+			att_idle_window att "$sup" "$cli"
+			wait "$r"
+			say "  idle ${ATT_IDLE_S} s, supervisor + mosh-client: detached $(get att_idle_det_wake) wake-ups/s $(get att_idle_det_cpu) % CPU; attached $(get att_idle_att_wake) wake-ups/s $(get att_idle_att_cpu) % CPU"
+		else
+			note att_idle "the session's supervisor or mosh-client was not found"
+		fi
+		lab_client "$pe" -t 'exit\r' "$M" attach "$id" >/dev/null
+		for r in $(seq 1 50); do [ -d "/proc/$sup" ] || break; sleep 0.1; done
+		[ -d "/proc/$sup" ] && kill -TERM "$sup" 2>/dev/null
+		no_mosh_servers 10
+	else
+		note att_draw "the real session did not start: $(head -c 200 "$W/att_real.err")"
+		note att_idle "the real session did not start"
+	fi
 }
 
 for sec in $SECTIONS; do
