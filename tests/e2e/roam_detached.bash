@@ -105,6 +105,7 @@ rd_typed() {
 		t_fail "$ev: attached from a new terminal, a line typed at once echoes within $bound s"
 		# Late or gone?  Wait longer, so the rest of the run says what works.
 		fast_wait "$RD_TAG" "^$w-2" 30 >/dev/null 2>&1 && echo "# $ev: it came after $(($(ms) - t0)) ms"
+		events_of "$RD_ID" | tail -n 25 | sed 's/^/#   event: /'
 	fi
 }
 
