@@ -14,7 +14,7 @@ rd_setup() {
 	export XDG_RUNTIME_DIR=$LAB_DIR/xdg
 	mkdir -p "$XDG_RUNTIME_DIR"
 	chmod 700 "$XDG_RUNTIME_DIR"
-	RD_ID= RD_SUP= RD_CLI= RD_N=0
+	RD_ID='' RD_SUP='' RD_CLI='' RD_N=0
 	# A failed run leaves no supervisor behind (lab_down then takes the namespaces).
 	trap 'rd_stop; lab_down' EXIT
 }

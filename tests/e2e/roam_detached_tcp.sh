@@ -23,7 +23,8 @@ add_host socks --transport tcp --proxy "socks5://$LAB_PROXY_IP:$LAB_SOCKS_PORT"
 
 # rd_reconnected EV N: the row counts N reconnects (within 20 s); one test line.
 rd_reconnected() {
-	local t0=$(ms)
+	local t0
+	t0=$(ms)
 	if wait_reconnects "$2" 20; then
 		echo "# $1: reconnected $(($(ms) - t0)) ms later"
 		t_ok "$1: the detached session reconnects ($2)"
@@ -51,7 +52,7 @@ if rd_start socks tcp; then
 	rd_after "tcp: proxy killed and restarted" 5
 	n=$(col reconnects "$RD_ID")
 	rp=$(relay_pids)
-	echo "# relays on the server: $(echo $rp)"
+	echo "# relays on the server: $(printf '%s ' $rp)"
 	# shellcheck disable=SC2086
 	[ -n "$rp" ] && lab_server kill $rp
 	rd_reconnected "tcp: remote relay killed by PID" $((n + 1))
