@@ -99,6 +99,7 @@ struct tunnel {
 
 	int reconnects;
 	int was_up;         /* the link came up once: a give-up may be retried */
+	int standby;        /* a failed start is a dead link (tunnel_config.standby) */
 	int64_t dead_at;    /* mono ms when the link was declared dead */
 	int64_t suspect_at; /* mono ms of the alarm that led to a switch */
 
@@ -917,8 +918,9 @@ t_dead(struct tunnel *t, const char *reason)
 	/* Before the link was ever up (the relay hangs, the connection drops during the
 	 * start) this is a failed start, reported like every other bootstrap failure, with
 	 * the ssh connection left as it is so the caller can still end the mosh-server it
-	 * started.  Retrying in silence would leave `connect` hanging. */
-	if (t->state == T_STARTING) {
+	 * started.  Retrying in silence would leave `connect` hanging.  A standby tunnel
+	 * (auto, already on UDP) has nobody waiting: it reconnects as below. */
+	if (t->state == T_STARTING && !t->standby) {
 		if (t->link != NULL && t->link->stream) {
 			sshconn_stream_close(t->link->ssh);
 			t->link->stream = 0;
@@ -1118,6 +1120,7 @@ tunnel_new(struct ev_loop *loop, struct sshconn *ssh, struct localrelay *relay,
 	t->want = cfg->relay;
 	t->deliver = cfg->deliver;
 	t->on_tick = cfg->tick;
+	t->standby = cfg->standby;
 	t->tick_arg = cfg->tick_arg;
 	t->deliver_arg = cfg->deliver_arg;
 	t->cb = cb;

@@ -39,6 +39,11 @@ struct tunnel_config {
 	 * owner with nothing else to time (moshman tunnel's health check) needs no timer. */
 	void (*tick)(void *arg);
 	void *tick_arg;
+	/* Set: the owner carries the session without the tunnel meanwhile (transport auto,
+	 * mosh-client already on UDP), so a start that fails (the relay does not answer, the
+	 * connection stalls: a roam during the start) is a dead link, rebuilt like any
+	 * other, not a failure. */
+	int standby;
 };
 
 enum tunnel_event {

@@ -1316,6 +1316,9 @@ sup_auto_go(struct sup *s, int found)
 	tc->relay = TUNNEL_RELAY_ANY;
 	tc->deliver = autopath_tcp_rx;
 	tc->deliver_arg = s->ap;
+	/* On UDP mosh-client starts at once: the tunnel is a standby whose failed start
+	 * is rebuilt (a roam during it), not the end of auto's fallback. */
+	tc->standby = udp;
 	s->tunnel = tunnel_new(s->loop, s->ssh, s->relay, tc, sup_tunnel_cb, s);
 	autopath_set_tunnel(s->ap, s->tunnel);
 	sup_progressf(s, "transport auto: %s, the tunnel relay beside it",

@@ -16,15 +16,7 @@ export XDG_RUNTIME_DIR=$LAB_DIR/xdg
 mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 
-col() { q "SELECT $1 FROM sessions WHERE id = $2"; }
 alive() { kill -0 "$1" 2>/dev/null; }
-# attach_in TAG ROWS COLS ARGS...: moshman ARGS in a new tmux terminal of that size.
-attach_in() {
-	local tag=$1 rows=$2 cols=$3
-	shift 3
-	lab_tmux_start "$tag" bash -c 'sleep 0.5; "$0" "$@"; echo "moshman exited $?"; sleep 600' "$M" "$@"
-	_lab_tmux resize-window -t "=$tag:" -x "$cols" -y "$rows"
-}
 # shell_pid TAG: the number echo $$ printed last on TAG's screen.
 shell_pid() {
 	lab_tmux_type "$1" 'echo pid=$$'

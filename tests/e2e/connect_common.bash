@@ -159,3 +159,15 @@ fails() {
 		t_ok "$tag: no process left"
 	fi
 }
+
+# col COLUMN ID: one column of session ID's row.
+col() { q "SELECT $1 FROM sessions WHERE id = $2"; }
+
+# attach_in TAG ROWS COLS ARGS...: moshman ARGS in a new tmux terminal of that size (it
+# waits 0.5 s for the resize, then runs; the pane ends with "moshman exited N").
+attach_in() {
+	local tag=$1 rows=$2 cols=$3
+	shift 3
+	lab_tmux_start "$tag" bash -c 'sleep 0.5; "$0" "$@"; echo "moshman exited $?"; sleep 600' "$M" "$@"
+	_lab_tmux resize-window -t "=$tag:" -x "$cols" -y "$rows"
+}

@@ -14,7 +14,6 @@ up() { # up TAG: start a session and wait for the remote prompt
 	start_moshman "$1" connect s
 	lab_tmux_wait "$1" '\$ *$' 30
 }
-col() { q "SELECT $1 FROM sessions WHERE id = $2"; }
 
 # ---- listing and counters -------------------------------------------------------------
 if up live; then

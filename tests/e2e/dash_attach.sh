@@ -14,7 +14,6 @@ export XDG_RUNTIME_DIR=$LAB_DIR/xdg
 mkdir -p "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 add_host labhost
-col() { q "SELECT $1 FROM sessions WHERE id = $2"; }
 
 start_moshman dash
 lab_tmux_wait dash 'labhost' 10 >/dev/null

@@ -99,3 +99,6 @@ command_starts() {
 	done
 	return 1
 }
+
+# sshd_users: the lab user's sshd session processes on the server (one per connection).
+sshd_users() { lab_server ps -u "$LAB_USER" -o pid=,args= | awk '/sshd: /{ print $1 }'; }
