@@ -17,9 +17,6 @@ connect_setup tunnel_roam
 lab_block_udp
 add_host direct
 
-# sshd_users: the lab user's sshd session processes (one per connection).
-sshd_users() { lab_server ps -u "$LAB_USER" -o pid=,args= | awk '/sshd: /{ print $1 }'; }
-
 # settle NAME: within 45 s exactly one relay, one sshd session and one mosh-server.
 settle() {
 	local i r s m
