@@ -56,7 +56,6 @@ session_up() {
 	lab_tmux_wait "$1" '\$ *$' 30 && lab_tmux_type "$1" 'echo $((6*7))' &&
 		lab_tmux_wait "$1" '^42' 15
 }
-col() { q "SELECT $2 FROM sessions WHERE id = $1"; }
 # all_true CMD... [-- CMD...]: every command succeeds.
 all_true() {
 	local c=()
@@ -100,8 +99,8 @@ for p in u t; do
 		continue
 	fi
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	kill -9 "$(col "$sid" client_pid)"
+	spid=$(col server_pid "$sid")
+	kill -9 "$(col client_pid "$sid")"
 	if took=$(gone_ms "$spid" 5); then
 		t_ok "$p: mosh-client SIGKILLed: its mosh-server gone within 5 s ($took ms)"
 	else
@@ -120,8 +119,8 @@ add_host c --user "$LAB_CSH_USER" --transport tcp
 start_moshman ckc connect c
 if lab_tmux_wait ckc '> *$' 30 >/dev/null; then
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	kill -9 "$(col "$sid" client_pid)"
+	spid=$(col server_pid "$sid")
+	kill -9 "$(col client_pid "$sid")"
 	if took=$(gone_ms "$spid" 5); then
 		t_ok "tcsh: mosh-client SIGKILLed: its mosh-server gone within 5 s ($took ms)"
 	else
@@ -143,12 +142,12 @@ for p in u t; do
 		continue
 	fi
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	sup=$(col "$sid" supervisor_pid)
+	spid=$(col server_pid "$sid")
+	sup=$(col supervisor_pid "$sid")
 	lab_tmux_kill $tag
 	sleep 1
 	t_check "$p: terminal closed: the session runs on, detached" \
-		[ "$(row_of "$sid")" = up -a "$(col "$sid" attached)" = 0 ]
+		[ "$(row_of "$sid")" = up -a "$(col attached "$sid")" = 0 ]
 	t_check "$p: terminal closed: its mosh-server still runs" srv_alive "$spid"
 	kill -TERM "$sup"
 	if took=$(gone_ms "$spid" 5); then
@@ -171,9 +170,9 @@ for p in u t a; do
 		continue
 	fi
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	cpid=$(col "$sid" client_pid)
-	sup=$(col "$sid" supervisor_pid)
+	spid=$(col server_pid "$sid")
+	cpid=$(col client_pid "$sid")
+	sup=$(col supervisor_pid "$sid")
 	t0=$(ms)
 	lab_server kill -9 "$spid"
 	if lab_tmux_wait $tag "^moshman: session $sid .*mosh-server ended on the host" 10; then
@@ -196,8 +195,8 @@ done
 # ---- SIGTERM during a TCP blackhole (the terminal detached first) ---------------------------------------------
 if session_up bh t; then
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	sup=$(col "$sid" supervisor_pid)
+	spid=$(col server_pid "$sid")
+	sup=$(col supervisor_pid "$sid")
 	lab_blackhole_tcp server
 	sleep 1
 	lab_tmux_kill bh
@@ -228,7 +227,7 @@ fi
 # ---- moshman kill --------------------------------------------------------------------------
 if session_up kl u; then
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
+	spid=$(col server_pid "$sid")
 	out=$(lab_client timeout 30 "$M" kill "$sid" 2>&1)
 	rc=$?
 	echo "# kill: $out"
@@ -248,8 +247,8 @@ t_check "kill of an ended session: exit 1 with why ($out)" [ "$rc" = 1 -a -n "$(
 # exits, and once the network is back the default clean ends the server.
 if session_up kb t; then
 	sid=$(last_session)
-	spid=$(col "$sid" server_pid)
-	sup=$(col "$sid" supervisor_pid)
+	spid=$(col server_pid "$sid")
+	sup=$(col supervisor_pid "$sid")
 	lab_blackhole_tcp server
 	# Once the tunnel has called the link dead, nothing is sent into the old connection
 	# (which would deliver the stop when the network returns).
