@@ -68,7 +68,7 @@ route_cycle() {
 	lab_tmux_type "$tag" "echo during-\$((2+$sid))"
 	sleep 13
 	n=$(route_count)
-	t_check "$tag: overlapping attempts during the outage, at most 8 route programs ($n)" [ "$n" -ge 1 -a "$n" -le 8 ]
+	t_check "$tag: overlapping attempts during the outage, at most 16 route programs (MBB_RUNNING_MAX) ($n)" [ "$n" -ge 1 -a "$n" -le 16 ]
 	lab_restore_tcp "$bh"
 	if fast_wait "$tag" "^during-$((2 + sid))" 30; then
 		t_ok "$tag: text typed during a 15 s blackhole appears after restore"
