@@ -13,7 +13,7 @@
 # BENCH_OUTAGE_S (30), BENCH_COST_S (60), BENCH_IDLE_S (30), BENCH_STRACE_S (10),
 # BENCH_RTT_COUNT (1000), BENCH_FREEZE_S (20), BENCH_ATTACH_KEYS (keystrokes per program,
 # 100), BENCH_ATTACH_ROUNDS (rounds of 100 keys through the layer alone, 3),
-# BENCH_ATTACH_IDLE_S (20), BENCH_NO_DOCS=1 (print only, leave docs/ alone).
+# BENCH_ATTACH_IDLE_S (40), BENCH_NO_DOCS=1 (print only, leave docs/ alone).
 #
 # BENCH_ONLY="SECTION ..." runs only those sections (latency flood recovery bootstrap cost
 # dashboard idle scan roam attach) into BUILD/bench-only/ and prints the summary; it never touches
@@ -57,7 +57,7 @@ RTT_COUNT=${BENCH_RTT_COUNT:-1000}
 FREEZE_S=${BENCH_FREEZE_S:-20}
 ATT_KEYS=${BENCH_ATTACH_KEYS:-100}
 ATT_ROUNDS=${BENCH_ATTACH_ROUNDS:-3}
-ATT_IDLE_S=${BENCH_ATTACH_IDLE_S:-20}
+ATT_IDLE_S=${BENCH_ATTACH_IDLE_S:-40}
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 say() { printf 'bench: %s\n' "$*" >&2; }
