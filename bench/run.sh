@@ -860,25 +860,30 @@ keyecho_put() {
 vctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
 # sup_cli_stat SUP CLI: "WAKE_UPS TICKS" of both together, then the wake-ups of each.
 sup_cli_stat() { echo "$(($(vctxsw "$1") + $(vctxsw "$2"))) $(($(ticks "$1") + $(ticks "$2"))) $(vctxsw "$1") $(vctxsw "$2")"; }
-# att_idle_window det|att SUP CLI: $ATT_IDLE_S s of both left alone, into att_idle_*.
+# att_idle_window det|att SUP CLI SECONDS: SECONDS of both left alone, added to that
+# state's totals in IDLE_det / IDLE_att ("WAKE_UPS TICKS SUP_WAKE CLI_WAKE MS").
 att_idle_window() {
-	local s0 t0 a0 b0 s1 t1 a1 b1 w0 w1
+	local s0 t0 a0 b0 s1 t1 a1 b1 w0 w1 acc=IDLE_$1
 	read -r s0 t0 a0 b0 <<<"$(sup_cli_stat "$2" "$3")"
 	w0=$(ms)
-	sleep "$ATT_IDLE_S"
+	sleep "$4"
 	w1=$(ms)
 	read -r s1 t1 a1 b1 <<<"$(sup_cli_stat "$2" "$3")"
-	att_idle_put "$1" "$s0" "$t0" "$s1" "$t1" "$a0" "$b0" "$a1" "$b1" $((w1 - w0))
+	# shellcheck disable=SC2086
+	set -- ${!acc:-0 0 0 0 0}
+	printf -v "$acc" '%s %s %s %s %s' $((s1 - s0 + $1)) $((t1 - t0 + $2)) $((a1 - a0 + $3)) \
+		$((b1 - b0 + $4)) $((w1 - w0 + $5))
 }
-# att_idle_put det|att S0 T0 S1 T1 SUP0 CLI0 SUP1 CLI1 MS: the window's figures.
+# att_idle_put det|att: that state's totals (IDLE_det / IDLE_att) into att_idle_*.
 att_idle_put() {
-	local k=$1 hz t=${10}
+	local k=$1 hz acc=IDLE_$1 dw dt da db t
 	hz=$(getconf CLK_TCK)
-	put "att_idle_${k}_wake" "$(awk -v a="$2" -v b="$4" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
-	put "att_idle_${k}_sup_wake" "$(awk -v a="$6" -v b="$8" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
-	put "att_idle_${k}_cli_wake" "$(awk -v a="$7" -v b="$9" -v t="$t" 'BEGIN { printf "%.2f", (b - a) / (t / 1000) }')"
-	put "att_idle_${k}_cpu" "$(awk -v a="$3" -v b="$5" -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", (b - a) / hz / (t / 1000) * 100 }')"
-	put "att_idle_${k}_ticks" "$(($5 - $3))"
+	read -r dw dt da db t <<<"${!acc}"
+	put "att_idle_${k}_wake" "$(awk -v d="$dw" -v t="$t" 'BEGIN { printf "%.2f", d / (t / 1000) }')"
+	put "att_idle_${k}_sup_wake" "$(awk -v d="$da" -v t="$t" 'BEGIN { printf "%.2f", d / (t / 1000) }')"
+	put "att_idle_${k}_cli_wake" "$(awk -v d="$db" -v t="$t" 'BEGIN { printf "%.2f", d / (t / 1000) }')"
+	put "att_idle_${k}_cpu" "$(awk -v d="$dt" -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", d / hz / (t / 1000) * 100 }')"
+	put "att_idle_${k}_ticks" "$dt"
 	put att_idle_secs "$((t / 1000))"
 	put att_idle_tick_pct "$(awk -v hz="$hz" -v t="$t" 'BEGIN { printf "%.3f", 100 / hz / (t / 1000) }')"
 }
@@ -952,13 +957,26 @@ bench_attach() {
 		# context switches (wake-ups) and CPU ticks of the supervisor and mosh-client.
 		sup=$(sess_field "$id" supervisor_pid) cli=$(sess_field "$id" client_pid)
 		if [ -n "$sup" ] && [ -n "$cli" ] && [ -d "/proc/$sup" ] && [ -d "/proc/$cli" ]; then
-			sleep 2
-			att_idle_window det "$sup" "$cli"
-			lab_client "$pe" -h $((ATT_IDLE_S + 4)) "$M" attach "$id" >/dev/null &
-			r=$!
-			sleep 2
-			att_idle_window att "$sup" "$cli"
-			wait "$r"
+			# Two windows of each state, alternating (detached, attached, detached,
+			# attached), half of ATT_IDLE_S each, after the drawn screen has settled: a
+			# single detached-then-attached pair gave the first window the session's
+			# leftover activity.
+			local half=$(((ATT_IDLE_S + 1) / 2)) st
+			IDLE_det= IDLE_att=
+			sleep 5
+			for st in det att det att; do
+				if [ "$st" = det ]; then
+					att_idle_window det "$sup" "$cli" "$half"
+				else
+					lab_client "$pe" -h $((half + 4)) "$M" attach "$id" >/dev/null &
+					r=$!
+					sleep 2
+					att_idle_window att "$sup" "$cli" "$half"
+					wait "$r"
+				fi
+			done
+			att_idle_put det
+			att_idle_put att
 			say "  idle ${ATT_IDLE_S} s, supervisor + mosh-client: detached $(get att_idle_det_wake) wake-ups/s $(get att_idle_det_cpu) % CPU; attached $(get att_idle_att_wake) wake-ups/s $(get att_idle_att_cpu) % CPU"
 		else
 			note att_idle "the session's supervisor or mosh-client was not found"
