@@ -151,10 +151,13 @@ check:
 	@$(MAKE) --no-print-directory all fuzz-build
 	@sh tests/run.sh $(BUILD) $(TESTS)
 
-# The long chaos run (10 min of roams, freezes, blackholes and proxy kills on tcp while
-# 2,000 lines are typed); `make check` runs a 2-minute one.
+# The long chaos runs (10 min each of roams, freezes, blackholes and proxy kills, on tcp
+# and then on auto with UDP blocks too, while 2,000 lines are typed); `make check` runs
+# 2-minute ones (tunnel_chaos, auto_chaos).
 soak: all
 	@MOSHMAN_TOP=$(CURDIR) MOSHMAN_BIN=$(CURDIR)/$(BIN) CHAOS_S=600 bash tests/e2e/tunnel_chaos.sh
+	@MOSHMAN_TOP=$(CURDIR) MOSHMAN_BIN=$(CURDIR)/$(BIN) CHAOS_S=600 CHAOS_TRANSPORT=auto \
+	    bash tests/e2e/tunnel_chaos.sh
 
 # The suite without installing anything (for a quick loop while editing).
 test: all
