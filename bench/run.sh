@@ -960,7 +960,7 @@ bench_attach() {
 			# Two windows of each state, alternating (detached, attached, detached,
 			# attached), half of ATT_IDLE_S each, after the drawn screen has settled: a
 			# single detached-then-attached pair gave the first window the session's
-			# leftover activity.
+			# leftover activity.  Each window starts 2 s after the attach or detach.
 			local half=$(((ATT_IDLE_S + 1) / 2)) st
 			IDLE_det= IDLE_att=
 			sleep 5
@@ -973,6 +973,7 @@ bench_attach() {
 					sleep 2
 					att_idle_window att "$sup" "$cli" "$half"
 					wait "$r"
+					sleep 2 # the detach's own writes (row, event) stay out of the next window
 				fi
 			done
 			att_idle_put det
