@@ -82,10 +82,18 @@ mbb_link_lost(struct mbb *m, int64_t now)
 	}
 }
 
+/* No link, lost less than MBB_OUTAGE_FOR_MS ago. */
+static int
+mbb_in_outage(const struct mbb *m, int64_t now)
+{
+	return !m->have_link && m->lost_at != 0 && now - m->lost_at < MBB_OUTAGE_FOR_MS;
+}
+
 void
 mbb_attempt_failed(struct mbb *m, int64_t now, int64_t started, double r, int hold_ms)
 {
 	int64_t next;
+	int pause;
 
 	if (m->running > 0)
 		m->running--;
@@ -93,7 +101,13 @@ mbb_attempt_failed(struct mbb *m, int64_t now, int64_t started, double r, int ho
 		return;
 	if (hold_ms <= 0 && now - started >= MBB_HUNG_MS)
 		return; /* it only waited; the ones overlapping it keep coming */
-	next = now + (hold_ms > 0 ? hold_ms : tunnel_backoff_ms(m->failures, r));
+	pause = tunnel_backoff_ms(m->failures, r);
+	/* In an outage's first minute a refused attempt (a proxy or sshd restarting, no route
+	 * yet) comes back within MBB_OVERLAP_MS, jittered: the path may return any moment,
+	 * and the backoff's 2 s would be the whole wait.  Later it backs off as ever. */
+	if (mbb_in_outage(m, now) && pause > MBB_OVERLAP_MS * (0.5 + 0.5 * r))
+		pause = (int)(MBB_OVERLAP_MS * (0.5 + 0.5 * r));
+	next = now + (hold_ms > 0 ? hold_ms : pause);
 	m->failures++;
 	/* The latest failure sets the pace; a refused login holds everything. */
 	if (hold_ms > 0 || m->retry_at < next)
@@ -125,9 +139,7 @@ mbb_kick(struct mbb *m, int64_t now)
 static int64_t
 mbb_overlap(const struct mbb *m, int64_t now)
 {
-	if (!m->have_link && m->lost_at != 0 && now - m->lost_at < MBB_OUTAGE_FOR_MS)
-		return MBB_OUTAGE_MS;
-	return MBB_OVERLAP_MS;
+	return mbb_in_outage(m, now) ? MBB_OUTAGE_MS : MBB_OVERLAP_MS;
 }
 
 int

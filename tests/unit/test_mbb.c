@@ -82,8 +82,33 @@ test_false_alarm(void)
 	CHECK_INT(mbb_suspect(&m, 7010 + MBB_QUIET_MS, MBB_WHY_SILENCE), 1);
 }
 
-/* No link: reconnecting.  Attempts that fail at once back off (with jitter, capped near
- * 2 s); attempts that hang overlap every MBB_OUTAGE_MS in the first minute. */
+/* No link: reconnecting.  Attempts that fail at once back off (with jitter), by at most
+ * MBB_OVERLAP_MS (jittered) in the outage's first minute and capped near 2 s after it;
+ * attempts that hang overlap every MBB_OUTAGE_MS in the first minute. */
+/* An outage older than MBB_OUTAGE_FOR_MS: refused attempts back off as ever, up to
+ * near 2 s. */
+static void
+test_reconnect_backoff_later(void)
+{
+	struct mbb m;
+	int64_t wake, now = 1000, pause = 0;
+
+	mbb_init(&m, 1);
+	mbb_link_lost(&m, now);
+	now += MBB_OUTAGE_FOR_MS;
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(starts(&m, now, &wake), 1);
+		mbb_attempt_failed(&m, now, now, 0.5, 0);
+		CHECK_INT(starts(&m, now, &wake), 0);
+		pause = wake - now;
+		CHECK_INT(pause, tunnel_backoff_ms(i, 0.5));
+		CHECK(pause <= 2000);
+		now = wake;
+	}
+	/* the last pause is the backoff's cap, well over the first minute's */
+	CHECK(pause > MBB_OVERLAP_MS);
+}
+
 static void
 test_reconnect_backoff(void)
 {
@@ -94,12 +119,16 @@ test_reconnect_backoff(void)
 	mbb_link_lost(&m, now);
 	CHECK(mbb_probing(&m));
 	CHECK_INT(starts(&m, now, &wake), 1);
-	/* refused at once, five times: the pauses grow and stay at or under 2 s */
+	/* refused at once, five times: the pauses grow, and in the first minute stay at
+	 * MBB_OVERLAP_MS x 0.75 (jitter 0.5) at most */
 	for (int i = 0; i < 5; i++) {
+		int want = tunnel_backoff_ms(i, 0.5);
+
+		if (want > MBB_OVERLAP_MS * 3 / 4)
+			want = MBB_OVERLAP_MS * 3 / 4;
 		mbb_attempt_failed(&m, now, now, 0.5, 0);
 		CHECK_INT(starts(&m, now, &wake), 0);
-		CHECK_INT(wake - now, tunnel_backoff_ms(i, 0.5));
-		CHECK(wake - now <= 2000);
+		CHECK_INT(wake - now, want);
 		now = wake;
 		CHECK_INT(starts(&m, now, &wake), 1);
 	}
@@ -329,6 +358,7 @@ main(void)
 	RUN(test_overlap_and_win);
 	RUN(test_false_alarm);
 	RUN(test_reconnect_backoff);
+	RUN(test_reconnect_backoff_later);
 	RUN(test_hung_attempts);
 	RUN(test_verdict);
 	RUN(test_verdict_tcp);
