@@ -836,6 +836,20 @@ t_open_stream(struct tlink *l)
 
 /* ---- liveness and make-before-break -------------------------------------------------- */
 
+/* The link carries nothing any more: say so once (an outage already under way is not
+ * announced again) and let the attempts run. */
+static void
+t_lost(struct tunnel *t, int64_t now, const char *reason)
+{
+	if (t->state != T_RECONNECTING) {
+		t->dead_at = now;
+		t->state = T_RECONNECTING;
+		t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
+	}
+	mbb_link_lost(&t->mbb, now);
+	t_mbb_run(t);
+}
+
 /* An alarm's PING went unanswered for MBB_VERDICT_MS: the link is dead as far as the
  * session goes (reconnecting, an event), but it is not closed: it stays beside the
  * attempts, listening only (nothing mosh-client sends goes into it), and if it answers
@@ -849,11 +863,7 @@ t_stale(struct tunnel *t, const char *reason)
 	if (t->state != T_UP || t->link == NULL)
 		return;
 	ev_timer_stop(t->loop, &t->quiet);
-	t->dead_at = now;
-	t->state = T_RECONNECTING;
-	t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
-	mbb_link_lost(&t->mbb, now);
-	t_mbb_run(t);
+	t_lost(t, now, reason);
 }
 
 /* What the kernel says of l's TCP connection; nothing known through a ProxyCommand's
@@ -932,13 +942,7 @@ t_dead(struct tunnel *t, const char *reason)
 	t_link_free(t->link);
 	t->link = NULL;
 	t->probe_out = 0;
-	if (t->state != T_RECONNECTING) {
-		t->dead_at = now;
-		t->state = T_RECONNECTING;
-		t_emit(t, TUNNEL_DEAD, 0, "link dead (%s); reconnecting", reason);
-	}
-	mbb_link_lost(&t->mbb, now);
-	t_mbb_run(t);
+	t_lost(t, now, reason);
 }
 
 static void
